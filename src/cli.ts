@@ -1,0 +1,150 @@
+#!/usr/bin/env node
+// Entry point: argv/env -> config -> wiring -> start; SIGTERM/SIGINT -> ordered shutdown.
+// Exit codes: 0 clean stop or --config.check/--help/--version, 1 start-up failure, 2 invalid configuration.
+import { ConfigError, loadConfig, type LoadResult } from './config/load.js';
+import { renderEffectiveConfig } from './config/render.js';
+import { SETTINGS, type Config, type Setting } from './config/schema.js';
+import { createExporter } from './exporter.js';
+import { loadWebConfig, type WebConfig } from './http/web-config.js';
+import { createLogger } from './log.js';
+import { startSimulator, type Simulator } from './simulator/server.js';
+import { VERSION } from './version.js';
+
+const SHUTDOWN_DEADLINE_MS = 10_000;
+
+function usage(): string {
+  const rows = (SETTINGS as readonly Setting[]).map((s) => {
+    const names = [s.env, s.flag ? `--${s.flag}` : undefined].filter(Boolean).join(', ');
+    const def = s.default !== undefined ? ` (default ${s.default})` : '';
+    return `  ${names.padEnd(52)} ${s.doc}${def}`;
+  });
+  return [
+    'Usage: cloudflare-tunnel-exporter [flags]',
+    '',
+    'Flags:',
+    '  --config.file=FILE (or CONFIG_FILE)                  YAML configuration file',
+    '  --config.check                                       validate, print the redacted effective config, exit',
+    '  --demo                                               run against the embedded simulator',
+    '  --help, --version',
+    '',
+    'Settings (environment, flag):',
+    ...rows,
+    '',
+  ].join('\n');
+}
+
+/** Points both sources at a freshly started simulator, whatever credentials the environment holds. */
+function demoConfig(config: Config, sim: Simulator): Config {
+  return {
+    ...config,
+    cloudflare: {
+      auth: { kind: 'token', token: sim.credentials.cloudflareToken },
+      accountIds: sim.accountIds,
+      baseUrl: sim.cloudflareBaseUrl,
+      // The simulator allows 1200 requests per 5 minutes like Cloudflare; the demo's fast schedules need most of it.
+      budget: 1000,
+    },
+    posthog: { apiKey: sim.credentials.posthogKey, organizationIds: sim.organizationIds, baseUrl: sim.posthogBaseUrl },
+  };
+}
+
+async function main(argv: string[]): Promise<number> {
+  let loaded: LoadResult;
+  let webConfig: WebConfig | undefined;
+  try {
+    loaded = loadConfig({ argv, env: process.env });
+    if (loaded.config.web.configFile) webConfig = loadWebConfig(loaded.config.web.configFile);
+  } catch (err) {
+    if (err instanceof ConfigError || err instanceof Error) {
+      process.stderr.write(`cloudflare-tunnel-exporter: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  if (loaded.help) {
+    process.stdout.write(usage());
+    return 0;
+  }
+  if (loaded.version) {
+    process.stdout.write(`cloudflare-tunnel-exporter ${VERSION} (node ${process.version})\n`);
+    return 0;
+  }
+  if (loaded.check) {
+    process.stdout.write(`configuration is valid\n---\n${renderEffectiveConfig(loaded.config)}`);
+    return 0;
+  }
+
+  let config = loaded.config;
+  const log = createLogger({ level: config.log.level, format: config.log.format });
+  process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled promise rejection'));
+
+  let sim: Simulator | undefined;
+  if (config.demo) {
+    const simLog = log.child({ component: 'simulator' });
+    sim = await startSimulator({ timelineIntervalMs: 5000, onEvent: (event) => simLog.info({ event }, 'simulated fleet changed') });
+    config = demoConfig(config, sim);
+  }
+
+  const exporter = createExporter({ config, log, ...(webConfig ? { webConfig } : {}) });
+  let server;
+  try {
+    server = await exporter.start();
+  } catch (err) {
+    log.error({ err: (err as Error).message }, 'cannot start: is the listen address free?');
+    await exporter.stop();
+    await sim?.close();
+    return 1;
+  }
+  log.info({ url: server.url, version: VERSION, sources: exporter.expected.map((e) => `${e.collector}/${e.scope}`) }, 'exporter listening');
+  if (sim) {
+    process.stderr.write(
+      [
+        '',
+        'Demo: the exporter polls a simulated Cloudflare and PostHog fleet that changes every 5 seconds.',
+        `  metrics:    ${server.url}${config.web.telemetryPath}`,
+        `  landing:    ${server.url}/`,
+        `  readiness:  ${server.url}/-/ready`,
+        `  simulator:  ${sim.url}/_simulator/state`,
+        `  try:        curl -s ${server.url}${config.web.telemetryPath} | grep -E '^cloudflare_tunnel_status\\{.*\\} 1'`,
+        'Press Ctrl-C to stop.',
+        '',
+      ].join('\n'),
+    );
+  }
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const shutdown = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, 'stopping');
+      const deadline = setTimeout(() => {
+        log.error('shutdown took longer than 10s: exiting anyway');
+        resolve(1);
+      }, SHUTDOWN_DEADLINE_MS);
+      deadline.unref();
+      void exporter
+        .stop()
+        .then(() => sim?.close())
+        .then(() => {
+          clearTimeout(deadline);
+          log.info('stopped');
+          resolve(0);
+        });
+    };
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.once('SIGINT', () => shutdown('SIGINT'));
+  });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+    // Whatever still holds the loop (keep-alive sockets, a hung upstream) must not outlive a stop.
+    setTimeout(() => process.exit(code), 100).unref();
+  },
+  (err: unknown) => {
+    process.stderr.write(`cloudflare-tunnel-exporter: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

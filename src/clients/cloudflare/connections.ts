@@ -1,0 +1,87 @@
+// A tunnel's connectors and their connections, and removing one connector.
+// GET    /accounts/{a}/cfd_tunnel/{t}/connections      (one page of connectors)
+// GET    /accounts/{a}/warp_connector/{t}/connections  (connectors carry ha_status)
+// DELETE /accounts/{a}/cfd_tunnel/{t}/connections?client_id=<connector id>
+import { z } from 'zod';
+import { apiPath, type ApiClient } from '../http.js';
+import { sendCloudflare } from './envelope.js';
+import { TUNNEL_READ, type TunnelType } from './tunnels.js';
+
+export const TUNNEL_WRITE = 'Cloudflare Tunnel Write';
+
+export const apiConnection = z.object({
+  id: z.string().optional(),
+  client_id: z.string().optional(),
+  client_version: z.string().optional(),
+  colo_name: z.string().default('unknown'),
+  // Newer schemas dropped the field: absent means an active connection.
+  is_pending_reconnect: z.boolean().optional(),
+  opened_at: z.string().nullish(),
+  origin_ip: z.string().nullish(),
+  uuid: z.string().optional(),
+});
+
+export const apiConnector = z.object({
+  id: z.string().min(1),
+  arch: z.string().nullish(),
+  config_version: z.number().nullish(),
+  conns: z.array(apiConnection).nullish(),
+  features: z.array(z.string()).nullish(),
+  run_at: z.string().nullish(),
+  version: z.string().nullish(),
+  ha_status: z.string().nullish(),
+});
+export type ApiConnector = z.infer<typeof apiConnector>;
+
+function connectionsPath(accountId: string, type: TunnelType, tunnelId: string): string {
+  return type === 'cfd_tunnel'
+    ? apiPath`/accounts/${accountId}/cfd_tunnel/${tunnelId}/connections`
+    : apiPath`/accounts/${accountId}/warp_connector/${tunnelId}/connections`;
+}
+
+export async function listConnectors(
+  client: ApiClient,
+  accountId: string,
+  type: TunnelType,
+  tunnelId: string,
+  signal?: AbortSignal,
+): Promise<ApiConnector[]> {
+  const { result } = await sendCloudflare(
+    client,
+    {
+      method: 'GET',
+      path: connectionsPath(accountId, type, tunnelId),
+      operation: 'list_tunnel_connections',
+      permission: TUNNEL_READ,
+      ...(signal ? { signal } : {}),
+    },
+    z.array(apiConnector).nullable().transform((v) => v ?? []),
+  );
+  return result;
+}
+
+/**
+ * Removes one connector from a cfd_tunnel. Without `client_id` the API removes every connector of
+ * the tunnel, so an empty id is refused here rather than sent.
+ */
+export async function deleteConnector(
+  client: ApiClient,
+  accountId: string,
+  tunnelId: string,
+  connectorId: string,
+  signal?: AbortSignal,
+): Promise<void> {
+  if (connectorId.trim() === '') throw new Error('deleteConnector: refusing to send a DELETE without client_id');
+  await sendCloudflare(
+    client,
+    {
+      method: 'DELETE',
+      path: connectionsPath(accountId, 'cfd_tunnel', tunnelId),
+      query: { client_id: connectorId },
+      operation: 'delete_tunnel_connector',
+      permission: TUNNEL_WRITE,
+      ...(signal ? { signal } : {}),
+    },
+    z.unknown(),
+  );
+}

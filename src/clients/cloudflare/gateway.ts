@@ -1,0 +1,31 @@
+// Zero Trust Gateway proxy endpoints: GET /accounts/{a}/gateway/proxy_endpoints (one page).
+// https://developers.cloudflare.com/api/resources/zero_trust/subresources/gateway/subresources/proxy_endpoints/
+import { z } from 'zod';
+import { apiPath, type ApiClient } from '../http.js';
+import { sendCloudflare } from './envelope.js';
+
+export const apiProxyEndpoint = z.object({
+  id: z.string().min(1),
+  name: z.string().default(''),
+  kind: z.string().nullish(),
+  ips: z.array(z.string()).nullish(),
+  subdomain: z.string().nullish(),
+  created_at: z.string().nullish(),
+  updated_at: z.string().nullish(),
+});
+export type ApiProxyEndpoint = z.infer<typeof apiProxyEndpoint>;
+
+export async function listProxyEndpoints(client: ApiClient, accountId: string, signal?: AbortSignal): Promise<ApiProxyEndpoint[]> {
+  const { result } = await sendCloudflare(
+    client,
+    {
+      method: 'GET',
+      path: apiPath`/accounts/${accountId}/gateway/proxy_endpoints`,
+      operation: 'list_gateway_proxy_endpoints',
+      permission: 'Zero Trust Read',
+      ...(signal ? { signal } : {}),
+    },
+    z.array(apiProxyEndpoint).nullable().transform((v) => v ?? []),
+  );
+  return result;
+}

@@ -1,0 +1,84 @@
+// Typed API errors. Each is classified once, here: retryable or not, and what it means for the
+// operator. Messages carry method, path and status, never a credential.
+
+export type ApiName = 'cloudflare' | 'posthog';
+
+export interface ApiErrorDetails {
+  api: ApiName;
+  method: string;
+  path: string;
+  status?: number;
+  /** Cloudflare envelope error codes, when the body had any. */
+  codes?: number[];
+  cause?: unknown;
+}
+
+export class ApiError extends Error {
+  readonly api: ApiName;
+  readonly method: string;
+  readonly path: string;
+  readonly status: number | undefined;
+  readonly codes: number[];
+  /** Whether sending the same GET again may succeed. */
+  readonly retryable: boolean = false;
+
+  constructor(summary: string, details: ApiErrorDetails) {
+    const status = details.status !== undefined ? ` (HTTP ${details.status})` : '';
+    super(`${details.api} ${details.method} ${details.path}${status}: ${summary}`, { cause: details.cause });
+    this.name = new.target.name;
+    this.api = details.api;
+    this.method = details.method;
+    this.path = details.path;
+    this.status = details.status;
+    this.codes = details.codes ?? [];
+  }
+}
+
+/** 5xx from the server. */
+export class ApiServerError extends ApiError {
+  override readonly retryable = true;
+}
+
+/** A 4xx other than auth, not-found and rate limiting. */
+export class ApiRequestError extends ApiError {}
+
+export class ApiNotFoundError extends ApiError {}
+
+/** 401/403 or an auth error code: the credential is wrong or lacks a permission. */
+export class ApiAuthError extends ApiError {
+  constructor(
+    readonly permission: string,
+    details: ApiErrorDetails,
+  ) {
+    super(`access denied: the credential needs the "${permission}" permission`, details);
+  }
+}
+
+/** A 429, a rate-limit error code, or a request held back because an earlier Retry-After has not passed. */
+export class ApiRateLimitedError extends ApiError {
+  constructor(
+    readonly retryAfterMs: number,
+    details: ApiErrorDetails & { sent: boolean },
+  ) {
+    super(
+      details.sent
+        ? `rate limited; no request to ${details.api} for ${Math.ceil(retryAfterMs / 1000)}s`
+        : `not sent: ${details.api} rate limit lockout for another ${Math.ceil(retryAfterMs / 1000)}s`,
+      details,
+    );
+  }
+}
+
+/** The request's deadline passed before a full response arrived. */
+export class ApiTimeoutError extends ApiError {}
+
+/** Connection refused or reset, DNS failure: nothing usable came back. */
+export class ApiNetworkError extends ApiError {
+  override readonly retryable = true;
+}
+
+/** The body was not JSON or did not have the shape we rely on. */
+export class ApiResponseError extends ApiError {}
+
+/** The exporter is stopping and aborted the request. */
+export class ApiAbortedError extends ApiError {}

@@ -1,0 +1,242 @@
+// The one HTTP client both APIs go through (undici). It owns what every request needs: auth
+// headers, a deadline and the stop signal, pacing to the configured budget, Retry-After and
+// `Ratelimit` lockouts, jittered retries of idempotent GETs, error classification and the
+// api_* self-metrics. Resource files (cloudflare/*.ts, posthog/*.ts) build on `send`.
+import { Agent, request, type Dispatcher } from 'undici';
+import type { Logger } from '../log.js';
+import {
+  ApiAbortedError,
+  ApiAuthError,
+  ApiError,
+  ApiNetworkError,
+  ApiNotFoundError,
+  ApiRateLimitedError,
+  ApiRequestError,
+  ApiResponseError,
+  ApiServerError,
+  ApiTimeoutError,
+  type ApiName,
+} from './errors.js';
+import { delay, type Pacer } from './pacer.js';
+
+/** Receives what the self-metrics need; metrics/self.ts implements it. */
+export interface ApiObserver {
+  onRequest(api: ApiName, operation: string, code: string, seconds: number): void;
+  onRateLimitRemaining(api: ApiName, remaining: number): void;
+}
+
+export interface ApiClientOptions {
+  api: ApiName;
+  baseUrl: string;
+  /** Auth headers; kept out of every message and log line. */
+  headers: Record<string, string>;
+  dispatcher?: Dispatcher;
+  /** Deadline for one attempt, headers and body. */
+  timeoutMs?: number;
+  /** Extra attempts for a GET that met a 5xx or a network error. */
+  retries?: number;
+  retryBaseMs?: number;
+  /** Lockout after a 429 that carries no Retry-After. */
+  defaultRetryAfterMs?: number;
+  pacer?: Pacer;
+  observer?: ApiObserver;
+  log: Logger;
+  now?: () => number;
+  random?: () => number;
+}
+
+export interface ApiRequest {
+  method: 'GET' | 'POST' | 'DELETE';
+  /** A path built with `apiPath`, relative to the base URL, or an absolute URL on the same origin. */
+  path: string;
+  query?: Record<string, string | number | boolean | undefined>;
+  /** Bounded label for api_requests_total. */
+  operation: string;
+  /** What a 401/403 means the credential lacks, for the error and the log line. */
+  permission: string;
+  signal?: AbortSignal;
+}
+
+export interface ApiResponse {
+  status: number;
+  body: unknown;
+}
+
+export interface ApiClient {
+  readonly api: ApiName;
+  readonly baseUrl: string;
+  send(req: ApiRequest): Promise<ApiResponse>;
+  /** Milliseconds until requests may be sent again (0 when not locked out). */
+  lockedOutForMs(): number;
+}
+
+/** Builds a path whose interpolated values are percent-encoded path segments (ids are data). */
+export function apiPath(strings: TemplateStringsArray, ...segments: (string | number)[]): string {
+  return strings.reduce((out, s, i) => out + s + (i < segments.length ? encodeURIComponent(String(segments[i])) : ''), '');
+}
+
+/** Parses `Retry-After` (seconds or an HTTP date) into milliseconds from now. */
+export function parseRetryAfter(value: string | undefined, now: number): number | undefined {
+  if (!value) return undefined;
+  const trimmed = value.trim();
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.ceil(Number(trimmed) * 1000);
+  const at = Date.parse(trimmed);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/** Parses the IETF draft `Ratelimit: "default";r=50;t=30` header Cloudflare sends. */
+export function parseRateLimit(value: string | undefined): { remaining: number; resetSeconds?: number } | undefined {
+  if (!value) return undefined;
+  const r = /(?:^|;)\s*r=(\d+)/.exec(value);
+  if (!r) return undefined;
+  const t = /(?:^|;)\s*t=(\d+)/.exec(value);
+  return { remaining: Number(r[1]), ...(t ? { resetSeconds: Number(t[1]) } : {}) };
+}
+
+const RETRYABLE_STATUS = new Set([500, 502, 503, 504]);
+const CLOUDFLARE_AUTH_CODES = new Set([10000, 9109]);
+const CLOUDFLARE_RATE_LIMIT_CODES = new Set([10100, 971]);
+
+function headerValue(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function cloudflareCodes(body: unknown): number[] {
+  if (typeof body !== 'object' || body === null) return [];
+  const errors = (body as { errors?: unknown }).errors;
+  if (!Array.isArray(errors)) return [];
+  return errors.map((e) => (e as { code?: unknown }).code).filter((c): c is number => typeof c === 'number');
+}
+
+export function createApiClient(options: ApiClientOptions): ApiClient {
+  const now = options.now ?? Date.now;
+  const random = options.random ?? Math.random;
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const retries = options.retries ?? 2;
+  const retryBaseMs = options.retryBaseMs ?? 500;
+  const defaultRetryAfterMs = options.defaultRetryAfterMs ?? 60_000;
+  const dispatcher =
+    options.dispatcher ?? new Agent({ connect: { timeout: timeoutMs }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+  const base = new URL(`${options.baseUrl.replace(/\/+$/, '')}/`);
+  const { api, log } = options;
+  let lockedUntil = 0;
+
+  const lockOut = (ms: number, why: string) => {
+    const until = now() + ms;
+    if (until > lockedUntil) {
+      lockedUntil = until;
+      log.warn({ api, lockout_seconds: Math.ceil(ms / 1000), reason: why }, 'API rate limit reached: holding all requests to this API');
+    }
+  };
+
+  const resolveUrl = (req: ApiRequest, method: string): URL => {
+    const url = /^https?:\/\//.test(req.path) ? new URL(req.path) : new URL(req.path.replace(/^\/+/, ''), base);
+    if (url.origin !== base.origin) {
+      // Never send our credential to a host the user did not configure (e.g. a `next` link).
+      throw new ApiResponseError(`refusing to follow a URL on another origin (${url.origin})`, { api, method, path: url.pathname });
+    }
+    for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    return url;
+  };
+
+  async function attempt(req: ApiRequest, url: URL, path: string): Promise<ApiResponse> {
+    const wait = lockedUntil - now();
+    if (wait > 0) throw new ApiRateLimitedError(wait, { api, method: req.method, path, sent: false });
+
+    if (options.pacer) {
+      try {
+        await options.pacer.take(req.signal);
+      } catch (cause) {
+        throw new ApiAbortedError('aborted while waiting for the request budget', { api, method: req.method, path, cause });
+      }
+    }
+
+    const deadline = AbortSignal.timeout(timeoutMs);
+    const signal = req.signal ? AbortSignal.any([req.signal, deadline]) : deadline;
+    const started = performance.now();
+    const details = { api, method: req.method, path };
+    const record = (code: string) => options.observer?.onRequest(api, req.operation, code, (performance.now() - started) / 1000);
+
+    let status: number;
+    let headers: Record<string, string | string[] | undefined>;
+    let text: string;
+    try {
+      const res = await request(url, {
+        method: req.method,
+        headers: { accept: 'application/json', 'user-agent': 'cloudflare-tunnel-exporter', ...options.headers },
+        signal,
+        dispatcher,
+      });
+      status = res.statusCode;
+      headers = res.headers;
+      text = await res.body.text();
+    } catch (cause) {
+      record('error');
+      if (req.signal?.aborted) throw new ApiAbortedError('aborted: the exporter is stopping', { ...details, cause });
+      if (deadline.aborted || (cause as { code?: string }).code?.startsWith('UND_ERR_') && /TIMEOUT/.test((cause as { code: string }).code)) {
+        throw new ApiTimeoutError(`no complete response within ${timeoutMs}ms`, { ...details, cause });
+      }
+      throw new ApiNetworkError(`request failed: ${(cause as Error).message}`, { ...details, cause });
+    }
+    record(String(status));
+
+    const rateLimit = parseRateLimit(headerValue(headers, 'ratelimit'));
+    if (rateLimit) {
+      options.observer?.onRateLimitRemaining(api, rateLimit.remaining);
+      if (rateLimit.remaining === 0 && rateLimit.resetSeconds) lockOut(rateLimit.resetSeconds * 1000, 'Ratelimit header: no requests remaining');
+    }
+
+    let body: unknown;
+    let parsed = true;
+    try {
+      body = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      parsed = false;
+    }
+    const codes = cloudflareCodes(body);
+    const withStatus = { ...details, status, codes };
+
+    if (status === 429 || codes.some((c) => CLOUDFLARE_RATE_LIMIT_CODES.has(c))) {
+      const ms = parseRetryAfter(headerValue(headers, 'retry-after'), now()) ?? defaultRetryAfterMs;
+      lockOut(ms, `HTTP ${status}`);
+      throw new ApiRateLimitedError(ms, { ...withStatus, sent: true });
+    }
+    if (status === 401 || status === 403 || codes.some((c) => CLOUDFLARE_AUTH_CODES.has(c))) {
+      throw new ApiAuthError(req.permission, withStatus);
+    }
+    if (status === 404) throw new ApiNotFoundError('not found', withStatus);
+    if (status >= 500) throw new ApiServerError('server error', withStatus);
+    if (status >= 400) {
+      const message = codes.length > 0 ? `request rejected (codes ${codes.join(', ')})` : 'request rejected';
+      throw new ApiRequestError(message, withStatus);
+    }
+    if (!parsed) throw new ApiResponseError('response body is not JSON', withStatus);
+    return { status, body };
+  }
+
+  return {
+    api,
+    baseUrl: options.baseUrl,
+    lockedOutForMs: () => Math.max(0, lockedUntil - now()),
+    async send(req) {
+      const url = resolveUrl(req, req.method);
+      const path = url.pathname;
+      const attempts = req.method === 'GET' ? retries + 1 : 1;
+      for (let i = 1; ; i++) {
+        try {
+          return await attempt(req, url, path);
+        } catch (err) {
+          if (!(err instanceof ApiError) || !err.retryable || i >= attempts) throw err;
+          const backoff = retryBaseMs * 2 ** (i - 1) * (0.5 + random());
+          log.debug({ api, operation: req.operation, attempt: i, backoff_ms: Math.round(backoff), err: err.message }, 'retrying request');
+          try {
+            await delay(backoff, req.signal);
+          } catch (cause) {
+            throw new ApiAbortedError('aborted: the exporter is stopping', { api, method: req.method, path, cause });
+          }
+        }
+      }
+    },
+  };
+}

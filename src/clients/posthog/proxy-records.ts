@@ -1,0 +1,107 @@
+// PostHog managed reverse proxy records.
+// GET  /api/organizations/{org}/proxy_records/            list (three shapes, see below)
+// GET  /api/organizations/{org}/proxy_records/{id}/       one record
+// POST /api/organizations/{org}/proxy_records/{id}/retry/ from erroring, timed_out or issuing
+import { z } from 'zod';
+import { ApiResponseError } from '../errors.js';
+import { apiPath, type ApiClient } from '../http.js';
+
+export const ORGANIZATION_READ = 'organization:read';
+export const ORGANIZATION_WRITE = 'organization:write';
+
+export const apiProxyRecord = z.object({
+  id: z.union([z.string(), z.number()]).transform(String),
+  domain: z.string().default(''),
+  target_cname: z.string().nullish(),
+  status: z.string().nullish(),
+  message: z.string().nullish(),
+  created_at: z.string().nullish(),
+  updated_at: z.string().nullish(),
+});
+export type ApiProxyRecord = z.infer<typeof apiProxyRecord>;
+
+// Today: {results, max_proxy_records}. Older servers: a bare array, or DRF pagination
+// {count, next, previous, results} whose `next` is followed.
+const listBody = z.union([
+  z.array(apiProxyRecord).transform((results) => ({ results, max: undefined, next: undefined })),
+  z
+    .object({
+      results: z.array(apiProxyRecord),
+      max_proxy_records: z.number().nullish(),
+      next: z.string().nullish(),
+    })
+    .transform((b) => ({ results: b.results, max: b.max_proxy_records ?? undefined, next: b.next ?? undefined })),
+]);
+
+export interface ProxyRecordList {
+  records: ApiProxyRecord[];
+  maxProxyRecords: number | undefined;
+}
+
+const MAX_PAGES = 100;
+
+function parse<T>(schema: z.ZodType<T>, body: unknown, client: ApiClient, method: string, path: string): T {
+  const result = schema.safeParse(body);
+  if (!result.success) {
+    throw new ApiResponseError('unexpected response shape', { api: client.api, method, path, cause: result.error });
+  }
+  return result.data;
+}
+
+export async function listProxyRecords(client: ApiClient, organizationId: string, signal?: AbortSignal): Promise<ProxyRecordList> {
+  const records: ApiProxyRecord[] = [];
+  const seen = new Set<string>();
+  let maxProxyRecords: number | undefined;
+  let path: string | undefined = apiPath`/api/organizations/${organizationId}/proxy_records/`;
+  for (let page = 0; path !== undefined && page < MAX_PAGES; page++) {
+    const res = await client.send({
+      method: 'GET',
+      path,
+      operation: 'list_proxy_records',
+      permission: ORGANIZATION_READ,
+      ...(signal ? { signal } : {}),
+    });
+    const body: { results: ApiProxyRecord[]; max: number | undefined; next: string | undefined } = parse(listBody, res.body, client, 'GET', path);
+    for (const r of body.results) {
+      if (!seen.has(r.id)) {
+        seen.add(r.id);
+        records.push(r);
+      }
+    }
+    maxProxyRecords = body.max ?? maxProxyRecords;
+    path = body.next;
+  }
+  return { records, maxProxyRecords };
+}
+
+export async function getProxyRecord(
+  client: ApiClient,
+  organizationId: string,
+  recordId: string,
+  signal?: AbortSignal,
+): Promise<ApiProxyRecord> {
+  const path = apiPath`/api/organizations/${organizationId}/proxy_records/${recordId}/`;
+  const res = await client.send({
+    method: 'GET',
+    path,
+    operation: 'get_proxy_record',
+    permission: ORGANIZATION_READ,
+    ...(signal ? { signal } : {}),
+  });
+  return parse(apiProxyRecord, res.body, client, 'GET', path);
+}
+
+export async function retryProxyRecord(
+  client: ApiClient,
+  organizationId: string,
+  recordId: string,
+  signal?: AbortSignal,
+): Promise<void> {
+  await client.send({
+    method: 'POST',
+    path: apiPath`/api/organizations/${organizationId}/proxy_records/${recordId}/retry/`,
+    operation: 'retry_proxy_record',
+    permission: ORGANIZATION_WRITE,
+    ...(signal ? { signal } : {}),
+  });
+}

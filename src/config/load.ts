@@ -1,0 +1,313 @@
+// Builds the effective configuration from defaults < YAML file < environment < flags, validates
+// every value with the schema in ./schema.ts and reports every problem at once.
+import { readFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
+import { SETTINGS, type Config, type Setting, type SettingKey } from './schema.js';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface LoadOptions {
+  argv: string[];
+  env: Record<string, string | undefined>;
+  readFile?: (path: string) => string;
+}
+
+export interface LoadResult {
+  config: Config;
+  /** --config.check: validate, print the redacted effective config and exit. */
+  check: boolean;
+  help: boolean;
+  version: boolean;
+}
+
+/** Schedules for --demo unless the user set their own: the simulator's fleet moves every few seconds. */
+export const DEMO_SCHEDULES = {
+  'schedules.tunnels': '*/10 * * * * *',
+  'schedules.gateway': '*/30 * * * * *',
+  'schedules.proxy_records': '*/5 * * * * *',
+} as const;
+
+const BOOLEAN_FLAGS = ['config.check', 'demo', 'help', 'version'] as const;
+type BooleanFlag = (typeof BOOLEAN_FLAGS)[number];
+
+/**
+ * Settings that are given together: the highest layer that sets any of them owns the whole group,
+ * so a token in the environment replaces a token file named in YAML instead of clashing with it.
+ */
+const GROUPS: SettingKey[][] = [
+  ['cloudflare.api_token', 'cloudflare.api_token_file', 'cloudflare.api_email', 'cloudflare.api_key'],
+  ['posthog.api_key', 'posthog.api_key_file'],
+];
+
+interface Value {
+  raw: unknown;
+  origin: string;
+}
+
+type Layer = Map<SettingKey, Value>;
+
+const BY_KEY = new Map<string, Setting>(SETTINGS.map((s) => [s.key, s]));
+const BY_FLAG = new Map<string, Setting>(
+  SETTINGS.filter((s): s is (typeof SETTINGS)[number] & { flag: string } => 'flag' in s).map((s) => [s.flag, s]),
+);
+
+export function loadConfig(options: LoadOptions): LoadResult {
+  const readFile = options.readFile ?? ((p: string) => readFileSync(p, 'utf8'));
+  const problems: string[] = [];
+
+  const { flags, booleans, configFile } = parseArgv(options.argv, problems);
+  const demo = booleans.demo;
+
+  const defaults: Layer = new Map();
+  for (const s of SETTINGS as readonly Setting[]) {
+    if (s.default !== undefined) defaults.set(s.key as SettingKey, { raw: s.default, origin: `default for ${describe(s)}` });
+  }
+  if (demo) {
+    for (const [key, raw] of Object.entries(DEMO_SCHEDULES)) {
+      defaults.set(key as SettingKey, { raw, origin: `--demo default for ${key}` });
+    }
+  }
+
+  const filePath = configFile ?? nonEmpty(options.env.CONFIG_FILE);
+  const fileLayer: Layer = filePath ? readYamlLayer(filePath, readFile, problems) : new Map();
+
+  const envLayer: Layer = new Map();
+  for (const s of SETTINGS as readonly Setting[]) {
+    if (!s.env) continue;
+    const raw = options.env[s.env];
+    if (raw !== undefined && raw !== '') envLayer.set(s.key as SettingKey, { raw, origin: s.env });
+  }
+
+  const merged = mergeLayers([defaults, fileLayer, envLayer, flags]);
+
+  const values = new Map<SettingKey, unknown>();
+  for (const [key, value] of merged) {
+    const setting = BY_KEY.get(key) as Setting;
+    const result = setting.schema.safeParse(value.raw);
+    if (result.success) {
+      values.set(key, result.data);
+    } else {
+      for (const issue of result.error.issues) problems.push(`${value.origin}: ${issue.message}`);
+    }
+  }
+
+  const config = assemble(values, merged, readFile, problems, demo);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { config, check: booleans['config.check'], help: booleans.help, version: booleans.version };
+}
+
+function describe(s: Setting): string {
+  return s.env ?? (s.flag ? `--${s.flag}` : s.key);
+}
+
+function nonEmpty(v: string | undefined): string | undefined {
+  return v === undefined || v.trim() === '' ? undefined : v.trim();
+}
+
+function parseBoolean(text: string): boolean | undefined {
+  if (text === 'true') return true;
+  if (text === 'false') return false;
+  return undefined;
+}
+
+function parseArgv(argv: string[], problems: string[]) {
+  const flags: Layer = new Map();
+  const booleans: Record<BooleanFlag, boolean> = { 'config.check': false, demo: false, help: false, version: false };
+  let configFile: string | undefined;
+
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '-h') {
+      booleans.help = true;
+      continue;
+    }
+    const match = /^--([a-z][a-z0-9.-]*)(?:=(.*))?$/s.exec(arg);
+    if (!match) {
+      problems.push(`unexpected argument "${arg}"`);
+      continue;
+    }
+    const name = match[1] as string;
+    const inline = match[2];
+    if ((BOOLEAN_FLAGS as readonly string[]).includes(name)) {
+      const parsed = inline === undefined ? true : parseBoolean(inline);
+      if (parsed === undefined) problems.push(`--${name}: must be true or false, got "${inline}"`);
+      else booleans[name as BooleanFlag] = parsed;
+      continue;
+    }
+    if (name !== 'config.file' && !BY_FLAG.has(name)) {
+      problems.push(`unknown flag --${name}`);
+      continue;
+    }
+    let value = inline;
+    if (value === undefined) {
+      const next = argv[i + 1];
+      if (next === undefined || next.startsWith('--')) {
+        problems.push(`--${name}: needs a value`);
+        continue;
+      }
+      value = next;
+      i++;
+    }
+    if (name === 'config.file') configFile = value;
+    else flags.set((BY_FLAG.get(name) as Setting).key as SettingKey, { raw: value, origin: `--${name}` });
+  }
+  return { flags, booleans, configFile };
+}
+
+function readYamlLayer(path: string, readFile: (p: string) => string, problems: string[]): Layer {
+  const layer: Layer = new Map();
+  let source: string;
+  try {
+    source = readFile(path);
+  } catch (err) {
+    problems.push(`config file ${path}: cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    return layer;
+  }
+  const doc = parseDocument(source, { prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    for (const e of doc.errors) problems.push(`config file ${path}: ${e.message.split('\n')[0]}`);
+    return layer;
+  }
+  const root: unknown = doc.toJS();
+  if (root === null || root === undefined) return layer;
+  walkYaml(root, '', path, layer, problems);
+  return layer;
+}
+
+const SECTIONS = new Set(SETTINGS.filter((s) => s.key.includes('.')).map((s) => s.key.split('.')[0] as string));
+
+function walkYaml(node: unknown, prefix: string, path: string, layer: Layer, problems: string[]): void {
+  if (typeof node !== 'object' || node === null || Array.isArray(node)) {
+    problems.push(`config file ${path}: ${prefix === '' ? 'the document' : `key ${prefix}`} must be a mapping`);
+    return;
+  }
+  for (const [name, value] of Object.entries(node)) {
+    const key = prefix === '' ? name : `${prefix}.${name}`;
+    if (prefix === '' && SECTIONS.has(name)) {
+      walkYaml(value, key, path, layer, problems);
+    } else if (BY_KEY.has(key)) {
+      if (value === null || value === undefined) continue;
+      layer.set(key as SettingKey, { raw: value, origin: `config file ${path}: ${key}` });
+    } else {
+      problems.push(`config file ${path}: unknown key "${key}"`);
+    }
+  }
+}
+
+function mergeLayers(layers: Layer[]): Layer {
+  const merged: Layer = new Map();
+  for (const layer of layers) {
+    for (const group of GROUPS) {
+      if (group.some((k) => layer.has(k))) for (const k of group) merged.delete(k);
+    }
+    for (const [k, v] of layer) merged.set(k, v);
+  }
+  return merged;
+}
+
+function readSecret(
+  values: Map<SettingKey, unknown>,
+  merged: Layer,
+  direct: SettingKey,
+  file: SettingKey,
+  readFile: (p: string) => string,
+  problems: string[],
+): string | undefined {
+  const inline = values.get(direct) as string | undefined;
+  const path = values.get(file) as string | undefined;
+  if (inline !== undefined && path !== undefined) {
+    problems.push(`${merged.get(direct)?.origin} and ${merged.get(file)?.origin}: set only one of them`);
+    return undefined;
+  }
+  if (path === undefined) return inline;
+  try {
+    const secret = readFile(path).trim();
+    if (secret === '') problems.push(`${merged.get(file)?.origin}: file ${path} is empty`);
+    return secret || undefined;
+  } catch (err) {
+    problems.push(`${merged.get(file)?.origin}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    return undefined;
+  }
+}
+
+function assemble(
+  values: Map<SettingKey, unknown>,
+  merged: Layer,
+  readFile: (p: string) => string,
+  problems: string[],
+  demo: boolean,
+): Config {
+  const get = <T>(key: SettingKey) => values.get(key) as T;
+  const originOf = (key: SettingKey) => merged.get(key)?.origin ?? key;
+
+  const token = readSecret(values, merged, 'cloudflare.api_token', 'cloudflare.api_token_file', readFile, problems);
+  const email = get<string | undefined>('cloudflare.api_email');
+  const key = get<string | undefined>('cloudflare.api_key');
+  const accountIds = get<string[] | undefined>('cloudflare.account_ids');
+
+  let cloudflare: Config['cloudflare'];
+  if (token !== undefined && (email !== undefined || key !== undefined)) {
+    problems.push('CLOUDFLARE_API_TOKEN and CLOUDFLARE_API_EMAIL/CLOUDFLARE_API_KEY: use either a token or the legacy email and key, not both');
+  } else if ((email === undefined) !== (key === undefined)) {
+    problems.push(`${email === undefined ? originOf('cloudflare.api_key') : originOf('cloudflare.api_email')}: legacy auth needs both CLOUDFLARE_API_EMAIL and CLOUDFLARE_API_KEY`);
+  } else {
+    const auth = token !== undefined ? ({ kind: 'token', token } as const) : email && key ? ({ kind: 'key', email, key } as const) : undefined;
+    if (auth && !accountIds && !demo) {
+      problems.push('CLOUDFLARE_ACCOUNT_IDS: required when Cloudflare credentials are set');
+    } else if (!auth && accountIds && !demo) {
+      problems.push(`${originOf('cloudflare.account_ids')}: needs CLOUDFLARE_API_TOKEN, CLOUDFLARE_API_TOKEN_FILE or CLOUDFLARE_API_EMAIL + CLOUDFLARE_API_KEY`);
+    } else if (auth && accountIds) {
+      cloudflare = { auth, accountIds, baseUrl: get('cloudflare.api_base_url'), budget: get('cloudflare.api_budget') };
+    }
+  }
+
+  const apiKey = readSecret(values, merged, 'posthog.api_key', 'posthog.api_key_file', readFile, problems);
+  const organizationIds = get<string[] | undefined>('posthog.organization_ids');
+  let posthog: Config['posthog'];
+  if (apiKey && !organizationIds && !demo) {
+    problems.push('POSTHOG_ORGANIZATION_IDS: required when POSTHOG_API_KEY is set');
+  } else if (!apiKey && organizationIds && !demo) {
+    problems.push(`${originOf('posthog.organization_ids')}: needs POSTHOG_API_KEY or POSTHOG_API_KEY_FILE`);
+  } else if (apiKey && organizationIds) {
+    posthog = { apiKey, organizationIds, baseUrl: get('posthog.api_base_url') };
+  }
+
+  if (!cloudflare && !posthog && !demo && problems.length === 0) {
+    problems.push(
+      'no source is enabled: set CLOUDFLARE_API_TOKEN (or CLOUDFLARE_API_TOKEN_FILE, or CLOUDFLARE_API_EMAIL + CLOUDFLARE_API_KEY) with CLOUDFLARE_ACCOUNT_IDS, and/or POSTHOG_API_KEY (or POSTHOG_API_KEY_FILE) with POSTHOG_ORGANIZATION_IDS; or run with --demo to use the embedded simulator',
+    );
+  }
+
+  const webConfigFile = get<string | undefined>('web.config_file');
+  const stateFile = get<string | undefined>('remediation.state_file');
+  return {
+    web: {
+      listen: get('web.listen_address'),
+      telemetryPath: get('web.telemetry_path'),
+      ...(webConfigFile ? { configFile: webConfigFile } : {}),
+    },
+    log: { level: get('log.level'), format: get('log.format') },
+    ...(cloudflare ? { cloudflare } : {}),
+    ...(posthog ? { posthog } : {}),
+    schedules: {
+      tunnels: get('schedules.tunnels'),
+      gateway: get('schedules.gateway'),
+      proxyRecords: get('schedules.proxy_records'),
+    },
+    staleDataMaxAgeMs: get('stale_data_max_age'),
+    remediation: {
+      staleConnectors: get('remediation.stale_connectors'),
+      proxyRecords: get('remediation.proxy_records'),
+      staleConnectorAfterMs: get('remediation.stale_connector_after'),
+      cooldownMs: get('remediation.cooldown'),
+      maxActionsPerHour: get('remediation.max_actions_per_hour'),
+      ...(stateFile ? { stateFile } : {}),
+    },
+    demo,
+  };
+}

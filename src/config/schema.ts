@@ -1,0 +1,186 @@
+// Every setting in one place: its YAML key, environment variable, flag, default, documentation and
+// the zod schema that validates and converts it. The loader layers values; this file decides what
+// a value means. README's configuration table is written from this list.
+import { validateDetailed } from 'node-cron';
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+
+export const REMEDIATION_MODES = ['off', 'dry-run', 'on'] as const;
+export type RemediationMode = (typeof REMEDIATION_MODES)[number];
+
+/** A value as it arrives: text from the environment or a flag, or any YAML scalar or list. */
+type Raw = unknown;
+
+const text = z
+  .union([z.string(), z.number()])
+  .transform((v) => String(v).trim())
+  .pipe(z.string().min(1, 'must not be empty'));
+
+const duration = text.transform((v, ctx) => {
+  const ms = parseDuration(v);
+  if (ms === undefined || ms <= 0) {
+    ctx.addIssue({ code: 'custom', message: `must be a duration like 30s, 10m or 1h, got "${v}"` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const positiveInt = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  const s = String(v).trim();
+  if (!/^\d+$/.test(s) || Number(s) < 1 || !Number.isSafeInteger(Number(s))) {
+    ctx.addIssue({ code: 'custom', message: `must be a positive whole number, got "${s}"` });
+    return z.NEVER;
+  }
+  return Number(s);
+});
+
+const cron = text.transform((v, ctx) => {
+  const fields = v.split(/\s+/);
+  if (fields.length !== 6) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `must be a cron expression with 6 fields (seconds first), got "${v}"`,
+    });
+    return z.NEVER;
+  }
+  const result = validateDetailed(v);
+  if (!result.valid) {
+    const why = result.errors.map((e) => `${e.field}: ${e.message}`).join('; ');
+    ctx.addIssue({ code: 'custom', message: `is not a valid cron expression "${v}" (${why})` });
+    return z.NEVER;
+  }
+  return v;
+});
+
+const list = z.union([z.string(), z.array(z.union([z.string(), z.number()]))]).transform((v, ctx) => {
+  const items = (Array.isArray(v) ? v.map(String) : v.split(',')).map((s) => s.trim()).filter(Boolean);
+  if (items.length === 0) {
+    ctx.addIssue({ code: 'custom', message: 'must list at least one id' });
+    return z.NEVER;
+  }
+  for (const item of items) {
+    if (!/^[A-Za-z0-9_-]+$/.test(item)) {
+      ctx.addIssue({ code: 'custom', message: `contains an invalid id "${item}"` });
+      return z.NEVER;
+    }
+  }
+  return [...new Set(items)];
+});
+
+const url = text.transform((v, ctx) => {
+  let parsed: URL;
+  try {
+    parsed = new URL(v);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `must be an http(s) URL, got "${v}"` });
+    return z.NEVER;
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    ctx.addIssue({ code: 'custom', message: `must be an http(s) URL, got "${v}"` });
+    return z.NEVER;
+  }
+  return v.replace(/\/+$/, '');
+});
+
+const listenAddress = text.transform((v, ctx) => {
+  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(v);
+  const port = match ? Number(match[3]) : NaN;
+  if (!match || port > 65535) {
+    ctx.addIssue({ code: 'custom', message: `must be [host]:port, like :9877 or 127.0.0.1:9877, got "${v}"` });
+    return z.NEVER;
+  }
+  return { host: match[1] ?? match[2] ?? '', port };
+});
+
+const telemetryPath = text.refine((v) => v.startsWith('/') && v.length > 1 && !v.startsWith('/-/'), {
+  message: 'must be a path starting with / (and not under /-/)',
+});
+
+const mode = text.pipe(
+  z.enum(REMEDIATION_MODES, { error: (i) => `must be one of off, dry-run, on, got "${String(i.input)}"` }),
+);
+
+const oneOf = <T extends readonly [string, ...string[]]>(values: T) =>
+  text.pipe(z.enum(values, { error: (i) => `must be one of ${values.join(', ')}, got "${String(i.input)}"` }));
+
+export interface Setting {
+  /** Dotted YAML path. */
+  key: string;
+  env?: string;
+  flag?: string;
+  default?: string;
+  secret?: boolean;
+  doc: string;
+  schema: z.ZodType<unknown, Raw>;
+}
+
+export const SETTINGS = [
+  { key: 'web.listen_address', env: 'LISTEN_ADDRESS', flag: 'web.listen-address', default: ':9877', doc: 'Address to serve HTTP on.', schema: listenAddress },
+  { key: 'web.telemetry_path', flag: 'web.telemetry-path', default: '/metrics', doc: 'Path under which metrics are served.', schema: telemetryPath },
+  { key: 'web.config_file', env: 'WEB_CONFIG_FILE', flag: 'web.config.file', doc: 'exporter-toolkit web config: TLS and bcrypt basic auth.', schema: text },
+  { key: 'log.level', env: 'LOG_LEVEL', flag: 'log.level', default: 'info', doc: 'debug, info, warn or error.', schema: oneOf(['debug', 'info', 'warn', 'error'] as const) },
+  { key: 'log.format', env: 'LOG_FORMAT', flag: 'log.format', default: 'json', doc: 'json or logfmt.', schema: oneOf(['json', 'logfmt'] as const) },
+  { key: 'cloudflare.api_token', env: 'CLOUDFLARE_API_TOKEN', secret: true, doc: 'API token (Cloudflare Tunnel Read, Zero Trust Read).', schema: text },
+  { key: 'cloudflare.api_token_file', env: 'CLOUDFLARE_API_TOKEN_FILE', doc: 'File holding the API token.', schema: text },
+  { key: 'cloudflare.api_email', env: 'CLOUDFLARE_API_EMAIL', doc: 'Legacy auth: account email (with CLOUDFLARE_API_KEY).', schema: text },
+  { key: 'cloudflare.api_key', env: 'CLOUDFLARE_API_KEY', secret: true, doc: 'Legacy auth: global API key.', schema: text },
+  { key: 'cloudflare.account_ids', env: 'CLOUDFLARE_ACCOUNT_IDS', doc: 'Comma list of account ids.', schema: list },
+  { key: 'cloudflare.api_base_url', env: 'CLOUDFLARE_API_BASE_URL', default: 'https://api.cloudflare.com/client/v4', doc: 'Cloudflare API base URL.', schema: url },
+  { key: 'cloudflare.api_budget', env: 'CLOUDFLARE_API_BUDGET', default: '300', doc: 'Requests per 5 minutes this exporter may spend (Cloudflare allows 1200 per user).', schema: positiveInt },
+  { key: 'posthog.api_key', env: 'POSTHOG_API_KEY', secret: true, doc: 'Personal API key (organization:read).', schema: text },
+  { key: 'posthog.api_key_file', env: 'POSTHOG_API_KEY_FILE', doc: 'File holding the personal API key.', schema: text },
+  { key: 'posthog.organization_ids', env: 'POSTHOG_ORGANIZATION_IDS', doc: 'Comma list of organization ids.', schema: list },
+  { key: 'posthog.api_base_url', env: 'POSTHOG_API_BASE_URL', default: 'https://us.posthog.com', doc: 'PostHog base URL (us, eu or self-hosted).', schema: url },
+  { key: 'schedules.tunnels', env: 'TUNNELS_SCHEDULE', default: '*/30 * * * * *', doc: 'Cron (with seconds) for tunnels and connections.', schema: cron },
+  { key: 'schedules.gateway', env: 'GATEWAY_SCHEDULE', default: '0 */5 * * * *', doc: 'Cron for Gateway proxy endpoints.', schema: cron },
+  { key: 'schedules.proxy_records', env: 'PROXY_RECORDS_SCHEDULE', default: '0 * * * * *', doc: 'Cron for PostHog proxy records.', schema: cron },
+  { key: 'stale_data_max_age', env: 'STALE_DATA_MAX_AGE', default: '10m', doc: 'How long series outlive a failing source.', schema: duration },
+  { key: 'remediation.stale_connectors', env: 'REMEDIATE_STALE_CONNECTORS', default: 'off', doc: 'off, dry-run or on.', schema: mode },
+  { key: 'remediation.proxy_records', env: 'REMEDIATE_PROXY_RECORDS', default: 'off', doc: 'off, dry-run or on.', schema: mode },
+  { key: 'remediation.stale_connector_after', env: 'STALE_CONNECTOR_AFTER', default: '15m', doc: 'How long a connector must be without active connections.', schema: duration },
+  { key: 'remediation.cooldown', env: 'REMEDIATION_COOLDOWN', default: '1h', doc: 'Minimum time between two actions on one target.', schema: duration },
+  { key: 'remediation.max_actions_per_hour', env: 'REMEDIATION_MAX_ACTIONS_PER_HOUR', default: '10', doc: 'All actions together.', schema: positiveInt },
+  { key: 'remediation.state_file', env: 'REMEDIATION_STATE_FILE', doc: 'Where cooldowns and attempts survive restarts.', schema: text },
+] as const satisfies readonly Setting[];
+
+export type SettingKey = (typeof SETTINGS)[number]['key'];
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+export type CloudflareAuth =
+  | { kind: 'token'; token: string }
+  | { kind: 'key'; email: string; key: string };
+
+export interface CloudflareConfig {
+  auth: CloudflareAuth;
+  accountIds: string[];
+  baseUrl: string;
+  budget: number;
+}
+
+export interface PostHogConfig {
+  apiKey: string;
+  organizationIds: string[];
+  baseUrl: string;
+}
+
+export interface Config {
+  web: { listen: ListenAddress; telemetryPath: string; configFile?: string };
+  log: { level: 'debug' | 'info' | 'warn' | 'error'; format: 'json' | 'logfmt' };
+  cloudflare?: CloudflareConfig;
+  posthog?: PostHogConfig;
+  schedules: { tunnels: string; gateway: string; proxyRecords: string };
+  staleDataMaxAgeMs: number;
+  remediation: {
+    staleConnectors: RemediationMode;
+    proxyRecords: RemediationMode;
+    staleConnectorAfterMs: number;
+    cooldownMs: number;
+    maxActionsPerHour: number;
+    stateFile?: string;
+  };
+  demo: boolean;
+}

@@ -1,0 +1,170 @@
+// Wires configuration to clients, pollers, the store, metrics, remediation and HTTP, and owns the
+// order of start-up and shutdown. cli.ts handles argv, exit codes and signals around it.
+import type { Dispatcher } from 'undici';
+import type { Config } from './config/schema.js';
+import { createApiClient, type ApiClient } from './clients/http.js';
+import { createPacer } from './clients/pacer.js';
+import { createHttpApp, type SourceStatus } from './http/app.js';
+import { createBasicAuth } from './http/basic-auth.js';
+import { serve, type RunningServer } from './http/server.js';
+import type { WebConfig } from './http/web-config.js';
+import type { Logger } from './log.js';
+import { createExporterMetrics, type ExporterMetrics } from './metrics/registry.js';
+import { createPollReporter } from './pollers/poll.js';
+import { createScheduledJob, scheduleIntervalSeconds, type ScheduledJob } from './pollers/scheduler.js';
+import { createGatewayPoller, createProxyRecordsPoller } from './pollers/sources.js';
+import { createTunnelsPoller } from './pollers/tunnels.js';
+import { COLLECTORS, createSnapshotStore, type CollectorName, type SnapshotStore } from './state/store.js';
+import { VERSION } from './version.js';
+
+export interface ExporterOptions {
+  config: Config;
+  log: Logger;
+  webConfig?: WebConfig;
+  dispatcher?: Dispatcher;
+  now?: () => number;
+  /** Request deadline, for tests. */
+  requestTimeoutMs?: number;
+}
+
+export interface Exporter {
+  store: SnapshotStore;
+  metrics: ExporterMetrics;
+  clients: { cloudflare?: ApiClient; posthog?: ApiClient };
+  jobs: ScheduledJob[];
+  /** Starts polling and serving; resolves once the HTTP server listens. */
+  start(): Promise<RunningServer>;
+  stop(): Promise<void>;
+  /** The collectors and scopes readiness waits for. */
+  expected: { collector: CollectorName; scope: string }[];
+}
+
+const FIVE_MINUTES_MS = 300_000;
+
+export function createExporter(options: ExporterOptions): Exporter {
+  const { config, log } = options;
+  const now = options.now ?? Date.now;
+  const store = createSnapshotStore();
+  const intervals = {
+    tunnelsSeconds: scheduleIntervalSeconds(config.schedules.tunnels),
+    gatewaySeconds: scheduleIntervalSeconds(config.schedules.gateway),
+    proxyRecordsSeconds: scheduleIntervalSeconds(config.schedules.proxyRecords),
+  };
+  const metrics = createExporterMetrics({ snapshot: store.snapshot, staleDataMaxAgeMs: config.staleDataMaxAgeMs, intervals, now });
+  const reporter = createPollReporter(log.child({ component: 'poller' }), now);
+  const jobs: ScheduledJob[] = [];
+  const expected: Exporter['expected'] = [];
+  const clients: Exporter['clients'] = {};
+  const common = {
+    observer: metrics.observer,
+    now,
+    ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
+    ...(options.requestTimeoutMs ? { timeoutMs: options.requestTimeoutMs } : {}),
+  };
+
+  if (config.cloudflare) {
+    const cf = config.cloudflare;
+    const client = createApiClient({
+      ...common,
+      api: 'cloudflare',
+      baseUrl: cf.baseUrl,
+      headers: cf.auth.kind === 'token' ? { authorization: `Bearer ${cf.auth.token}` } : { 'x-auth-email': cf.auth.email, 'x-auth-key': cf.auth.key },
+      pacer: createPacer({ budget: cf.budget, windowMs: FIVE_MINUTES_MS, now }),
+      defaultRetryAfterMs: FIVE_MINUTES_MS,
+      log: log.child({ component: 'cloudflare-client' }),
+    });
+    clients.cloudflare = client;
+    for (const accountId of cf.accountIds) {
+      jobs.push(
+        createScheduledJob({
+          name: `tunnels/${accountId}`,
+          schedule: config.schedules.tunnels,
+          run: createTunnelsPoller({ client, accountId, store, reporter, now }),
+          log,
+        }),
+        createScheduledJob({
+          name: `gateway_proxy_endpoints/${accountId}`,
+          schedule: config.schedules.gateway,
+          run: createGatewayPoller({ client, accountId, store, reporter }),
+          log,
+        }),
+      );
+      expected.push(
+        { collector: 'tunnels', scope: accountId },
+        { collector: 'connections', scope: accountId },
+        { collector: 'gateway_proxy_endpoints', scope: accountId },
+      );
+    }
+  }
+
+  if (config.posthog) {
+    const ph = config.posthog;
+    const client = createApiClient({
+      ...common,
+      api: 'posthog',
+      baseUrl: ph.baseUrl,
+      headers: { authorization: `Bearer ${ph.apiKey}` },
+      log: log.child({ component: 'posthog-client' }),
+    });
+    clients.posthog = client;
+    for (const organizationId of ph.organizationIds) {
+      jobs.push(
+        createScheduledJob({
+          name: `proxy_records/${organizationId}`,
+          schedule: config.schedules.proxyRecords,
+          run: createProxyRecordsPoller({ client, organizationId, store, reporter }),
+          log,
+        }),
+      );
+      expected.push({ collector: 'proxy_records', scope: organizationId });
+    }
+  }
+
+
+  const waitingFor = () => {
+    const snapshot = store.snapshot();
+    return expected.filter((e) => !snapshot[e.collector].has(e.scope)).map((e) => `${e.collector}/${e.scope}`);
+  };
+  const sources = (): SourceStatus[] => {
+    const snapshot = store.snapshot();
+    return COLLECTORS.flatMap((collector) =>
+      [...snapshot[collector]].map(([scope, entry]) => ({
+        collector,
+        scope,
+        ok: entry.last.ok,
+        lastPollAt: entry.last.at,
+        ...(entry.lastSuccessAt !== undefined ? { lastSuccessAt: entry.lastSuccessAt } : {}),
+        ...(entry.last.error !== undefined ? { error: entry.last.error } : {}),
+      })),
+    );
+  };
+
+  const app = createHttpApp({
+    telemetryPath: config.web.telemetryPath,
+    version: VERSION,
+    renderMetrics: metrics.render,
+    metricsContentType: metrics.contentType,
+    waitingFor,
+    sources,
+    ...(options.webConfig?.basicAuthUsers ? { basicAuth: createBasicAuth(options.webConfig.basicAuthUsers) } : {}),
+    ...(options.webConfig?.headers ? { headers: options.webConfig.headers } : {}),
+  });
+
+  let server: RunningServer | undefined;
+  return {
+    store,
+    metrics,
+    clients,
+    jobs,
+    expected,
+    async start() {
+      server = await serve(app, config.web.listen, options.webConfig, log.child({ component: 'http' }));
+      for (const job of jobs) job.start();
+      return server;
+    },
+    async stop() {
+      await Promise.all(jobs.map((j) => j.stop()));
+      await server?.close();
+    },
+  };
+}

@@ -1,0 +1,94 @@
+// The exporter's HTTP handler, a plain (Request) => Response function so it is tested without a
+// port: /metrics (from memory, gzip when asked), /-/healthy, /-/ready and a landing page.
+import { gzipSync } from 'node:zlib';
+import type { BasicAuthCheck } from './basic-auth.js';
+
+export interface SourceStatus {
+  collector: string;
+  scope: string;
+  ok: boolean;
+  lastPollAt: number;
+  lastSuccessAt?: number;
+  error?: string;
+}
+
+export interface HttpAppOptions {
+  telemetryPath: string;
+  version: string;
+  renderMetrics: () => Promise<string>;
+  metricsContentType: string;
+  /** Collectors and scopes that have not been polled once yet; empty when ready. */
+  waitingFor: () => string[];
+  sources: () => SourceStatus[];
+  basicAuth?: BasicAuthCheck;
+  headers?: Record<string, string>;
+}
+
+export type HttpApp = (request: Request) => Promise<Response>;
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function landingPage(options: HttpAppOptions): string {
+  const rows = options
+    .sources()
+    .map(
+      (s) =>
+        `<tr><td>${escapeHtml(s.collector)}</td><td>${escapeHtml(s.scope)}</td><td>${s.ok ? 'ok' : 'failed'}</td>` +
+        `<td>${new Date(s.lastPollAt).toISOString()}</td><td>${s.lastSuccessAt ? new Date(s.lastSuccessAt).toISOString() : 'never'}</td>` +
+        `<td>${escapeHtml(s.error ?? '')}</td></tr>`,
+    )
+    .join('\n');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Cloudflare Tunnel Exporter</title>
+<style>body{font-family:system-ui,sans-serif;margin:2rem}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}</style>
+</head><body>
+<h1>Cloudflare Tunnel Exporter</h1>
+<p>Version ${escapeHtml(options.version)}</p>
+<ul>
+<li><a href="${escapeHtml(options.telemetryPath)}">Metrics</a></li>
+<li><a href="/-/healthy">Health</a></li>
+<li><a href="/-/ready">Readiness</a></li>
+</ul>
+<h2>Sources</h2>
+<table><thead><tr><th>collector</th><th>scope</th><th>last poll</th><th>polled at</th><th>last success</th><th>error</th></tr></thead>
+<tbody>
+${rows || '<tr><td colspan="6">no poll has finished yet</td></tr>'}
+</tbody></table>
+</body></html>
+`;
+}
+
+export function createHttpApp(options: HttpAppOptions): HttpApp {
+  const extra = options.headers ?? {};
+  const respond = (body: string | Uint8Array | null, status: number, headers: Record<string, string>) =>
+    new Response(body, { status, headers: { ...extra, ...headers } });
+  const text = (body: string, status = 200) => respond(body, status, { 'content-type': 'text/plain; charset=utf-8' });
+
+  return async (request) => {
+    if (options.basicAuth && !(await options.basicAuth(request.headers.get('authorization')))) {
+      return respond('Unauthorized\n', 401, { 'content-type': 'text/plain; charset=utf-8', 'www-authenticate': 'Basic realm="cloudflare-tunnel-exporter"' });
+    }
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      return respond('Method Not Allowed\n', 405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' });
+    }
+    const { pathname } = new URL(request.url);
+
+    if (pathname === options.telemetryPath) {
+      const body = await options.renderMetrics();
+      const headers: Record<string, string> = { 'content-type': options.metricsContentType, vary: 'Accept-Encoding' };
+      if (/\bgzip\b/i.test(request.headers.get('accept-encoding') ?? '')) {
+        return respond(gzipSync(body), 200, { ...headers, 'content-encoding': 'gzip' });
+      }
+      return respond(body, 200, headers);
+    }
+    if (pathname === '/-/healthy') return text('Healthy\n');
+    if (pathname === '/-/ready') {
+      const waiting = options.waitingFor();
+      return waiting.length === 0 ? text('Ready\n') : text(`Not ready: waiting for the first poll of ${waiting.join(', ')}\n`, 503);
+    }
+    if (pathname === '/') return respond(landingPage(options), 200, { 'content-type': 'text/html; charset=utf-8' });
+    return text('Not Found\n', 404);
+  };
+}

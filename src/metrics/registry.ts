@@ -1,0 +1,213 @@
+// The exporter's own prom-client registry: every metric in SPEC with its HELP text, the domain
+// gauges rebuilt from the snapshot at scrape time, and the live self-metrics (API requests,
+// rate limit, remediation). Node's process metrics live in a separate registry.
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ApiObserver } from '../clients/http.js';
+import type { ApiName } from '../clients/errors.js';
+import type { Snapshot } from '../state/store.js';
+import { REVISION, VERSION } from '../version.js';
+import { collectCollectorMetrics } from './collectors.js';
+import { collectGatewayMetrics } from './gateway.js';
+import { collectProxyRecordMetrics } from './proxy-records.js';
+import type { Families } from './samples.js';
+import { collectTunnelMetrics } from './tunnels.js';
+
+export interface PollIntervals {
+  tunnelsSeconds: number;
+  gatewaySeconds: number;
+  proxyRecordsSeconds: number;
+}
+
+export interface RemediationCounters {
+  action(action: string, mode: 'dry_run' | 'live'): void;
+  failure(action: string): void;
+  skipped(action: string, reason: string): void;
+}
+
+export interface ExporterMetrics {
+  registry: Registry;
+  processRegistry: Registry;
+  observer: ApiObserver;
+  remediation: RemediationCounters;
+  /** The exposition text of both registries. */
+  render(): Promise<string>;
+  contentType: string;
+}
+
+export interface MetricsOptions {
+  snapshot: () => Snapshot;
+  staleDataMaxAgeMs: number;
+  intervals: PollIntervals;
+  now?: () => number;
+}
+
+function every(seconds: number): string {
+  if (seconds % 3600 === 0) return `${seconds / 3600}h`;
+  if (seconds % 60 === 0) return `${seconds / 60}m`;
+  return `${seconds}s`;
+}
+
+const T_LABELS = ['account_id', 'tunnel_id', 'tunnel_name', 'tunnel_type'];
+const C_LABELS = ['account_id', 'tunnel_id', 'connector_id'];
+const R_LABELS = ['organization_id', 'record_id', 'domain'];
+
+interface Family {
+  name: string;
+  help: string;
+  labelNames: string[];
+  type: 'gauge' | 'counter';
+}
+
+function domainFamilies(intervals: PollIntervals): Family[] {
+  const why = 'Cloudflare allows 1200 API requests per 5 minutes per user, so the exporter polls on a timer and never calls the API at scrape time';
+  const cf = `Polled every ${every(intervals.tunnelsSeconds)} (TUNNELS_SCHEDULE); ${why}.`;
+  const gw = `Polled every ${every(intervals.gatewaySeconds)} (GATEWAY_SCHEDULE); ${why}.`;
+  const ph = `Polled every ${every(intervals.proxyRecordsSeconds)} (PROXY_RECORDS_SCHEDULE) from the PostHog API, not at scrape time.`;
+  const g = (name: string, help: string, labelNames: string[]): Family => ({ name, help, labelNames, type: 'gauge' });
+  return [
+    g('cloudflare_tunnel_info', `Cloudflare Tunnel metadata; always 1. ${cf}`, [...T_LABELS, 'config_src']),
+    g('cloudflare_tunnel_status', `Tunnel status as a state set: 1 for the current status (healthy, degraded, down, inactive, unknown), 0 for the others. ${cf}`, [...T_LABELS, 'status']),
+    g('cloudflare_tunnel_created_timestamp_seconds', `When the tunnel was created, in Unix seconds. ${cf}`, T_LABELS),
+    g('cloudflare_tunnel_connected_since_timestamp_seconds', `When the tunnel last became connected (conns_active_at), in Unix seconds; absent when never. ${cf}`, T_LABELS),
+    g('cloudflare_tunnel_disconnected_since_timestamp_seconds', `When the tunnel last lost its connections (conns_inactive_at), in Unix seconds; absent when never. ${cf}`, T_LABELS),
+    g('cloudflare_tunnel_connectors', `Connectors (cloudflared or WARP Connector instances) the connections endpoint lists for the tunnel. ${cf}`, T_LABELS),
+    g('cloudflare_tunnel_connections', `Active connections (not pending reconnect) from the tunnel's connectors to a Cloudflare colo. ${cf}`, [...T_LABELS, 'colo']),
+    g('cloudflare_tunnel_pending_reconnect_connections', `Connections Cloudflare still tracks at a colo after a disconnect, waiting for the connector to reconnect. ${cf}`, [...T_LABELS, 'colo']),
+    { name: 'cloudflare_tunnel_status_transitions_total', help: `Tunnel status changes this exporter process has observed between polls. ${cf}`, labelNames: T_LABELS, type: 'counter' },
+    g('cloudflare_tunnel_connector_info', `Tunnel connector metadata (cloudflared version, architecture, origin IP); always 1. ${cf}`, [...C_LABELS, 'version', 'arch', 'origin_ip']),
+    g('cloudflare_tunnel_connector_active_connections', `Active connections (not pending reconnect) held by the connector. ${cf}`, C_LABELS),
+    g('cloudflare_tunnel_connector_config_version', `Remote configuration version the connector runs. ${cf}`, C_LABELS),
+    g('cloudflare_tunnel_connector_started_timestamp_seconds', `When the connector process started (run_at), in Unix seconds. ${cf}`, C_LABELS),
+    g('cloudflare_tunnel_connector_ha_status', `WARP Connector high-availability status as a state set (active, passive, offline). ${cf}`, [...C_LABELS, 'ha_status']),
+    g('cloudflare_gateway_proxy_endpoint_info', `Zero Trust Gateway proxy endpoint metadata; always 1. ${gw}`, ['account_id', 'endpoint_id', 'name', 'kind', 'subdomain']),
+    g('cloudflare_gateway_proxy_endpoint_ip_ranges', `CIDRs allowed to use the Gateway proxy endpoint (0 for identity endpoints). ${gw}`, ['account_id', 'endpoint_id', 'name']),
+    g('posthog_proxy_record_info', `PostHog managed reverse proxy record metadata; always 1. ${ph}`, ['organization_id', 'record_id', 'domain', 'target_cname']),
+    g('posthog_proxy_record_status', `Proxy record status as a state set: 1 for the current status (waiting, issuing, valid, warning, erroring, deleting, timed_out, unknown), 0 for the others. ${ph}`, [...R_LABELS, 'status']),
+    g('posthog_proxy_record_created_timestamp_seconds', `When the proxy record was created, in Unix seconds. ${ph}`, R_LABELS),
+    g('posthog_proxy_record_updated_timestamp_seconds', `When the proxy record last changed, in Unix seconds. ${ph}`, R_LABELS),
+    g('posthog_proxy_records_max', `Proxy records the organization's plan allows (max_proxy_records); absent when the server does not report it. ${ph}`, ['organization_id']),
+    g('cloudflare_tunnel_exporter_collector_success', 'Whether the last poll of this collector and scope (account or organization id) succeeded: 1 yes, 0 no.', ['collector', 'scope']),
+    g('cloudflare_tunnel_exporter_collector_duration_seconds', 'How long the last poll of this collector and scope took, in seconds.', ['collector', 'scope']),
+    g('cloudflare_tunnel_exporter_collector_last_success_timestamp_seconds', 'When this collector and scope last polled successfully, in Unix seconds.', ['collector', 'scope']),
+  ];
+}
+
+export function createExporterMetrics(options: MetricsOptions): ExporterMetrics {
+  const now = options.now ?? Date.now;
+  const registry = new Registry();
+  const processRegistry = new Registry();
+  collectDefaultMetrics({ register: processRegistry });
+
+  // The domain families are computed once per snapshot and second, however many gauges ask.
+  let cache: { version: number; second: number; families: Families } | undefined;
+  const families = (): Families => {
+    const snapshot = options.snapshot();
+    const t = now();
+    const second = Math.floor(t / 1000);
+    if (cache && cache.version === snapshot.version && cache.second === second) return cache.families;
+    const out: Families = new Map();
+    collectTunnelMetrics(snapshot, t, options.staleDataMaxAgeMs, out);
+    collectGatewayMetrics(snapshot, t, options.staleDataMaxAgeMs, out);
+    collectProxyRecordMetrics(snapshot, t, options.staleDataMaxAgeMs, out);
+    collectCollectorMetrics(snapshot, out);
+    cache = { version: snapshot.version, second, families: out };
+    return out;
+  };
+
+  for (const family of domainFamilies(options.intervals)) {
+    const samples = () => families().get(family.name) ?? [];
+    if (family.type === 'counter') {
+      new Counter({
+        name: family.name,
+        help: family.help,
+        labelNames: family.labelNames,
+        registers: [registry],
+        collect() {
+          this.reset();
+          for (const s of samples()) this.inc(s.labels, s.value);
+        },
+      });
+    } else {
+      new Gauge({
+        name: family.name,
+        help: family.help,
+        labelNames: family.labelNames,
+        registers: [registry],
+        collect() {
+          this.reset();
+          for (const s of samples()) this.set(s.labels, s.value);
+        },
+      });
+    }
+  }
+
+  new Gauge({
+    name: 'cloudflare_tunnel_exporter_build_info',
+    help: 'Exporter build information; always 1.',
+    labelNames: ['version', 'revision', 'nodejs_version'],
+    registers: [registry],
+  }).set({ version: VERSION, revision: REVISION, nodejs_version: process.version }, 1);
+
+  const requests = new Counter({
+    name: 'cloudflare_tunnel_exporter_api_requests_total',
+    help: 'API requests sent, by API, operation and HTTP status code ("error" when no response arrived).',
+    labelNames: ['api', 'operation', 'code'],
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'cloudflare_tunnel_exporter_api_request_duration_seconds',
+    help: 'API request latency in seconds, by API and operation.',
+    labelNames: ['api', 'operation'],
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const rateLimitRemaining = new Gauge({
+    name: 'cloudflare_tunnel_exporter_api_ratelimit_remaining',
+    help: 'Requests remaining in the current rate-limit window, from the last Ratelimit response header (r=).',
+    labelNames: ['api'],
+    registers: [registry],
+  });
+  const actions = new Counter({
+    name: 'cloudflare_tunnel_exporter_remediation_actions_total',
+    help: 'Remediation actions decided, by action and mode (dry_run decides without sending).',
+    labelNames: ['action', 'mode'],
+    registers: [registry],
+  });
+  const failures = new Counter({
+    name: 'cloudflare_tunnel_exporter_remediation_action_failures_total',
+    help: 'Live remediation actions that failed.',
+    labelNames: ['action'],
+    registers: [registry],
+  });
+  const skipped = new Counter({
+    name: 'cloudflare_tunnel_exporter_remediation_skipped_total',
+    help: 'Remediation candidates not acted on, by action and reason.',
+    labelNames: ['action', 'reason'],
+    registers: [registry],
+  });
+
+  return {
+    registry,
+    processRegistry,
+    contentType: registry.contentType,
+    observer: {
+      onRequest(api: ApiName, operation: string, code: string, seconds: number) {
+        requests.inc({ api, operation, code });
+        duration.observe({ api, operation }, seconds);
+      },
+      onRateLimitRemaining(api: ApiName, remaining: number) {
+        rateLimitRemaining.set({ api }, remaining);
+      },
+    },
+    remediation: {
+      action: (action, mode) => actions.inc({ action, mode }),
+      failure: (action) => failures.inc({ action }),
+      skipped: (action, reason) => skipped.inc({ action, reason }),
+    },
+    async render() {
+      const own = await registry.metrics();
+      const proc = await processRegistry.metrics();
+      return `${own}${own.endsWith('\n') ? '' : '\n'}${proc}`;
+    },
+  };
+}

@@ -1,0 +1,103 @@
+// Pure functions from API data to the exporter's state. No I/O, no clock.
+import type { ApiConnector } from '../clients/cloudflare/connections.js';
+import type { ApiProxyEndpoint } from '../clients/cloudflare/gateway.js';
+import type { ApiTunnel, TunnelType } from '../clients/cloudflare/tunnels.js';
+import type { ApiProxyRecord, ProxyRecordList } from '../clients/posthog/proxy-records.js';
+import {
+  HA_STATUSES,
+  PROXY_RECORD_STATUSES,
+  TUNNEL_STATUSES,
+  type Connector,
+  type HaStatus,
+  type ProxyEndpoint,
+  type ProxyRecord,
+  type ProxyRecords,
+  type ProxyRecordStatus,
+  type Tunnel,
+  type TunnelStatus,
+} from '../state/types.js';
+
+function epochMs(value: string | null | undefined): number | undefined {
+  if (!value) return undefined;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+function oneOf<T extends string>(values: readonly T[], value: string | null | undefined, fallback: T): T {
+  return value && (values as readonly string[]).includes(value) ? (value as T) : fallback;
+}
+
+export function normalizeTunnels(accountId: string, type: TunnelType, tunnels: ApiTunnel[]): Tunnel[] {
+  return tunnels
+    .filter((t) => !t.deleted_at)
+    .map((t) => {
+      const createdAt = epochMs(t.created_at);
+      const connsActiveAt = epochMs(t.conns_active_at);
+      const connsInactiveAt = epochMs(t.conns_inactive_at);
+      return {
+        accountId,
+        id: t.id,
+        name: t.name,
+        type,
+        status: oneOf<TunnelStatus>(TUNNEL_STATUSES, t.status, 'unknown'),
+        configSrc: t.config_src ?? 'unknown',
+        ...(createdAt !== undefined ? { createdAt } : {}),
+        ...(connsActiveAt !== undefined ? { connsActiveAt } : {}),
+        ...(connsInactiveAt !== undefined ? { connsInactiveAt } : {}),
+      };
+    });
+}
+
+export function normalizeConnectors(connectors: ApiConnector[], withHaStatus: boolean): Connector[] {
+  return connectors.map((c) => {
+    const conns = c.conns ?? [];
+    const runAt = epochMs(c.run_at);
+    return {
+      id: c.id,
+      version: c.version ?? c.conns?.find((x) => x.client_version)?.client_version ?? 'unknown',
+      arch: c.arch ?? 'unknown',
+      originIp: conns.find((x) => x.origin_ip)?.origin_ip ?? '',
+      ...(typeof c.config_version === 'number' ? { configVersion: c.config_version } : {}),
+      ...(runAt !== undefined ? { runAt } : {}),
+      ...(withHaStatus ? { haStatus: oneOf<HaStatus>(HA_STATUSES, c.ha_status, 'offline') } : {}),
+      connections: conns.map((x) => ({
+        colo: x.colo_name,
+        pendingReconnect: x.is_pending_reconnect === true,
+        ...(x.origin_ip ? { originIp: x.origin_ip } : {}),
+      })),
+    };
+  });
+}
+
+export function normalizeProxyEndpoints(accountId: string, endpoints: ApiProxyEndpoint[]): ProxyEndpoint[] {
+  return endpoints.map((e) => ({
+    accountId,
+    id: e.id,
+    name: e.name,
+    kind: e.kind ?? 'ip',
+    subdomain: e.subdomain ?? '',
+    ipRanges: e.ips?.length ?? 0,
+  }));
+}
+
+export function normalizeProxyRecord(organizationId: string, r: ApiProxyRecord): ProxyRecord {
+  const createdAt = epochMs(r.created_at);
+  const updatedAt = epochMs(r.updated_at);
+  return {
+    organizationId,
+    id: r.id,
+    domain: r.domain,
+    targetCname: r.target_cname ?? '',
+    status: oneOf<ProxyRecordStatus>(PROXY_RECORD_STATUSES, r.status, 'unknown'),
+    ...(r.message ? { message: r.message } : {}),
+    ...(createdAt !== undefined ? { createdAt } : {}),
+    ...(updatedAt !== undefined ? { updatedAt } : {}),
+  };
+}
+
+export function normalizeProxyRecords(organizationId: string, list: ProxyRecordList): ProxyRecords {
+  return {
+    records: list.records.map((r) => normalizeProxyRecord(organizationId, r)),
+    ...(list.maxProxyRecords !== undefined ? { maxProxyRecords: list.maxProxyRecords } : {}),
+  };
+}

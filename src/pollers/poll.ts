@@ -1,0 +1,62 @@
+// What every poller does around its API calls: time the poll, record success or failure in the
+// store, and log a failure once (repeats of the same error go to debug until it changes or clears).
+import { ApiAbortedError } from '../clients/errors.js';
+import type { Logger } from '../log.js';
+import type { CollectorName, PollOutcome } from '../state/store.js';
+
+export interface PollReporter {
+  /** Starts timing; the returned function builds the outcome. */
+  begin(): (ok: boolean, err?: unknown) => PollOutcome;
+  /** Logs a failure unless it repeats the previous one for this collector and scope. */
+  failed(collector: CollectorName, scope: string, err: unknown): void;
+  succeeded(collector: CollectorName, scope: string): void;
+}
+
+export function isAbort(err: unknown, signal: AbortSignal): boolean {
+  return signal.aborted || err instanceof ApiAbortedError;
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export function createPollReporter(log: Logger, now: () => number = Date.now): PollReporter {
+  const lastError = new Map<string, string>();
+  return {
+    begin() {
+      const started = performance.now();
+      return (ok, err) => ({
+        ok,
+        at: now(),
+        durationSeconds: (performance.now() - started) / 1000,
+        ...(err !== undefined ? { error: errorMessage(err) } : {}),
+      });
+    },
+    failed(collector, scope, err) {
+      const key = `${collector}/${scope}`;
+      const message = errorMessage(err);
+      if (lastError.get(key) === message) {
+        log.debug({ collector, scope, err: message }, 'poll failed again');
+        return;
+      }
+      lastError.set(key, message);
+      log.error({ collector, scope, err: message }, 'poll failed: keeping the previous data until it is too old');
+    },
+    succeeded(collector, scope) {
+      const key = `${collector}/${scope}`;
+      if (lastError.delete(key)) log.info({ collector, scope }, 'poll recovered');
+    },
+  };
+}
+
+/** Runs `fn` over `items` with at most `limit` calls in flight. */
+export async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await fn(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}

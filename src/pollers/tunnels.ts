@@ -1,0 +1,93 @@
+// Polls one Cloudflare account's tunnels (cfd_tunnel and warp_connector) and then, for each tunnel
+// that can have connections, its connectors. Two collectors: `tunnels` and `connections`.
+import { listConnectors } from '../clients/cloudflare/connections.js';
+import { listTunnels, TUNNEL_TYPES } from '../clients/cloudflare/tunnels.js';
+import type { ApiClient } from '../clients/http.js';
+import type { SnapshotStore } from '../state/store.js';
+import type { Tunnel, TunnelConnections } from '../state/types.js';
+import { normalizeConnectors, normalizeTunnels } from './normalize.js';
+import { errorMessage, forEachLimited, isAbort, type PollReporter } from './poll.js';
+
+/**
+ * Cloudflare keeps tracking a down tunnel's connections (as pending reconnect) for a while after
+ * the disconnect; past this window a down tunnel is not asked for connections.
+ */
+export const RECENTLY_DOWN_MS = 30 * 60_000;
+
+/** Whether a tunnel's status means it can have connectors worth an API call. */
+export function needsConnectionsCall(tunnel: Tunnel, now: number): boolean {
+  if (tunnel.status === 'inactive') return false;
+  if (tunnel.status === 'down') {
+    return tunnel.connsInactiveAt === undefined || now - tunnel.connsInactiveAt <= RECENTLY_DOWN_MS;
+  }
+  return true;
+}
+
+export interface TunnelsPollerOptions {
+  client: ApiClient;
+  accountId: string;
+  store: SnapshotStore;
+  reporter: PollReporter;
+  /** Per-tunnel connection calls in flight at once. */
+  concurrency?: number;
+  now?: () => number;
+}
+
+export function createTunnelsPoller(options: TunnelsPollerOptions): (signal: AbortSignal) => Promise<void> {
+  const { client, accountId, store, reporter } = options;
+  const now = options.now ?? Date.now;
+  const concurrency = options.concurrency ?? 4;
+
+  return async function pollTunnels(signal) {
+    const finishList = reporter.begin();
+    let tunnels: Tunnel[];
+    try {
+      const lists = await Promise.all(
+        TUNNEL_TYPES.map(async (type) => normalizeTunnels(accountId, type, await listTunnels(client, accountId, type, signal))),
+      );
+      tunnels = lists.flat();
+    } catch (err) {
+      if (isAbort(err, signal)) return;
+      store.recordFailure('tunnels', accountId, finishList(false, err));
+      store.recordFailure('connections', accountId, { ...finishList(false), error: `not polled: the tunnel list failed (${errorMessage(err)})`, durationSeconds: 0 });
+      reporter.failed('tunnels', accountId, err);
+      return;
+    }
+    store.recordSuccess('tunnels', accountId, tunnels, finishList(true));
+    reporter.succeeded('tunnels', accountId);
+
+    const finishConnections = reporter.begin();
+    const results = new Map<string, TunnelConnections>();
+    let firstError: unknown;
+    let failures = 0;
+    await forEachLimited(tunnels, concurrency, async (tunnel) => {
+      if (signal.aborted) return;
+      if (!needsConnectionsCall(tunnel, now())) {
+        results.set(tunnel.id, { tunnelId: tunnel.id, connectors: [], fetchedAt: now(), fetched: false });
+        return;
+      }
+      try {
+        const connectors = await listConnectors(client, accountId, tunnel.type, tunnel.id, signal);
+        results.set(tunnel.id, {
+          tunnelId: tunnel.id,
+          connectors: normalizeConnectors(connectors, tunnel.type === 'warp_connector'),
+          fetchedAt: now(),
+          fetched: true,
+        });
+      } catch (err) {
+        failures++;
+        firstError ??= err;
+      }
+    });
+    if (signal.aborted) return;
+    const ids = new Set(tunnels.map((t) => t.id));
+    if (failures === 0) {
+      store.recordConnections(accountId, ids, results, finishConnections(true));
+      reporter.succeeded('connections', accountId);
+    } else {
+      const err = new Error(`${failures} of ${tunnels.length} tunnels' connections could not be read; first: ${errorMessage(firstError)}`, { cause: firstError });
+      store.recordConnections(accountId, ids, results, finishConnections(false, err));
+      reporter.failed('connections', accountId, err);
+    }
+  };
+}

@@ -1,0 +1,109 @@
+// Makes the simulated fleet move: on every step a scripted, seeded event happens, so a demo shows
+// tunnels degrading, going down and recovering, a connector going stale after a token rotation,
+// proxy records erroring, timing out and recovering, and WARP connectors failing over.
+import {
+  createRandom,
+  rotateConnector,
+  setProxyRecordStatus,
+  setTunnelStatus,
+  type SimFleet,
+  type SimProxyRecord,
+  type SimTunnel,
+} from './fleet.js';
+
+export interface Timeline {
+  /** Applies the next event; returns what happened, for the log. */
+  step(now: number): string[];
+  /** Records retried through the API progress waiting -> issuing -> valid on later steps. */
+  markRetried(recordId: string): void;
+  readonly steps: number;
+}
+
+const CYCLE = 10;
+
+export function createTimeline(fleet: SimFleet, seed = 1): Timeline {
+  const random = createRandom(seed ^ 0x5eed);
+  const progressing = new Set<string>();
+  let steps = 0;
+  let flapping: SimTunnel | undefined;
+
+  const liveTunnels = () => fleet.accounts.flatMap((a) => a.tunnels.filter((t) => t.deleted_at === null));
+  const records = () => fleet.organizations.flatMap((o) => o.records);
+  const choose = <T>(items: T[]): T | undefined => (items.length === 0 ? undefined : items[Math.floor(random() * items.length)]);
+  const describe = (t: SimTunnel) => `${t.tun_type} ${t.name}`;
+  const recordEvent = (r: SimProxyRecord | undefined, status: SimProxyRecord['status'], now: number, out: string[]) => {
+    if (!r) return;
+    setProxyRecordStatus(r, status, now);
+    out.push(`proxy record ${r.domain} -> ${status}`);
+  };
+
+  return {
+    get steps() {
+      return steps;
+    },
+    markRetried(recordId) {
+      progressing.add(recordId);
+    },
+    step(now) {
+      steps++;
+      const out: string[] = [];
+      for (const r of records()) {
+        if (!progressing.has(r.id)) continue;
+        if (r.status === 'waiting') recordEvent(r, 'issuing', now, out);
+        else if (r.status === 'issuing') {
+          recordEvent(r, 'valid', now, out);
+          progressing.delete(r.id);
+        } else progressing.delete(r.id);
+      }
+      const cfd = liveTunnels().filter((t) => t.tun_type === 'cfd_tunnel');
+      switch (steps % CYCLE) {
+        case 1:
+          flapping = choose(cfd.filter((t) => t.status === 'healthy'));
+          if (flapping) {
+            setTunnelStatus(flapping, 'degraded', now, random);
+            out.push(`${describe(flapping)} -> degraded`);
+          }
+          break;
+        case 2:
+          recordEvent(choose(records().filter((r) => r.status === 'valid')), 'erroring', now, out);
+          break;
+        case 3:
+          if (flapping && flapping.status !== 'inactive') {
+            setTunnelStatus(flapping, 'down', now, random);
+            out.push(`${describe(flapping)} -> down`);
+          }
+          break;
+        case 4: {
+          const stale = cfd.filter((t) => t.connectors.some((c) => c.conns.length > 0 && c.conns.every((x) => x.is_pending_reconnect)) && t.status !== 'down');
+          const target = stale.length < 2 ? choose(cfd.filter((t) => t.status === 'healthy' && t !== flapping)) : undefined;
+          const old = target ? rotateConnector(target, now, random) : undefined;
+          if (target && old) out.push(`${describe(target)}: token rotated, connector ${old.id} left stale`);
+          break;
+        }
+        case 5:
+          recordEvent(choose(records().filter((r) => r.status === 'valid')), 'timed_out', now, out);
+          break;
+        case 6:
+          if (flapping && flapping.status === 'down') {
+            setTunnelStatus(flapping, 'healthy', now, random);
+            out.push(`${describe(flapping)} -> healthy`);
+          }
+          break;
+        case 7: {
+          const warp = choose(liveTunnels().filter((t) => t.tun_type === 'warp_connector' && t.connectors.length >= 2));
+          if (warp) {
+            for (const c of warp.connectors) c.ha_status = c.ha_status === 'active' ? 'passive' : c.ha_status === 'passive' ? 'active' : c.ha_status;
+            out.push(`${describe(warp)}: HA failover`);
+          }
+          break;
+        }
+        case 8:
+          recordEvent(choose(records().filter((r) => r.status === 'erroring')), 'valid', now, out);
+          break;
+        default:
+          break;
+      }
+      return out;
+    },
+  };
+}

@@ -1,0 +1,28 @@
+// Every test process may talk to loopback only. A test that accidentally points a client at the
+// real Cloudflare or PostHog API (which could DELETE real connectors) fails here, before a byte
+// leaves the machine.
+import net from 'node:net';
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost|::ffff:127\.\d+\.\d+\.\d+)$/i;
+
+function hostOf(args: unknown[]): string | undefined {
+  const first = args[0];
+  if (Array.isArray(first)) return hostOf(first);
+  if (typeof first === 'object' && first !== null) {
+    const opts = first as { host?: string; path?: string };
+    if (opts.path) return 'localhost'; // unix socket
+    return opts.host ?? 'localhost';
+  }
+  if (typeof first === 'number') return typeof args[1] === 'string' ? args[1] : 'localhost';
+  if (typeof first === 'string') return 'localhost'; // unix socket path
+  return undefined;
+}
+
+const originalConnect = net.Socket.prototype.connect;
+net.Socket.prototype.connect = function guardedConnect(this: net.Socket, ...args: unknown[]) {
+  const host = hostOf(args);
+  if (host !== undefined && !LOOPBACK.test(host.replace(/^\[|\]$/g, ''))) {
+    throw new Error(`test network guard: refusing to connect to ${host}; tests may reach loopback only`);
+  }
+  return (originalConnect as (...a: unknown[]) => net.Socket).apply(this, args);
+} as typeof net.Socket.prototype.connect;
