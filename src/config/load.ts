@@ -86,8 +86,11 @@ export function loadConfig(options: LoadOptions): LoadResult {
   const merged = mergeLayers([defaults, fileLayer, envLayer, flags]);
 
   const values = new Map<SettingKey, unknown>();
-  for (const [key, value] of merged) {
-    const setting = BY_KEY.get(key) as Setting;
+  // In SETTINGS order, so the list of problems reads the same every time.
+  for (const setting of SETTINGS as readonly Setting[]) {
+    const key = setting.key as SettingKey;
+    const value = merged.get(key);
+    if (!value) continue;
     const result = setting.schema.safeParse(value.raw);
     if (result.success) {
       values.set(key, result.data);
@@ -210,6 +213,7 @@ function mergeLayers(layers: Layer[]): Layer {
   return merged;
 }
 
+/** The secret, undefined when not configured, or null when configured but unusable (a problem was recorded). */
 function readSecret(
   values: Map<SettingKey, unknown>,
   merged: Layer,
@@ -217,21 +221,21 @@ function readSecret(
   file: SettingKey,
   readFile: (p: string) => string,
   problems: string[],
-): string | undefined {
+): string | undefined | null {
   const inline = values.get(direct) as string | undefined;
   const path = values.get(file) as string | undefined;
   if (inline !== undefined && path !== undefined) {
     problems.push(`${merged.get(direct)?.origin} and ${merged.get(file)?.origin}: set only one of them`);
-    return undefined;
+    return null;
   }
   if (path === undefined) return inline;
   try {
     const secret = readFile(path).trim();
     if (secret === '') problems.push(`${merged.get(file)?.origin}: file ${path} is empty`);
-    return secret || undefined;
+    return secret || null;
   } catch (err) {
     problems.push(`${merged.get(file)?.origin}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
-    return undefined;
+    return null;
   }
 }
 
@@ -245,34 +249,39 @@ function assemble(
   const get = <T>(key: SettingKey) => values.get(key) as T;
   const originOf = (key: SettingKey) => merged.get(key)?.origin ?? key;
 
+  // Presence is judged on what was given, validity on what parsed: an invalid id list is reported
+  // once, not again as "missing".
+  const given = (...keys: SettingKey[]) => keys.some((k) => merged.has(k));
+
   const token = readSecret(values, merged, 'cloudflare.api_token', 'cloudflare.api_token_file', readFile, problems);
   const email = get<string | undefined>('cloudflare.api_email');
   const key = get<string | undefined>('cloudflare.api_key');
   const accountIds = get<string[] | undefined>('cloudflare.account_ids');
+  const tokenGiven = given('cloudflare.api_token', 'cloudflare.api_token_file');
+  const legacyGiven = given('cloudflare.api_email', 'cloudflare.api_key');
 
   let cloudflare: Config['cloudflare'];
-  if (token !== undefined && (email !== undefined || key !== undefined)) {
+  if (tokenGiven && legacyGiven) {
     problems.push('CLOUDFLARE_API_TOKEN and CLOUDFLARE_API_EMAIL/CLOUDFLARE_API_KEY: use either a token or the legacy email and key, not both');
-  } else if ((email === undefined) !== (key === undefined)) {
-    problems.push(`${email === undefined ? originOf('cloudflare.api_key') : originOf('cloudflare.api_email')}: legacy auth needs both CLOUDFLARE_API_EMAIL and CLOUDFLARE_API_KEY`);
+  } else if (legacyGiven && !(given('cloudflare.api_email') && given('cloudflare.api_key'))) {
+    problems.push(`${given('cloudflare.api_email') ? originOf('cloudflare.api_email') : originOf('cloudflare.api_key')}: legacy auth needs both CLOUDFLARE_API_EMAIL and CLOUDFLARE_API_KEY`);
+  } else if ((tokenGiven || legacyGiven) && !given('cloudflare.account_ids')) {
+    if (!demo) problems.push('CLOUDFLARE_ACCOUNT_IDS: required when Cloudflare credentials are set');
+  } else if (!tokenGiven && !legacyGiven && given('cloudflare.account_ids')) {
+    if (!demo) problems.push(`${originOf('cloudflare.account_ids')}: needs CLOUDFLARE_API_TOKEN, CLOUDFLARE_API_TOKEN_FILE or CLOUDFLARE_API_EMAIL + CLOUDFLARE_API_KEY`);
   } else {
-    const auth = token !== undefined ? ({ kind: 'token', token } as const) : email && key ? ({ kind: 'key', email, key } as const) : undefined;
-    if (auth && !accountIds && !demo) {
-      problems.push('CLOUDFLARE_ACCOUNT_IDS: required when Cloudflare credentials are set');
-    } else if (!auth && accountIds && !demo) {
-      problems.push(`${originOf('cloudflare.account_ids')}: needs CLOUDFLARE_API_TOKEN, CLOUDFLARE_API_TOKEN_FILE or CLOUDFLARE_API_EMAIL + CLOUDFLARE_API_KEY`);
-    } else if (auth && accountIds) {
-      cloudflare = { auth, accountIds, baseUrl: get('cloudflare.api_base_url'), budget: get('cloudflare.api_budget') };
-    }
+    const auth = token ? ({ kind: 'token', token } as const) : email && key ? ({ kind: 'key', email, key } as const) : undefined;
+    if (auth && accountIds) cloudflare = { auth, accountIds, baseUrl: get('cloudflare.api_base_url'), budget: get('cloudflare.api_budget') };
   }
 
   const apiKey = readSecret(values, merged, 'posthog.api_key', 'posthog.api_key_file', readFile, problems);
   const organizationIds = get<string[] | undefined>('posthog.organization_ids');
+  const keyGiven = given('posthog.api_key', 'posthog.api_key_file');
   let posthog: Config['posthog'];
-  if (apiKey && !organizationIds && !demo) {
-    problems.push('POSTHOG_ORGANIZATION_IDS: required when POSTHOG_API_KEY is set');
-  } else if (!apiKey && organizationIds && !demo) {
-    problems.push(`${originOf('posthog.organization_ids')}: needs POSTHOG_API_KEY or POSTHOG_API_KEY_FILE`);
+  if (keyGiven && !given('posthog.organization_ids')) {
+    if (!demo) problems.push('POSTHOG_ORGANIZATION_IDS: required when POSTHOG_API_KEY is set');
+  } else if (!keyGiven && given('posthog.organization_ids')) {
+    if (!demo) problems.push(`${originOf('posthog.organization_ids')}: needs POSTHOG_API_KEY or POSTHOG_API_KEY_FILE`);
   } else if (apiKey && organizationIds) {
     posthog = { apiKey, organizationIds, baseUrl: get('posthog.api_base_url') };
   }

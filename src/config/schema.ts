@@ -12,7 +12,7 @@ export type RemediationMode = (typeof REMEDIATION_MODES)[number];
 type Raw = unknown;
 
 const text = z
-  .union([z.string(), z.number()])
+  .union([z.string(), z.number(), z.boolean()])
   .transform((v) => String(v).trim())
   .pipe(z.string().min(1, 'must not be empty'));
 

@@ -347,7 +347,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const url = new URL(req.url ?? '/', 'http://simulator');
+      const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'simulator'}`);
       const body = Buffer.concat(chunks).toString('utf8');
       const parts = url.pathname.split('/').filter(Boolean);
       if (parts[0] === '_simulator') {

@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { deleteConnector, listConnectors } from '../../src/clients/cloudflare/connections.js';
+import { listProxyEndpoints } from '../../src/clients/cloudflare/gateway.js';
+import { listTunnels } from '../../src/clients/cloudflare/tunnels.js';
+import { ApiAuthError } from '../../src/clients/errors.js';
+import { cloudflareClient, simulator } from '../helpers/simulator.js';
+
+describe('Cloudflare tunnel lists', () => {
+  it('reads every page, asks for non-deleted tunnels only and stops on total_count', async () => {
+    const sim = await simulator({ perPageCap: 4, fleet: { accounts: 1, tunnelsPerAccount: 10, deletedTunnelsPerAccount: 2 } });
+    const account = sim.fleet.accounts[0];
+    const tunnels = await listTunnels(cloudflareClient(sim), account?.id as string, 'cfd_tunnel');
+    const live = account?.tunnels.filter((t) => t.tun_type === 'cfd_tunnel' && t.deleted_at === null).map((t) => t.id);
+    expect(tunnels.map((t) => t.id)).toEqual(live);
+    expect(tunnels.some((t) => t.name.startsWith('deleted-'))).toBe(false);
+    expect(sim.requests.map((r) => r.query)).toEqual([
+      { is_deleted: 'false', page: '1', per_page: '100' },
+      { is_deleted: 'false', page: '2', per_page: '100' },
+      { is_deleted: 'false', page: '3', per_page: '100' },
+    ]);
+  });
+
+  it('stops on a page that repeats ids (an endpoint that ignores page)', async () => {
+    const sim = await simulator({ perPageCap: 3, ignorePage: true, fleet: { accounts: 1, tunnelsPerAccount: 10 } });
+    const tunnels = await listTunnels(cloudflareClient(sim), sim.accountIds[0] as string, 'cfd_tunnel');
+    expect(tunnels).toHaveLength(3);
+    expect(sim.requests).toHaveLength(2);
+  });
+
+  it('stops on an empty page', async () => {
+    const sim = await simulator({ fleet: { accounts: 1, tunnelsPerAccount: 0, warpConnectorsPerAccount: 0, deletedTunnelsPerAccount: 0 } });
+    expect(await listTunnels(cloudflareClient(sim), sim.accountIds[0] as string, 'cfd_tunnel')).toEqual([]);
+    expect(sim.requests).toHaveLength(1);
+  });
+
+  it('lists WARP connectors from the warp_connector path', async () => {
+    const sim = await simulator({ fleet: { accounts: 1, warpConnectorsPerAccount: 3 } });
+    const account = sim.accountIds[0] as string;
+    const warp = await listTunnels(cloudflareClient(sim), account, 'warp_connector');
+    expect(warp).toHaveLength(3);
+    expect(warp.every((t) => t.tun_type === 'warp_connector')).toBe(true);
+    expect(sim.requests[0]?.path).toBe(`/client/v4/accounts/${account}/warp_connector`);
+  });
+});
+
+describe('Cloudflare connections', () => {
+  it('reads WARP connector connections from the warp_connector path, with ha_status', async () => {
+    const sim = await simulator({ fleet: { accounts: 1 } });
+    const account = sim.fleet.accounts[0];
+    const warp = account?.tunnels.find((t) => t.tun_type === 'warp_connector');
+    const connectors = await listConnectors(cloudflareClient(sim), account?.id as string, 'warp_connector', warp?.id as string);
+    expect(connectors.map((c) => c.ha_status).sort()).toEqual(['active', 'passive']);
+    expect(sim.requests[0]?.path).toBe(`/client/v4/accounts/${account?.id}/warp_connector/${warp?.id}/connections`);
+  });
+
+  it('DELETE always carries client_id and removes only that connector', async () => {
+    const sim = await simulator({ fleet: { accounts: 1 } });
+    const account = sim.fleet.accounts[0];
+    const tunnel = account?.tunnels.find((t) => t.tun_type === 'cfd_tunnel' && t.connectors.length >= 2);
+    const [gone, kept] = tunnel?.connectors ?? [];
+    await deleteConnector(cloudflareClient(sim), account?.id as string, tunnel?.id as string, gone?.id as string);
+    expect(sim.requests).toEqual([expect.objectContaining({ method: 'DELETE', query: { client_id: gone?.id } })]);
+    expect(tunnel?.connectors.map((c) => c.id)).toContain(kept?.id);
+    expect(tunnel?.connectors.map((c) => c.id)).not.toContain(gone?.id);
+  });
+
+  it('refuses to send a DELETE without client_id', async () => {
+    const sim = await simulator();
+    await expect(deleteConnector(cloudflareClient(sim), 'a', 't', ' ')).rejects.toThrow('refusing to send a DELETE without client_id');
+    expect(sim.requests).toHaveLength(0);
+  });
+
+  it('a read-only token gets an auth error naming Cloudflare Tunnel Write', async () => {
+    const sim = await simulator({ fleet: { accounts: 1 } });
+    const account = sim.fleet.accounts[0];
+    const tunnel = account?.tunnels.find((t) => t.connectors.length > 0 && t.tun_type === 'cfd_tunnel');
+    const client = cloudflareClient(sim, { headers: { authorization: `Bearer ${sim.credentials.readOnlyCloudflareToken}` } });
+    const err = await deleteConnector(client, account?.id as string, tunnel?.id as string, tunnel?.connectors[0]?.id as string).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiAuthError);
+    expect((err as Error).message).toContain('"Cloudflare Tunnel Write"');
+  });
+});
+
+describe('Gateway proxy endpoints', () => {
+  it('lists ip and identity endpoints', async () => {
+    const sim = await simulator({ fleet: { accounts: 1, proxyEndpointsPerAccount: 2 } });
+    const endpoints = await listProxyEndpoints(cloudflareClient(sim), sim.accountIds[0] as string);
+    expect(endpoints.map((e) => e.kind)).toEqual(['ip', 'identity']);
+    expect(endpoints[0]?.ips?.length).toBeGreaterThan(0);
+  });
+});

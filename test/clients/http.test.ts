@@ -1,0 +1,144 @@
+import { describe, expect, it } from 'vitest';
+import { listConnectors } from '../../src/clients/cloudflare/connections.js';
+import { listTunnels } from '../../src/clients/cloudflare/tunnels.js';
+import {
+  ApiAuthError,
+  ApiNetworkError,
+  ApiRateLimitedError,
+  ApiResponseError,
+  ApiServerError,
+  ApiTimeoutError,
+} from '../../src/clients/errors.js';
+import { apiPath, parseRateLimit, parseRetryAfter } from '../../src/clients/http.js';
+import { retryProxyRecord } from '../../src/clients/posthog/proxy-records.js';
+import { cloudflareClient, posthogClient, recordingObserver, simulator } from '../helpers/simulator.js';
+
+describe('header parsing', () => {
+  it('reads Retry-After as seconds or an HTTP date', () => {
+    expect(parseRetryAfter('30', 0)).toBe(30_000);
+    expect(parseRetryAfter('Thu, 01 Jan 1970 00:01:00 GMT', 0)).toBe(60_000);
+    expect(parseRetryAfter('soon', 0)).toBeUndefined();
+  });
+  it('reads the Ratelimit header', () => {
+    expect(parseRateLimit('"default";r=50;t=30')).toEqual({ remaining: 50, resetSeconds: 30 });
+    expect(parseRateLimit('garbage')).toBeUndefined();
+  });
+  it('percent-encodes every interpolated path segment', () => {
+    expect(apiPath`/accounts/${'a/../b'}/cfd_tunnel/${'x?y#z'}`).toBe('/accounts/a%2F..%2Fb/cfd_tunnel/x%3Fy%23z');
+  });
+});
+
+describe('API client against the simulator', () => {
+  it('sends the bearer token and exports the Ratelimit remaining', async () => {
+    const sim = await simulator();
+    const observer = recordingObserver();
+    const client = cloudflareClient(sim, { observer });
+    await listTunnels(client, sim.accountIds[0] as string, 'cfd_tunnel');
+    expect(observer.requests).toEqual([{ api: 'cloudflare', operation: 'list_cfd_tunnels', code: '200' }]);
+    expect(observer.remaining).toEqual([1199]);
+  });
+
+  it('uses the legacy email + key pair', async () => {
+    const sim = await simulator();
+    const client = cloudflareClient(sim, { headers: { 'x-auth-email': sim.credentials.cloudflareEmail, 'x-auth-key': sim.credentials.cloudflareKey } });
+    expect((await listTunnels(client, sim.accountIds[0] as string, 'cfd_tunnel')).length).toBeGreaterThan(0);
+  });
+
+  it('on 429 honours Retry-After: nothing more is sent until it has passed', async () => {
+    const sim = await simulator({ faults: [{ endpoint: 'tunnels.list', rateLimited: true, retryAfterSeconds: 30, times: 1 }] });
+    let clock = 1_000_000;
+    const client = cloudflareClient(sim, { now: () => clock });
+    const account = sim.accountIds[0] as string;
+    const first = await listTunnels(client, account, 'cfd_tunnel').catch((e: unknown) => e);
+    expect(first).toBeInstanceOf(ApiRateLimitedError);
+    expect((first as ApiRateLimitedError).retryAfterMs).toBe(30_000);
+    expect(sim.requests).toHaveLength(1);
+
+    clock += 29_000;
+    const held = await listTunnels(client, account, 'cfd_tunnel').catch((e: unknown) => e);
+    expect(held).toBeInstanceOf(ApiRateLimitedError);
+    expect((held as Error).message).toContain('not sent');
+    expect(sim.requests).toHaveLength(1);
+
+    clock += 1_001;
+    await expect(listTunnels(client, account, 'cfd_tunnel')).resolves.toBeInstanceOf(Array);
+    expect(sim.requests).toHaveLength(2);
+  });
+
+  it('retries a GET after a 5xx, with the retries counted', async () => {
+    const sim = await simulator({ faults: [{ endpoint: 'tunnels.list', status: 503, times: 2 }] });
+    const observer = recordingObserver();
+    const tunnels = await listTunnels(cloudflareClient(sim, { observer }), sim.accountIds[0] as string, 'cfd_tunnel');
+    expect(tunnels.length).toBeGreaterThan(0);
+    expect(observer.requests.map((r) => r.code)).toEqual(['503', '503', '200']);
+  });
+
+  it('gives up after the retries with a typed error naming method, path and status', async () => {
+    const sim = await simulator({ faults: [{ endpoint: 'tunnels.list', status: 500 }] });
+    const account = sim.accountIds[0] as string;
+    const err = await listTunnels(cloudflareClient(sim), account, 'cfd_tunnel').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiServerError);
+    expect((err as Error).message).toBe(`cloudflare GET /client/v4/accounts/${account}/cfd_tunnel (HTTP 500): server error`);
+    expect(sim.requests).toHaveLength(3);
+  });
+
+  it('retries a connection reset', async () => {
+    const sim = await simulator({ faults: [{ endpoint: 'tunnels.list', reset: true, times: 1 }] });
+    await expect(listTunnels(cloudflareClient(sim), sim.accountIds[0] as string, 'cfd_tunnel')).resolves.toBeInstanceOf(Array);
+    expect(sim.requests).toHaveLength(2);
+  });
+
+  it('never retries a POST', async () => {
+    const sim = await simulator({ faults: [{ endpoint: 'proxy_records.retry', status: 503 }] });
+    const org = sim.fleet.organizations[0];
+    const err = await retryProxyRecord(posthogClient(sim), org?.id as string, org?.records[0]?.id as string).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiServerError);
+    expect(sim.requests).toHaveLength(1);
+  });
+
+  it('a hung request hits its deadline', async () => {
+    const sim = await simulator({ faults: [{ endpoint: 'connections.list', hang: true }] });
+    const account = sim.fleet.accounts[0];
+    const tunnel = account?.tunnels.find((t) => t.status === 'healthy');
+    const started = Date.now();
+    const client = cloudflareClient(sim, { timeoutMs: 300, retries: 0 });
+    const err = await listConnectors(client, account?.id as string, 'cfd_tunnel', tunnel?.id as string).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiTimeoutError);
+    expect((err as Error).message).toContain('no complete response within 300ms');
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it('a malformed body fails that call with a clear error', async () => {
+    const sim = await simulator({ faults: [{ endpoint: 'tunnels.list', malformed: true }] });
+    const err = await listTunnels(cloudflareClient(sim), sim.accountIds[0] as string, 'cfd_tunnel').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiResponseError);
+    expect((err as Error).message).toMatch(/\(HTTP 200\): response body is not JSON$/);
+  });
+
+  it('an auth failure names the missing permission and never the token', async () => {
+    const sim = await simulator();
+    const client = cloudflareClient(sim, { headers: { authorization: 'Bearer wrong-secret-token' } });
+    const err = await listTunnels(client, sim.accountIds[0] as string, 'cfd_tunnel').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiAuthError);
+    expect((err as Error).message).toContain('access denied: the credential needs the "Cloudflare Tunnel Read" permission');
+    expect(JSON.stringify(err)).not.toContain('wrong-secret-token');
+    expect((err as Error).message).not.toContain('wrong-secret-token');
+  });
+
+  it('a network error (nothing listening) is typed', async () => {
+    const sim = await simulator();
+    const url = sim.cloudflareBaseUrl;
+    await sim.close();
+    const err = await listTunnels(cloudflareClient(sim, { baseUrl: url }), 'acc', 'cfd_tunnel').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiNetworkError);
+  });
+
+  it('refuses to follow a URL on another origin', async () => {
+    const sim = await simulator();
+    const err = await posthogClient(sim)
+      .send({ method: 'GET', path: 'http://127.0.0.2:1/api/organizations/x/proxy_records/', operation: 'list_proxy_records', permission: 'organization:read' })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiResponseError);
+    expect(sim.requests).toHaveLength(0);
+  });
+});

@@ -1,0 +1,156 @@
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config/load.js';
+import { renderEffectiveConfig } from '../../src/config/render.js';
+
+const dir = fileURLToPath(new URL('../fixtures/config/', import.meta.url));
+const CF = { CLOUDFLARE_API_TOKEN: 'cf-token', CLOUDFLARE_ACCOUNT_IDS: 'acc1' };
+
+function problemsOf(argv: string[], env: Record<string, string>, files: Record<string, string> = {}): string[] {
+  try {
+    loadConfig({ argv, env, readFile: (p) => (p in files ? (files[p] as string) : jsonRead(p)) });
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+// Real files for the fixtures, fakes for secrets.
+import { readFileSync } from 'node:fs';
+function jsonRead(p: string): string {
+  return readFileSync(p, 'utf8');
+}
+
+describe('one bad config file per validation rule', () => {
+  const cases: [string, string][] = [
+    ['unknown-key.yml', 'unknown key "cloudflare.acount_ids"'],
+    ['unknown-section.yml', 'unknown key "prometheus"'],
+    ['bad-duration.yml', 'stale_data_max_age: must be a duration like 30s, 10m or 1h, got "10 minutes"'],
+    ['bad-cron.yml', 'schedules.tunnels: must be a cron expression with 6 fields (seconds first), got "*/30 * * * *"'],
+    ['bad-cron-field.yml', 'schedules.gateway: is not a valid cron expression "61 * * * * *" (second: 61 is a invalid expression for second)'],
+    ['bad-mode.yml', 'remediation.stale_connectors: must be one of off, dry-run, on, got "true"'],
+    ['bad-budget.yml', 'cloudflare.api_budget: must be a positive whole number, got "-5"'],
+    ['bad-url.yml', 'posthog.api_base_url: must be an http(s) URL, got "ftp://posthog.example"'],
+    ['bad-listen.yml', 'web.listen_address: must be [host]:port, like :9877 or 127.0.0.1:9877, got "9877"'],
+    ['bad-log-level.yml', 'log.level: must be one of debug, info, warn, error, got "verbose"'],
+    ['bad-telemetry-path.yml', 'web.telemetry_path: must be a path starting with / (and not under /-/)'],
+    ['bad-account-id.yml', 'cloudflare.account_ids: contains an invalid id "abc/../def"'],
+    ['bad-yaml.yml', 'Flow sequence in block collection must be sufficiently indented and end with a ]'],
+    ['not-a-mapping.yml', 'the document must be a mapping'],
+    ['section-not-mapping.yml', 'key cloudflare must be a mapping'],
+  ];
+  it.each(cases)('%s', (file, message) => {
+    const path = `${dir}${file}`;
+    const env = file === 'bad-account-id.yml' ? {} : CF;
+    expect(problemsOf([`--config.file=${path}`], env)).toEqual([`config file ${path}: ${message}`]);
+  });
+
+  it('a missing config file names the file', () => {
+    expect(problemsOf(['--config.file', '/nonexistent/config.yml'], CF)).toEqual(['config file /nonexistent/config.yml: cannot be read (ENOENT)']);
+  });
+});
+
+describe('environment and flags', () => {
+  it('reports every problem at once, naming the variable', () => {
+    const problems = problemsOf(['--log.level=loud', '--nope'], {
+      ...CF,
+      STALE_DATA_MAX_AGE: '5',
+      TUNNELS_SCHEDULE: 'every minute',
+      REMEDIATE_PROXY_RECORDS: 'yes',
+      REMEDIATION_MAX_ACTIONS_PER_HOUR: '0',
+    });
+    expect(problems).toEqual([
+      'unknown flag --nope',
+      '--log.level: must be one of debug, info, warn, error, got "loud"',
+      'TUNNELS_SCHEDULE: must be a cron expression with 6 fields (seconds first), got "every minute"',
+      'STALE_DATA_MAX_AGE: must be a duration like 30s, 10m or 1h, got "5"',
+      'REMEDIATE_PROXY_RECORDS: must be one of off, dry-run, on, got "yes"',
+      'REMEDIATION_MAX_ACTIONS_PER_HOUR: must be a positive whole number, got "0"',
+    ]);
+  });
+
+  it('parses booleans strictly: --demo=false is false, anything else is an error', () => {
+    expect(loadConfig({ argv: ['--demo=false'], env: CF }).config.demo).toBe(false);
+    expect(loadConfig({ argv: ['--demo'], env: {} }).config.demo).toBe(true);
+    expect(problemsOf(['--demo=no'], CF)).toEqual(['--demo: must be true or false, got "no"']);
+    expect(problemsOf(['--config.check=0'], CF)).toEqual(['--config.check: must be true or false, got "0"']);
+  });
+
+  it('with no source and no --demo, names the variables and --demo', () => {
+    const [problem] = problemsOf([], {});
+    expect(problem).toMatch(/^no source is enabled: set CLOUDFLARE_API_TOKEN .*CLOUDFLARE_ACCOUNT_IDS.*POSTHOG_API_KEY.*POSTHOG_ORGANIZATION_IDS; or run with --demo/);
+  });
+
+  it('needs ids with credentials and credentials with ids', () => {
+    expect(problemsOf([], { CLOUDFLARE_API_TOKEN: 't' })).toEqual(['CLOUDFLARE_ACCOUNT_IDS: required when Cloudflare credentials are set']);
+    expect(problemsOf([], { CLOUDFLARE_ACCOUNT_IDS: 'a' })).toEqual([
+      'CLOUDFLARE_ACCOUNT_IDS: needs CLOUDFLARE_API_TOKEN, CLOUDFLARE_API_TOKEN_FILE or CLOUDFLARE_API_EMAIL + CLOUDFLARE_API_KEY',
+    ]);
+    expect(problemsOf([], { POSTHOG_API_KEY: 'k' })).toEqual(['POSTHOG_ORGANIZATION_IDS: required when POSTHOG_API_KEY is set']);
+    expect(problemsOf([], { CLOUDFLARE_API_EMAIL: 'a@b.c', CLOUDFLARE_ACCOUNT_IDS: 'a' })).toEqual([
+      'CLOUDFLARE_API_EMAIL: legacy auth needs both CLOUDFLARE_API_EMAIL and CLOUDFLARE_API_KEY',
+    ]);
+    expect(problemsOf([], { ...CF, CLOUDFLARE_API_EMAIL: 'a@b.c', CLOUDFLARE_API_KEY: 'k' })).toEqual([
+      'CLOUDFLARE_API_TOKEN and CLOUDFLARE_API_EMAIL/CLOUDFLARE_API_KEY: use either a token or the legacy email and key, not both',
+    ]);
+  });
+
+  it('reads *_FILE secrets and rejects both forms at once', () => {
+    const files = { '/s/cf': 'file-token\n', '/s/ph': '  phx_key  ' };
+    const { config } = loadConfig({
+      argv: [],
+      env: { CLOUDFLARE_API_TOKEN_FILE: '/s/cf', CLOUDFLARE_ACCOUNT_IDS: 'a, b,a', POSTHOG_API_KEY_FILE: '/s/ph', POSTHOG_ORGANIZATION_IDS: 'org' },
+      readFile: (p) => files[p as keyof typeof files] ?? '',
+    });
+    expect(config.cloudflare).toEqual({ auth: { kind: 'token', token: 'file-token' }, accountIds: ['a', 'b'], baseUrl: 'https://api.cloudflare.com/client/v4', budget: 300 });
+    expect(config.posthog).toEqual({ apiKey: 'phx_key', organizationIds: ['org'], baseUrl: 'https://us.posthog.com' });
+    expect(problemsOf([], { ...CF, CLOUDFLARE_API_TOKEN_FILE: '/s/cf' }, files)).toEqual([
+      'CLOUDFLARE_API_TOKEN and CLOUDFLARE_API_TOKEN_FILE: set only one of them',
+    ]);
+    expect(problemsOf([], { CLOUDFLARE_API_TOKEN_FILE: '/missing', CLOUDFLARE_ACCOUNT_IDS: 'a' })).toEqual([
+      'CLOUDFLARE_API_TOKEN_FILE: cannot read /missing (ENOENT)',
+    ]);
+  });
+
+  it('layers defaults < file < environment < flags; a higher layer owns the credential group', () => {
+    const path = `${dir}valid.yml`;
+    const secrets: Record<string, string> = { '/run/secrets/cloudflare_api_token': 'from-file', '/run/secrets/posthog_api_key': 'ph-from-file' };
+    const read = (p: string) => secrets[p] ?? jsonRead(p);
+    const { config } = loadConfig({
+      argv: [`--config.file=${path}`, '--log.level=debug'],
+      env: { LOG_LEVEL: 'warn', LOG_FORMAT: 'logfmt', CLOUDFLARE_API_TOKEN: 'from-env', TUNNELS_SCHEDULE: '*/10 * * * * *' },
+      readFile: read,
+    });
+    expect(config.log).toEqual({ level: 'debug', format: 'logfmt' });
+    expect(config.cloudflare?.auth).toEqual({ kind: 'token', token: 'from-env' });
+    expect(config.posthog?.apiKey).toBe('ph-from-file');
+    expect(config.posthog?.baseUrl).toBe('https://eu.posthog.com');
+    expect(config.schedules).toEqual({ tunnels: '*/10 * * * * *', gateway: '0 */5 * * * *', proxyRecords: '0 * * * * *' });
+    expect(config.web.listen).toEqual({ host: '127.0.0.1', port: 9877 });
+    expect(config.remediation).toMatchObject({ staleConnectors: 'dry-run', proxyRecords: 'off', staleConnectorAfterMs: 900_000, cooldownMs: 3_600_000 });
+  });
+
+  it('applies the SPEC defaults', () => {
+    const { config } = loadConfig({ argv: [], env: CF });
+    expect(config).toMatchObject({
+      web: { listen: { host: '', port: 9877 }, telemetryPath: '/metrics' },
+      log: { level: 'info', format: 'json' },
+      schedules: { tunnels: '*/30 * * * * *', gateway: '0 */5 * * * *', proxyRecords: '0 * * * * *' },
+      staleDataMaxAgeMs: 600_000,
+      remediation: { staleConnectors: 'off', proxyRecords: 'off', staleConnectorAfterMs: 900_000, cooldownMs: 3_600_000, maxActionsPerHour: 10 },
+    });
+    expect(config.posthog).toBeUndefined();
+  });
+
+  it('renders the effective config with secrets redacted', () => {
+    const { config } = loadConfig({ argv: [], env: { CLOUDFLARE_API_EMAIL: 'me@example.com', CLOUDFLARE_API_KEY: 'global-key-123', CLOUDFLARE_ACCOUNT_IDS: 'a', POSTHOG_API_KEY: 'phx_secret', POSTHOG_ORGANIZATION_IDS: 'o' } });
+    const text = renderEffectiveConfig(config);
+    expect(text).not.toContain('global-key-123');
+    expect(text).not.toContain('phx_secret');
+    expect(text).toContain('api_key: <redacted>');
+    expect(text).toContain('api_email: me@example.com');
+    expect(text).toContain('stale_data_max_age: 10m');
+    expect(text).toContain('listen_address: :9877');
+  });
+});
