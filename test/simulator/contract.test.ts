@@ -1,0 +1,103 @@
+// Holds the simulator to the real APIs' response shapes: each fixture in test/fixtures was written
+// from the public API reference, and the simulator's answer must have the same keys and types.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { shapeOf } from '../helpers/shape.js';
+import { simulator } from '../helpers/simulator.js';
+
+const fixture = (name: string) => JSON.parse(readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8')) as unknown;
+
+async function get(url: string, headers: Record<string, string>) {
+  const res = await fetch(url, { headers });
+  return { status: res.status, headers: res.headers, body: (await res.json()) as unknown };
+}
+
+/** Fields the reference marks nullable: a fixture may show null where the simulator has a value. */
+function normalizeNullable(shape: unknown): unknown {
+  return JSON.parse(JSON.stringify(shape).replace(/"(conns_active_at|conns_inactive_at|deleted_at|message)":"(null|string)"/g, '"$1":"string|null"'));
+}
+
+describe('simulator contract: Cloudflare', () => {
+  it('tunnel list, connections (cfd and WARP) and Gateway proxy endpoints match the reference shapes', async () => {
+    const sim = await simulator({ fleet: { accounts: 1 } });
+    const auth = { authorization: `Bearer ${sim.credentials.cloudflareToken}` };
+    const account = sim.fleet.accounts[0];
+    const cfd = account?.tunnels.find((t) => t.tun_type === 'cfd_tunnel' && t.status === 'healthy');
+    const warp = account?.tunnels.find((t) => t.tun_type === 'warp_connector');
+    const base = `${sim.cloudflareBaseUrl}/accounts/${account?.id}`;
+
+    const list = await get(`${base}/cfd_tunnel?is_deleted=false&per_page=1`, auth);
+    expect(normalizeNullable(shapeOf(list.body))).toEqual(normalizeNullable(shapeOf(fixture('cloudflare/cfd_tunnel-list.json'))));
+    expect(list.headers.get('ratelimit')).toMatch(/^"default";r=\d+;t=\d+$/);
+    expect(list.headers.get('ratelimit-policy')).toBe('"burst";q=1200;w=300');
+
+    const conns = await get(`${base}/cfd_tunnel/${cfd?.id}/connections`, auth);
+    expect(shapeOf(conns.body)).toEqual(shapeOf(fixture('cloudflare/cfd_tunnel-connections.json')));
+    const warpConns = await get(`${base}/warp_connector/${warp?.id}/connections`, auth);
+    expect(shapeOf(warpConns.body)).toEqual(shapeOf(fixture('cloudflare/warp_connector-connections.json')));
+    const gateway = await get(`${base}/gateway/proxy_endpoints`, auth);
+    expect(shapeOf(gateway.body)).toEqual(shapeOf(fixture('cloudflare/gateway-proxy_endpoints.json')));
+  });
+
+  it('answers a bad token with the auth envelope and an unknown account with 7003', async () => {
+    const sim = await simulator();
+    const bad = await get(`${sim.cloudflareBaseUrl}/accounts/${sim.accountIds[0]}/cfd_tunnel`, { authorization: 'Bearer nope' });
+    expect(bad.status).toBe(403);
+    expect(bad.body).toEqual(fixture('cloudflare/error-auth.json'));
+    const missing = await get(`${sim.cloudflareBaseUrl}/accounts/0000/cfd_tunnel`, { authorization: `Bearer ${sim.credentials.cloudflareToken}` });
+    expect(missing.status).toBe(404);
+    expect((missing.body as { errors: { code: number }[] }).errors[0]?.code).toBe(7003);
+  });
+
+  it('lists deleted tunnels unless is_deleted=false, and filters /tunnels by tun_types', async () => {
+    const sim = await simulator({ fleet: { accounts: 1, tunnelsPerAccount: 3, warpConnectorsPerAccount: 2, deletedTunnelsPerAccount: 2 } });
+    const auth = { authorization: `Bearer ${sim.credentials.cloudflareToken}` };
+    const base = `${sim.cloudflareBaseUrl}/accounts/${sim.accountIds[0]}`;
+    const count = async (q: string) => ((await get(`${base}/${q}`, auth)).body as { result_info: { total_count: number } }).result_info.total_count;
+    expect(await count('cfd_tunnel')).toBe(5);
+    expect(await count('cfd_tunnel?is_deleted=false')).toBe(3);
+    expect(await count('tunnels?tun_types=warp_connector')).toBe(2);
+    expect(await count('tunnels?tun_types=cfd_tunnel,warp_connector&is_deleted=false')).toBe(5);
+  });
+
+  it('DELETE without client_id removes every connector, as the real API does', async () => {
+    const sim = await simulator({ fleet: { accounts: 1 } });
+    const account = sim.fleet.accounts[0];
+    const tunnel = account?.tunnels.find((t) => t.tun_type === 'cfd_tunnel' && t.connectors.length > 1);
+    const res = await fetch(`${sim.cloudflareBaseUrl}/accounts/${account?.id}/cfd_tunnel/${tunnel?.id}/connections`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${sim.credentials.cloudflareToken}` },
+    });
+    expect(res.status).toBe(200);
+    expect(tunnel?.connectors).toEqual([]);
+  });
+});
+
+describe('simulator contract: PostHog', () => {
+  it('list and single record match the reference shapes; a bad key gets 401', async () => {
+    const sim = await simulator();
+    const auth = { authorization: `Bearer ${sim.credentials.posthogKey}` };
+    const org = sim.fleet.organizations[0];
+    const list = await get(`${sim.posthogBaseUrl}/api/organizations/${org?.id}/proxy_records/`, auth);
+    expect(normalizeNullable(shapeOf(list.body))).toEqual(normalizeNullable(shapeOf(fixture('posthog/proxy_records-list.json'))));
+    const one = await get(`${sim.posthogBaseUrl}/api/organizations/${org?.id}/proxy_records/${org?.records[0]?.id}/`, auth);
+    expect(normalizeNullable(shapeOf(one.body))).toEqual(normalizeNullable(shapeOf(fixture('posthog/proxy_record.json'))));
+    expect((await get(`${sim.posthogBaseUrl}/api/organizations/${org?.id}/proxy_records/`, { authorization: 'Bearer x' })).status).toBe(401);
+  });
+
+  it('retry is allowed from erroring, timed_out and issuing only', async () => {
+    const sim = await simulator({ fleet: { recordsPerOrganization: 9 } });
+    const org = sim.fleet.organizations[0];
+    const results: Record<string, number> = {};
+    for (const record of org?.records ?? []) {
+      const before = record.status;
+      const res = await fetch(`${sim.posthogBaseUrl}/api/organizations/${org?.id}/proxy_records/${record.id}/retry/`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${sim.credentials.posthogKey}` },
+      });
+      results[before] = res.status;
+      if (res.status === 200) expect(record.status).toBe('waiting');
+    }
+    expect(results).toEqual({ valid: 400, waiting: 400, issuing: 200, warning: 400, erroring: 200, timed_out: 200, deleting: 400 });
+  });
+});
