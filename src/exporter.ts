@@ -35,6 +35,8 @@ export interface Exporter {
   /** Starts polling and serving; resolves once the HTTP server listens. */
   start(): Promise<RunningServer>;
   stop(): Promise<void>;
+  /** Resolves when every source has been polled once (what /-/ready reports). */
+  ready(): Promise<void>;
   /** The collectors and scopes readiness waits for. */
   expected: { collector: CollectorName; scope: string }[];
 }
@@ -161,6 +163,9 @@ export function createExporter(options: ExporterOptions): Exporter {
       server = await serve(app, config.web.listen, options.webConfig, log.child({ component: 'http' }));
       for (const job of jobs) job.start();
       return server;
+    },
+    async ready() {
+      await Promise.all(jobs.map((j) => j.firstRun));
     },
     async stop() {
       await Promise.all(jobs.map((j) => j.stop()));

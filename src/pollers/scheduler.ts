@@ -12,6 +12,8 @@ export interface ScheduledJob {
   stop(): Promise<void>;
   /** Approximate seconds between runs, read from the schedule. */
   readonly intervalSeconds: number;
+  /** Resolves when the first run (started by start()) has finished, whatever its outcome. */
+  readonly firstRun: Promise<void>;
 }
 
 export interface JobOptions {
@@ -41,6 +43,10 @@ export function createScheduledJob(options: JobOptions): ScheduledJob {
   let task: ScheduledTask | undefined;
   let stopped = false;
   let lastSkipWarning = -Infinity;
+  let firstRunDone!: () => void;
+  const firstRun = new Promise<void>((resolve) => {
+    firstRunDone = resolve;
+  });
 
   const tick = (): Promise<void> => {
     if (stopped) return Promise.resolve();
@@ -67,14 +73,16 @@ export function createScheduledJob(options: JobOptions): ScheduledJob {
   return {
     name,
     intervalSeconds: scheduleIntervalSeconds(options.schedule),
+    firstRun,
     tick,
     start() {
       task = createTask(options.schedule, () => void tick(), { name, noOverlap: false });
       void task.start();
-      void tick();
+      void tick().then(firstRunDone);
     },
     async stop() {
       stopped = true;
+      firstRunDone();
       if (task) await task.destroy();
       controller.abort(new Error('exporter stopping'));
       await running;

@@ -1,0 +1,133 @@
+// The built daemon as users run it: exit codes, --config.check, readiness, metrics over HTTP(S),
+// logfmt, and a clean stop on SIGTERM even with a request hanging upstream.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import bcrypt from 'bcryptjs';
+import { Agent, request } from 'undici';
+import { describe, expect, it } from 'vitest';
+import { runCli, startDaemon, waitFor } from '../helpers/daemon.js';
+import { samples } from '../helpers/exposition.js';
+import { simulator } from '../helpers/simulator.js';
+import type { Simulator } from '../../src/simulator/server.js';
+
+function simEnv(sim: Simulator): Record<string, string> {
+  return {
+    CLOUDFLARE_API_TOKEN: sim.credentials.cloudflareToken,
+    CLOUDFLARE_ACCOUNT_IDS: sim.accountIds.join(','),
+    CLOUDFLARE_API_BASE_URL: sim.cloudflareBaseUrl,
+    POSTHOG_API_KEY: sim.credentials.posthogKey,
+    POSTHOG_ORGANIZATION_IDS: sim.organizationIds.join(','),
+    POSTHOG_API_BASE_URL: sim.posthogBaseUrl,
+  };
+}
+
+describe('daemon exit codes and --config.check', () => {
+  it('exits 2 naming every problem in one message', async () => {
+    const { code, stderr } = await runCli(['--log.level=loud'], { CLOUDFLARE_API_TOKEN: 't', STALE_DATA_MAX_AGE: 'forever' });
+    expect(code).toBe(2);
+    expect(stderr).toBe(
+      'cloudflare-tunnel-exporter: invalid configuration:\n' +
+        '  - --log.level: must be one of debug, info, warn, error, got "loud"\n' +
+        '  - STALE_DATA_MAX_AGE: must be a duration like 30s, 10m or 1h, got "forever"\n' +
+        '  - CLOUDFLARE_ACCOUNT_IDS: required when Cloudflare credentials are set\n',
+    );
+  });
+
+  it('exits 2 when no source is enabled, pointing at --demo', async () => {
+    const { code, stderr } = await runCli([]);
+    expect(code).toBe(2);
+    expect(stderr).toContain('no source is enabled');
+    expect(stderr).toContain('--demo');
+  });
+
+  it('--config.check prints the redacted effective config and exits 0', async () => {
+    const { code, stdout } = await runCli(['--config.check'], { CLOUDFLARE_API_TOKEN: 'super-secret', CLOUDFLARE_ACCOUNT_IDS: 'a,b' });
+    expect(code).toBe(0);
+    expect(stdout).toContain('configuration is valid');
+    expect(stdout).toContain('api_token: <redacted>');
+    expect(stdout).not.toContain('super-secret');
+    expect(stdout).toContain('    - a\n    - b');
+  });
+});
+
+describe('daemon against the simulator', () => {
+  it('becomes ready, serves the fleet, and stops on SIGTERM within 10s despite a hung upstream call', async () => {
+    const sim = await simulator();
+    const daemon = await startDaemon([], simEnv(sim));
+    await waitFor('ready', async () => ((await fetch(`${daemon.url}/-/ready`)).status === 200 ? true : undefined));
+    const text = await (await fetch(`${daemon.url}/metrics`)).text();
+    const live = sim.fleet.accounts.flatMap((a) => a.tunnels).filter((t) => t.deleted_at === null);
+    expect(samples(text, 'cloudflare_tunnel_info')).toHaveLength(live.length);
+    expect(samples(text, 'posthog_proxy_record_info')).toHaveLength(sim.fleet.organizations[0]?.records.length ?? -1);
+
+    // Every later call hangs; SIGTERM must still end the process promptly and cleanly.
+    sim.setFaults([{ endpoint: '*', hang: true }]);
+    const started = Date.now();
+    daemon.child.kill('SIGTERM');
+    expect(await daemon.exit).toBe(0);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(daemon.stdout()).toContain('"msg":"stopped"');
+  });
+
+  it('never logs a credential, and logs logfmt on request', async () => {
+    const sim = await simulator({ faults: [{ endpoint: '*', status: 500 }] });
+    const daemon = await startDaemon(['--log.format=logfmt', '--log.level=debug'], simEnv(sim));
+    await waitFor('ready', async () => ((await fetch(`${daemon.url}/-/ready`)).status === 200 ? true : undefined));
+    daemon.child.kill('SIGINT');
+    expect(await daemon.exit).toBe(0);
+    const out = daemon.stdout();
+    expect(out).toMatch(/^time=\S+ level=info msg="exporter listening"/m);
+    expect(out).toMatch(/level=error msg="poll failed: keeping the previous data until it is too old" component=poller collector=tunnels/);
+    expect(out).not.toContain(sim.credentials.cloudflareToken);
+    expect(out).not.toContain(sim.credentials.posthogKey);
+  });
+
+  it('serves HTTPS with bcrypt basic auth from --web.config.file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tls-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'tls.key'), '-out', join(dir, 'tls.crt'), '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    writeFileSync(join(dir, 'web.yml'), `tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\nbasic_auth_users:\n  prometheus: ${bcrypt.hashSync('scrape-me', 4)}\n`);
+    const sim = await simulator();
+    const daemon = await startDaemon([`--web.config.file=${join(dir, 'web.yml')}`], simEnv(sim));
+    expect(daemon.url).toMatch(/^https:\/\//);
+    const dispatcher = new Agent({ connect: { rejectUnauthorized: false } });
+    const anonymous = await request(`${daemon.url}/metrics`, { dispatcher });
+    await anonymous.body.dump();
+    expect(anonymous.statusCode).toBe(401);
+    const authed = await request(`${daemon.url}/metrics`, {
+      dispatcher,
+      headers: { authorization: `Basic ${Buffer.from('prometheus:scrape-me').toString('base64')}` },
+    });
+    expect(authed.statusCode).toBe(200);
+    expect(await authed.body.text()).toContain('# TYPE cloudflare_tunnel_status gauge');
+    await dispatcher.close();
+  });
+
+  it('exits 2 on an invalid web config file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'web-'));
+    writeFileSync(join(dir, 'web.yml'), 'basic_auth_users:\n  bob: hunter2\n');
+    const { code, stderr } = await runCli([`--web.config.file=${join(dir, 'web.yml')}`, '--demo']);
+    expect(code).toBe(2);
+    expect(stderr).toContain('basic_auth_users.bob: must be a bcrypt hash');
+  });
+});
+
+describe('npm run demo', () => {
+  it('serves at least 10 tunnels, proxy records and per-colo connections within 60s', async () => {
+    const daemon = await startDaemon(['--demo']);
+    const text = await waitFor(
+      'a demo fleet in /metrics',
+      async () => {
+        const body = await (await fetch(`${daemon.url}/metrics`)).text();
+        return samples(body, 'cloudflare_tunnel_info').length >= 10 && samples(body, 'posthog_proxy_record_info').length > 0 ? body : undefined;
+      },
+      60_000,
+    );
+    expect(samples(text, 'cloudflare_tunnel_connections').length).toBeGreaterThan(10);
+    expect(new Set(samples(text, 'cloudflare_tunnel_connections').map((s) => s.labels.colo)).size).toBeGreaterThan(3);
+    expect(daemon.stderr()).toContain('Demo: the exporter polls a simulated Cloudflare and PostHog fleet');
+    daemon.child.kill('SIGINT');
+    expect(await daemon.exit).toBe(0);
+  });
+});

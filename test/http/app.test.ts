@@ -1,0 +1,77 @@
+import { gunzipSync } from 'node:zlib';
+import bcrypt from 'bcryptjs';
+import { describe, expect, it } from 'vitest';
+import { createHttpApp, type HttpAppOptions } from '../../src/http/app.js';
+import { createBasicAuth } from '../../src/http/basic-auth.js';
+
+function app(overrides: Partial<HttpAppOptions> = {}) {
+  return createHttpApp({
+    telemetryPath: '/metrics',
+    version: '1.2.3',
+    renderMetrics: async () => '# HELP x_total X.\n# TYPE x_total counter\nx_total 1\n',
+    metricsContentType: 'text/plain; version=0.0.4; charset=utf-8',
+    waitingFor: () => [],
+    sources: () => [{ collector: 'tunnels', scope: 'acc<1>', ok: false, lastPollAt: 0, error: 'HTTP 500' }],
+    ...overrides,
+  });
+}
+
+const get = (path: string, headers: Record<string, string> = {}) => new Request(`http://exporter${path}`, { headers });
+
+describe('HTTP app', () => {
+  it('serves metrics, gzipped when asked', async () => {
+    const plain = await app()(get('/metrics'));
+    expect(plain.status).toBe(200);
+    expect(plain.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+    expect(await plain.text()).toContain('x_total 1');
+    const zipped = await app()(get('/metrics', { 'accept-encoding': 'gzip, deflate' }));
+    expect(zipped.headers.get('content-encoding')).toBe('gzip');
+    expect(gunzipSync(Buffer.from(await zipped.arrayBuffer())).toString()).toContain('x_total 1');
+  });
+
+  it('serves metrics on a custom telemetry path only', async () => {
+    const custom = app({ telemetryPath: '/prom' });
+    expect((await custom(get('/prom'))).status).toBe(200);
+    expect((await custom(get('/metrics'))).status).toBe(404);
+  });
+
+  it('is healthy while running and ready once every source was polled', async () => {
+    let waiting = ['tunnels/acc', 'proxy_records/org'];
+    const a = app({ waitingFor: () => waiting });
+    expect((await a(get('/-/healthy'))).status).toBe(200);
+    const notReady = await a(get('/-/ready'));
+    expect(notReady.status).toBe(503);
+    expect(await notReady.text()).toBe('Not ready: waiting for the first poll of tunnels/acc, proxy_records/org\n');
+    waiting = [];
+    expect((await a(get('/-/ready'))).status).toBe(200);
+  });
+
+  it('shows a landing page with version, links and each source, escaped', async () => {
+    const res = await app()(get('/'));
+    const html = await res.text();
+    expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(html).toContain('Version 1.2.3');
+    expect(html).toContain('<a href="/metrics">Metrics</a>');
+    expect(html).toContain('<td>acc&#60;1&#62;</td><td>failed</td>');
+    expect(html).toContain('HTTP 500');
+  });
+
+  it('rejects other methods and unknown paths', async () => {
+    expect((await app()(new Request('http://exporter/metrics', { method: 'POST' }))).status).toBe(405);
+    expect((await app()(get('/nope'))).status).toBe(404);
+  });
+
+  it('asks for bcrypt basic auth when configured', async () => {
+    const hash = bcrypt.hashSync('s3cret', 4);
+    const a = app({ basicAuth: createBasicAuth(new Map([['prom', hash]])), headers: { 'x-frame-options': 'DENY' } });
+    const basic = (u: string, p: string) => ({ authorization: `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}` });
+    const denied = await a(get('/metrics'));
+    expect(denied.status).toBe(401);
+    expect(denied.headers.get('www-authenticate')).toContain('Basic');
+    expect((await a(get('/metrics', basic('prom', 'wrong')))).status).toBe(401);
+    expect((await a(get('/metrics', basic('nobody', 's3cret')))).status).toBe(401);
+    const ok = await a(get('/metrics', basic('prom', 's3cret')));
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('x-frame-options')).toBe('DENY');
+  });
+});

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { createExporterMetrics } from '../../src/metrics/registry.js';
+import { createSnapshotStore } from '../../src/state/store.js';
+import type { ProxyRecords, Tunnel } from '../../src/state/types.js';
+import { samples, value } from '../helpers/exposition.js';
+
+const T0 = Date.parse('2026-11-01T12:00:00Z');
+const tunnel: Tunnel = { accountId: 'acc', id: 't1', name: 'api', type: 'cfd_tunnel', status: 'healthy', configSrc: 'cloudflare', createdAt: T0 - 1000 };
+const records: ProxyRecords = {
+  records: [{ organizationId: 'org', id: 'r1', domain: 'ph.example.com', targetCname: 'x.proxy-us.posthog.com', status: 'erroring', updatedAt: T0 }],
+  maxProxyRecords: 5,
+};
+
+function setup() {
+  let now = T0;
+  const store = createSnapshotStore();
+  const metrics = createExporterMetrics({
+    snapshot: store.snapshot,
+    staleDataMaxAgeMs: 600_000,
+    intervals: { tunnelsSeconds: 30, gatewaySeconds: 300, proxyRecordsSeconds: 60 },
+    now: () => now,
+  });
+  return { store, scrape: () => metrics.registry.metrics(), advance: (ms: number) => (now += ms), at: () => now };
+}
+
+describe('stale data', () => {
+  it('keeps the last values while a source fails, for at most STALE_DATA_MAX_AGE, then drops them', async () => {
+    const { store, scrape, advance, at } = setup();
+    store.recordSuccess('tunnels', 'acc', [tunnel], { ok: true, at: at(), durationSeconds: 0.1 });
+    store.recordSuccess('proxy_records', 'org', records, { ok: true, at: at(), durationSeconds: 0.1 });
+
+    advance(60_000);
+    store.recordFailure('tunnels', 'acc', { ok: false, at: at(), durationSeconds: 0.2, error: 'HTTP 500' });
+    let text = await scrape();
+    expect(value(text, 'cloudflare_tunnel_exporter_collector_success', { collector: 'tunnels', scope: 'acc' })).toBe(0);
+    expect(value(text, 'cloudflare_tunnel_status', { tunnel_id: 't1', status: 'healthy' })).toBe(1);
+    expect(value(text, 'cloudflare_tunnel_exporter_collector_last_success_timestamp_seconds', { collector: 'tunnels', scope: 'acc' })).toBe(T0 / 1000);
+
+    advance(540_001); // 10m + 1ms after the last success
+    text = await scrape();
+    expect(samples(text, 'cloudflare_tunnel_status')).toEqual([]);
+    expect(samples(text, 'cloudflare_tunnel_info')).toEqual([]);
+    expect(samples(text, 'cloudflare_tunnel_status_transitions_total')).toEqual([]);
+    // The records source has not been polled again either: its series go as well.
+    expect(samples(text, 'posthog_proxy_record_status')).toEqual([]);
+    expect(samples(text, 'posthog_proxy_records_max')).toEqual([]);
+    // Health series stay: they are how the user sees what is wrong.
+    expect(value(text, 'cloudflare_tunnel_exporter_collector_success', { collector: 'tunnels', scope: 'acc' })).toBe(0);
+
+    store.recordSuccess('tunnels', 'acc', [{ ...tunnel, status: 'down' }], { ok: true, at: at(), durationSeconds: 0.1 });
+    text = await scrape();
+    expect(value(text, 'cloudflare_tunnel_status', { tunnel_id: 't1', status: 'down' })).toBe(1);
+    expect(value(text, 'cloudflare_tunnel_exporter_collector_success', { collector: 'tunnels', scope: 'acc' })).toBe(1);
+  });
+
+  it('removes a deleted tunnel at the next scrape after the poll that no longer lists it', async () => {
+    const { store, scrape, at } = setup();
+    store.recordSuccess('tunnels', 'acc', [tunnel, { ...tunnel, id: 't2', name: 'web' }], { ok: true, at: at(), durationSeconds: 0.1 });
+    expect(samples(await scrape(), 'cloudflare_tunnel_info')).toHaveLength(2);
+    store.recordSuccess('tunnels', 'acc', [tunnel], { ok: true, at: at(), durationSeconds: 0.1 });
+    expect(samples(await scrape(), 'cloudflare_tunnel_info').map((s) => s.labels.tunnel_id)).toEqual(['t1']);
+  });
+
+  it('exports every proxy record status as a state set, unknown included', async () => {
+    const { store, scrape, at } = setup();
+    store.recordSuccess('proxy_records', 'org', records, { ok: true, at: at(), durationSeconds: 0.1 });
+    const states = samples(await scrape(), 'posthog_proxy_record_status', { record_id: 'r1' });
+    expect(Object.fromEntries(states.map((s) => [s.labels.status, s.value]))).toEqual({
+      waiting: 0, issuing: 0, valid: 0, warning: 0, erroring: 1, deleting: 0, timed_out: 0, unknown: 0,
+    });
+  });
+});
