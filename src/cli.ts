@@ -85,7 +85,15 @@ async function main(argv: string[]): Promise<number> {
     config = demoConfig(config, sim);
   }
 
-  const exporter = createExporter({ config, log, ...(webConfig ? { webConfig } : {}) });
+  let exporter;
+  try {
+    exporter = createExporter({ config, log, ...(webConfig ? { webConfig } : {}) });
+  } catch (err) {
+    // e.g. an unreadable REMEDIATION_STATE_FILE: a configuration problem.
+    process.stderr.write(`cloudflare-tunnel-exporter: ${(err as Error).message}\n`);
+    await sim?.close();
+    return 2;
+  }
   let server;
   try {
     server = await exporter.start();

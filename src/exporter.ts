@@ -11,6 +11,7 @@ import type { WebConfig } from './http/web-config.js';
 import type { Logger } from './log.js';
 import { createExporterMetrics, type ExporterMetrics } from './metrics/registry.js';
 import { createPollReporter } from './pollers/poll.js';
+import { createRemediation, type Remediation } from './remediation/engine.js';
 import { createScheduledJob, scheduleIntervalSeconds, type ScheduledJob } from './pollers/scheduler.js';
 import { createGatewayPoller, createProxyRecordsPoller } from './pollers/sources.js';
 import { createTunnelsPoller } from './pollers/tunnels.js';
@@ -32,6 +33,7 @@ export interface Exporter {
   metrics: ExporterMetrics;
   clients: { cloudflare?: ApiClient; posthog?: ApiClient };
   jobs: ScheduledJob[];
+  remediation?: Remediation;
   /** Starts polling and serving; resolves once the HTTP server listens. */
   start(): Promise<RunningServer>;
   stop(): Promise<void>;
@@ -123,6 +125,11 @@ export function createExporter(options: ExporterOptions): Exporter {
   }
 
 
+  const remediation =
+    config.remediation.staleConnectors !== 'off' || config.remediation.proxyRecords !== 'off'
+      ? createRemediation({ config, store, clients, counters: metrics.remediation, log: log.child({ component: 'remediation' }), now, intervals })
+      : undefined;
+
   const waitingFor = () => {
     const snapshot = store.snapshot();
     return expected.filter((e) => !snapshot[e.collector].has(e.scope)).map((e) => `${e.collector}/${e.scope}`);
@@ -159,8 +166,10 @@ export function createExporter(options: ExporterOptions): Exporter {
     clients,
     jobs,
     expected,
+    ...(remediation ? { remediation } : {}),
     async start() {
       server = await serve(app, config.web.listen, options.webConfig, log.child({ component: 'http' }));
+      remediation?.start();
       for (const job of jobs) job.start();
       return server;
     },
@@ -168,7 +177,9 @@ export function createExporter(options: ExporterOptions): Exporter {
       await Promise.all(jobs.map((j) => j.firstRun));
     },
     async stop() {
+      remediation?.stop();
       await Promise.all(jobs.map((j) => j.stop()));
+      await remediation?.idle();
       await server?.close();
     },
   };

@@ -189,7 +189,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     return cfOk(slice.map(tunnelView), { count: slice.length, page, per_page: perPage, total_count: items.length });
   };
 
-  const route = (req: http.IncomingMessage, url: URL, body: string): { endpoint?: Endpoint; reply: Reply; rateHeaders?: Record<string, string> } => {
+  const route = (req: http.IncomingMessage, url: URL, body: string): { reply: Reply; rateHeaders?: Record<string, string> } => {
     const method = req.method ?? 'GET';
     const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
 
@@ -198,40 +198,40 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       if (!credential) return { reply: cfError(403, 10000, 'Authentication error') };
       const limited = rateLimit(credential.id);
       if (limited.reply) return { reply: limited.reply, rateHeaders: limited.headers };
-      const withRate = (endpoint: Endpoint | undefined, reply: Reply) => ({ ...(endpoint ? { endpoint } : {}), reply, rateHeaders: limited.headers });
+      const withRate = (reply: Reply) => ({ reply, rateHeaders: limited.headers });
       const [, , accounts, accountId, resource, tunnelId, sub, ...rest] = parts;
       const account = accounts === 'accounts' && accountId ? accountOf(accountId) : undefined;
       const noRoute = cfError(404, 7003, `Could not route to ${url.pathname}, perhaps your object identifier is invalid?`);
-      if (!account) return withRate(undefined, noRoute);
-      if (rest.length > 0) return withRate(undefined, noRoute);
+      if (!account) return withRate(noRoute);
+      if (rest.length > 0) return withRate(noRoute);
 
       if ((resource === 'cfd_tunnel' || resource === 'warp_connector') && !tunnelId && method === 'GET') {
-        return withRate('tunnels.list', listTunnels(account, url.searchParams, [resource]));
+        return withRate(listTunnels(account, url.searchParams, [resource]));
       }
       if (resource === 'tunnels' && !tunnelId && method === 'GET') {
         const types = (url.searchParams.get('tun_types') ?? 'cfd_tunnel,warp_connector,ip_sec,gre,cni').split(',');
-        return withRate('tunnels.list', listTunnels(account, url.searchParams, types));
+        return withRate(listTunnels(account, url.searchParams, types));
       }
       if ((resource === 'cfd_tunnel' || resource === 'warp_connector') && tunnelId && sub === 'connections') {
         const tunnel = account.tunnels.find((t) => t.id === tunnelId && t.tun_type === resource);
-        if (!tunnel) return withRate(method === 'DELETE' ? 'connections.delete' : 'connections.list', noRoute);
+        if (!tunnel) return withRate(noRoute);
         if (method === 'GET') {
-          return withRate('connections.list', cfOk(tunnel.connectors.map((c) => structuredClone(c))));
+          return withRate(cfOk(tunnel.connectors.map((c) => structuredClone(c))));
         }
         if (method === 'DELETE' && resource === 'cfd_tunnel') {
-          if (!credential.write) return withRate('connections.delete', cfError(403, 10000, 'Authentication error'));
+          if (!credential.write) return withRate(cfError(403, 10000, 'Authentication error'));
           const clientId = url.searchParams.get('client_id');
           // As the real API: without client_id, every connector of the tunnel goes.
           tunnel.connectors = clientId ? tunnel.connectors.filter((c) => c.id !== clientId) : [];
           tunnel.status = deriveStatus(tunnel);
           if (tunnel.status === 'down' || tunnel.status === 'inactive') tunnel.conns_inactive_at = new Date(now()).toISOString();
-          return withRate('connections.delete', cfOk(null));
+          return withRate(cfOk(null));
         }
       }
       if (resource === 'gateway' && tunnelId === 'proxy_endpoints' && !sub && method === 'GET') {
-        return withRate('gateway.list', cfOk(account.proxyEndpoints.map((e) => structuredClone(e))));
+        return withRate(cfOk(account.proxyEndpoints.map((e) => structuredClone(e))));
       }
-      return withRate(undefined, noRoute);
+      return withRate(noRoute);
     }
 
     if (parts[0] === 'api' && parts[1] === 'organizations') {
@@ -245,27 +245,27 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       if (!recordId && method === 'GET') {
         const records = org.records.map((r) => structuredClone(r));
         const shape = options.posthogListShape ?? 'current';
-        if (shape === 'array') return { endpoint: 'proxy_records.list', reply: { status: 200, body: records } };
+        if (shape === 'array') return { reply: { status: 200, body: records } };
         if (shape === 'paginated') {
           const size = options.posthogPageSize ?? 3;
           const offset = Math.max(0, Number(url.searchParams.get('offset') ?? 0) || 0);
           const next = offset + size < records.length ? `${url.origin}${url.pathname}?limit=${size}&offset=${offset + size}` : null;
           const previous = offset > 0 ? `${url.origin}${url.pathname}?limit=${size}&offset=${Math.max(0, offset - size)}` : null;
-          return { endpoint: 'proxy_records.list', reply: { status: 200, body: { count: records.length, next, previous, results: records.slice(offset, offset + size) } } };
+          return { reply: { status: 200, body: { count: records.length, next, previous, results: records.slice(offset, offset + size) } } };
         }
-        return { endpoint: 'proxy_records.list', reply: { status: 200, body: { results: records, max_proxy_records: org.maxProxyRecords } } };
+        return { reply: { status: 200, body: { results: records, max_proxy_records: org.maxProxyRecords } } };
       }
       const record = org.records.find((r) => r.id === recordId);
-      if (!record) return { endpoint: action ? 'proxy_records.retry' : 'proxy_records.get', reply: notFound };
-      if (!action && method === 'GET') return { endpoint: 'proxy_records.get', reply: { status: 200, body: structuredClone(record) } };
+      if (!record) return { reply: notFound };
+      if (!action && method === 'GET') return { reply: { status: 200, body: structuredClone(record) } };
       if (action === 'retry' && method === 'POST') {
         void body;
         if (!['erroring', 'timed_out', 'issuing'].includes(record.status)) {
-          return { endpoint: 'proxy_records.retry', reply: phError(400, 'validation_error', 'invalid_input', `Cannot retry a proxy record in status ${record.status}.`) };
+          return { reply: phError(400, 'validation_error', 'invalid_input', `Cannot retry a proxy record in status ${record.status}.`) };
         }
         setProxyRecordStatus(record, 'waiting', now());
         timeline.markRetried(record.id);
-        return { endpoint: 'proxy_records.retry', reply: { status: 200, body: structuredClone(record) } };
+        return { reply: { status: 200, body: structuredClone(record) } };
       }
       return { reply: phError(405, 'invalid_request', 'method_not_allowed', `Method "${method}" not allowed.`) };
     }
@@ -322,6 +322,23 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     return { status: 404, body: { error: 'unknown control endpoint' } };
   };
 
+  /** Which API endpoint a request is for, from method and path alone. */
+  const classify = (method: string, pathname: string): Endpoint | undefined => {
+    const p = pathname.split('/').filter(Boolean);
+    if (p[0] === 'client' && p[1] === 'v4' && p[2] === 'accounts') {
+      const [resource, id, sub] = [p[4], p[5], p[6]];
+      if ((resource === 'cfd_tunnel' || resource === 'warp_connector' || resource === 'tunnels') && !id) return 'tunnels.list';
+      if (sub === 'connections') return method === 'DELETE' ? 'connections.delete' : 'connections.list';
+      if (resource === 'gateway' && id === 'proxy_endpoints') return 'gateway.list';
+      return undefined;
+    }
+    if (p[0] === 'api' && p[1] === 'organizations' && p[3] === 'proxy_records') {
+      if (!p[4]) return 'proxy_records.list';
+      return p[5] === 'retry' ? 'proxy_records.retry' : 'proxy_records.get';
+    }
+    return undefined;
+  };
+
   const matchingFault = (endpoint: Endpoint | undefined, path: string): FaultRule | undefined => {
     for (const rule of faults) {
       if (rule.endpoint !== '*' && rule.endpoint !== endpoint) continue;
@@ -358,7 +375,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         }
         return;
       }
-      const { endpoint, reply, rateHeaders } = route(req, url, body);
+      // The fault is chosen before the request is handled, so a failed write changes nothing.
+      const endpoint = classify(req.method ?? 'GET', url.pathname);
       const fault = matchingFault(endpoint, url.pathname);
       const record = (status: number) =>
         requests.push({ method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams), ...(endpoint ? { endpoint } : {}), status, at: now() });
@@ -383,14 +401,15 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         }
         if (fault?.status) {
           record(fault.status);
-          send(res, endpoint?.startsWith('proxy') ? phError(fault.status, 'server_error', 'error', 'A server error occurred.') : cfError(fault.status, 10001, 'Internal server error'), rateHeaders);
+          send(res, endpoint?.startsWith('proxy') ? phError(fault.status, 'server_error', 'error', 'A server error occurred.') : cfError(fault.status, 10001, 'Internal server error'));
           return;
         }
         if (fault?.malformed) {
           record(200);
-          send(res, { status: 200, body: undefined, raw: '<html><body>502 Bad Gateway</body></html>' }, rateHeaders);
+          send(res, { status: 200, body: undefined, raw: '<html><body>502 Bad Gateway</body></html>' });
           return;
         }
+        const { reply, rateHeaders } = route(req, url, body);
         record(reply.status);
         send(res, reply, rateHeaders);
       };

@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { recordBackoffMs, sourceProblem } from '../../src/remediation/engine.js';
+import { findStaleConnectors, staleShare, trackStaleness, type StalenessTracker } from '../../src/remediation/policies.js';
+import { createSnapshotStore, type SnapshotStore } from '../../src/state/store.js';
+import type { Connector, Tunnel, TunnelConnections } from '../../src/state/types.js';
+
+const MIN = 60_000;
+const tunnel: Tunnel = { accountId: 'a', id: 't', name: 'api', type: 'cfd_tunnel', status: 'degraded', configSrc: 'cloudflare' };
+const connector = (id: string, active: number, pending: number): Connector => ({
+  id,
+  version: '2025.11.1',
+  arch: 'linux_amd64',
+  originIp: '',
+  connections: [
+    ...Array.from({ length: active }, () => ({ colo: 'ams01', pendingReconnect: false })),
+    ...Array.from({ length: pending }, () => ({ colo: 'ams01', pendingReconnect: true })),
+  ],
+});
+
+function poll(store: SnapshotStore, at: number, connectors: Connector[], ok = true, tunnels: Tunnel[] = [tunnel]) {
+  store.recordSuccess('tunnels', 'a', tunnels, { ok: true, at, durationSeconds: 0 });
+  const results = new Map<string, TunnelConnections>(ok ? [['t', { tunnelId: 't', connectors, fetchedAt: at, fetched: true }]] : []);
+  store.recordConnections('a', new Set(tunnels.map((t) => t.id)), results, { ok, at, durationSeconds: 0 });
+}
+
+describe('stale connector policy', () => {
+  it('needs an unbroken run of successful polls without an active connection for STALE_CONNECTOR_AFTER', () => {
+    const store = createSnapshotStore();
+    let tracker: StalenessTracker = new Map();
+    const observe = (at: number, connectors: Connector[], ok = true) => {
+      poll(store, at, connectors, ok);
+      tracker = trackStaleness(tracker, store.snapshot(), 'a');
+      return findStaleConnectors(store.snapshot(), tracker, 'a', 15 * MIN);
+    };
+    const fresh = connector('new', 4, 0);
+    expect(observe(0, [connector('old', 0, 4), fresh])).toEqual([]);
+    expect(observe(10 * MIN, [connector('old', 0, 4), fresh])).toEqual([]);
+    // A failed poll neither extends the run nor resets it.
+    expect(observe(20 * MIN, [connector('old', 0, 4), fresh], false)).toEqual([]);
+    const stale = observe(25 * MIN, [connector('old', 0, 4), fresh]);
+    expect(stale).toEqual([expect.objectContaining({ connectorId: 'old', staleForMs: 25 * MIN, hasActiveSibling: true })]);
+    // One active connection resets the run.
+    expect(observe(30 * MIN, [connector('old', 1, 3), fresh])).toEqual([]);
+    expect(observe(40 * MIN, [connector('old', 0, 4), fresh])).toEqual([]);
+  });
+
+  it('counts a connector with no connections at all as stale, and knows when no sibling is active', () => {
+    const store = createSnapshotStore();
+    poll(store, 0, [connector('only', 0, 0)]);
+    let tracker = trackStaleness(new Map(), store.snapshot(), 'a');
+    poll(store, 20 * MIN, [connector('only', 0, 0)]);
+    tracker = trackStaleness(tracker, store.snapshot(), 'a');
+    expect(findStaleConnectors(store.snapshot(), tracker, 'a', 15 * MIN)).toEqual([expect.objectContaining({ connectorId: 'only', hasActiveSibling: false })]);
+  });
+
+  it('never proposes WARP connectors', () => {
+    const store = createSnapshotStore();
+    const warp = { ...tunnel, type: 'warp_connector' as const };
+    poll(store, 0, [connector('w', 0, 2), connector('x', 2, 0)], true, [warp]);
+    let tracker = trackStaleness(new Map(), store.snapshot(), 'a');
+    poll(store, 20 * MIN, [connector('w', 0, 2), connector('x', 2, 0)], true, [warp]);
+    tracker = trackStaleness(tracker, store.snapshot(), 'a');
+    expect(findStaleConnectors(store.snapshot(), tracker, 'a', 15 * MIN)).toEqual([]);
+  });
+
+  it("measures the share of an account's connectors without an active connection", () => {
+    const store = createSnapshotStore();
+    poll(store, 0, [connector('1', 0, 4), connector('2', 0, 0), connector('3', 4, 0)]);
+    expect(staleShare(store.snapshot(), 'a')).toBeCloseTo(2 / 3);
+  });
+});
+
+describe('guards', () => {
+  it('refuses a source whose last poll failed or whose data is older than the limit', () => {
+    const ok = { data: 1, lastSuccessAt: 1000, last: { ok: true, at: 1000, durationSeconds: 0 } };
+    expect(sourceProblem([ok], 1500, 1000)).toBeUndefined();
+    expect(sourceProblem([ok], 2001, 1000)).toBe('data_stale');
+    expect(sourceProblem([{ ...ok, last: { ok: false, at: 1200, durationSeconds: 0 } }], 1300, 1000)).toBe('source_failed');
+    expect(sourceProblem([undefined], 0, 1000)).toBe('source_failed');
+  });
+
+  it('backs a record off by doubling the cooldown per attempt, at most 24h', () => {
+    const hour = 3_600_000;
+    expect([1, 2, 3, 4, 5, 6].map((n) => recordBackoffMs(hour, n) / hour)).toEqual([1, 2, 4, 8, 16, 24]);
+  });
+});
