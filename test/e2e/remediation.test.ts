@@ -1,0 +1,70 @@
+// The built daemon with remediation on and in dry-run, against the simulator: which writes reach
+// the API. Schedules are every second and STALE_CONNECTOR_AFTER is 2s so it all happens quickly.
+import { describe, expect, it } from 'vitest';
+import { createRandom, rotateConnector } from '../../src/simulator/fleet.js';
+import type { Simulator } from '../../src/simulator/server.js';
+import { startDaemon, waitFor } from '../helpers/daemon.js';
+import { value } from '../helpers/exposition.js';
+import { simulator } from '../helpers/simulator.js';
+
+async function fleet(): Promise<Simulator> {
+  const sim = await simulator({ fleet: { accounts: 1, tunnelsPerAccount: 4, warpConnectorsPerAccount: 0, recordsPerOrganization: 9 }, rateLimit: { limit: 100_000, windowSeconds: 300 } });
+  const healthy = sim.fleet.accounts[0]?.tunnels.find((t) => t.status === 'healthy' && t.tun_type === 'cfd_tunnel');
+  if (healthy) rotateConnector(healthy, Date.now(), createRandom(1));
+  return sim;
+}
+
+function env(sim: Simulator, mode: string): Record<string, string> {
+  return {
+    CLOUDFLARE_API_TOKEN: sim.credentials.cloudflareToken,
+    CLOUDFLARE_ACCOUNT_IDS: sim.accountIds.join(','),
+    CLOUDFLARE_API_BASE_URL: sim.cloudflareBaseUrl,
+    CLOUDFLARE_API_BUDGET: '100000',
+    POSTHOG_API_KEY: sim.credentials.posthogKey,
+    POSTHOG_ORGANIZATION_IDS: sim.organizationIds.join(','),
+    POSTHOG_API_BASE_URL: sim.posthogBaseUrl,
+    TUNNELS_SCHEDULE: '* * * * * *',
+    PROXY_RECORDS_SCHEDULE: '* * * * * *',
+    STALE_CONNECTOR_AFTER: '2s',
+    REMEDIATE_STALE_CONNECTORS: mode,
+    REMEDIATE_PROXY_RECORDS: mode,
+  };
+}
+
+describe('the daemon remediating', () => {
+  it('on: one DELETE with client_id for the stale connector and one retry per failed record', async () => {
+    const sim = await fleet();
+    const stale = sim.fleet.accounts[0]?.tunnels.find((t) => t.status === 'degraded' && t.connectors[0]?.conns.every((c) => c.is_pending_reconnect));
+    const staleId = stale?.connectors[0]?.id;
+    const failed = sim.fleet.organizations[0]?.records.filter((r) => r.status === 'erroring' || r.status === 'timed_out') ?? [];
+    const daemon = await startDaemon([], env(sim, 'on'));
+    await waitFor('the DELETE', async () => (sim.requests.some((r) => r.method === 'DELETE') ? true : undefined), 20_000);
+    await new Promise((r) => setTimeout(r, 3000));
+    const writes = sim.requests.filter((r) => r.method !== 'GET');
+    expect(writes.filter((r) => r.method === 'DELETE')).toEqual([expect.objectContaining({ query: { client_id: staleId }, status: 200 })]);
+    expect(writes.filter((r) => r.method === 'POST').map((r) => r.path).sort()).toEqual(failed.map((r) => `/api/organizations/${sim.organizationIds[0]}/proxy_records/${r.id}/retry/`).sort());
+    const text = await (await fetch(`${daemon.url}/metrics`)).text();
+    expect(value(text, 'cloudflare_tunnel_exporter_remediation_actions_total', { action: 'cleanup_connector', mode: 'live' })).toBe(1);
+    expect(value(text, 'cloudflare_tunnel_exporter_remediation_actions_total', { action: 'retry_proxy_record', mode: 'live' })).toBe(failed.length);
+    daemon.child.kill('SIGTERM');
+    expect(await daemon.exit).toBe(0);
+  });
+
+  it('dry-run: no write reaches the API, and the decisions are counted', async () => {
+    const sim = await fleet();
+    const daemon = await startDaemon([], env(sim, 'dry-run'));
+    const text = await waitFor(
+      'dry-run decisions',
+      async () => {
+        const body = await (await fetch(`${daemon.url}/metrics`)).text();
+        return value(body, 'cloudflare_tunnel_exporter_remediation_actions_total', { action: 'cleanup_connector', mode: 'dry_run' }) === 1 ? body : undefined;
+      },
+      20_000,
+    );
+    expect(value(text, 'cloudflare_tunnel_exporter_remediation_actions_total', { action: 'retry_proxy_record', mode: 'dry_run' })).toBe(2);
+    expect(sim.requests.filter((r) => r.method !== 'GET')).toEqual([]);
+    expect(daemon.stdout()).toContain('"outcome":"would_act"');
+    daemon.child.kill('SIGTERM');
+    expect(await daemon.exit).toBe(0);
+  });
+});
