@@ -1,0 +1,89 @@
+// The shipped Prometheus rules and config and the Alertmanager example, checked with the real
+// promtool and amtool (Debian's prometheus 2.42 and alertmanager 0.25).
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { tool } from '../helpers/tools.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const run = (bin: string, args: string[]) => execFileSync(bin, args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+interface Rule {
+  alert: string;
+  expr: string;
+  for?: string;
+  labels: { severity: string };
+  annotations: Record<string, string>;
+}
+const rules = (parse(readFileSync(`${root}prometheus/alerts.yml`, 'utf8')) as { groups: { rules: Rule[] }[] }).groups.flatMap((g) => g.rules);
+
+const REQUIRED = [
+  'CloudflareTunnelDown', 'CloudflareTunnelDegraded', 'CloudflareTunnelNoRedundancy', 'CloudflareTunnelPendingReconnects',
+  'CloudflareTunnelFlapping', 'CloudflareTunnelConnectorVersionSkew', 'PostHogProxyRecordErroring', 'PostHogProxyRecordTimedOut',
+  'PostHogProxyRecordWarning', 'PostHogProxyRecordStuck', 'PostHogProxyRecordsAtPlanLimit', 'CloudflareTunnelExporterDown',
+  'CloudflareTunnelExporterCollectorFailing', 'CloudflareTunnelExporterDataStale', 'CloudflareTunnelExporterRateLimited',
+  'CloudflareTunnelExporterRemediationFailing',
+];
+
+describe('alert rules', () => {
+  it('has every required alert, in mixin style, with a runbook section each', () => {
+    expect(rules.map((r) => r.alert).sort()).toEqual([...REQUIRED].sort());
+    const runbooks = readFileSync(`${root}docs/runbooks.md`, 'utf8');
+    for (const r of rules) {
+      expect(r.alert).toMatch(/^[A-Z][A-Za-z]+$/);
+      expect(['critical', 'warning', 'info']).toContain(r.labels.severity);
+      expect(Object.keys(r.annotations).sort(), r.alert).toEqual(['description', 'runbook_url', 'summary']);
+      expect(r.annotations.runbook_url).toMatch(new RegExp(`/docs/runbooks\\.md#${r.alert.toLowerCase()}$`));
+      const section = runbooks.split(`\n## ${r.alert}\n`)[1]?.split('\n## ')[0] ?? '';
+      for (const part of ['**Meaning.**', '**Impact.**', '**Diagnosis.**', '**Mitigation.**']) expect(section, `${r.alert} ${part}`).toContain(part);
+      // One bad poll must not page: a `for:` or a range window in the expression.
+      expect(r.for !== undefined || /\[\d+[smh]\]/.test(r.expr), r.alert).toBe(true);
+    }
+  });
+
+  it('passes promtool check rules and promtool test rules (every alert firing and not firing)', () => {
+    const promtool = tool('promtool');
+    if (!promtool) return;
+    expect(run(promtool, ['check', 'rules', 'prometheus/alerts.yml'])).toContain('SUCCESS: 16 rules found');
+    expect(run(promtool, ['test', 'rules', 'prometheus/tests/alerts.test.yml'])).toContain('SUCCESS');
+    const tests = readFileSync(`${root}prometheus/tests/alerts.test.yml`, 'utf8');
+    for (const name of REQUIRED) {
+      expect(tests, name).toMatch(new RegExp(`alertname: ${name}\\n\\s+exp_alerts: \\[\\]`));
+      expect(tests, name).toMatch(new RegExp(`alertname: ${name}\\n\\s+exp_alerts:\\n\\s+- exp_labels`));
+    }
+  });
+
+  it('prometheus.yml for the compose stack passes promtool check config', () => {
+    const promtool = tool('promtool');
+    if (!promtool) return;
+    expect(run(promtool, ['check', 'config', 'prometheus/prometheus.yml'])).toContain('is valid prometheus config file syntax');
+  });
+});
+
+describe('alertmanager example', () => {
+  const amtool = tool('amtool');
+  const route = (...labels: string[]) => run(amtool as string, ['config', 'routes', 'test', '--config.file=alertmanager/alertmanager.yml', ...labels]).trim();
+
+  it('passes amtool check-config', () => {
+    if (!amtool) return;
+    expect(run(amtool, ['check-config', 'alertmanager/alertmanager.yml'])).toContain('SUCCESS');
+  });
+
+  it('routes critical to the pager, warning to tickets and leaves info unrouted', () => {
+    if (!amtool) return;
+    for (const r of rules) expect(route(`alertname=${r.alert}`, `severity=${r.labels.severity}`), r.alert).toBe({ critical: 'pager', warning: 'ticket', info: 'null' }[r.labels.severity]);
+  });
+
+  it('inhibits what a down tunnel or a down exporter explains', () => {
+    const config = parse(readFileSync(`${root}alertmanager/alertmanager.yml`, 'utf8')) as { inhibit_rules: { source_matchers: string[]; target_matchers: string[]; equal?: string[] }[] };
+    const tunnelDown = config.inhibit_rules.find((r) => r.source_matchers.includes('alertname="CloudflareTunnelDown"'));
+    expect(tunnelDown?.equal).toEqual(['account_id', 'tunnel_id']);
+    for (const name of ['CloudflareTunnelDegraded', 'CloudflareTunnelNoRedundancy', 'CloudflareTunnelPendingReconnects']) expect(tunnelDown?.target_matchers[0]).toContain(name);
+    const exporterDown = config.inhibit_rules.find((r) => r.source_matchers.includes('alertname="CloudflareTunnelExporterDown"'));
+    const targetPattern = new RegExp(`^${/alertname=~"(.*)"/.exec(exporterDown?.target_matchers[0] ?? '')?.[1]}$`);
+    for (const r of rules.filter((x) => x.alert !== 'CloudflareTunnelExporterDown')) expect(targetPattern.test(r.alert), r.alert).toBe(true);
+    expect(exporterDown?.target_matchers).toContain('alertname!="CloudflareTunnelExporterDown"');
+  });
+});
