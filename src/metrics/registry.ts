@@ -19,6 +19,8 @@ export interface PollIntervals {
 }
 
 export interface RemediationCounters {
+  /** Creates the series of an enabled action at 0, so rates and alerts work before the first event. */
+  enable(action: string, mode: 'dry_run' | 'live', skipReasons: readonly string[]): void;
   action(action: string, mode: 'dry_run' | 'live'): void;
   failure(action: string): void;
   skipped(action: string, reason: string): void;
@@ -200,6 +202,11 @@ export function createExporterMetrics(options: MetricsOptions): ExporterMetrics 
       },
     },
     remediation: {
+      enable(action, mode, skipReasons) {
+        actions.inc({ action, mode }, 0);
+        failures.inc({ action }, 0);
+        for (const reason of skipReasons) skipped.inc({ action, reason }, 0);
+      },
       action: (action, mode) => actions.inc({ action, mode }),
       failure: (action) => failures.inc({ action }),
       skipped: (action, reason) => skipped.inc({ action, reason }),

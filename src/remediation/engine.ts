@@ -29,16 +29,18 @@ const MAX_RECORD_BACKOFF_MS = 24 * 3_600_000;
 /** More than this share of an account's connectors without an active connection: act on none. */
 const BLAST_RADIUS_SHARE = 0.5;
 
-export type SkipReason =
-  | 'source_failed'
-  | 'data_stale'
-  | 'blast_radius'
-  | 'no_active_sibling'
-  | 'cooldown'
-  | 'max_attempts'
-  | 'hourly_limit'
-  | 'resolved'
-  | 'recheck_failed';
+export const SKIP_REASONS = [
+  'source_failed',
+  'data_stale',
+  'blast_radius',
+  'no_active_sibling',
+  'cooldown',
+  'max_attempts',
+  'hourly_limit',
+  'resolved',
+  'recheck_failed',
+] as const;
+export type SkipReason = (typeof SKIP_REASONS)[number];
 
 export interface Remediation {
   start(): void;
@@ -268,6 +270,9 @@ export function createRemediation(options: RemediationOptions): Remediation {
 
   return {
     start() {
+      const counted = (mode: RemediationMode) => (mode === 'on' ? 'live' : 'dry_run');
+      if (r.staleConnectors !== 'off') counters.enable(CLEANUP_CONNECTOR, counted(r.staleConnectors), SKIP_REASONS.filter((x) => x !== 'max_attempts'));
+      if (r.proxyRecords !== 'off') counters.enable(RETRY_PROXY_RECORD, counted(r.proxyRecords), SKIP_REASONS.filter((x) => !['blast_radius', 'no_active_sibling'].includes(x)));
       unsubscribe = store.subscribe((_snapshot, change) => {
         if (change.collector === 'connections') enqueue(() => staleConnectors(change.scope));
         if (change.collector === 'proxy_records') enqueue(() => proxyRecords(change.scope));

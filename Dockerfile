@@ -1,0 +1,29 @@
+# syntax=docker/dockerfile:1
+# cloudflare-tunnel-exporter: multi-stage build on the current Node.js LTS (26, LTS since October 2026), production
+# dependencies only, running as the unprivileged `node` user.
+
+FROM node:26-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+FROM node:26-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+
+FROM node:26-slim
+ARG BUILD_REVISION=unknown
+ENV NODE_ENV=production \
+    BUILD_REVISION=${BUILD_REVISION}
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+USER node
+EXPOSE 9877
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 CMD ["node", "dist/healthcheck.js"]
+CMD ["node", "dist/cli.js"]

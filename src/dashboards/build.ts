@@ -1,0 +1,15 @@
+// `npm run dashboards`: writes the dashboards in ./definitions.ts to grafana/dashboards/.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DASHBOARDS } from './definitions.js';
+
+export function renderDashboard(model: Record<string, unknown>): string {
+  return `${JSON.stringify(model, null, 2)}\n`;
+}
+
+const out = process.argv[2] ?? join(process.cwd(), 'grafana', 'dashboards');
+mkdirSync(out, { recursive: true });
+for (const [file, model] of Object.entries(DASHBOARDS)) {
+  writeFileSync(join(out, file), renderDashboard(model));
+  process.stdout.write(`wrote ${join(out, file)}\n`);
+}

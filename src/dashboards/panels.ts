@@ -1,0 +1,159 @@
+// Small builders for Grafana dashboard JSON (schemaVersion 39), so the four dashboards share one
+// datasource variable, one style of panel and units, and every query lives in code where a test
+// can read it. No SDK: the JSON model is stable and this is all we use of it.
+
+export interface Target {
+  expr: string;
+  legendFormat?: string;
+  instant?: boolean;
+  format?: 'time_series' | 'table';
+}
+
+export type Panel = Record<string, unknown> & { targets?: (Target & { refId: string })[] };
+
+const DATASOURCE = { type: 'prometheus', uid: '${datasource}' };
+
+interface PanelOptions {
+  title: string;
+  description: string;
+  targets: Target[];
+  unit?: string;
+  w?: number;
+  h?: number;
+  decimals?: number;
+  mappings?: unknown[];
+  thresholds?: { color: string; value: number | null }[];
+  overrides?: unknown[];
+  options?: Record<string, unknown>;
+  transformations?: unknown[];
+  min?: number;
+  max?: number;
+}
+
+function base(type: string, o: PanelOptions): Panel {
+  return {
+    type,
+    title: o.title,
+    description: o.description,
+    datasource: DATASOURCE,
+    gridPos: { h: o.h ?? 8, w: o.w ?? 12, x: 0, y: 0 },
+    targets: o.targets.map((t, i) => ({
+      datasource: DATASOURCE,
+      refId: String.fromCharCode(65 + i),
+      expr: t.expr,
+      legendFormat: t.legendFormat ?? '__auto',
+      range: !t.instant,
+      instant: Boolean(t.instant),
+      ...(t.format ? { format: t.format } : {}),
+    })),
+    fieldConfig: {
+      defaults: {
+        unit: o.unit ?? 'short',
+        ...(o.decimals !== undefined ? { decimals: o.decimals } : {}),
+        ...(o.min !== undefined ? { min: o.min } : {}),
+        ...(o.max !== undefined ? { max: o.max } : {}),
+        ...(o.mappings ? { mappings: o.mappings } : {}),
+        thresholds: { mode: 'absolute', steps: o.thresholds ?? [{ color: 'green', value: null }] },
+      },
+      overrides: o.overrides ?? [],
+    },
+    options: o.options ?? {},
+    ...(o.transformations ? { transformations: o.transformations } : {}),
+  };
+}
+
+export const stat = (o: PanelOptions) =>
+  base('stat', { w: 6, h: 4, ...o, options: { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, colorMode: 'background', graphMode: 'none', textMode: 'value_and_name', ...o.options } });
+
+export const timeseries = (o: PanelOptions) =>
+  base('timeseries', { ...o, options: { legend: { displayMode: 'table', placement: 'right', calcs: ['lastNotNull', 'max'] }, tooltip: { mode: 'multi', sort: 'desc' }, ...o.options } });
+
+export const stateTimeline = (o: PanelOptions) =>
+  base('state-timeline', { w: 24, ...o, options: { showValue: 'never', mergeValues: true, rowHeight: 0.8, legend: { displayMode: 'list', placement: 'bottom' }, ...o.options } });
+
+export const table = (o: PanelOptions) =>
+  base('table', { w: 24, ...o, targets: o.targets.map((t) => ({ ...t, instant: true, format: 'table' as const })), options: { showHeader: true, cellHeight: 'sm', ...o.options } });
+
+export const barGauge = (o: PanelOptions) =>
+  base('bargauge', { ...o, options: { orientation: 'horizontal', displayMode: 'gradient', reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, ...o.options } });
+
+export const row = (title: string): Panel => ({ type: 'row', title, collapsed: false, gridPos: { h: 1, w: 24, x: 0, y: 0 }, panels: [] });
+
+/** Value mappings for a status encoded as a number (see the status timeline queries). */
+export function statusMappings(states: { text: string; color: string }[]): unknown[] {
+  return [{ type: 'value', options: Object.fromEntries(states.map((s, i) => [String(i), { text: s.text, color: s.color, index: i }])) }];
+}
+
+export interface Variable {
+  name: string;
+  label: string;
+  query: string;
+  multi?: boolean;
+}
+
+export interface DashboardOptions {
+  uid: string;
+  title: string;
+  description: string;
+  tags: string[];
+  variables: Variable[];
+  panels: Panel[];
+  refresh?: string;
+  from?: string;
+}
+
+/** Lays panels out left to right, wrapping at 24 columns, and wraps them in a dashboard. */
+export function dashboard(o: DashboardOptions): Record<string, unknown> {
+  let x = 0;
+  let y = 0;
+  let rowHeight = 0;
+  const panels = o.panels.map((p, id) => {
+    const grid = p.gridPos as { w: number; h: number };
+    if (x + grid.w > 24 || p.type === 'row') {
+      x = 0;
+      y += rowHeight;
+      rowHeight = 0;
+    }
+    const placed = { ...p, id: id + 1, gridPos: { ...grid, x, y } };
+    x += grid.w;
+    rowHeight = Math.max(rowHeight, grid.h);
+    if (p.type === 'row') {
+      x = 24;
+    }
+    return placed;
+  });
+  return {
+    uid: o.uid,
+    title: o.title,
+    description: o.description,
+    tags: o.tags,
+    editable: true,
+    graphTooltip: 1,
+    schemaVersion: 39,
+    version: 1,
+    refresh: o.refresh ?? '1m',
+    time: { from: o.from ?? 'now-6h', to: 'now' },
+    timezone: 'browser',
+    links: [{ type: 'dashboards', tags: ['cloudflare-tunnel-exporter'], asDropdown: true, title: 'Dashboards', includeVars: true, keepTime: true }],
+    templating: {
+      list: [
+        { name: 'datasource', label: 'Data source', type: 'datasource', query: 'prometheus', current: { text: 'Prometheus', value: 'prometheus' }, hide: 0 },
+        ...o.variables.map((v) => ({
+          name: v.name,
+          label: v.label,
+          type: 'query',
+          datasource: DATASOURCE,
+          query: { query: v.query, refId: `${v.name}-query` },
+          definition: v.query,
+          refresh: 2,
+          sort: 1,
+          multi: v.multi ?? true,
+          includeAll: v.multi ?? true,
+          ...(v.multi ?? true ? { allValue: '.*', current: { text: 'All', value: '$__all' } } : {}),
+          hide: 0,
+        })),
+      ],
+    },
+    panels,
+  };
+}

@@ -1,0 +1,67 @@
+// The committed Grafana dashboards are exactly what src/dashboards generates, and every query
+// names only metrics the exporter exposes (or Prometheus' own `up`).
+import { readdirSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { DASHBOARDS } from '../../src/dashboards/definitions.js';
+import { renderDashboard } from '../../src/dashboards/build.js';
+import { createExporterMetrics } from '../../src/metrics/registry.js';
+import { createSnapshotStore } from '../../src/state/store.js';
+import { dashboardQueries, metricNames } from '../helpers/promql.js';
+
+const dir = new URL('../../grafana/dashboards/', import.meta.url);
+
+async function exposedNames(): Promise<Set<string>> {
+  const metrics = createExporterMetrics({ snapshot: createSnapshotStore().snapshot, staleDataMaxAgeMs: 1, intervals: { tunnelsSeconds: 30, gatewaySeconds: 300, proxyRecordsSeconds: 60 } });
+  const names = new Set(['up']);
+  for (const m of await metrics.registry.getMetricsAsJSON()) {
+    names.add(m.name);
+    if (m.type === 'histogram') for (const suffix of ['_bucket', '_sum', '_count']) names.add(`${m.name}${suffix}`);
+  }
+  return names;
+}
+
+describe('Grafana dashboards', () => {
+  it('the committed JSON is what npm run dashboards generates', () => {
+    expect(readdirSync(dir).sort()).toEqual(Object.keys(DASHBOARDS).sort());
+    for (const [file, model] of Object.entries(DASHBOARDS)) expect(readFileSync(new URL(file, dir), 'utf8'), file).toBe(renderDashboard(model));
+  });
+
+  it('every query names only metrics the exporter exposes', async () => {
+    const known = await exposedNames();
+    let checked = 0;
+    for (const [file, model] of Object.entries(DASHBOARDS)) {
+      for (const expr of dashboardQueries(model)) {
+        const names = metricNames(expr);
+        expect(names.length, `${file}: ${expr}`).toBeGreaterThan(0);
+        for (const name of names) expect(known.has(name), `${file}: unknown metric ${name} in ${expr}`).toBe(true);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(40);
+  });
+
+  it('the metric extractor catches a misspelt metric', () => {
+    expect(metricNames('sum by (colo) (cloudflare_tunnel_conections{account_id=~"$account_id"})')).toEqual(['cloudflare_tunnel_conections']);
+    expect(metricNames('histogram_quantile(0.95, sum by (le) (rate(x_bucket[5m])))')).toEqual(['x_bucket']);
+  });
+
+  it('has a datasource variable, units and a description on every panel, and $__rate_interval for rates', () => {
+    for (const [file, model] of Object.entries(DASHBOARDS)) {
+      const list = (model.templating as { list: { name: string; type: string }[] }).list;
+      expect(list[0], file).toMatchObject({ name: 'datasource', type: 'datasource' });
+      for (const p of model.panels as { type: string; title: string; description?: string; fieldConfig?: { defaults: { unit?: string } }; targets?: { expr: string }[] }[]) {
+        if (p.type === 'row') continue;
+        expect(p.description, `${file} ${p.title}`).toBeTruthy();
+        expect(p.fieldConfig?.defaults.unit, `${file} ${p.title}`).toBeTruthy();
+        for (const t of p.targets ?? []) if (/\brate\(/.test(t.expr)) expect(t.expr, `${file} ${p.title}`).toContain('[$__rate_interval]');
+      }
+    }
+  });
+
+  it('the alert rules also name only exposed metrics', async () => {
+    const known = await exposedNames();
+    const rules = (parse(readFileSync(new URL('../../prometheus/alerts.yml', import.meta.url), 'utf8')) as { groups: { rules: { alert: string; expr: string }[] }[] }).groups.flatMap((g) => g.rules);
+    for (const r of rules) for (const name of metricNames(r.expr)) expect(known.has(name), `${r.alert}: ${name}`).toBe(true);
+  });
+});
