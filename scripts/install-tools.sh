@@ -11,7 +11,18 @@ if [ "${1:-}" = "--optional" ]; then
   exit 0
 fi
 tools="$PWD/.tools"
+# Debian builds Alertmanager with its notification templates (default.tmpl, email.tmpl) at a
+# fixed path; without them the server refuses its configuration. Put those two files there (no
+# package is installed, no service started). Needs root, as apt-get does.
+am_templates=/usr/share/prometheus/alertmanager
+place_template() {
+  mkdir -p "$am_templates"
+  for t in default.tmpl email.tmpl; do
+    [ -f "$am_templates/$t" ] || cp "$tools/root$am_templates/$t" "$am_templates/$t"
+  done
+}
 if [ -x "$tools/bin/promtool" ] && [ -x "$tools/bin/amtool" ] && [ -x "$tools/bin/prometheus" ] && [ -x "$tools/bin/alertmanager" ]; then
+  place_template
   exit 0
 fi
 mkdir -p "$tools/debs" "$tools/root" "$tools/bin"
@@ -24,5 +35,6 @@ ln -sf "$tools/root/usr/bin/prometheus" "$tools/bin/prometheus"
 ln -sf "$tools/root/usr/bin/promtool" "$tools/bin/promtool"
 ln -sf "$tools/root/usr/bin/prometheus-alertmanager" "$tools/bin/alertmanager"
 ln -sf "$tools/root/usr/bin/amtool" "$tools/bin/amtool"
+place_template
 "$tools/bin/promtool" --version 2>&1 | head -1
 "$tools/bin/amtool" --version 2>&1 | head -1

@@ -120,7 +120,8 @@ describe('npm run demo', () => {
       'a demo fleet in /metrics',
       async () => {
         const body = await (await fetch(`${daemon.url}/metrics`)).text();
-        return samples(body, 'cloudflare_tunnel_info').length >= 10 && samples(body, 'posthog_proxy_record_info').length > 0 ? body : undefined;
+        const fleet = samples(body, 'cloudflare_tunnel_info').length >= 10 && samples(body, 'posthog_proxy_record_info').length > 0;
+        return fleet && daemon.stderr().includes('Press Ctrl-C to stop.') ? body : undefined;
       },
       60_000,
     );

@@ -1,0 +1,143 @@
+// The monitoring stack for real, on loopback: the exporter polls the simulator, Debian's
+// Prometheus 2.42 scrapes it with the shipped alert rules, Debian's Alertmanager 0.25 runs the
+// shipped alertmanager.yml. Asserts that every dashboard query returns data, and that a tunnel
+// forced down in the simulator reaches Alertmanager as CloudflareTunnelDown (with its pending
+// reconnect alert inhibited).
+//
+// One deliberate change to the shipped rules: every `for:` becomes 1s and Prometheus evaluates
+// every second, so the test takes seconds instead of the rules' real 5-60 minutes. The
+// expressions, labels and annotations are the shipped ones; promtool's rule tests cover `for:`.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DASHBOARDS } from '../../src/dashboards/definitions.js';
+import { createExporter } from '../../src/exporter.js';
+import { silentLogger } from '../../src/log.js';
+import { waitFor } from '../helpers/daemon.js';
+import { dashboardQueries } from '../helpers/promql.js';
+import { simulator, simulatorConfig } from '../helpers/simulator.js';
+import { tool } from '../helpers/tools.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const children: ChildProcess[] = [];
+afterAll(() => {
+  for (const c of children) c.kill('SIGKILL');
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function start(bin: string, args: string[]): { child: ChildProcess; output: () => string } {
+  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  return { child, output: () => output };
+}
+
+interface AmAlert {
+  labels: Record<string, string>;
+  status: { state: string; inhibitedBy: string[] };
+}
+
+describe('exporter + Prometheus + Alertmanager', () => {
+  it('serves every dashboard query and pages CloudflareTunnelDown through Alertmanager', { timeout: 90_000 }, async () => {
+    const prometheusBin = tool('prometheus');
+    const alertmanagerBin = tool('alertmanager');
+    if (!prometheusBin || !alertmanagerBin) return;
+
+    const sim = await simulator({ fleet: { accounts: 1, tunnelsPerAccount: 8, warpConnectorsPerAccount: 1 }, rateLimit: { limit: 100_000, windowSeconds: 300 } });
+    const everySecond = '* * * * * *';
+    const exporter = createExporter({
+      config: simulatorConfig(sim, {
+        schedules: { tunnels: everySecond, gateway: everySecond, proxyRecords: everySecond },
+        remediation: { staleConnectors: 'dry-run', proxyRecords: 'dry-run', staleConnectorAfterMs: 900_000, cooldownMs: 3_600_000, maxActionsPerHour: 10 },
+        cloudflare: { auth: { kind: 'token', token: sim.credentials.cloudflareToken }, accountIds: sim.accountIds, baseUrl: sim.cloudflareBaseUrl, budget: 100_000 },
+      }),
+      log: silentLogger(),
+    });
+    const server = await exporter.start();
+    try {
+      const dir = mkdtempSync(join(tmpdir(), 'stack-'));
+      const [amPort, promPort] = [await freePort(), await freePort()];
+      const rules = readFileSync(`${root}prometheus/alerts.yml`, 'utf8').replace(/^(\s+)for: \S+$/gm, '$1for: 1s');
+      writeFileSync(join(dir, 'alerts.yml'), rules);
+      writeFileSync(
+        join(dir, 'prometheus.yml'),
+        [
+          'global: { scrape_interval: 1s, evaluation_interval: 1s }',
+          'rule_files: [alerts.yml]',
+          `alerting: { alertmanagers: [ { static_configs: [ { targets: ["127.0.0.1:${amPort}"] } ] } ] }`,
+          `scrape_configs: [ { job_name: cloudflare-tunnel-exporter, static_configs: [ { targets: ["${new URL(server.url).host}"] } ] } ]`,
+        ].join('\n'),
+      );
+      const am = start(alertmanagerBin, [`--config.file=${root}alertmanager/alertmanager.yml`, `--storage.path=${join(dir, 'am')}`, `--web.listen-address=127.0.0.1:${amPort}`, '--cluster.listen-address=']);
+      const prom = start(prometheusBin, [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'prom')}`, `--web.listen-address=127.0.0.1:${promPort}`]);
+      const promUrl = `http://127.0.0.1:${promPort}`;
+      const amUrl = `http://127.0.0.1:${amPort}`;
+      await waitFor(() => `Alertmanager ready\n${am.output()}`, async () => ((await fetch(`${amUrl}/-/ready`)).ok ? true : undefined), 20_000);
+      await waitFor(() => `Prometheus ready\n${prom.output()}`, async () => ((await fetch(`${promUrl}/-/ready`)).ok ? true : undefined), 20_000);
+
+      const query = async (expr: string) => {
+        const res = await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(expr)}`);
+        const body = (await res.json()) as { status: string; error?: string; data: { result: unknown[] } };
+        if (body.status !== 'success') throw new Error(`${expr}: ${body.error}`);
+        return body.data.result;
+      };
+      await waitFor('a few scrapes', async () => ((await query('count_over_time(up{job="cloudflare-tunnel-exporter"}[1m]) >= 4')).length > 0 ? true : undefined), 30_000);
+
+      // Every dashboard query returns data, with the dashboards' variables set as a user would.
+      const detailTunnel = sim.fleet.accounts[0]?.tunnels.find((t) => t.status === 'healthy' && t.tun_type === 'cfd_tunnel');
+      const vars: Record<string, string> = { account_id: '.*', organization_id: '.*', job: 'cloudflare-tunnel-exporter', tunnel: detailTunnel?.name as string, __rate_interval: '30s' };
+      const empty: string[] = [];
+      let count = 0;
+      for (const [file, model] of Object.entries(DASHBOARDS)) {
+        for (const expr of dashboardQueries(model)) {
+          const concrete = expr.replace(/\$(\w+)/g, (_, name: string) => vars[name] ?? `$${name}`);
+          if ((await query(concrete)).length === 0) empty.push(`${file}: ${concrete}`);
+          count++;
+        }
+      }
+      expect(empty).toEqual([]);
+      expect(count).toBeGreaterThan(40);
+
+      // Force a healthy tunnel down in the simulator; the page must reach Alertmanager.
+      const victim = sim.fleet.accounts[0]?.tunnels.find((t) => t.status === 'healthy' && t.tun_type === 'cfd_tunnel' && t !== detailTunnel);
+      if (!victim) throw new Error('no healthy tunnel to take down');
+      const alerts = async () => (await (await fetch(`${amUrl}/api/v2/alerts`)).json()) as AmAlert[];
+      expect((await alerts()).some((a) => a.labels.alertname === 'CloudflareTunnelDown' && a.labels.tunnel_id === victim.id)).toBe(false);
+      const forced = await fetch(`${sim.url}/_simulator/tunnels/${victim.id}/status`, { method: 'POST', body: JSON.stringify({ status: 'down' }) });
+      expect(forced.status).toBe(200);
+
+      const down = await waitFor(
+        'CloudflareTunnelDown in Alertmanager',
+        async () => (await alerts()).find((a) => a.labels.alertname === 'CloudflareTunnelDown' && a.labels.tunnel_id === victim.id),
+        30_000,
+      );
+      expect(down.labels).toMatchObject({ severity: 'critical', tunnel_name: victim.name, account_id: sim.accountIds[0] });
+      expect(down.status.state).toBe('active');
+      // The same tunnel's pending-reconnect alert arrives too, and is inhibited by the down one.
+      const pending = await waitFor(
+        'CloudflareTunnelPendingReconnects in Alertmanager',
+        async () => (await alerts()).find((a) => a.labels.alertname === 'CloudflareTunnelPendingReconnects' && a.labels.tunnel_id === victim.id && a.status.state === 'suppressed'),
+        30_000,
+      );
+      expect(pending.status.inhibitedBy.length).toBe(1);
+    } finally {
+      await exporter.stop();
+    }
+  });
+});
