@@ -8,5 +8,6 @@ export default defineConfig({
     hookTimeout: 30_000,
     // End-to-end tests start real servers; two workers match the 2-core machines we run on.
     maxWorkers: 2,
+    reporters: ['default', './test/helpers/summary-reporter.ts'],
   },
 });

@@ -85,20 +85,19 @@ export function createSnapshotStore(): SnapshotStore {
     return map;
   };
 
+  /** Counts status changes against the previous list, and forgets tunnels no longer listed. */
   const countTransitions = (scope: string, tunnels: Tunnel[]): ReadonlyMap<string, number> => {
-    const previous = current.tunnels.get(scope)?.data;
-    if (!previous) return current.transitions;
-    const before = new Map(previous.map((t) => [t.id, t.status]));
-    let transitions: Map<string, number> | undefined;
+    const before = new Map((current.tunnels.get(scope)?.data ?? []).map((t) => [t.id, t.status]));
+    const listed = new Set(tunnels.map((t) => tunnelKey(scope, t.id)));
+    const transitions = new Map([...current.transitions].filter(([key]) => !key.startsWith(`${scope}/`) || listed.has(key)));
     for (const t of tunnels) {
       const was = before.get(t.id);
       if (was !== undefined && was !== t.status) {
-        transitions ??= new Map(current.transitions);
         const key = tunnelKey(scope, t.id);
         transitions.set(key, (transitions.get(key) ?? 0) + 1);
       }
     }
-    return transitions ?? current.transitions;
+    return transitions;
   };
 
   return {
