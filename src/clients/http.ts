@@ -174,7 +174,9 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     } catch (cause) {
       record('error');
       if (req.signal?.aborted) throw new ApiAbortedError('aborted: the exporter is stopping', { ...details, cause });
-      if (deadline.aborted || (cause as { code?: string }).code?.startsWith('UND_ERR_') && /TIMEOUT/.test((cause as { code: string }).code)) {
+      // undici's own connect/headers/body timeouts carry codes like UND_ERR_HEADERS_TIMEOUT.
+      const code = (cause as { code?: unknown }).code;
+      if (deadline.aborted || (typeof code === 'string' && code.startsWith('UND_ERR_') && code.includes('TIMEOUT'))) {
         throw new ApiTimeoutError(`no complete response within ${timeoutMs}ms`, { ...details, cause });
       }
       throw new ApiNetworkError(`request failed: ${(cause as Error).message}`, { ...details, cause });

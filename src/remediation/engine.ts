@@ -80,6 +80,11 @@ export function sourceProblem(entries: (SourceEntry<unknown> | undefined)[], now
   return undefined;
 }
 
+/** The `mode` label of the remediation counters. */
+function countedMode(mode: RemediationMode): 'live' | 'dry_run' {
+  return mode === 'on' ? 'live' : 'dry_run';
+}
+
 export function recordBackoffMs(cooldownMs: number, attempts: number): number {
   return Math.min(cooldownMs * 2 ** Math.max(0, attempts - 1), MAX_RECORD_BACKOFF_MS);
 }
@@ -109,6 +114,31 @@ export function createRemediation(options: RemediationOptions): Remediation {
     if (state.blockedUntil(key) > t) return 'cooldown';
     if (state.actionsInLastHour(t) >= r.maxActionsPerHour) return 'hourly_limit';
     return undefined;
+  };
+
+  /**
+   * The last step, after every guard and the re-check passed: count the decision, send the write
+   * (not in dry-run), log the outcome and persist the cooldown. A 404 means the target is already
+   * gone, which is what the action wanted.
+   */
+  const act = async (decision: Omit<Decision, 'outcome'>, write: () => Promise<void>) => {
+    counters.action(decision.action, countedMode(decision.mode));
+    if (decision.mode === 'dry-run') {
+      audit({ ...decision, outcome: 'would_act' });
+    } else {
+      try {
+        await write();
+        audit({ ...decision, outcome: 'done' });
+      } catch (err) {
+        if (err instanceof ApiNotFoundError) {
+          audit({ ...decision, outcome: 'done', evidence: { ...decision.evidence, note: 'already gone (404)' } });
+        } else {
+          counters.failure(decision.action);
+          audit({ ...decision, outcome: 'failed', error: (err as Error).message });
+        }
+      }
+    }
+    await state.save().catch((err: unknown) => log.error({ err: (err as Error).message }, 'could not write the remediation state file'));
   };
 
   const staleConnectors = async (accountId: string) => {
@@ -173,23 +203,7 @@ export function createRemediation(options: RemediationOptions): Remediation {
       evidence.sibling_active_connections = siblings.reduce((n, x) => n + activeOf(x), 0);
 
       state.recordAction(key, t, () => r.cooldownMs);
-      counters.action(CLEANUP_CONNECTOR, mode === 'on' ? 'live' : 'dry_run');
-      if (mode === 'dry-run') {
-        audit({ ...base, reason, outcome: 'would_act' });
-      } else {
-        try {
-          await deleteConnector(client, accountId, c.tunnel.id, c.connectorId, controller.signal);
-          audit({ ...base, reason, outcome: 'done' });
-        } catch (err) {
-          if (err instanceof ApiNotFoundError) {
-            audit({ ...base, reason, outcome: 'done', evidence: { ...evidence, note: 'already gone (404)' } });
-          } else {
-            counters.failure(CLEANUP_CONNECTOR);
-            audit({ ...base, reason, outcome: 'failed', error: (err as Error).message });
-          }
-        }
-      }
-      await state.save().catch((err: unknown) => log.error({ err: (err as Error).message }, 'could not write the remediation state file'));
+      await act({ ...base, reason }, () => deleteConnector(client, accountId, c.tunnel.id, c.connectorId, controller.signal));
     }
   };
 
@@ -242,23 +256,7 @@ export function createRemediation(options: RemediationOptions): Remediation {
       const next = state.recordAction(key, t, (n) => recordBackoffMs(r.cooldownMs, n));
       evidence.attempt = next.attempts;
       evidence.next_allowed_at = new Date(next.nextAllowedAt).toISOString();
-      counters.action(RETRY_PROXY_RECORD, mode === 'on' ? 'live' : 'dry_run');
-      if (mode === 'dry-run') {
-        audit({ ...base, reason, outcome: 'would_act' });
-      } else {
-        try {
-          await retryProxyRecord(client, organizationId, record.id, controller.signal);
-          audit({ ...base, reason, outcome: 'done' });
-        } catch (err) {
-          if (err instanceof ApiNotFoundError) {
-            audit({ ...base, reason, outcome: 'done', evidence: { ...evidence, note: 'already gone (404)' } });
-          } else {
-            counters.failure(RETRY_PROXY_RECORD);
-            audit({ ...base, reason, outcome: 'failed', error: (err as Error).message });
-          }
-        }
-      }
-      await state.save().catch((err: unknown) => log.error({ err: (err as Error).message }, 'could not write the remediation state file'));
+      await act({ ...base, reason }, () => retryProxyRecord(client, organizationId, record.id, controller.signal));
     }
   };
 
@@ -270,9 +268,8 @@ export function createRemediation(options: RemediationOptions): Remediation {
 
   return {
     start() {
-      const counted = (mode: RemediationMode) => (mode === 'on' ? 'live' : 'dry_run');
-      if (r.staleConnectors !== 'off') counters.enable(CLEANUP_CONNECTOR, counted(r.staleConnectors), SKIP_REASONS.filter((x) => x !== 'max_attempts'));
-      if (r.proxyRecords !== 'off') counters.enable(RETRY_PROXY_RECORD, counted(r.proxyRecords), SKIP_REASONS.filter((x) => !['blast_radius', 'no_active_sibling'].includes(x)));
+      if (r.staleConnectors !== 'off') counters.enable(CLEANUP_CONNECTOR, countedMode(r.staleConnectors), SKIP_REASONS.filter((x) => x !== 'max_attempts'));
+      if (r.proxyRecords !== 'off') counters.enable(RETRY_PROXY_RECORD, countedMode(r.proxyRecords), SKIP_REASONS.filter((x) => !['blast_radius', 'no_active_sibling'].includes(x)));
       unsubscribe = store.subscribe((_snapshot, change) => {
         if (change.collector === 'connections') enqueue(() => staleConnectors(change.scope));
         if (change.collector === 'proxy_records') enqueue(() => proxyRecords(change.scope));
