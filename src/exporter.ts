@@ -83,7 +83,7 @@ export function createExporter(options: ExporterOptions): Exporter {
         createScheduledJob({
           name: `tunnels/${accountId}`,
           schedule: config.schedules.tunnels,
-          run: createTunnelsPoller({ client, accountId, store, reporter, now }),
+          run: createTunnelsPoller({ client, accountId, store, reporter, now, log: log.child({ component: 'poller' }) }),
           log,
         }),
         createScheduledJob({

@@ -52,7 +52,9 @@ export async function serve(app: HttpApp, listen: ListenAddress, web: WebConfig 
     });
   });
   const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address === '::' ? '::1' : address.address}]` : address.address === '0.0.0.0' ? '127.0.0.1' : address.address;
+  // A wildcard bind is reachable as localhost; a specific address is printed as bound.
+  const wildcard = address.address === '::' || address.address === '0.0.0.0';
+  const host = wildcard ? 'localhost' : address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
     address: () => address,
     url: `${scheme}://${host}:${address.port}`,

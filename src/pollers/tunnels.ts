@@ -1,7 +1,9 @@
 // Polls one Cloudflare account's tunnels (cfd_tunnel and warp_connector) and then, for each tunnel
 // that can have connections, its connectors. Two collectors: `tunnels` and `connections`.
 import { listConnectors } from '../clients/cloudflare/connections.js';
-import { listTunnels, TUNNEL_TYPES } from '../clients/cloudflare/tunnels.js';
+import { listTunnels, TUNNEL_TYPES, type TunnelType } from '../clients/cloudflare/tunnels.js';
+import { ApiNotFoundError } from '../clients/errors.js';
+import type { Logger } from '../log.js';
 import type { ApiClient } from '../clients/http.js';
 import type { SnapshotStore } from '../state/store.js';
 import type { Tunnel, TunnelConnections } from '../state/types.js';
@@ -30,6 +32,7 @@ export interface TunnelsPollerOptions {
   reporter: PollReporter;
   /** Per-tunnel connection calls in flight at once. */
   concurrency?: number;
+  log?: Logger;
   now?: () => number;
 }
 
@@ -37,14 +40,31 @@ export function createTunnelsPoller(options: TunnelsPollerOptions): (signal: Abo
   const { client, accountId, store, reporter } = options;
   const now = options.now ?? Date.now;
   const concurrency = options.concurrency ?? 4;
+  let warpUnavailableLogged = false;
+
+  /**
+   * One type's list. A 404 on the warp_connector list means the account has no WARP Connector
+   * route (no Zero Trust network on it): there are no WARP connectors to report, which is not a
+   * failure of the tunnels collector.
+   */
+  const listType = async (type: TunnelType, signal: AbortSignal) => {
+    try {
+      return await listTunnels(client, accountId, type, signal);
+    } catch (err) {
+      if (type !== 'warp_connector' || !(err instanceof ApiNotFoundError)) throw err;
+      if (!warpUnavailableLogged) {
+        warpUnavailableLogged = true;
+        options.log?.info({ account_id: accountId }, 'the account has no warp_connector endpoint (404): reporting no WARP connectors');
+      }
+      return [];
+    }
+  };
 
   return async function pollTunnels(signal) {
     const finishList = reporter.begin();
     let tunnels: Tunnel[];
     try {
-      const lists = await Promise.all(
-        TUNNEL_TYPES.map(async (type) => normalizeTunnels(accountId, type, await listTunnels(client, accountId, type, signal))),
-      );
+      const lists = await Promise.all(TUNNEL_TYPES.map(async (type) => normalizeTunnels(accountId, type, await listType(type, signal))));
       tunnels = lists.flat();
     } catch (err) {
       if (isAbort(err, signal)) return;

@@ -111,3 +111,22 @@ describe('tunnels poller', () => {
     expect(value(text, 'cloudflare_tunnel_status_transitions_total', { tunnel_id: other?.id as string })).toBe(0);
   });
 });
+
+describe('tunnels poller on an account without WARP', () => {
+  it('treats a 404 on the warp_connector list as no WARP connectors, not as a failed poll', async () => {
+    const { sim, account, poll, scrape } = await setup();
+    sim.setFaults([{ endpoint: 'tunnels.list', pathIncludes: '/warp_connector', status: 404 }]);
+    await poll();
+    const text = await scrape();
+    expect(value(text, 'cloudflare_tunnel_exporter_collector_success', { collector: 'tunnels', scope: account.id })).toBe(1);
+    expect(samples(text, 'cloudflare_tunnel_info', { tunnel_type: 'warp_connector' })).toEqual([]);
+    expect(samples(text, 'cloudflare_tunnel_info', { tunnel_type: 'cfd_tunnel' }).length).toBeGreaterThan(0);
+  });
+
+  it('still fails the poll on a 404 of the cfd_tunnel list (a wrong account id)', async () => {
+    const { sim, account, poll, scrape } = await setup();
+    sim.setFaults([{ endpoint: 'tunnels.list', pathIncludes: '/cfd_tunnel', status: 404 }]);
+    await poll();
+    expect(value(await scrape(), 'cloudflare_tunnel_exporter_collector_success', { collector: 'tunnels', scope: account.id })).toBe(0);
+  });
+});
