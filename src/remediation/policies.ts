@@ -74,15 +74,18 @@ export function findStaleConnectors(snapshot: Snapshot, tracker: StalenessTracke
 }
 
 /**
- * The share of the account's connectors that have no active connection right now. When most of a
- * fleet looks stale at once, the likelier story is the API or the exporter, not the connectors.
+ * The share of connectors without an active connection, among the account's tunnels that still
+ * have at least one active connector. When most connectors there look stale at once, the likelier
+ * story is the API or the exporter, not the connectors. Tunnels with no active connector at all
+ * (down) are left out: their connectors are explained by the tunnel being down, and the sibling
+ * guard already keeps them from being touched.
  */
 export function staleShare(snapshot: Snapshot, accountId: string): number {
   const connections = snapshot.connections.get(accountId)?.data;
   let total = 0;
   let stale = 0;
   for (const tunnel of connections?.values() ?? []) {
-    if (!tunnel.fetched) continue;
+    if (!tunnel.fetched || !tunnel.connectors.some((c) => activeConnections(c) > 0)) continue;
     for (const connector of tunnel.connectors) {
       total++;
       if (activeConnections(connector) === 0) stale++;

@@ -11,7 +11,7 @@ import { createPollReporter } from '../../src/pollers/poll.js';
 import { createProxyRecordsPoller } from '../../src/pollers/sources.js';
 import { createTunnelsPoller } from '../../src/pollers/tunnels.js';
 import { createRemediation } from '../../src/remediation/engine.js';
-import { rotateConnector, setProxyRecordStatus, setTunnelStatus, createRandom, type SimTunnel } from '../../src/simulator/fleet.js';
+import { createRandom, newConnector, rotateConnector, setProxyRecordStatus, setTunnelStatus, type SimTunnel } from '../../src/simulator/fleet.js';
 import type { Simulator } from '../../src/simulator/server.js';
 import { createSnapshotStore } from '../../src/state/store.js';
 import { value } from '../helpers/exposition.js';
@@ -176,17 +176,43 @@ describe('stale connector remediation', () => {
     expect(deletes(h.sim)).toHaveLength(2);
   });
 
-  it('acts on none when more than half of the account looks stale', async () => {
+  it('acts on none when more than half of the connected tunnels\' connectors look stale at once', async () => {
     const h = await harness({ rotate: 0 });
-    // Every connector of every connected tunnel loses its connections except one.
-    const live = h.account.tunnels.filter((t) => t.tun_type === 'cfd_tunnel' && t.connectors.length > 0);
-    for (const t of live) for (const c of t.connectors.slice(0, -1)) for (const conn of c.conns) conn.is_pending_reconnect = true;
-    for (const t of live.slice(1)) for (const conn of t.connectors.at(-1)?.conns ?? []) conn.is_pending_reconnect = true;
+    // Every connected tunnel suddenly shows four extra connectors without an active connection.
+    const random = createRandom(9);
+    for (const t of h.account.tunnels.filter((x) => x.tun_type === 'cfd_tunnel' && x.status === 'healthy')) {
+      for (let i = 0; i < 4; i++) {
+        const ghost = newConnector(random, T0);
+        for (const conn of ghost.conns) conn.is_pending_reconnect = true;
+        t.connectors.push(ghost);
+      }
+    }
     await h.pollAt(0);
     await h.pollAt(20);
     expect(deletes(h.sim)).toEqual([]);
     expect(value(await h.metrics(), 'cloudflare_tunnel_exporter_remediation_skipped_total', { action: 'cleanup_connector', reason: 'blast_radius' })).toBeGreaterThan(0);
+    expect(h.decisions().find((d) => d.skip_reason === 'blast_radius')?.reason).toMatch(/^\d+% of the account's connectors have no active connection/);
   });
+
+  it('acts when the only other stale-looking connectors belong to a down tunnel', async () => {
+    const h = await harness({ rotate: 1 });
+    // Fleet: one rotated tunnel (one stale connector next to active ones) and a down tunnel whose
+    // connectors all wait to reconnect; the down tunnel must not trip the blast-radius guard.
+    const [rotatedTunnel] = rotated(h.sim);
+    const random = createRandom(4);
+    for (const t of h.account.tunnels.filter((x) => x.status === 'healthy' && x !== rotatedTunnel)) setTunnelStatus(t, 'inactive', T0, random);
+    const down = h.account.tunnels.find((t) => t.status === 'down');
+    if (!down) throw new Error('no down tunnel');
+    down.conns_inactive_at = new Date(T0).toISOString();
+    down.connectors = [0, 1, 2].map(() => newConnector(random, T0));
+    for (const conn of down.connectors.flatMap((c) => c.conns)) conn.is_pending_reconnect = true;
+    // Of all connectors in the account, most have no active connection (3 down + 1 stale, of 5
+    // to 7); of the connected tunnel's, only one.
+    await h.pollAt(0);
+    await h.pollAt(15);
+    expect(deletes(h.sim)).toHaveLength(1);
+  });
+
 
   it('dry-run decides, logs and counts as on would, and sends nothing but reads', async () => {
     const h = await harness({ remediation: { staleConnectors: 'dry-run' } });

@@ -63,10 +63,23 @@ describe('stale connector policy', () => {
     expect(findStaleConnectors(store.snapshot(), tracker, 'a', 15 * MIN)).toEqual([]);
   });
 
-  it("measures the share of an account's connectors without an active connection", () => {
+  it('measures the share of connectors without an active connection among tunnels that have an active one', () => {
     const store = createSnapshotStore();
     poll(store, 0, [connector('1', 0, 4), connector('2', 0, 0), connector('3', 4, 0)]);
     expect(staleShare(store.snapshot(), 'a')).toBeCloseTo(2 / 3);
+    // A down tunnel (no active connector) does not count: the tunnel being down explains it.
+    const down = { ...tunnel, id: 'down', status: 'down' as const };
+    store.recordSuccess('tunnels', 'a', [tunnel, down], { ok: true, at: 1, durationSeconds: 0 });
+    store.recordConnections(
+      'a',
+      new Set(['t', 'down']),
+      new Map([
+        ['t', { tunnelId: 't', connectors: [connector('1', 0, 4), connector('3', 4, 0)], fetchedAt: 1, fetched: true }],
+        ['down', { tunnelId: 'down', connectors: [connector('4', 0, 4), connector('5', 0, 4), connector('6', 0, 4)], fetchedAt: 1, fetched: true }],
+      ]),
+      { ok: true, at: 1, durationSeconds: 0 },
+    );
+    expect(staleShare(store.snapshot(), 'a')).toBeCloseTo(1 / 2);
   });
 });
 
