@@ -54,6 +54,8 @@ export interface ApiRequest {
   operation: string;
   /** What a 401/403 means the credential lacks, for the error and the log line. */
   permission: string;
+  /** False when the caller ignores the body of a success (a 2xx that is not JSON is then fine). */
+  expectBody?: boolean;
   signal?: AbortSignal;
 }
 
@@ -213,7 +215,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       const message = codes.length > 0 ? `request rejected (codes ${codes.join(', ')})` : 'request rejected';
       throw new ApiRequestError(message, withStatus);
     }
-    if (!parsed) throw new ApiResponseError('response body is not JSON', withStatus);
+    if (!parsed && req.expectBody !== false) throw new ApiResponseError('response body is not JSON', withStatus);
     return { status, body };
   }
 

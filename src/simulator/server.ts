@@ -56,7 +56,7 @@ export interface SimulatorOptions {
   fleet?: FleetOptions;
   /** Requests per window per credential (Cloudflare: 1200 per 300 s). */
   rateLimit?: { limit: number; windowSeconds: number; lockoutSeconds?: number };
-  /** Largest per_page the list endpoints honour. */
+  /** Largest per_page the list endpoints honour (Cloudflare's tunnel lists: 1000). */
   perPageCap?: number;
   /** PostHog list shape: today's object, a bare array, or DRF pagination. */
   posthogListShape?: 'current' | 'array' | 'paginated';
@@ -124,7 +124,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const seed = options.fleet?.seed ?? 1;
   const random = createRandom(seed ^ 0xfa017);
   const timeline = createTimeline(fleet, seed);
-  const perPageCap = options.perPageCap ?? 50;
+  const perPageCap = options.perPageCap ?? 1000;
   const rate = options.rateLimit ?? { limit: 1200, windowSeconds: 300 };
   const lockoutSeconds = rate.lockoutSeconds ?? 300;
   const buckets = new Map<string, { windowStart: number; used: number; lockedUntil: number }>();

@@ -30,4 +30,10 @@ describe('PostHog proxy records', () => {
       `POST /api/organizations/${org?.id}/proxy_records/${valid?.id}/retry/`,
     ]);
   });
+
+  it('accepts a retry answered 2xx without a JSON body (the body is not used)', async () => {
+    const sim = await simulator({ faults: [{ endpoint: 'proxy_records.retry', malformed: true }] });
+    const org = sim.fleet.organizations[0];
+    await expect(retryProxyRecord(posthogClient(sim), org?.id as string, org?.records[0]?.id as string)).resolves.toBeUndefined();
+  });
 });

@@ -102,6 +102,7 @@ export async function retryProxyRecord(
     path: apiPath`/api/organizations/${organizationId}/proxy_records/${recordId}/retry/`,
     operation: 'retry_proxy_record',
     permission: ORGANIZATION_WRITE,
+    expectBody: false,
     ...(signal ? { signal } : {}),
   });
 }
