@@ -10,7 +10,9 @@ import { formatDuration } from '../config/duration.js';
 import type { Config, RemediationMode } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { PollIntervals, RemediationCounters } from '../metrics/registry.js';
+import { normalizeConnectors } from '../pollers/normalize.js';
 import type { SnapshotStore, SourceEntry } from '../state/store.js';
+import { activeConnections, type Connector } from '../state/types.js';
 import {
   CLEANUP_CONNECTOR,
   findFailedProxyRecords,
@@ -182,25 +184,24 @@ export function createRemediation(options: RemediationOptions): Remediation {
       }
 
       // Re-read the tunnel's connectors right before acting and check again.
-      let live;
+      let live: Connector[];
       try {
-        live = await listConnectors(client, accountId, 'cfd_tunnel', c.tunnel.id, controller.signal);
+        live = normalizeConnectors(await listConnectors(client, accountId, 'cfd_tunnel', c.tunnel.id, controller.signal), false);
       } catch (err) {
         skip('recheck_failed', { error: (err as Error).message });
         continue;
       }
       const current = live.find((x) => x.id === c.connectorId);
-      const activeOf = (x: (typeof live)[number]) => (x.conns ?? []).filter((conn) => conn.is_pending_reconnect !== true).length;
-      if (!current || activeOf(current) > 0) {
+      if (!current || activeConnections(current) > 0) {
         skip('resolved', { reason: current ? 'the connector has an active connection again' : 'the connector is already gone' });
         continue;
       }
-      const siblings = live.filter((x) => x.id !== c.connectorId && activeOf(x) > 0);
-      if (siblings.length === 0) {
+      const siblingActive = live.filter((x) => x.id !== c.connectorId).reduce((n, x) => n + activeConnections(x), 0);
+      if (siblingActive === 0) {
         skip('no_active_sibling', { reason: 'on re-read, no other connector of this tunnel holds an active connection' });
         continue;
       }
-      evidence.sibling_active_connections = siblings.reduce((n, x) => n + activeOf(x), 0);
+      evidence.sibling_active_connections = siblingActive;
 
       state.recordAction(key, t, () => r.cooldownMs);
       await act({ ...base, reason }, () => deleteConnector(client, accountId, c.tunnel.id, c.connectorId, controller.signal));
