@@ -52,8 +52,13 @@ const cron = text.transform((v, ctx) => {
   return v;
 });
 
-const list = z.union([z.string(), z.array(z.union([z.string(), z.number()]))]).transform((v, ctx) => {
-  const items = (Array.isArray(v) ? v.map(String) : v.split(',')).map((s) => s.trim()).filter(Boolean);
+const list = z.union([z.string(), z.array(z.unknown())]).transform((v, ctx) => {
+  // YAML reads an unquoted all-digit id as a number and may round it: ask for quotes instead.
+  if (Array.isArray(v) && v.some((item) => typeof item !== 'string')) {
+    ctx.addIssue({ code: 'custom', message: 'ids must be strings: quote them in YAML' });
+    return z.NEVER;
+  }
+  const items = (Array.isArray(v) ? (v as string[]) : v.split(',')).map((s) => s.trim()).filter(Boolean);
   if (items.length === 0) {
     ctx.addIssue({ code: 'custom', message: 'must list at least one id' });
     return z.NEVER;

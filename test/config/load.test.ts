@@ -36,13 +36,14 @@ describe('one bad config file per validation rule', () => {
     ['bad-log-level.yml', 'log.level: must be one of debug, info, warn, error, got "verbose"'],
     ['bad-telemetry-path.yml', 'web.telemetry_path: must be a path starting with / (and not under /-/)'],
     ['bad-account-id.yml', 'cloudflare.account_ids: contains an invalid id "abc/../def"'],
+    ['unquoted-id.yml', 'cloudflare.account_ids: ids must be strings: quote them in YAML'],
     ['bad-yaml.yml', 'Flow sequence in block collection must be sufficiently indented and end with a ]'],
     ['not-a-mapping.yml', 'the document must be a mapping'],
     ['section-not-mapping.yml', 'key cloudflare must be a mapping'],
   ];
   it.each(cases)('%s', (file, message) => {
     const path = `${dir}${file}`;
-    const env = file === 'bad-account-id.yml' ? {} : CF;
+    const env = ['bad-account-id.yml', 'unquoted-id.yml'].includes(file) ? {} : CF;
     expect(problemsOf([`--config.file=${path}`], env)).toEqual([`config file ${path}: ${message}`]);
   });
 
