@@ -23,6 +23,17 @@ export interface JobOptions {
   log: Logger;
 }
 
+/** node-cron's messages (e.g. a missed tick under load) as our JSON log lines, not bare console output. */
+function cronLogger(log: Logger) {
+  const text = (m: string | Error) => (typeof m === 'string' ? m : m.message);
+  return {
+    info: (m: string) => log.debug({ source: 'node-cron' }, m),
+    debug: (m: string | Error) => log.debug({ source: 'node-cron' }, text(m)),
+    warn: (m: string) => log.warn({ source: 'node-cron' }, m),
+    error: (m: string | Error, err?: Error) => log.error({ source: 'node-cron', err: err?.message }, text(m)),
+  };
+}
+
 /** The longest gap between the next few runs of a cron expression, in seconds. */
 export function scheduleIntervalSeconds(schedule: string): number {
   const task = createTask(schedule, () => undefined);
@@ -76,7 +87,7 @@ export function createScheduledJob(options: JobOptions): ScheduledJob {
     firstRun,
     tick,
     start() {
-      task = createTask(options.schedule, () => void tick(), { name, noOverlap: false });
+      task = createTask(options.schedule, () => void tick(), { name, noOverlap: false, logger: cronLogger(log) });
       void task.start();
       void tick().then(firstRunDone);
     },
