@@ -1,6 +1,5 @@
 // Wires configuration to clients, pollers, the store, metrics, remediation and HTTP, and owns the
 // order of start-up and shutdown. cli.ts handles argv, exit codes and signals around it.
-import type { Dispatcher } from 'undici';
 import type { Config } from './config/schema.js';
 import { createApiClient, type ApiClient } from './clients/http.js';
 import { createPacer } from './clients/pacer.js';
@@ -22,10 +21,7 @@ export interface ExporterOptions {
   config: Config;
   log: Logger;
   webConfig?: WebConfig;
-  dispatcher?: Dispatcher;
   now?: () => number;
-  /** Request deadline, for tests. */
-  requestTimeoutMs?: number;
 }
 
 export interface Exporter {
@@ -59,12 +55,7 @@ export function createExporter(options: ExporterOptions): Exporter {
   const jobs: ScheduledJob[] = [];
   const expected: Exporter['expected'] = [];
   const clients: Exporter['clients'] = {};
-  const common = {
-    observer: metrics.observer,
-    now,
-    ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
-    ...(options.requestTimeoutMs ? { timeoutMs: options.requestTimeoutMs } : {}),
-  };
+  const common = { observer: metrics.observer, now };
 
   if (config.cloudflare) {
     const cf = config.cloudflare;

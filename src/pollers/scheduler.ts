@@ -10,8 +10,6 @@ export interface ScheduledJob {
   /** Runs now unless a run is in flight; resolves when this (or the in-flight) run ends. */
   tick(): Promise<void>;
   stop(): Promise<void>;
-  /** Approximate seconds between runs, read from the schedule. */
-  readonly intervalSeconds: number;
   /** Resolves when the first run (started by start()) has finished, whatever its outcome. */
   readonly firstRun: Promise<void>;
 }
@@ -83,7 +81,6 @@ export function createScheduledJob(options: JobOptions): ScheduledJob {
 
   return {
     name,
-    intervalSeconds: scheduleIntervalSeconds(options.schedule),
     firstRun,
     tick,
     start() {
