@@ -68,3 +68,27 @@ describe('simulator rate limit', () => {
     expect((await fetch(url, { headers })).status).toBe(429);
   });
 });
+
+describe('simulator control endpoint', () => {
+  it('sets and clears faults, lists requests, forces statuses and steps the timeline over HTTP', async () => {
+    const sim = await simulator({ fleet: { accounts: 1 } });
+    const auth = { authorization: `Bearer ${sim.credentials.cloudflareToken}` };
+    const list = `${sim.cloudflareBaseUrl}/accounts/${sim.accountIds[0]}/cfd_tunnel`;
+    const put = await fetch(`${sim.url}/_simulator/faults`, { method: 'PUT', body: JSON.stringify([{ endpoint: 'tunnels.list', status: 503 }]) });
+    expect(put.status).toBe(200);
+    expect((await fetch(list, { headers: auth })).status).toBe(503);
+    expect((await fetch(`${sim.url}/_simulator/faults`, { method: 'DELETE' })).status).toBe(204);
+    expect((await fetch(list, { headers: auth })).status).toBe(200);
+    const requests = (await (await fetch(`${sim.url}/_simulator/requests`)).json()) as { endpoint: string; status: number }[];
+    expect(requests.map((r) => [r.endpoint, r.status])).toEqual([['tunnels.list', 503], ['tunnels.list', 200]]);
+
+    const tunnel = sim.fleet.accounts[0]?.tunnels.find((t) => t.status === 'healthy');
+    const forced = await fetch(`${sim.url}/_simulator/tunnels/${tunnel?.id}/status`, { method: 'POST', body: JSON.stringify({ status: 'down' }) });
+    expect(((await forced.json()) as { status: string }).status).toBe('down');
+    expect(tunnel?.connectors.flatMap((c) => c.conns).every((c) => c.is_pending_reconnect)).toBe(true);
+    const step = (await (await fetch(`${sim.url}/_simulator/step`, { method: 'POST' })).json()) as { events: string[] };
+    expect(step.events.length).toBeGreaterThan(0);
+    const state = (await (await fetch(`${sim.url}/_simulator/state`)).json()) as { steps: number };
+    expect(state.steps).toBe(1);
+  });
+});
