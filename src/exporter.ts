@@ -9,6 +9,7 @@ import { serve, type RunningServer } from './http/server.js';
 import type { WebConfig } from './http/web-config.js';
 import type { Logger } from './log.js';
 import { createExporterMetrics, type ExporterMetrics } from './metrics/registry.js';
+import { estimateCloudflareRequests } from './pollers/budget.js';
 import { createPollReporter } from './pollers/poll.js';
 import { createRemediation, type Remediation } from './remediation/engine.js';
 import { createScheduledJob, scheduleIntervalSeconds, type ScheduledJob } from './pollers/scheduler.js';
@@ -120,6 +121,25 @@ export function createExporter(options: ExporterOptions): Exporter {
     config.remediation.staleConnectors !== 'off' || config.remediation.proxyRecords !== 'off'
       ? createRemediation({ config, store, clients, counters: metrics.remediation, log: log.child({ component: 'remediation' }), now, intervals })
       : undefined;
+
+  // Say plainly when the schedules cost more than CLOUDFLARE_API_BUDGET for the fleet seen: the
+  // pacer will hold requests back and rounds will be skipped. Once per 10% change of the estimate.
+  let warnedEstimate = 0;
+  if (config.cloudflare) {
+    const budget = config.cloudflare.budget;
+    store.subscribe((snapshot, change) => {
+      // The tunnel list is enough to estimate, and comes before the (paced) connections calls.
+      if (change.collector !== 'tunnels') return;
+      const estimate = estimateCloudflareRequests(snapshot, intervals, now());
+      if (estimate > budget && Math.abs(estimate - warnedEstimate) > warnedEstimate * 0.1) {
+        warnedEstimate = estimate;
+        log.warn(
+          { estimated_requests_per_5m: estimate, budget, tunnels_schedule: config.schedules.tunnels },
+          'the schedules need more Cloudflare requests than CLOUDFLARE_API_BUDGET allows: polls will be slowed to the budget; raise the budget or slow TUNNELS_SCHEDULE',
+        );
+      }
+    });
+  }
 
   const waitingFor = () => {
     const snapshot = store.snapshot();

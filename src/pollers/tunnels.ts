@@ -16,6 +16,9 @@ import { errorMessage, forEachLimited, isAbort, type PollReporter } from './poll
  */
 export const RECENTLY_DOWN_MS = 30 * 60_000;
 
+/** List calls per poll of one account: cfd_tunnel and warp_connector (one page each up to 100 tunnels). */
+export const TUNNEL_LIST_CALLS = TUNNEL_TYPES.length;
+
 /** Whether a tunnel's status means it can have connectors worth an API call. */
 export function needsConnectionsCall(tunnel: Tunnel, now: number): boolean {
   if (tunnel.status === 'inactive') return false;
