@@ -4,6 +4,12 @@ import { fileURLToPath } from 'node:url';
 import { afterEach } from 'vitest';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+const GUARD = fileURLToPath(new URL('./loopback-only.js', import.meta.url));
+
+/** The environment a spawned daemon gets: PATH, the loopback-only guard, and what the test sets. */
+function daemonEnv(env: Record<string, string>): Record<string, string> {
+  return { PATH: process.env.PATH ?? '', NODE_OPTIONS: `--import=${GUARD}`, ...env };
+}
 
 export interface Daemon {
   child: ChildProcess;
@@ -21,7 +27,7 @@ afterEach(() => {
 /** Runs the daemon to completion (for exits like --config.check and invalid config). */
 export function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
+    const child = spawn(process.execPath, [CLI, ...args], { env: daemonEnv(env) });
     running.push(child);
     let stdout = '';
     let stderr = '';
@@ -34,9 +40,7 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
 /** Starts the daemon on a free loopback port and resolves once it logs that it listens. */
 export function startDaemon(args: string[], env: Record<string, string> = {}): Promise<Daemon> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, '--web.listen-address=127.0.0.1:0', ...args], {
-      env: { PATH: process.env.PATH ?? '', ...env },
-    });
+    const child = spawn(process.execPath, [CLI, '--web.listen-address=127.0.0.1:0', ...args], { env: daemonEnv(env) });
     running.push(child);
     let stdout = '';
     let stderr = '';
