@@ -64,6 +64,18 @@ describe('Cloudflare connections', () => {
     expect(tunnel?.connectors.map((c) => c.id)).not.toContain(gone?.id);
   });
 
+  it('takes a bare 204 as a successful DELETE, and an envelope with success false as a failure', async () => {
+    const sim = await simulator({ fleet: { accounts: 1 } });
+    const account = sim.fleet.accounts[0];
+    const tunnel = account?.tunnels.find((t) => t.tun_type === 'cfd_tunnel' && t.connectors.length > 0);
+    const client = cloudflareClient(sim);
+    sim.setFaults([{ endpoint: 'connections.delete', status: 204, times: 1 }]);
+    await expect(deleteConnector(client, account?.id as string, tunnel?.id as string, 'c1')).resolves.toBeUndefined();
+    // A 200 whose envelope says success: false (as Cloudflare answers some refusals).
+    sim.setFaults([{ endpoint: 'connections.delete', status: 200, times: 1 }]);
+    await expect(deleteConnector(client, account?.id as string, tunnel?.id as string, 'c1')).rejects.toThrow('request failed (codes 10001)');
+  });
+
   it('refuses to send a DELETE without client_id', async () => {
     const sim = await simulator();
     await expect(deleteConnector(cloudflareClient(sim), 'a', 't', ' ')).rejects.toThrow('refusing to send a DELETE without client_id');

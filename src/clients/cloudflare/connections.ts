@@ -4,7 +4,7 @@
 // DELETE /accounts/{a}/cfd_tunnel/{t}/connections?client_id=<connector id>
 import { z } from 'zod';
 import { apiPath, type ApiClient } from '../http.js';
-import { sendCloudflare } from './envelope.js';
+import { sendCloudflare, sendCloudflareWrite } from './envelope.js';
 import { TUNNEL_READ, type TunnelType } from './tunnels.js';
 
 export const TUNNEL_WRITE = 'Cloudflare Tunnel Write';
@@ -72,16 +72,12 @@ export async function deleteConnector(
   signal?: AbortSignal,
 ): Promise<void> {
   if (connectorId.trim() === '') throw new Error('deleteConnector: refusing to send a DELETE without client_id');
-  await sendCloudflare(
-    client,
-    {
-      method: 'DELETE',
-      path: connectionsPath(accountId, 'cfd_tunnel', tunnelId),
-      query: { client_id: connectorId },
-      operation: 'delete_tunnel_connector',
-      permission: TUNNEL_WRITE,
-      ...(signal ? { signal } : {}),
-    },
-    z.unknown(),
-  );
+  await sendCloudflareWrite(client, {
+    method: 'DELETE',
+    path: connectionsPath(accountId, 'cfd_tunnel', tunnelId),
+    query: { client_id: connectorId },
+    operation: 'delete_tunnel_connector',
+    permission: TUNNEL_WRITE,
+    ...(signal ? { signal } : {}),
+  });
 }

@@ -45,6 +45,19 @@ export async function sendCloudflare<T>(
   return { result: result.data, resultInfo: env.data.result_info };
 }
 
+/**
+ * Sends a write whose result we do not use. Cloudflare answers with its envelope; a bare 2xx
+ * without one (a 204) is a success too, and an envelope with `success: false` is not.
+ */
+export async function sendCloudflareWrite(client: ApiClient, req: ApiRequest): Promise<void> {
+  const res = await client.send({ ...req, expectBody: false });
+  const env = envelope.safeParse(res.body);
+  if (env.success && !env.data.success) {
+    const codes = env.data.errors.map((e) => e.code).filter((c): c is number => c !== undefined);
+    throw new ApiRequestError(`request failed (codes ${codes.join(', ') || 'none'})`, { api: client.api, method: req.method, path: req.path, status: res.status, codes });
+  }
+}
+
 /** Hard stop for a list whose server ignores every stop signal below. */
 const MAX_PAGES = 500;
 
