@@ -49,6 +49,15 @@ function demoConfig(config: Config, sim: Simulator): Config {
 }
 
 async function main(argv: string[]): Promise<number> {
+  // Help and version answer whatever else the command line or environment holds.
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(usage());
+    return 0;
+  }
+  if (argv.includes('--version')) {
+    process.stdout.write(`cloudflare-tunnel-exporter ${VERSION} (node ${process.version})\n`);
+    return 0;
+  }
   let loaded: LoadResult;
   let webConfig: WebConfig | undefined;
   try {
@@ -60,14 +69,6 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     throw err;
-  }
-  if (loaded.help) {
-    process.stdout.write(usage());
-    return 0;
-  }
-  if (loaded.version) {
-    process.stdout.write(`cloudflare-tunnel-exporter ${VERSION} (node ${process.version})\n`);
-    return 0;
   }
   if (loaded.check) {
     process.stdout.write(`configuration is valid\n---\n${renderEffectiveConfig(loaded.config)}`);

@@ -21,9 +21,10 @@ export interface LoadResult {
   config: Config;
   /** --config.check: validate, print the redacted effective config and exit. */
   check: boolean;
-  help: boolean;
-  version: boolean;
 }
+
+// --help and --version are answered by cli.ts before configuration is read; they are accepted
+// here so they never count as unknown flags.
 
 /** Schedules for --demo unless the user set their own: the simulator's fleet moves every few seconds. */
 export const DEMO_SCHEDULES = {
@@ -101,7 +102,7 @@ export function loadConfig(options: LoadOptions): LoadResult {
 
   const config = assemble(values, merged, readFile, problems, demo);
   if (problems.length > 0) throw new ConfigError(problems);
-  return { config, check: booleans['config.check'], help: booleans.help, version: booleans.version };
+  return { config, check: booleans['config.check'] };
 }
 
 function describe(s: Setting): string {

@@ -42,6 +42,16 @@ describe('daemon exit codes and --config.check', () => {
     expect(stderr).toContain('--demo');
   });
 
+  it('--help and --version answer without any configuration', async () => {
+    const help = await runCli(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Usage: cloudflare-tunnel-exporter [flags]');
+    expect(help.stdout).toContain('CLOUDFLARE_API_BUDGET');
+    const version = await runCli(['--version']);
+    expect(version.code).toBe(0);
+    expect(version.stdout).toMatch(/^cloudflare-tunnel-exporter \d+\.\d+\.\d+ \(node v\d+/);
+  });
+
   it('--config.check prints the redacted effective config and exits 0', async () => {
     const { code, stdout } = await runCli(['--config.check'], { CLOUDFLARE_API_TOKEN: 'super-secret', CLOUDFLARE_ACCOUNT_IDS: 'a,b' });
     expect(code).toBe(0);
