@@ -9,6 +9,7 @@ import { REVISION, VERSION } from '../version.js';
 import { collectCollectorMetrics } from './collectors.js';
 import { collectGatewayMetrics } from './gateway.js';
 import { collectProxyRecordMetrics } from './proxy-records.js';
+import { formatFamily } from './exposition.js';
 import type { Families } from './samples.js';
 import { collectTunnelMetrics } from './tunnels.js';
 
@@ -27,12 +28,18 @@ export interface RemediationCounters {
 }
 
 export interface ExporterMetrics {
+  /** The exporter's live self-metrics (API requests, rate limit, remediation, build info). */
   registry: Registry;
+  /** Node.js process metrics, kept apart (their names do not all pass promtool's lint). */
   processRegistry: Registry;
   observer: ApiObserver;
   remediation: RemediationCounters;
-  /** The exposition text of both registries. */
+  /** The exporter's own exposition: the snapshot's families, then the self-metrics. */
+  renderOwn(): Promise<string>;
+  /** What /metrics serves: renderOwn() followed by the process metrics. */
   render(): Promise<string>;
+  /** Every family renderOwn() serves, in order, with its type. */
+  families(): { name: string; type: string }[];
   contentType: string;
 }
 
@@ -59,6 +66,7 @@ interface Family {
   labelNames: string[];
   type: 'gauge' | 'counter';
 }
+
 
 function domainFamilies(intervals: PollIntervals): Family[] {
   const why = 'Cloudflare allows 1200 API requests per 5 minutes per user, so the exporter polls on a timer and never calls the API at scrape time';
@@ -100,9 +108,9 @@ export function createExporterMetrics(options: MetricsOptions): ExporterMetrics 
   const processRegistry = new Registry();
   collectDefaultMetrics({ register: processRegistry });
 
-  // The domain families are computed once per snapshot and second, however many gauges ask.
+  // The domain samples are computed once per snapshot and second, however many scrapes ask.
   let cache: { version: number; second: number; families: Families } | undefined;
-  const families = (): Families => {
+  const domainSamples = (): Families => {
     const snapshot = options.snapshot();
     const t = now();
     const second = Math.floor(t / 1000);
@@ -115,33 +123,6 @@ export function createExporterMetrics(options: MetricsOptions): ExporterMetrics 
     cache = { version: snapshot.version, second, families: out };
     return out;
   };
-
-  for (const family of domainFamilies(options.intervals)) {
-    const samples = () => families().get(family.name) ?? [];
-    if (family.type === 'counter') {
-      new Counter({
-        name: family.name,
-        help: family.help,
-        labelNames: family.labelNames,
-        registers: [registry],
-        collect() {
-          this.reset();
-          for (const s of samples()) this.inc(s.labels, s.value);
-        },
-      });
-    } else {
-      new Gauge({
-        name: family.name,
-        help: family.help,
-        labelNames: family.labelNames,
-        registers: [registry],
-        collect() {
-          this.reset();
-          for (const s of samples()) this.set(s.labels, s.value);
-        },
-      });
-    }
-  }
 
   new Gauge({
     name: 'cloudflare_tunnel_exporter_build_info',
@@ -188,6 +169,13 @@ export function createExporterMetrics(options: MetricsOptions): ExporterMetrics 
     registers: [registry],
   });
 
+  const definitions = domainFamilies(options.intervals);
+  const renderOwn = async () => {
+    const samples = domainSamples();
+    const domain = definitions.map((family) => formatFamily(family, samples.get(family.name) ?? [])).join('\n\n');
+    return `${domain}\n\n${await registry.metrics()}`;
+  };
+
   return {
     registry,
     processRegistry,
@@ -211,10 +199,13 @@ export function createExporterMetrics(options: MetricsOptions): ExporterMetrics 
       failure: (action) => failures.inc({ action }),
       skipped: (action, reason) => skipped.inc({ action, reason }),
     },
+    renderOwn,
+    families: () => [
+      ...definitions.map((f) => ({ name: f.name, type: f.type })),
+      ...registry.getMetricsAsArray().map((m) => ({ name: (m as unknown as { name: string }).name, type: String((m as unknown as { type: string }).type) })),
+    ],
     async render() {
-      const own = await registry.metrics();
-      const proc = await processRegistry.metrics();
-      return `${own}${own.endsWith('\n') ? '' : '\n'}${proc}`;
+      return `${await renderOwn()}\n${await processRegistry.metrics()}`;
     },
   };
 }

@@ -21,7 +21,7 @@ async function scrapeSimulatedFleet() {
   try {
     await exporter.ready();
     const res = await fetch(`${server.url}/metrics`);
-    return { text: await res.text(), own: await exporter.metrics.registry.metrics() };
+    return { text: await res.text(), own: await exporter.metrics.renderOwn() };
   } finally {
     await exporter.stop();
   }

@@ -20,7 +20,7 @@ function setup() {
     intervals: { tunnelsSeconds: 30, gatewaySeconds: 300, proxyRecordsSeconds: 60 },
     now: () => now,
   });
-  return { store, scrape: () => metrics.registry.metrics(), advance: (ms: number) => (now += ms), at: () => now };
+  return { store, scrape: () => metrics.renderOwn(), advance: (ms: number) => (now += ms), at: () => now };
 }
 
 describe('stale data', () => {

@@ -14,9 +14,9 @@ const dir = new URL('../../grafana/dashboards/', import.meta.url);
 async function exposedNames(): Promise<Set<string>> {
   const metrics = createExporterMetrics({ snapshot: createSnapshotStore().snapshot, staleDataMaxAgeMs: 1, intervals: { tunnelsSeconds: 30, gatewaySeconds: 300, proxyRecordsSeconds: 60 } });
   const names = new Set(['up']);
-  for (const m of await metrics.registry.getMetricsAsJSON()) {
+  for (const m of metrics.families()) {
     names.add(m.name);
-    if (String(m.type) === 'histogram') for (const suffix of ['_bucket', '_sum', '_count']) names.add(`${m.name}${suffix}`);
+    if (m.type === 'histogram') for (const suffix of ['_bucket', '_sum', '_count']) names.add(`${m.name}${suffix}`);
   }
   return names;
 }

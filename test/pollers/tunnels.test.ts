@@ -16,7 +16,7 @@ async function setup(options: Parameters<typeof simulator>[0] = {}) {
   const account = sim.fleet.accounts[0];
   if (!account) throw new Error('no account');
   const poll = createTunnelsPoller({ client: cloudflareClient(sim), accountId: account.id, store, reporter: createPollReporter(silentLogger()) });
-  const scrape = () => metrics.registry.metrics();
+  const scrape = () => metrics.renderOwn();
   return { sim, store, account, poll: () => poll(new AbortController().signal), scrape };
 }
 

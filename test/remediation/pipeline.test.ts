@@ -65,7 +65,7 @@ async function harness(options: HarnessOptions = {}, reuse?: { sim: Simulator; c
     org: org as NonNullable<typeof org>,
     lines,
     decisions: () => lines.filter((l) => l.msg === 'remediation decision'),
-    metrics: () => metrics.registry.metrics(),
+    metrics: () => metrics.renderOwn(),
     /** Advances the clock, polls tunnels (and records) and waits for remediation to finish. */
     async pollAt(minutes: number) {
       clock.t = T0 + minutes * MIN;
