@@ -115,7 +115,8 @@ describe('environment and flags', () => {
   });
 
   it('layers defaults < file < environment < flags; a higher layer owns the credential group', () => {
-    const path = `${dir}valid.yml`;
+    // The README's complete example file.
+    const path = fileURLToPath(new URL('../../examples/config.yml', import.meta.url));
     const secrets: Record<string, string> = { '/run/secrets/cloudflare_api_token': 'from-file', '/run/secrets/posthog_api_key': 'ph-from-file' };
     const read = (p: string) => secrets[p] ?? jsonRead(p);
     const { config } = loadConfig({
