@@ -166,6 +166,7 @@ export function createExporter(options: ExporterOptions): Exporter {
     metricsContentType: metrics.contentType,
     waitingFor,
     sources,
+    remediation: { staleConnectors: config.remediation.staleConnectors, proxyRecords: config.remediation.proxyRecords },
     ...(options.webConfig?.basicAuthUsers ? { basicAuth: createBasicAuth(options.webConfig.basicAuthUsers) } : {}),
     ...(options.webConfig?.headers ? { headers: options.webConfig.headers } : {}),
   });

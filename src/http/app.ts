@@ -20,6 +20,8 @@ export interface HttpAppOptions {
   /** Collectors and scopes that have not been polled once yet; empty when ready. */
   waitingFor: () => string[];
   sources: () => SourceStatus[];
+  /** Remediation modes, shown on the landing page. */
+  remediation?: { staleConnectors: string; proxyRecords: string };
   basicAuth?: BasicAuthCheck;
   headers?: Record<string, string>;
 }
@@ -51,7 +53,7 @@ function landingPage(options: HttpAppOptions): string {
 <li><a href="/-/healthy">Health</a></li>
 <li><a href="/-/ready">Readiness</a></li>
 </ul>
-<h2>Sources</h2>
+${options.remediation ? `<p>Remediation: stale connectors <b>${escapeHtml(options.remediation.staleConnectors)}</b>, proxy records <b>${escapeHtml(options.remediation.proxyRecords)}</b></p>\n` : ''}<h2>Sources</h2>
 <table><thead><tr><th>collector</th><th>scope</th><th>last poll</th><th>polled at</th><th>last success</th><th>error</th></tr></thead>
 <tbody>
 ${rows || '<tr><td colspan="6">no poll has finished yet</td></tr>'}

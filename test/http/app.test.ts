@@ -46,14 +46,15 @@ describe('HTTP app', () => {
     expect((await a(get('/-/ready'))).status).toBe(200);
   });
 
-  it('shows a landing page with version, links and each source, escaped', async () => {
-    const res = await app()(get('/'));
+  it('shows a landing page with version, links, remediation modes and each source, escaped', async () => {
+    const res = await app({ remediation: { staleConnectors: 'dry-run', proxyRecords: 'off' } })(get('/'));
     const html = await res.text();
     expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(html).toContain('Version 1.2.3');
     expect(html).toContain('<a href="/metrics">Metrics</a>');
     expect(html).toContain('<td>acc&#60;1&#62;</td><td>failed</td>');
     expect(html).toContain('HTTP 500');
+    expect(html).toContain('Remediation: stale connectors <b>dry-run</b>, proxy records <b>off</b>');
   });
 
   it('rejects other methods and unknown paths', async () => {
