@@ -69,4 +69,13 @@ describe('stale data', () => {
       waiting: 0, issuing: 0, valid: 0, warning: 0, erroring: 1, deleting: 0, timed_out: 0, unknown: 0,
     });
   });
+
+  it("says in each cached metric's HELP how often it is polled and why not at scrape time", async () => {
+    const { scrape } = setup();
+    const text = await scrape();
+    const help = (name: string) => text.split('\n').find((l) => l.startsWith(`# HELP ${name} `)) ?? '';
+    expect(help('cloudflare_tunnel_status')).toContain('Polled every 30s (TUNNELS_SCHEDULE); Cloudflare allows 1200 API requests per 5 minutes per user');
+    expect(help('cloudflare_gateway_proxy_endpoint_info')).toContain('Polled every 5m (GATEWAY_SCHEDULE)');
+    expect(help('posthog_proxy_record_status')).toContain('Polled every 1m (PROXY_RECORDS_SCHEDULE)');
+  });
 });
