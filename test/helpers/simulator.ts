@@ -34,29 +34,15 @@ export function recordingObserver(): ApiObserver & { requests: ObservedRequest[]
   };
 }
 
-export function cloudflareClient(sim: Simulator, overrides: Partial<ApiClientOptions> = {}): ApiClient {
-  return createApiClient({
-    api: 'cloudflare',
-    baseUrl: sim.cloudflareBaseUrl,
-    headers: { authorization: `Bearer ${sim.credentials.cloudflareToken}` },
-    log: silentLogger(),
-    timeoutMs: 2000,
-    retryBaseMs: 5,
-    ...overrides,
-  });
+function simulatorClient(api: 'cloudflare' | 'posthog', baseUrl: string, token: string, overrides: Partial<ApiClientOptions>): ApiClient {
+  return createApiClient({ api, baseUrl, headers: { authorization: `Bearer ${token}` }, log: silentLogger(), timeoutMs: 2000, retryBaseMs: 5, ...overrides });
 }
 
-export function posthogClient(sim: Simulator, overrides: Partial<ApiClientOptions> = {}): ApiClient {
-  return createApiClient({
-    api: 'posthog',
-    baseUrl: sim.posthogBaseUrl,
-    headers: { authorization: `Bearer ${sim.credentials.posthogKey}` },
-    log: silentLogger(),
-    timeoutMs: 2000,
-    retryBaseMs: 5,
-    ...overrides,
-  });
-}
+export const cloudflareClient = (sim: Simulator, overrides: Partial<ApiClientOptions> = {}) =>
+  simulatorClient('cloudflare', sim.cloudflareBaseUrl, sim.credentials.cloudflareToken, overrides);
+
+export const posthogClient = (sim: Simulator, overrides: Partial<ApiClientOptions> = {}) =>
+  simulatorClient('posthog', sim.posthogBaseUrl, sim.credentials.posthogKey, overrides);
 
 /** A complete configuration pointed at the simulator, listening on a free loopback port. */
 export function simulatorConfig(sim: Simulator, overrides: Partial<Config> = {}): Config {
