@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Entry point: argv/env -> config -> wiring -> start; SIGTERM/SIGINT -> ordered shutdown.
 // Exit codes: 0 clean stop or --config.check/--help/--version, 1 start-up failure, 2 invalid configuration.
-import { ConfigError, loadConfig, type LoadResult } from './config/load.js';
+import { loadConfig, type LoadResult } from './config/load.js';
 import { renderEffectiveConfig } from './config/render.js';
 import { SETTINGS, type Config, type Setting } from './config/schema.js';
 import { createExporter } from './exporter.js';
@@ -64,11 +64,10 @@ async function main(argv: string[]): Promise<number> {
     loaded = loadConfig({ argv, env: process.env });
     if (loaded.config.web.configFile) webConfig = loadWebConfig(loaded.config.web.configFile);
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof Error) {
-      process.stderr.write(`cloudflare-tunnel-exporter: ${err.message}\n`);
-      return 2;
-    }
-    throw err;
+    // A ConfigError lists every problem; a web config error names its file and key.
+    if (!(err instanceof Error)) throw err;
+    process.stderr.write(`cloudflare-tunnel-exporter: ${err.message}\n`);
+    return 2;
   }
   if (loaded.check) {
     process.stdout.write(`configuration is valid\n---\n${renderEffectiveConfig(loaded.config)}`);
