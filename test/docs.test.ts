@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { SETTINGS } from '../src/config/schema.js';
 import { createExporterMetrics } from '../src/metrics/registry.js';
 import { createSnapshotStore } from '../src/state/store.js';
+import { declaredFamilies } from './helpers/exposition.js';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 
@@ -18,7 +19,7 @@ describe('README', () => {
 
   it('documents every metric the exporter registers', async () => {
     const metrics = createExporterMetrics({ snapshot: createSnapshotStore().snapshot, staleDataMaxAgeMs: 1, intervals: { tunnelsSeconds: 30, gatewaySeconds: 300, proxyRecordsSeconds: 60 } });
-    const names = metrics.families().map((m) => m.name);
+    const names = declaredFamilies(await metrics.renderOwn()).map((m) => m.name);
     expect(names).toHaveLength(31);
     for (const name of names) expect(readme, name).toContain(`\`${name}\``);
   });

@@ -38,8 +38,6 @@ export interface ExporterMetrics {
   renderOwn(): Promise<string>;
   /** What /metrics serves: renderOwn() followed by the process metrics. */
   render(): Promise<string>;
-  /** Every family renderOwn() serves, in order, with its type. */
-  families(): { name: string; type: string }[];
   contentType: string;
 }
 
@@ -60,15 +58,16 @@ const T_LABELS = ['account_id', 'tunnel_id', 'tunnel_name', 'tunnel_type'];
 const C_LABELS = ['account_id', 'tunnel_id', 'connector_id'];
 const R_LABELS = ['organization_id', 'record_id', 'domain'];
 
-interface Family {
+export interface Family {
   name: string;
   help: string;
+  /** The SPEC's labels, in order; test/metrics/labels.test.ts holds the collectors to them. */
   labelNames: string[];
   type: 'gauge' | 'counter';
 }
 
 
-function domainFamilies(intervals: PollIntervals): Family[] {
+export function domainFamilies(intervals: PollIntervals): Family[] {
   const why = 'Cloudflare allows 1200 API requests per 5 minutes per user, so the exporter polls on a timer and never calls the API at scrape time';
   const cf = `Polled every ${every(intervals.tunnelsSeconds)} (TUNNELS_SCHEDULE); ${why}.`;
   const gw = `Polled every ${every(intervals.gatewaySeconds)} (GATEWAY_SCHEDULE); ${why}.`;
@@ -200,10 +199,6 @@ export function createExporterMetrics(options: MetricsOptions): ExporterMetrics 
       skipped: (action, reason) => skipped.inc({ action, reason }),
     },
     renderOwn,
-    families: () => [
-      ...definitions.map((f) => ({ name: f.name, type: f.type })),
-      ...registry.getMetricsAsArray().map((m) => ({ name: (m as unknown as { name: string }).name, type: String((m as unknown as { type: string }).type) })),
-    ],
     async render() {
       return `${await renderOwn()}\n${await processRegistry.metrics()}`;
     },

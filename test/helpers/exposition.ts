@@ -28,3 +28,8 @@ export function value(text: string, name: string, where: Record<string, string> 
   if (found.length > 1) throw new Error(`${name} ${JSON.stringify(where)} matches ${found.length} samples`);
   return found[0]?.value;
 }
+
+/** Every family an exposition declares, from its `# TYPE` lines, in order. */
+export function declaredFamilies(text: string): { name: string; type: string }[] {
+  return [...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => ({ name: m[1] as string, type: m[2] as string }));
+}

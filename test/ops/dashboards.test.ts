@@ -7,6 +7,7 @@ import { DASHBOARDS } from '../../src/dashboards/definitions.js';
 import { renderDashboard } from '../../src/dashboards/build.js';
 import { createExporterMetrics } from '../../src/metrics/registry.js';
 import { createSnapshotStore } from '../../src/state/store.js';
+import { declaredFamilies } from '../helpers/exposition.js';
 import { dashboardQueries, metricNames } from '../helpers/promql.js';
 
 const dir = new URL('../../grafana/dashboards/', import.meta.url);
@@ -14,7 +15,7 @@ const dir = new URL('../../grafana/dashboards/', import.meta.url);
 async function exposedNames(): Promise<Set<string>> {
   const metrics = createExporterMetrics({ snapshot: createSnapshotStore().snapshot, staleDataMaxAgeMs: 1, intervals: { tunnelsSeconds: 30, gatewaySeconds: 300, proxyRecordsSeconds: 60 } });
   const names = new Set(['up']);
-  for (const m of metrics.families()) {
+  for (const m of declaredFamilies(await metrics.renderOwn())) {
     names.add(m.name);
     if (m.type === 'histogram') for (const suffix of ['_bucket', '_sum', '_count']) names.add(`${m.name}${suffix}`);
   }

@@ -1,0 +1,27 @@
+// Every sample the collectors produce carries exactly the labels SPEC gives its family, in order.
+import { describe, expect, it } from 'vitest';
+import { createExporter } from '../../src/exporter.js';
+import { silentLogger } from '../../src/log.js';
+import { domainFamilies } from '../../src/metrics/registry.js';
+import { parseExposition } from '../helpers/exposition.js';
+import { simulator, simulatorConfig } from '../helpers/simulator.js';
+
+describe('metric labels', () => {
+  it('match each family\'s SPEC labels for a fleet with every kind of series', async () => {
+    const sim = await simulator({ fleet: { accounts: 1, tunnelsPerAccount: 8, warpConnectorsPerAccount: 1 } });
+    const exporter = createExporter({ config: simulatorConfig(sim), log: silentLogger() });
+    await exporter.start();
+    try {
+      await exporter.ready();
+      const samples = parseExposition(await exporter.metrics.renderOwn());
+      const families = domainFamilies({ tunnelsSeconds: 30, gatewaySeconds: 300, proxyRecordsSeconds: 60 });
+      for (const family of families) {
+        const own = samples.filter((s) => s.name === family.name);
+        expect(own.length, family.name).toBeGreaterThan(0);
+        for (const s of own) expect(Object.keys(s.labels), family.name).toEqual(family.labelNames);
+      }
+    } finally {
+      await exporter.stop();
+    }
+  });
+});
