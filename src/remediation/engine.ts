@@ -144,11 +144,11 @@ export function createRemediation(options: RemediationOptions): Remediation {
   };
 
   const staleConnectors = async (accountId: string) => {
-    const snapshot = store.snapshot();
-    tracker = trackStaleness(tracker, snapshot, accountId);
     const mode = r.staleConnectors;
     const client = clients.cloudflare;
     if (mode === 'off' || !client) return;
+    const snapshot = store.snapshot();
+    tracker = trackStaleness(tracker, snapshot, accountId);
     const candidates = findStaleConnectors(snapshot, tracker, accountId, r.staleConnectorAfterMs);
     if (candidates.length === 0) return;
 
