@@ -9,7 +9,7 @@ import { createPollReporter } from '../pollers/poll.js';
 import { createTunnelsPoller } from '../pollers/tunnels.js';
 import { startSimulator } from '../simulator/server.js';
 import { createSnapshotStore } from '../state/store.js';
-import type { Connector, ProxyRecords, Tunnel, TunnelConnections } from '../state/types.js';
+import type { Connector, ProxyRecords, Tunnel, TunnelConnections } from '../domain/types.js';
 
 const log = pino({ level: 'silent' });
 const COLOS = ['ams01', 'fra06', 'lhr01', 'iad08', 'sjc01', 'sin02'];

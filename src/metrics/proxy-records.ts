@@ -1,6 +1,6 @@
 // PostHog proxy record series, rebuilt from the snapshot at scrape time. Pure.
 import { freshData, type Snapshot } from '../state/store.js';
-import { PROXY_RECORD_STATUSES } from '../state/types.js';
+import { PROXY_RECORD_STATUSES } from '../domain/types.js';
 import { addSample, addStateSet, seconds, type Families } from './samples.js';
 
 export function collectProxyRecordMetrics(snapshot: Snapshot, now: number, maxAgeMs: number, families: Families): void {

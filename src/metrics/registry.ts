@@ -4,6 +4,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ApiObserver } from '../clients/http.js';
 import type { ApiName } from '../clients/errors.js';
+import type { PollIntervals, RemediationCounters } from '../domain/types.js';
 import type { Snapshot } from '../state/store.js';
 import { REVISION, VERSION } from '../version.js';
 import { collectCollectorMetrics } from './collectors.js';
@@ -13,19 +14,6 @@ import { formatFamily } from './exposition.js';
 import type { Families } from './samples.js';
 import { collectTunnelMetrics } from './tunnels.js';
 
-export interface PollIntervals {
-  tunnelsSeconds: number;
-  gatewaySeconds: number;
-  proxyRecordsSeconds: number;
-}
-
-export interface RemediationCounters {
-  /** Creates the series of an enabled action at 0, so rates and alerts work before the first event. */
-  enable(action: string, mode: 'dry_run' | 'live', skipReasons: readonly string[]): void;
-  action(action: string, mode: 'dry_run' | 'live'): void;
-  failure(action: string): void;
-  skipped(action: string, reason: string): void;
-}
 
 export interface ExporterMetrics {
   /** The exporter's live self-metrics (API requests, rate limit, remediation, build info). */

@@ -1,6 +1,6 @@
 // Tunnel, connector and connection series, rebuilt from the snapshot at scrape time. Pure: no I/O.
 import { freshData, tunnelKey, type Snapshot } from '../state/store.js';
-import { activeConnections, HA_STATUSES, TUNNEL_STATUSES, type Tunnel } from '../state/types.js';
+import { activeConnections, HA_STATUSES, TUNNEL_STATUSES, type Tunnel } from '../domain/types.js';
 import { addSample, addStateSet, seconds, type Families } from './samples.js';
 
 function tunnelLabels(t: Tunnel) {

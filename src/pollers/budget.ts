@@ -1,6 +1,6 @@
 // How many Cloudflare requests per 5 minutes the configured schedules cost for the fleet last
 // seen, so a budget that is too small is reported plainly instead of only as skipped rounds.
-import type { PollIntervals } from '../metrics/registry.js';
+import type { PollIntervals } from '../domain/types.js';
 import type { Snapshot } from '../state/store.js';
 import { needsConnectionsCall, TUNNEL_LIST_CALLS } from './tunnels.js';
 

@@ -1,7 +1,7 @@
 // Pure functions from API data to the exporter's state. No I/O, no clock.
 import type { ApiConnector } from '../clients/cloudflare/connections.js';
 import type { ApiProxyEndpoint } from '../clients/cloudflare/gateway.js';
-import type { ApiTunnel, TunnelType } from '../clients/cloudflare/tunnels.js';
+import type { ApiTunnel } from '../clients/cloudflare/tunnels.js';
 import type { ApiProxyRecord, ProxyRecordList } from '../clients/posthog/proxy-records.js';
 import {
   HA_STATUSES,
@@ -15,7 +15,8 @@ import {
   type ProxyRecordStatus,
   type Tunnel,
   type TunnelStatus,
-} from '../state/types.js';
+  type TunnelType,
+} from '../domain/types.js';
 
 function epochMs(value: string | null | undefined): number | undefined {
   if (!value) return undefined;

@@ -1,12 +1,13 @@
 // Polls one Cloudflare account's tunnels (cfd_tunnel and warp_connector) and then, for each tunnel
 // that can have connections, its connectors. Two collectors: `tunnels` and `connections`.
 import { listConnectors } from '../clients/cloudflare/connections.js';
-import { listTunnels, TUNNEL_TYPES, type TunnelType } from '../clients/cloudflare/tunnels.js';
+import { listTunnels } from '../clients/cloudflare/tunnels.js';
+import { TUNNEL_TYPES, type TunnelType } from '../domain/types.js';
 import { ApiNotFoundError } from '../clients/errors.js';
 import type { Logger } from '../log.js';
 import type { ApiClient } from '../clients/http.js';
 import type { SnapshotStore } from '../state/store.js';
-import type { Tunnel, TunnelConnections } from '../state/types.js';
+import type { Tunnel, TunnelConnections } from '../domain/types.js';
 import { normalizeConnectors, normalizeTunnels } from './normalize.js';
 import { errorMessage, forEachLimited, isAbort, type PollReporter } from './poll.js';
 

@@ -9,10 +9,10 @@ import { getProxyRecord, retryProxyRecord } from '../clients/posthog/proxy-recor
 import { formatDuration } from '../config/duration.js';
 import type { Config, RemediationMode } from '../config/schema.js';
 import type { Logger } from '../log.js';
-import type { PollIntervals, RemediationCounters } from '../metrics/registry.js';
+import type { PollIntervals, RemediationCounters } from '../domain/types.js';
 import { normalizeConnectors } from '../pollers/normalize.js';
 import type { SnapshotStore, SourceEntry } from '../state/store.js';
-import { activeConnections, type Connector } from '../state/types.js';
+import { activeConnections, type Connector } from '../domain/types.js';
 import {
   CLEANUP_CONNECTOR,
   findFailedProxyRecords,

@@ -1,7 +1,7 @@
 // Remediation policies: pure functions of the snapshot and the clock that say what needs action.
 // No I/O, no state of their own: the engine keeps the staleness tracker they return.
 import type { Snapshot } from '../state/store.js';
-import { activeConnections, type ProxyRecord, type Tunnel } from '../state/types.js';
+import { activeConnections, type ProxyRecord, type Tunnel } from '../domain/types.js';
 
 export const CLEANUP_CONNECTOR = 'cleanup_connector';
 export const RETRY_PROXY_RECORD = 'retry_proxy_record';

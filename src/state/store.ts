@@ -1,7 +1,7 @@
 // The snapshot store: the latest good data per collector and scope, and how each poll went.
 // Every update replaces the snapshot with a new frozen object; readers (metrics at scrape time,
 // remediation after a poll) never see a half-written state. Pollers are the only writers.
-import type { ProxyEndpoint, ProxyRecords, Tunnel, TunnelConnections } from './types.js';
+import type { ProxyEndpoint, ProxyRecords, Tunnel, TunnelConnections } from '../domain/types.js';
 
 export const COLLECTORS = ['tunnels', 'connections', 'gateway_proxy_endpoints', 'proxy_records'] as const;
 export type CollectorName = (typeof COLLECTORS)[number];

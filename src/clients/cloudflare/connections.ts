@@ -5,7 +5,8 @@
 import { z } from 'zod';
 import { apiPath, type ApiClient } from '../http.js';
 import { sendCloudflare, sendCloudflareWrite } from './envelope.js';
-import { TUNNEL_READ, type TunnelType } from './tunnels.js';
+import type { TunnelType } from '../../domain/types.js';
+import { TUNNEL_READ } from './tunnels.js';
 
 export const TUNNEL_WRITE = 'Cloudflare Tunnel Write';
 

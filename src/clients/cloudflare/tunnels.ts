@@ -2,10 +2,9 @@
 // https://developers.cloudflare.com/api/resources/zero_trust/subresources/tunnels/
 import { z } from 'zod';
 import { apiPath, type ApiClient } from '../http.js';
+import type { TunnelType } from '../../domain/types.js';
 import { listAllPages } from './envelope.js';
 
-export const TUNNEL_TYPES = ['cfd_tunnel', 'warp_connector'] as const;
-export type TunnelType = (typeof TUNNEL_TYPES)[number];
 
 export const TUNNEL_READ = 'Cloudflare Tunnel Read';
 

@@ -1,8 +1,26 @@
-// The normalized data the exporter keeps: what pollers produce and metrics and remediation read.
-// Timestamps are epoch milliseconds; absent means the API reported none.
-import type { TunnelType } from '../clients/cloudflare/tunnels.js';
+// The exporter's domain: the normalized data pollers produce and the store keeps, and the few
+// contracts several layers share (poll intervals, remediation counters). Every layer may import
+// this module; it imports none of them. Timestamps are epoch milliseconds; absent means the API
+// reported none.
 
-export type { TunnelType } from '../clients/cloudflare/tunnels.js';
+export const TUNNEL_TYPES = ['cfd_tunnel', 'warp_connector'] as const;
+export type TunnelType = (typeof TUNNEL_TYPES)[number];
+
+/** Seconds between two polls of each source, from the configured schedules. */
+export interface PollIntervals {
+  tunnelsSeconds: number;
+  gatewaySeconds: number;
+  proxyRecordsSeconds: number;
+}
+
+/** What remediation counts; the metrics layer implements it. */
+export interface RemediationCounters {
+  /** Creates the series of an enabled action at 0, so rates and alerts work before the first event. */
+  enable(action: string, mode: 'dry_run' | 'live', skipReasons: readonly string[]): void;
+  action(action: string, mode: 'dry_run' | 'live'): void;
+  failure(action: string): void;
+  skipped(action: string, reason: string): void;
+}
 
 export const TUNNEL_STATUSES = ['healthy', 'degraded', 'down', 'inactive', 'unknown'] as const;
 export type TunnelStatus = (typeof TUNNEL_STATUSES)[number];
