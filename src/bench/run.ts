@@ -52,9 +52,14 @@ async function scrapeBenchmark(accounts: number, tunnelsPerAccount: number, iter
         configVersion: 3,
         runAt: now - 7_200_000,
         ...(t.type === 'warp_connector' ? { haStatus: c === 0 ? ('active' as const) : ('passive' as const) } : {}),
-        connections: [0, 1, 2, 3].map((k) => ({ colo: COLOS[(i + c + (k % 2)) % COLOS.length] as string, pendingReconnect: k === 3 && i % 17 === 0 })),
+        // A degraded tunnel's second connector lost one of its four connections since the last poll.
+        connections: [0, 1, 2, 3]
+          .filter((k) => !(k === 3 && c === 1 && i % 17 === 0))
+          .map((k) => ({ id: `${t.id}-c${c}-${k}`, colo: COLOS[(i + c + (k % 2)) % COLOS.length] as string, flaggedPending: false })),
+        complete: 4,
+        gone: c === 1 && i % 17 === 0 ? [{ id: `${t.id}-c${c}-3`, colo: COLOS[(i + c + 1) % COLOS.length] as string }] : [],
       }));
-      connections.set(t.id, { tunnelId: t.id, connectors, fetchedAt: now, fetched: true });
+      connections.set(t.id, { tunnelId: t.id, connectors, reconnects: new Map(), fetchedAt: now, fetched: true });
     }
     store.recordConnections(accountId, new Set(tunnels.map((t) => t.id)), connections, outcome);
   }

@@ -48,9 +48,23 @@ export class ApiNotFoundError extends ApiError {}
 export class ApiAuthError extends ApiError {
   constructor(
     readonly permission: string,
+    details: ApiErrorDetails & { detail?: string },
+  ) {
+    super(`access denied: the credential needs the "${permission}" permission${details.detail ? ` (server: "${details.detail}")` : ''}`, details);
+  }
+}
+
+/**
+ * A 403 that no scope or permission can fix: the server does not accept this kind of credential for
+ * the action at all. PostHog answers a personal API key on an action that declares no API scope
+ * (proxy record `retry/`) with "This action does not support personal API key access".
+ */
+export class ApiCredentialNotAllowedError extends ApiError {
+  constructor(
+    readonly detail: string,
     details: ApiErrorDetails,
   ) {
-    super(`access denied: the credential needs the "${permission}" permission`, details);
+    super(`the server does not accept this credential for this action: "${detail}"`, details);
   }
 }
 

@@ -7,6 +7,7 @@ import type { Logger } from '../log.js';
 import {
   ApiAbortedError,
   ApiAuthError,
+  ApiCredentialNotAllowedError,
   ApiError,
   ApiNetworkError,
   ApiNotFoundError,
@@ -47,6 +48,8 @@ export interface ApiClientOptions {
 
 export interface ApiRequest {
   method: 'GET' | 'POST' | 'DELETE';
+  /** A JSON body (POST). */
+  json?: unknown;
   /** A path built with `apiPath`, relative to the base URL, or an absolute URL on the same origin. */
   path: string;
   query?: Record<string, string | number | boolean | undefined>;
@@ -103,6 +106,14 @@ function headerValue(headers: Record<string, string | string[] | undefined>, nam
   const v = headers[name];
   return Array.isArray(v) ? v[0] : v;
 }
+
+/** PostHog's (Django REST framework's) error text: `{"detail": "..."}`. */
+function errorDetail(body: unknown): string | undefined {
+  const detail = typeof body === 'object' && body !== null ? (body as { detail?: unknown }).detail : undefined;
+  return typeof detail === 'string' ? detail.slice(0, 200) : undefined;
+}
+
+const CREDENTIAL_NOT_ALLOWED = /does not support personal api key access/i;
 
 function cloudflareCodes(body: unknown): number[] {
   if (typeof body !== 'object' || body === null) return [];
@@ -166,7 +177,13 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     try {
       const res = await request(url, {
         method: req.method,
-        headers: { accept: 'application/json', 'user-agent': 'cloudflare-tunnel-exporter', ...options.headers },
+        headers: {
+          accept: 'application/json',
+          'user-agent': 'cloudflare-tunnel-exporter',
+          ...(req.json !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...options.headers,
+        },
+        ...(req.json !== undefined ? { body: JSON.stringify(req.json) } : {}),
         signal,
         dispatcher,
       });
@@ -207,7 +224,9 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       throw new ApiRateLimitedError(ms, { ...withStatus, sent: true });
     }
     if (status === 401 || status === 403 || codes.some((c) => CLOUDFLARE_AUTH_CODES.has(c))) {
-      throw new ApiAuthError(req.permission, withStatus);
+      const detail = errorDetail(body);
+      if (status === 403 && detail && CREDENTIAL_NOT_ALLOWED.test(detail)) throw new ApiCredentialNotAllowedError(detail, withStatus);
+      throw new ApiAuthError(req.permission, { ...withStatus, ...(detail ? { detail } : {}) });
     }
     if (status === 404) throw new ApiNotFoundError('not found', withStatus);
     if (status >= 500) throw new ApiServerError('server error', withStatus);

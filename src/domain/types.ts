@@ -53,13 +53,24 @@ export interface Tunnel {
 }
 
 export interface Connection {
+  /** The connection's id; a new id after a drop is a reconnect. */
+  id: string;
   colo: string;
-  /** Cloudflare still tracks the connection after a disconnect, waiting for the connector to come back. */
-  pendingReconnect: boolean;
-  originIp?: string;
+  /**
+   * The API's own `is_pending_reconnect`. Cloudflare has removed the feature and reports false, so
+   * this is almost always false; a connection flagged true is still counted as pending.
+   */
+  flaggedPending: boolean;
 }
 
-export interface Connector {
+/** A connection that was there at an earlier poll and is gone now: pending reconnect in its colo. */
+export interface GoneConnection {
+  id: string;
+  colo: string;
+}
+
+/** A connector as one connections call shows it. */
+export interface ObservedConnector {
   id: string;
   version: string;
   arch: string;
@@ -70,9 +81,19 @@ export interface Connector {
   connections: Connection[];
 }
 
+/** A connector with what successive polls say about it (see pollers/reconnects.ts). */
+export interface Connector extends ObservedConnector {
+  /** Connections it holds when complete: the most seen since its `run_at`. */
+  complete: number;
+  /** Connections gone since an earlier poll and not yet replaced, oldest first. */
+  gone: GoneConnection[];
+}
+
 export interface TunnelConnections {
   tunnelId: string;
   connectors: Connector[];
+  /** Reconnects this process has counted, per colo of the connection that was replaced. */
+  reconnects: ReadonlyMap<string, number>;
   /** When these connectors were read from the API, or decided without a call (see `fetched`). */
   fetchedAt: number;
   /** False when the tunnel's status means it has no connections and no call was made. */
@@ -104,6 +125,42 @@ export interface ProxyRecords {
   maxProxyRecords?: number;
 }
 
-export function activeConnections(connector: Connector): number {
-  return connector.connections.filter((c) => !c.pendingReconnect).length;
+/** Connections the connector holds now (not flagged pending by the API). */
+export function activeConnections(connector: ObservedConnector): number {
+  let n = 0;
+  for (const c of connector.connections) if (!c.flaggedPending) n++;
+  return n;
+}
+
+/** Connections the connector is missing against its complete count. */
+export function missingConnections(connector: Connector): number {
+  return Math.max(0, connector.complete - activeConnections(connector));
+}
+
+/** Per colo of one tunnel: connections held now, pending reconnect (derived or flagged), reconnects. */
+export interface ColoCounts {
+  active: number;
+  pending: number;
+  reconnects: number;
+}
+
+export function countByColo(data: TunnelConnections): Map<string, ColoCounts> {
+  const out = new Map<string, ColoCounts>();
+  const at = (colo: string) => {
+    let counts = out.get(colo);
+    if (!counts) {
+      counts = { active: 0, pending: 0, reconnects: 0 };
+      out.set(colo, counts);
+    }
+    return counts;
+  };
+  for (const connector of data.connectors) {
+    for (const c of connector.connections) {
+      if (c.flaggedPending) at(c.colo).pending++;
+      else at(c.colo).active++;
+    }
+    for (const g of connector.gone) at(g.colo).pending++;
+  }
+  for (const [colo, n] of data.reconnects) at(colo).reconnects = n;
+  return out;
 }

@@ -1,6 +1,6 @@
 // Tunnel, connector and connection series, rebuilt from the snapshot at scrape time. Pure: no I/O.
 import { freshData, tunnelKey, type Snapshot } from '../state/store.js';
-import { activeConnections, HA_STATUSES, TUNNEL_STATUSES, type Tunnel } from '../domain/types.js';
+import { activeConnections, countByColo, HA_STATUSES, missingConnections, TUNNEL_STATUSES, type Tunnel } from '../domain/types.js';
 import { addSample, addStateSet, seconds, type Families } from './samples.js';
 
 function tunnelLabels(t: Tunnel) {
@@ -26,24 +26,20 @@ export function collectTunnelMetrics(snapshot: Snapshot, now: number, maxAgeMs: 
       if (!conns || now - conns.fetchedAt > maxAgeMs) continue;
       addSample(families, 'cloudflare_tunnel_connectors', T, conns.connectors.length);
 
-      const perColo = new Map<string, { active: number; pending: number }>();
       for (const connector of conns.connectors) {
-        for (const c of connector.connections) {
-          const colo = perColo.get(c.colo) ?? { active: 0, pending: 0 };
-          if (c.pendingReconnect) colo.pending++;
-          else colo.active++;
-          perColo.set(c.colo, colo);
-        }
         const C = { account_id: accountId, tunnel_id: t.id, connector_id: connector.id };
         addSample(families, 'cloudflare_tunnel_connector_info', { ...C, version: connector.version, arch: connector.arch, origin_ip: connector.originIp }, 1);
         addSample(families, 'cloudflare_tunnel_connector_active_connections', C, activeConnections(connector));
+        addSample(families, 'cloudflare_tunnel_connector_missing_connections', { ...T, connector_id: connector.id }, missingConnections(connector));
         if (connector.configVersion !== undefined) addSample(families, 'cloudflare_tunnel_connector_config_version', C, connector.configVersion);
         if (connector.runAt !== undefined) addSample(families, 'cloudflare_tunnel_connector_started_timestamp_seconds', C, seconds(connector.runAt));
         if (connector.haStatus !== undefined) addStateSet(families, 'cloudflare_tunnel_connector_ha_status', C, 'ha_status', HA_STATUSES, connector.haStatus);
       }
-      for (const [colo, count] of perColo) {
-        addSample(families, 'cloudflare_tunnel_connections', { ...T, colo }, count.active);
-        addSample(families, 'cloudflare_tunnel_pending_reconnect_connections', { ...T, colo }, count.pending);
+      for (const [colo, count] of countByColo(conns)) {
+        const TC = { ...T, colo };
+        addSample(families, 'cloudflare_tunnel_connections', TC, count.active);
+        addSample(families, 'cloudflare_tunnel_pending_reconnect_connections', TC, count.pending);
+        addSample(families, 'cloudflare_tunnel_connection_reconnects_total', TC, count.reconnects);
       }
     }
   }

@@ -7,7 +7,7 @@ import {
   HA_STATUSES,
   PROXY_RECORD_STATUSES,
   TUNNEL_STATUSES,
-  type Connector,
+  type ObservedConnector,
   type HaStatus,
   type ProxyEndpoint,
   type ProxyRecord,
@@ -49,25 +49,53 @@ export function normalizeTunnels(accountId: string, type: TunnelType, tunnels: A
     });
 }
 
-export function normalizeConnectors(connectors: ApiConnector[], withHaStatus: boolean): Connector[] {
-  return connectors.map((c) => {
+export interface NormalizedConnectors {
+  connectors: ObservedConnector[];
+  /** Connectors and connections left out: no id, or an id already seen in the same answer. */
+  skipped: { connectors: number; connections: number };
+}
+
+/**
+ * One connections answer as the exporter keeps it. A connector or connection without an id cannot
+ * be followed from poll to poll, and a repeated id would give duplicate series: both are left out
+ * and counted, so the caller can log them, instead of failing the whole tunnel. WARP connectors
+ * report `ha_status`; one without it (or with a value we do not know) gets none.
+ */
+export function normalizeConnectors(connectors: ApiConnector[]): NormalizedConnectors {
+  const skipped = { connectors: 0, connections: 0 };
+  const seen = new Set<string>();
+  const out: ObservedConnector[] = [];
+  for (const c of connectors) {
+    if (!c.id || seen.has(c.id)) {
+      skipped.connectors++;
+      continue;
+    }
+    seen.add(c.id);
     const conns = c.conns ?? [];
+    const connIds = new Set<string>();
+    const connections = [];
+    for (const x of conns) {
+      if (!x.id || connIds.has(x.id)) {
+        skipped.connections++;
+        continue;
+      }
+      connIds.add(x.id);
+      connections.push({ id: x.id, colo: x.colo_name, flaggedPending: x.is_pending_reconnect === true });
+    }
     const runAt = epochMs(c.run_at);
-    return {
+    const haStatus = c.ha_status && (HA_STATUSES as readonly string[]).includes(c.ha_status) ? (c.ha_status as HaStatus) : undefined;
+    out.push({
       id: c.id,
-      version: c.version ?? c.conns?.find((x) => x.client_version)?.client_version ?? 'unknown',
+      version: c.version ?? conns.find((x) => x.client_version)?.client_version ?? 'unknown',
       arch: c.arch ?? 'unknown',
       originIp: conns.find((x) => x.origin_ip)?.origin_ip ?? '',
       ...(typeof c.config_version === 'number' ? { configVersion: c.config_version } : {}),
       ...(runAt !== undefined ? { runAt } : {}),
-      ...(withHaStatus ? { haStatus: oneOf<HaStatus>(HA_STATUSES, c.ha_status, 'offline') } : {}),
-      connections: conns.map((x) => ({
-        colo: x.colo_name,
-        pendingReconnect: x.is_pending_reconnect === true,
-        ...(x.origin_ip ? { originIp: x.origin_ip } : {}),
-      })),
-    };
-  });
+      ...(haStatus ? { haStatus } : {}),
+      connections,
+    });
+  }
+  return { connectors: out, skipped };
 }
 
 export function normalizeProxyEndpoints(accountId: string, endpoints: ApiProxyEndpoint[]): ProxyEndpoint[] {

@@ -9,6 +9,7 @@ import type { ApiClient } from '../clients/http.js';
 import type { SnapshotStore } from '../state/store.js';
 import type { Tunnel, TunnelConnections } from '../domain/types.js';
 import { normalizeConnectors, normalizeTunnels } from './normalize.js';
+import { deriveConnectors } from './reconnects.js';
 import { errorMessage, forEachLimited, isAbort, type PollReporter } from './poll.js';
 
 /**
@@ -87,17 +88,20 @@ export function createTunnelsPoller(options: TunnelsPollerOptions): (signal: Abo
     await forEachLimited(tunnels, concurrency, async (tunnel) => {
       if (signal.aborted) return;
       if (!needsConnectionsCall(tunnel, now())) {
-        results.set(tunnel.id, { tunnelId: tunnel.id, connectors: [], fetchedAt: now(), fetched: false });
+        const reconnects = store.snapshot().connections.get(accountId)?.data?.get(tunnel.id)?.reconnects ?? new Map<string, number>();
+        results.set(tunnel.id, { tunnelId: tunnel.id, connectors: [], reconnects, fetchedAt: now(), fetched: false });
         return;
       }
       try {
-        const connectors = await listConnectors(client, accountId, tunnel.type, tunnel.id, signal);
-        results.set(tunnel.id, {
-          tunnelId: tunnel.id,
-          connectors: normalizeConnectors(connectors, tunnel.type === 'warp_connector'),
-          fetchedAt: now(),
-          fetched: true,
-        });
+        const observed = normalizeConnectors(await listConnectors(client, accountId, tunnel.type, tunnel.id, signal));
+        if (observed.skipped.connectors > 0 || observed.skipped.connections > 0) {
+          options.log?.warn(
+            { account_id: accountId, tunnel_id: tunnel.id, skipped_connectors: observed.skipped.connectors, skipped_connections: observed.skipped.connections },
+            'connections answer had connectors or connections without an id, or with a repeated id: left them out',
+          );
+        }
+        const previous = store.snapshot().connections.get(accountId)?.data?.get(tunnel.id);
+        results.set(tunnel.id, { tunnelId: tunnel.id, ...deriveConnectors(previous, observed.connectors), fetchedAt: now(), fetched: true });
       } catch (err) {
         failures++;
         firstError ??= err;

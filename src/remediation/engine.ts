@@ -12,7 +12,7 @@ import type { Logger } from '../log.js';
 import type { PollIntervals, RemediationCounters } from '../domain/types.js';
 import { normalizeConnectors } from '../pollers/normalize.js';
 import type { SnapshotStore, SourceEntry } from '../state/store.js';
-import { activeConnections, type Connector } from '../domain/types.js';
+import { activeConnections, type ObservedConnector } from '../domain/types.js';
 import {
   CLEANUP_CONNECTOR,
   findFailedProxyRecords,
@@ -184,9 +184,9 @@ export function createRemediation(options: RemediationOptions): Remediation {
       }
 
       // Re-read the tunnel's connectors right before acting and check again.
-      let live: Connector[];
+      let live: ObservedConnector[];
       try {
-        live = normalizeConnectors(await listConnectors(client, accountId, 'cfd_tunnel', c.tunnel.id, controller.signal), false);
+        live = normalizeConnectors(await listConnectors(client, accountId, 'cfd_tunnel', c.tunnel.id, controller.signal)).connectors;
       } catch (err) {
         skip('recheck_failed', { error: (err as Error).message });
         continue;

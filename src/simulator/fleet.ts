@@ -3,24 +3,32 @@
 // generator makes the same fleet for the same seed; the mutation functions keep every field that
 // describes a status consistent (tunnel status, connections, conns_* timestamps).
 
+import { createHash } from 'node:crypto';
+
 export type SimTunnelStatus = 'healthy' | 'degraded' | 'down' | 'inactive';
 export type SimProxyStatus = 'waiting' | 'issuing' | 'valid' | 'warning' | 'erroring' | 'deleting' | 'timed_out';
 
+/**
+ * One HA connection. `is_pending_reconnect` is always false, as Cloudflare reports it since the
+ * feature was removed; a dropped connection is simply gone from `conns`. WARP connector
+ * connections carry neither that field nor `uuid` (the official SDK's WARP types have neither).
+ */
 export interface SimConnection {
   id: string;
   client_id: string;
   client_version: string;
   colo_name: string;
-  is_pending_reconnect: boolean;
+  is_pending_reconnect?: false;
   opened_at: string;
   origin_ip: string;
-  uuid: string;
+  uuid?: string;
 }
 
+/** A connector; WARP connectors carry `ha_status` and no `config_version`. */
 export interface SimConnector {
   id: string;
   arch: string;
-  config_version: number;
+  config_version?: number;
   conns: SimConnection[];
   features: string[];
   run_at: string;
@@ -62,7 +70,8 @@ export interface SimProxyRecord {
   message: string | null;
   created_at: string;
   updated_at: string;
-  created_by: { id: number; email: string };
+  /** The creating user's id: PostHog serializes the foreign key as an integer. */
+  created_by: number | null;
 }
 
 export interface SimAccount {
@@ -73,6 +82,7 @@ export interface SimAccount {
 
 export interface SimOrganization {
   id: string;
+  /** PostHog's quota on creating records (2 without the billing feature); existing ones stay. */
   maxProxyRecords: number;
   records: SimProxyRecord[];
 }
@@ -80,6 +90,8 @@ export interface SimOrganization {
 export interface SimFleet {
   accounts: SimAccount[];
   organizations: SimOrganization[];
+  /** The base of new `target_cname`s; PostHog's changes when its proxy provider does. */
+  proxyBaseCname: string;
 }
 
 export interface FleetOptions {
@@ -91,6 +103,8 @@ export interface FleetOptions {
   proxyEndpointsPerAccount?: number;
   organizations?: number;
   recordsPerOrganization?: number;
+  /** `max_proxy_records`; PostHog's default without the billing feature is 2. */
+  maxProxyRecords?: number;
   /** The clock the generated timestamps are relative to (epoch ms). */
   now?: number;
 }
@@ -131,37 +145,73 @@ const DOMAINS = ['ph.acme.io', 'e.shop.example', 'analytics.widgets.dev', 't.new
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-function connection(random: Random, connectorId: string, version: string, colo: string, originIp: string, openedAt: number): SimConnection {
+export const DEFAULT_PROXY_BASE_CNAME = 'proxy-us.posthog.com';
+
+/**
+ * PostHog derives a record's CNAME target from the organization and the domain (a hash) under a
+ * base that depends on its proxy provider, so a record recreated for the same domain gets the same
+ * target unless that base has changed.
+ */
+export function targetCname(organizationId: string, domain: string, base: string): string {
+  return `${createHash('sha256').update(organizationId).update(domain).digest('hex').slice(0, 20)}.${base}`;
+}
+
+/** cloudflared's default `--ha-connections`. */
+export const HA_CONNECTIONS = 4;
+
+/** The two colos a connector's connections alternate between (kept so refills land there again). */
+const connectorColos = new WeakMap<SimConnector, [string, string]>();
+const connectorOrigin = new WeakMap<SimConnector, string>();
+
+function connection(random: Random, connector: SimConnector, colo: string, openedAt: number): SimConnection {
   return {
     id: uuid(random),
-    client_id: connectorId,
-    client_version: version,
+    client_id: connector.id,
+    client_version: connector.version,
     colo_name: colo,
-    is_pending_reconnect: false,
+    ...(connector.ha_status === undefined ? { is_pending_reconnect: false as const } : {}),
     opened_at: iso(openedAt),
-    origin_ip: originIp,
-    uuid: uuid(random),
+    origin_ip: connectorOrigin.get(connector) ?? '198.51.100.1',
+    ...(connector.ha_status === undefined ? { uuid: uuid(random) } : {}),
   };
 }
 
 /** A cloudflared process: four connections spread over two colos, as cloudflared makes them. */
 export function newConnector(random: Random, now: number, options: { version?: string; warp?: boolean; haStatus?: SimConnector['ha_status'] } = {}): SimConnector {
-  const id = uuid(random);
   const version = options.version ?? pick(random, CLOUDFLARED_VERSIONS);
   const first = pick(random, COLOS);
   const second = pick(random, COLOS.filter((c) => c !== first));
-  const originIp = `198.51.100.${1 + Math.floor(random() * 250)}`;
   const runAt = now - Math.floor(random() * 14 * 86_400_000);
-  return {
-    id,
+  const connector: SimConnector = {
+    id: uuid(random),
     arch: pick(random, ARCHES),
-    config_version: Math.floor(random() * 20),
-    conns: [first, second, first, second].map((colo) => connection(random, id, version, colo, originIp, runAt)),
+    ...(options.warp ? {} : { config_version: Math.floor(random() * 20) }),
+    conns: [],
     features: ['ha-origin', 'serialized_headers'],
     run_at: iso(runAt),
     version,
     ...(options.warp ? { ha_status: options.haStatus ?? 'active' } : {}),
   };
+  connectorColos.set(connector, [first, second]);
+  connectorOrigin.set(connector, `198.51.100.${1 + Math.floor(random() * 250)}`);
+  refillConnections(connector, runAt, random);
+  return connector;
+}
+
+/** Drops `count` of the connector's connections (the newest first); they are gone from `conns`. */
+export function dropConnections(connector: SimConnector, count: number): SimConnection[] {
+  return connector.conns.splice(Math.max(0, connector.conns.length - count), count);
+}
+
+/** The connector reconnects up to its HA count: each new connection has a new id. */
+export function refillConnections(connector: SimConnector, now: number, random: Random): number {
+  const colos = connectorColos.get(connector) ?? [connector.conns[0]?.colo_name ?? COLOS[0], COLOS[1]];
+  let added = 0;
+  while (connector.conns.length < HA_CONNECTIONS) {
+    connector.conns.push(connection(random, connector, colos[connector.conns.length % 2] as string, now));
+    added++;
+  }
+  return added;
 }
 
 function newTunnel(random: Random, accountId: string, index: number, type: SimTunnel['tun_type'], now: number): SimTunnel {
@@ -200,7 +250,7 @@ export function setTunnelStatus(tunnel: SimTunnel, status: SimTunnelStatus, now:
     case 'healthy':
       ensureConnectors();
       for (const c of tunnel.connectors) {
-        for (const conn of c.conns) conn.is_pending_reconnect = false;
+        refillConnections(c, now, random);
         if (c.ha_status === 'offline') c.ha_status = 'passive';
       }
       if (warp && !tunnel.connectors.some((c) => c.ha_status === 'active') && tunnel.connectors[0]) tunnel.connectors[0].ha_status = 'active';
@@ -209,20 +259,18 @@ export function setTunnelStatus(tunnel: SimTunnel, status: SimTunnelStatus, now:
       break;
     case 'degraded': {
       ensureConnectors();
-      for (const c of tunnel.connectors) for (const conn of c.conns) conn.is_pending_reconnect = false;
-      // Half of one connector's connections dropped and wait for a reconnect.
-      const hit = tunnel.connectors[tunnel.connectors.length - 1] as SimConnector;
-      hit.conns.forEach((conn, i) => {
-        conn.is_pending_reconnect = i % 2 === 1;
-      });
+      for (const c of tunnel.connectors) refillConnections(c, now, random);
+      // Half of one connector's connections dropped; they are gone from the answer.
+      dropConnections(tunnel.connectors[tunnel.connectors.length - 1] as SimConnector, HA_CONNECTIONS / 2);
       if (!wasConnected) tunnel.conns_active_at = iso(now);
       tunnel.conns_inactive_at = null;
       break;
     }
     case 'down':
       ensureConnectors();
+      // The connectors stay listed for a while, holding no connection.
       for (const c of tunnel.connectors) {
-        for (const conn of c.conns) conn.is_pending_reconnect = true;
+        dropConnections(c, c.conns.length);
         if (c.ha_status) c.ha_status = 'offline';
       }
       if (wasConnected || tunnel.conns_inactive_at === null) tunnel.conns_inactive_at = iso(now);
@@ -236,13 +284,13 @@ export function setTunnelStatus(tunnel: SimTunnel, status: SimTunnelStatus, now:
 }
 
 /**
- * A token rotation: a new cloudflared replaces the oldest one, whose connections Cloudflare keeps
- * as pending reconnect. The old connector is stale until someone removes it.
+ * A token rotation: a new cloudflared replaces the oldest one, which loses its connections but
+ * stays listed. The old connector is stale until someone removes it.
  */
 export function rotateConnector(tunnel: SimTunnel, now: number, random: Random): SimConnector | undefined {
   const old = tunnel.connectors[0];
   if (!old || tunnel.tun_type !== 'cfd_tunnel') return undefined;
-  for (const conn of old.conns) conn.is_pending_reconnect = true;
+  dropConnections(old, old.conns.length);
   tunnel.connectors.push(newConnector(random, now, { version: CLOUDFLARED_VERSIONS[0] as string }));
   tunnel.status = 'degraded';
   return old;
@@ -250,11 +298,9 @@ export function rotateConnector(tunnel: SimTunnel, now: number, random: Random):
 
 /** What the tunnel's status should be from its connections, as Cloudflare derives it. */
 export function deriveStatus(tunnel: SimTunnel): SimTunnelStatus {
-  const conns = tunnel.connectors.flatMap((c) => c.conns);
   if (tunnel.connectors.length === 0) return tunnel.conns_active_at ? 'down' : 'inactive';
-  const active = conns.filter((c) => !c.is_pending_reconnect).length;
-  if (active === 0) return 'down';
-  return active === conns.length ? 'healthy' : 'degraded';
+  if (tunnel.connectors.every((c) => c.conns.length === 0)) return 'down';
+  return tunnel.connectors.every((c) => c.conns.length >= HA_CONNECTIONS) ? 'healthy' : 'degraded';
 }
 
 export function setProxyRecordStatus(record: SimProxyRecord, status: SimProxyStatus, now: number): void {
@@ -328,18 +374,18 @@ export function generateFleet(options: FleetOptions = {}): SimFleet {
       const record: SimProxyRecord = {
         id: uuid(random),
         domain,
-        target_cname: `${hexId(random).slice(0, 20)}.proxy-us.posthog.com`,
+        target_cname: targetCname(id, domain, DEFAULT_PROXY_BASE_CNAME),
         status: 'valid',
         message: null,
         created_at: iso(created),
         updated_at: iso(created),
-        created_by: { id: 1 + Math.floor(random() * 1000), email: `owner${o}@example.com` },
+        created_by: 1 + Math.floor(random() * 1000),
       };
       const status = i < INITIAL_RECORD_STATUSES.length ? (INITIAL_RECORD_STATUSES[i] as SimProxyStatus) : pick(random, INITIAL_RECORD_STATUSES);
       setProxyRecordStatus(record, status, created + Math.floor(random() * 3_600_000));
       records.push(record);
     }
-    organizations.push({ id, maxProxyRecords: Math.max(count + 1, 10), records });
+    organizations.push({ id, maxProxyRecords: options.maxProxyRecords ?? 2, records });
   }
-  return { accounts, organizations };
+  return { accounts, organizations, proxyBaseCname: DEFAULT_PROXY_BASE_CNAME };
 }

@@ -1,21 +1,46 @@
 // The simulated Cloudflare v4 and PostHog APIs on one loopback HTTP server, used by --demo, the
-// tests and the benchmarks. Faithful where the exporter depends on behaviour: envelopes and
-// error codes, pagination, deleted tunnels listed unless is_deleted=false, DELETE without
-// client_id removing every connector, PostHog's three list shapes and retry rules, auth, and a
-// per-credential rate limit with Ratelimit headers and a 429 lockout.
+// tests and the benchmarks. It behaves like today's services, refusals and quirks included:
+// - Cloudflare: envelopes and error codes, page-number pagination, deleted tunnels left out unless
+//   `is_deleted=true` asks for them (the live API since December 2025), the combined
+//   `/tunnels?tun_types=` list (comma list or repeated parameter, as the official SDK sends it),
+//   one connector by id, DELETE without client_id removing every connector, `is_pending_reconnect`
+//   always false, and a per-credential rate limit with Ratelimit headers and a 429 lockout;
+// - PostHog (posthog/api/proxy_record.py): `{results, max_proxy_records}` lists (older shapes on
+//   request), create refused at `max_proxy_records`, `target_cname` derived from organization and
+//   domain, DELETE of a waiting/erroring/timed_out record at once, retry only from erroring,
+//   timed_out or issuing, `retry/` refused to personal API keys (the action declares no API
+//   scope), `{"detail": ...}` errors, and the trailing slash optional.
 // Control endpoint (JSON): see README "Simulator".
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createRandom, deriveStatus, generateFleet, setProxyRecordStatus, setTunnelStatus, type FleetOptions, type SimFleet, type SimTunnel, type SimTunnelStatus, type SimProxyStatus } from './fleet.js';
+import {
+  createRandom,
+  deriveStatus,
+  generateFleet,
+  setProxyRecordStatus,
+  setTunnelStatus,
+  targetCname,
+  uuid,
+  type FleetOptions,
+  type SimFleet,
+  type SimOrganization,
+  type SimProxyRecord,
+  type SimProxyStatus,
+  type SimTunnel,
+  type SimTunnelStatus,
+} from './fleet.js';
 import { createTimeline, type Timeline } from './timeline.js';
 
 export type Endpoint =
   | 'tunnels.list'
   | 'connections.list'
   | 'connections.delete'
+  | 'connectors.get'
   | 'gateway.list'
   | 'proxy_records.list'
+  | 'proxy_records.create'
   | 'proxy_records.get'
+  | 'proxy_records.delete'
   | 'proxy_records.retry';
 
 export interface FaultRule {
@@ -60,6 +85,11 @@ export interface SimulatorOptions {
   perPageCap?: number;
   /** PostHog list shape: today's object, a bare array, or DRF pagination. */
   posthogListShape?: 'current' | 'array' | 'paginated';
+  /**
+   * PostHog answers a personal API key on `retry/` with 403 "This action does not support personal
+   * API key access" (the action declares no API scope). True simulates a server that accepts it.
+   */
+  posthogRetryAcceptsApiKeys?: boolean;
   posthogPageSize?: number;
   /** Advance the timeline every this many ms; 0 or absent: only on POST /_simulator/step. */
   timelineIntervalMs?: number;
@@ -109,7 +139,8 @@ const cfError = (status: number, code: number, message: string): Reply => ({
   status,
   body: { success: false, errors: [{ code, message }], messages: [], result: null },
 });
-const phError = (status: number, type: string, code: string, detail: string): Reply => ({ status, body: { type, code, detail, attr: null } });
+const phError = (status: number, detail: string): Reply => ({ status, body: { detail } });
+export const PERSONAL_API_KEY_REFUSED = 'This action does not support personal API key access';
 
 function tunnelView(t: SimTunnel) {
   const { connectors: _connectors, ...rest } = t;
@@ -170,9 +201,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 
   const listTunnels = (account: NonNullable<ReturnType<typeof accountOf>>, query: URLSearchParams, types: string[]): Reply => {
     let items = account.tunnels.filter((t) => types.includes(t.tun_type));
-    const isDeleted = query.get('is_deleted');
-    if (isDeleted === 'true') items = items.filter((t) => t.deleted_at !== null);
-    if (isDeleted === 'false') items = items.filter((t) => t.deleted_at === null);
+    // Deleted tunnels only when asked for.
+    const onlyDeleted = query.get('is_deleted') === 'true';
+    items = items.filter((t) => (t.deleted_at !== null) === onlyDeleted);
     const status = query.get('status');
     if (status) items = items.filter((t) => t.status === status);
     const name = query.get('name');
@@ -189,6 +220,47 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     return cfOk(slice.map(tunnelView), { count: slice.length, page, per_page: perPage, total_count: items.length });
   };
 
+  const listProxyRecords = (org: SimOrganization, url: URL): Reply => {
+    const records = org.records.map((r) => structuredClone(r));
+    const shape = options.posthogListShape ?? 'current';
+    if (shape === 'array') return { status: 200, body: records };
+    if (shape === 'paginated') {
+      const size = options.posthogPageSize ?? 3;
+      const offset = Math.max(0, Number(url.searchParams.get('offset') ?? 0) || 0);
+      const next = offset + size < records.length ? `${url.origin}${url.pathname}?limit=${size}&offset=${offset + size}` : null;
+      const previous = offset > 0 ? `${url.origin}${url.pathname}?limit=${size}&offset=${Math.max(0, offset - size)}` : null;
+      return { status: 200, body: { count: records.length, next, previous, results: records.slice(offset, offset + size) } };
+    }
+    return { status: 200, body: { results: records, max_proxy_records: org.maxProxyRecords } };
+  };
+
+  const createProxyRecord = (org: SimOrganization, body: string): Reply => {
+    if (org.records.length >= org.maxProxyRecords) return phError(400, `Maximum of ${org.maxProxyRecords} proxy records per organization.`);
+    let domain: unknown;
+    try {
+      domain = (JSON.parse(body || '{}') as { domain?: unknown }).domain;
+    } catch {
+      return phError(400, 'JSON parse error');
+    }
+    // `domain` is unique across PostHog: a second record for it is a database error, as is none.
+    const taken = fleet.organizations.some((o) => o.records.some((r) => r.domain === domain));
+    if (typeof domain !== 'string' || domain === '' || taken) return phError(500, 'A server error occurred.');
+    const at = new Date(now()).toISOString();
+    const record: SimProxyRecord = {
+      id: uuid(random),
+      domain,
+      target_cname: targetCname(org.id, domain, fleet.proxyBaseCname),
+      status: 'waiting',
+      message: null,
+      created_at: at,
+      updated_at: at,
+      created_by: 1,
+    };
+    org.records.unshift(record);
+    timeline.markRetried(record.id);
+    return { status: 200, body: structuredClone(record) };
+  };
+
   const route = (req: http.IncomingMessage, url: URL, body: string): { reply: Reply; rateHeaders?: Record<string, string> } => {
     const method = req.method ?? 'GET';
     const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
@@ -203,13 +275,15 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       const account = accounts === 'accounts' && accountId ? accountOf(accountId) : undefined;
       const noRoute = cfError(404, 7003, `Could not route to ${url.pathname}, perhaps your object identifier is invalid?`);
       if (!account) return withRate(noRoute);
-      if (rest.length > 0) return withRate(noRoute);
+      if (rest.length > (sub === 'connectors' ? 1 : 0)) return withRate(noRoute);
 
       if ((resource === 'cfd_tunnel' || resource === 'warp_connector') && !tunnelId && method === 'GET') {
         return withRate(listTunnels(account, url.searchParams, [resource]));
       }
       if (resource === 'tunnels' && !tunnelId && method === 'GET') {
-        const types = (url.searchParams.get('tun_types') ?? 'cfd_tunnel,warp_connector,ip_sec,gre,cni').split(',');
+        // A comma list (the API reference) or the parameter repeated (the official SDK).
+        const asked = url.searchParams.getAll('tun_types').flatMap((v) => v.split(',')).filter(Boolean);
+        const types = asked.length > 0 ? asked : ['cfd_tunnel', 'warp_connector', 'ip_sec', 'gre', 'cni'];
         return withRate(listTunnels(account, url.searchParams, types));
       }
       if ((resource === 'cfd_tunnel' || resource === 'warp_connector') && tunnelId && sub === 'connections') {
@@ -228,6 +302,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
           return withRate(cfOk(null));
         }
       }
+      if ((resource === 'cfd_tunnel' || resource === 'warp_connector') && tunnelId && sub === 'connectors' && method === 'GET') {
+        const tunnel = account.tunnels.find((t) => t.id === tunnelId && t.tun_type === resource);
+        const connector = tunnel?.connectors.find((c) => c.id === parts[7]);
+        if (!connector || parts.length !== 8) return withRate(noRoute);
+        return withRate(cfOk(structuredClone(connector)));
+      }
       if (resource === 'gateway' && tunnelId === 'proxy_endpoints' && !sub && method === 'GET') {
         return withRate(cfOk(account.proxyEndpoints.map((e) => structuredClone(e))));
       }
@@ -236,38 +316,34 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 
     if (parts[0] === 'api' && parts[1] === 'organizations') {
       if (req.headers.authorization !== `Bearer ${credentials.posthogKey}`) {
-        return { reply: phError(401, 'authentication_error', 'authentication_failed', 'Personal API key found in request Authorization header is invalid.') };
+        return { reply: phError(401, 'Personal API key found in request Authorization header is invalid.') };
       }
+      // PostHog's router makes the trailing slash optional.
       const [, , orgId, resource, recordId, action, ...rest] = parts;
       const org = orgId ? orgOf(orgId) : undefined;
-      const notFound = phError(404, 'invalid_request', 'not_found', 'Not found.');
-      if (!org || resource !== 'proxy_records' || rest.length > 0 || !url.pathname.endsWith('/')) return { reply: notFound };
-      if (!recordId && method === 'GET') {
-        const records = org.records.map((r) => structuredClone(r));
-        const shape = options.posthogListShape ?? 'current';
-        if (shape === 'array') return { reply: { status: 200, body: records } };
-        if (shape === 'paginated') {
-          const size = options.posthogPageSize ?? 3;
-          const offset = Math.max(0, Number(url.searchParams.get('offset') ?? 0) || 0);
-          const next = offset + size < records.length ? `${url.origin}${url.pathname}?limit=${size}&offset=${offset + size}` : null;
-          const previous = offset > 0 ? `${url.origin}${url.pathname}?limit=${size}&offset=${Math.max(0, offset - size)}` : null;
-          return { reply: { status: 200, body: { count: records.length, next, previous, results: records.slice(offset, offset + size) } } };
-        }
-        return { reply: { status: 200, body: { results: records, max_proxy_records: org.maxProxyRecords } } };
-      }
+      const notFound = phError(404, 'Not found.');
+      if (!org || resource !== 'proxy_records' || rest.length > 0) return { reply: notFound };
+      if (!recordId && method === 'GET') return { reply: listProxyRecords(org, url) };
+      if (!recordId && method === 'POST') return { reply: createProxyRecord(org, body) };
       const record = org.records.find((r) => r.id === recordId);
       if (!record) return { reply: notFound };
       if (!action && method === 'GET') return { reply: { status: 200, body: structuredClone(record) } };
+      if (!action && method === 'DELETE') {
+        // Records that never got a certificate go at once; the others are torn down first.
+        if (['waiting', 'erroring', 'timed_out'].includes(record.status)) org.records = org.records.filter((r) => r !== record);
+        else setProxyRecordStatus(record, 'deleting', now());
+        return { reply: { status: 200, body: { success: true } } };
+      }
       if (action === 'retry' && method === 'POST') {
-        void body;
+        if (!options.posthogRetryAcceptsApiKeys) return { reply: phError(403, PERSONAL_API_KEY_REFUSED) };
         if (!['erroring', 'timed_out', 'issuing'].includes(record.status)) {
-          return { reply: phError(400, 'validation_error', 'invalid_input', `Cannot retry a proxy record in status ${record.status}.`) };
+          return { reply: phError(400, `Cannot retry proxy in ${record.status} state.`) };
         }
         setProxyRecordStatus(record, 'waiting', now());
         timeline.markRetried(record.id);
         return { reply: { status: 200, body: structuredClone(record) } };
       }
-      return { reply: phError(405, 'invalid_request', 'method_not_allowed', `Method "${method}" not allowed.`) };
+      return { reply: phError(405, `Method "${method}" not allowed.`) };
     }
     return { reply: { status: 404, body: { error: 'not found' } } };
   };
@@ -315,6 +391,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       setProxyRecordStatus(record, status, now());
       return { status: 200, body: record };
     }
+    if (what === 'proxy_base_cname' && method === 'PUT') {
+      const base = json().base;
+      if (typeof base !== 'string' || base === '') return { status: 400, body: { error: 'base must be a host name' } };
+      fleet.proxyBaseCname = base;
+      return { status: 200, body: { base } };
+    }
     if (what === 'ratelimit' && method === 'DELETE') {
       buckets.clear();
       return { status: 204, body: undefined };
@@ -329,12 +411,14 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       const [resource, id, sub] = [p[4], p[5], p[6]];
       if ((resource === 'cfd_tunnel' || resource === 'warp_connector' || resource === 'tunnels') && !id) return 'tunnels.list';
       if (sub === 'connections') return method === 'DELETE' ? 'connections.delete' : 'connections.list';
+      if (sub === 'connectors') return 'connectors.get';
       if (resource === 'gateway' && id === 'proxy_endpoints') return 'gateway.list';
       return undefined;
     }
     if (p[0] === 'api' && p[1] === 'organizations' && p[3] === 'proxy_records') {
-      if (!p[4]) return 'proxy_records.list';
-      return p[5] === 'retry' ? 'proxy_records.retry' : 'proxy_records.get';
+      if (!p[4]) return method === 'POST' ? 'proxy_records.create' : 'proxy_records.list';
+      if (p[5] === 'retry') return 'proxy_records.retry';
+      return method === 'DELETE' ? 'proxy_records.delete' : 'proxy_records.get';
     }
     return undefined;
   };
@@ -401,7 +485,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         }
         if (fault?.status) {
           record(fault.status);
-          send(res, endpoint?.startsWith('proxy') ? phError(fault.status, 'server_error', 'error', 'A server error occurred.') : cfError(fault.status, 10001, 'Internal server error'));
+          send(res, endpoint?.startsWith('proxy') ? phError(fault.status, 'A server error occurred.') : cfError(fault.status, 10001, 'Internal server error'));
           return;
         }
         if (fault?.malformed) {

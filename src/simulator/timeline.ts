@@ -1,8 +1,12 @@
 // Makes the simulated fleet move: on every step a scripted, seeded event happens, so a demo shows
-// tunnels degrading, going down and recovering, a connector going stale after a token rotation,
-// proxy records erroring, timing out and recovering, and WARP connectors failing over.
+// tunnels degrading, going down and recovering (connections dropping, then coming back with new
+// ids), a connection blip, a connector going stale after a token rotation, proxy records erroring,
+// timing out and recovering, and WARP connectors failing over.
 import {
   createRandom,
+  deriveStatus,
+  dropConnections,
+  refillConnections,
   rotateConnector,
   setProxyRecordStatus,
   setTunnelStatus,
@@ -26,6 +30,7 @@ export function createTimeline(fleet: SimFleet, seed = 1): Timeline {
   const progressing = new Set<string>();
   let steps = 0;
   let flapping: SimTunnel | undefined;
+  let blipped: SimTunnel | undefined;
 
   const liveTunnels = () => fleet.accounts.flatMap((a) => a.tunnels.filter((t) => t.deleted_at === null));
   const records = () => fleet.organizations.flatMap((o) => o.records);
@@ -74,7 +79,7 @@ export function createTimeline(fleet: SimFleet, seed = 1): Timeline {
           }
           break;
         case 4: {
-          const stale = cfd.filter((t) => t.connectors.some((c) => c.conns.length > 0 && c.conns.every((x) => x.is_pending_reconnect)) && t.status !== 'down');
+          const stale = cfd.filter((t) => t.status !== 'down' && t.connectors.length > 1 && t.connectors.some((c) => c.conns.length === 0));
           const target = stale.length < 2 ? choose(cfd.filter((t) => t.status === 'healthy' && t !== flapping)) : undefined;
           const old = target ? rotateConnector(target, now, random) : undefined;
           if (target && old) out.push(`${describe(target)}: token rotated, connector ${old.id} left stale`);
@@ -99,6 +104,24 @@ export function createTimeline(fleet: SimFleet, seed = 1): Timeline {
         }
         case 8:
           recordEvent(choose(records().filter((r) => r.status === 'erroring')), 'valid', now, out);
+          break;
+        case 9: {
+          // One connection of a healthy tunnel drops; the next step it comes back with a new id.
+          blipped = choose(cfd.filter((t) => t.status === 'healthy' && t !== flapping && t.connectors.length > 0));
+          const connector = blipped?.connectors[0];
+          const [gone] = connector ? dropConnections(connector, 1) : [];
+          if (blipped && gone) {
+            blipped.status = deriveStatus(blipped);
+            out.push(`${describe(blipped)}: connection ${gone.id} at ${gone.colo_name} dropped`);
+          }
+          break;
+        }
+        case 0:
+          if (blipped?.connectors[0] && refillConnections(blipped.connectors[0], now, random) > 0) {
+            blipped.status = deriveStatus(blipped);
+            out.push(`${describe(blipped)}: reconnected`);
+          }
+          blipped = undefined;
           break;
         default:
           break;

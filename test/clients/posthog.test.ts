@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ApiRequestError } from '../../src/clients/errors.js';
-import { getProxyRecord, listProxyRecords, retryProxyRecord } from '../../src/clients/posthog/proxy-records.js';
+import { ApiCredentialNotAllowedError, ApiRequestError } from '../../src/clients/errors.js';
+import { createProxyRecord, deleteProxyRecord, getProxyRecord, listProxyRecords, retryProxyRecord } from '../../src/clients/posthog/proxy-records.js';
 import { posthogClient, simulator } from '../helpers/simulator.js';
 
 describe('PostHog proxy records', () => {
@@ -13,8 +13,32 @@ describe('PostHog proxy records', () => {
     expect(sim.requests).toHaveLength(shape === 'paginated' ? 3 : 1);
   });
 
-  it('retries a record and reads it back as waiting; other states answer 400', async () => {
+  it('classifies PostHog\'s refusal of a personal API key on retry/ as its own error, naming the cause', async () => {
     const sim = await simulator();
+    const org = sim.fleet.organizations[0];
+    const erroring = org?.records.find((r) => r.status === 'erroring');
+    const err = await retryProxyRecord(posthogClient(sim), org?.id as string, erroring?.id as string).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiCredentialNotAllowedError);
+    expect((err as Error).message).toContain('does not support personal API key access');
+    expect((err as Error).message).not.toContain('organization:write');
+    expect((err as Error).message).not.toContain(sim.credentials.posthogKey);
+  });
+
+  it('creates a record with a JSON body and deletes one', async () => {
+    const sim = await simulator({ fleet: { recordsPerOrganization: 1 } });
+    const org = sim.fleet.organizations[0];
+    const client = posthogClient(sim);
+    const created = await createProxyRecord(client, org?.id as string, 'fresh.example.com');
+    expect(created).toMatchObject({ domain: 'fresh.example.com', status: 'waiting' });
+    expect(org?.records.map((r) => r.domain)).toContain('fresh.example.com');
+    await deleteProxyRecord(client, org?.id as string, created.id);
+    expect(org?.records.map((r) => r.domain)).not.toContain('fresh.example.com');
+    const refused = await createProxyRecord(client, org?.id as string, 'a.example.com').then(() => createProxyRecord(client, org?.id as string, 'b.example.com')).catch((e: unknown) => e);
+    expect((refused as Error).message).toContain('(HTTP 400)');
+  });
+
+  it('retries a record and reads it back as waiting; other states answer 400', async () => {
+    const sim = await simulator({ posthogRetryAcceptsApiKeys: true });
     const org = sim.fleet.organizations[0];
     const erroring = org?.records.find((r) => r.status === 'erroring');
     const valid = org?.records.find((r) => r.status === 'valid');
@@ -32,7 +56,7 @@ describe('PostHog proxy records', () => {
   });
 
   it('accepts a retry answered 2xx without a JSON body (the body is not used)', async () => {
-    const sim = await simulator({ faults: [{ endpoint: 'proxy_records.retry', malformed: true }] });
+    const sim = await simulator({ faults: [{ endpoint: 'proxy_records.retry', malformed: true }], posthogRetryAcceptsApiKeys: true });
     const org = sim.fleet.organizations[0];
     await expect(retryProxyRecord(posthogClient(sim), org?.id as string, org?.records[0]?.id as string)).resolves.toBeUndefined();
   });

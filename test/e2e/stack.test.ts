@@ -18,6 +18,7 @@ import { DASHBOARDS } from '../../src/dashboards/definitions.js';
 import { createExporter } from '../../src/exporter.js';
 import { silentLogger } from '../../src/log.js';
 import { waitFor } from '../helpers/daemon.js';
+import { samples } from '../helpers/exposition.js';
 import { dashboardQueries } from '../helpers/promql.js';
 import { simulator, simulatorConfig } from '../helpers/simulator.js';
 import { tool } from '../helpers/tools.js';
@@ -97,6 +98,23 @@ describe('exporter + Prometheus + Alertmanager', () => {
         if (body.status !== 'success') throw new Error(`${expr}: ${body.error}`);
         return body.data.result;
       };
+      // Connections drop and come back as they do in life: a tunnel degrades (one connector loses two
+      // connections), the exporter sees them pending, then they reconnect with new ids.
+      const flapper = sim.fleet.accounts[0]?.tunnels.filter((t) => t.status === 'healthy' && t.tun_type === 'cfd_tunnel').at(-1);
+      const setStatus = (status: string) => fetch(`${sim.url}/_simulator/tunnels/${flapper?.id}/status`, { method: 'POST', body: JSON.stringify({ status }) });
+      const derived = async (name: string) => {
+        const text = await exporter.metrics.renderOwn();
+        return samples(text, name, { tunnel_id: flapper?.id as string }).some((x) => x.value > 0) ? true : undefined;
+      };
+      await waitFor('a first poll of the flapping tunnel', () => derived('cloudflare_tunnel_connections'));
+      await setStatus('degraded');
+      await waitFor('derived pending reconnects', () => derived('cloudflare_tunnel_pending_reconnect_connections'));
+      await waitFor('a scrape of them', async () => ((await query('cloudflare_tunnel_pending_reconnect_connections > 0')).length > 0 ? true : undefined), 30_000);
+      await setStatus('healthy');
+      await waitFor('counted reconnects', () => derived('cloudflare_tunnel_connection_reconnects_total'));
+      // And it drops again, so the dashboards' "pending now" panels have something to show.
+      await setStatus('degraded');
+      await waitFor('pending again', () => derived('cloudflare_tunnel_pending_reconnect_connections'));
       await waitFor('a few scrapes', async () => ((await query('count_over_time(up{job="cloudflare-tunnel-exporter"}[1m]) >= 4')).length > 0 ? true : undefined), 30_000);
 
       // Every dashboard query returns data, with the dashboards' variables set as a user would.

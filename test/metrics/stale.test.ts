@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createExporterMetrics } from '../../src/metrics/registry.js';
 import { createSnapshotStore } from '../../src/state/store.js';
-import type { ProxyRecords, Tunnel } from '../../src/state/types.js';
+import type { ProxyRecords, Tunnel } from '../../src/domain/types.js';
 import { samples, value } from '../helpers/exposition.js';
 
 const T0 = Date.parse('2026-11-01T12:00:00Z');

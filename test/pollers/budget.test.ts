@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { estimateCloudflareRequests } from '../../src/pollers/budget.js';
 import { createSnapshotStore } from '../../src/state/store.js';
-import type { Tunnel } from '../../src/state/types.js';
+import type { Tunnel } from '../../src/domain/types.js';
 import { startDaemon, waitFor } from '../helpers/daemon.js';
 import { simulator } from '../helpers/simulator.js';
 

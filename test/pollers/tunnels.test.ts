@@ -5,6 +5,7 @@ import { createTunnelsPoller, RECENTLY_DOWN_MS } from '../../src/pollers/tunnels
 import { silentLogger } from '../../src/log.js';
 import { createSnapshotStore } from '../../src/state/store.js';
 import { samples, value } from '../helpers/exposition.js';
+import { createRandom, setTunnelStatus, type SimConnection, type SimConnector } from '../../src/simulator/fleet.js';
 import { cloudflareClient, simulator } from '../helpers/simulator.js';
 
 const intervals = { tunnelsSeconds: 30, gatewaySeconds: 300, proxyRecordsSeconds: 60 };
@@ -21,7 +22,7 @@ async function setup(options: Parameters<typeof simulator>[0] = {}) {
 }
 
 describe('tunnels poller', () => {
-  it('exports every tunnel with its status, and per-colo active and pending connections', async () => {
+  it('exports every tunnel with its status, and per-colo connections as the API lists them', async () => {
     const { sim, account, poll, scrape } = await setup();
     await poll();
     const text = await scrape();
@@ -33,9 +34,9 @@ describe('tunnels poller', () => {
     const degraded = account.tunnels.find((t) => t.status === 'degraded');
     const conns = degraded?.connectors.flatMap((c) => c.conns) ?? [];
     for (const colo of new Set(conns.map((c) => c.colo_name))) {
-      const here = conns.filter((c) => c.colo_name === colo);
-      expect(value(text, 'cloudflare_tunnel_connections', { tunnel_id: degraded?.id as string, colo })).toBe(here.filter((c) => !c.is_pending_reconnect).length);
-      expect(value(text, 'cloudflare_tunnel_pending_reconnect_connections', { tunnel_id: degraded?.id as string, colo })).toBe(here.filter((c) => c.is_pending_reconnect).length);
+      expect(value(text, 'cloudflare_tunnel_connections', { tunnel_id: degraded?.id as string, colo })).toBe(conns.filter((c) => c.colo_name === colo).length);
+      // A first poll has nothing to compare with: nothing is known to be gone yet.
+      expect(value(text, 'cloudflare_tunnel_pending_reconnect_connections', { tunnel_id: degraded?.id as string, colo })).toBe(0);
     }
     expect(value(text, 'cloudflare_tunnel_connectors', { tunnel_id: degraded?.id as string })).toBe(degraded?.connectors.length);
     expect(value(text, 'cloudflare_tunnel_exporter_collector_success', { collector: 'connections', scope: account.id })).toBe(1);
@@ -49,15 +50,32 @@ describe('tunnels poller', () => {
     );
   });
 
-  it('counts a connection without is_pending_reconnect as active', async () => {
+  it('still counts a connection the API flags is_pending_reconnect: true as pending, not active', async () => {
     const { account, poll, scrape } = await setup();
     const healthy = account.tunnels.find((t) => t.status === 'healthy' && t.tun_type === 'cfd_tunnel');
-    for (const c of healthy?.connectors ?? []) for (const conn of c.conns) delete (conn as { is_pending_reconnect?: boolean }).is_pending_reconnect;
+    const flagged = healthy?.connectors[0]?.conns[0] as { is_pending_reconnect?: boolean; colo_name: string };
+    flagged.is_pending_reconnect = true;
     await poll();
     const text = await scrape();
     const total = samples(text, 'cloudflare_tunnel_connections', { tunnel_id: healthy?.id as string }).reduce((n, s) => n + s.value, 0);
-    expect(total).toBe(healthy?.connectors.flatMap((c) => c.conns).length);
-    expect(samples(text, 'cloudflare_tunnel_pending_reconnect_connections', { tunnel_id: healthy?.id as string }).every((s) => s.value === 0)).toBe(true);
+    expect(total).toBe((healthy?.connectors.flatMap((c) => c.conns).length ?? 0) - 1);
+    expect(value(text, 'cloudflare_tunnel_pending_reconnect_connections', { tunnel_id: healthy?.id as string, colo: flagged.colo_name })).toBe(1);
+  });
+
+  it('skips a connector or a connection without an id, and a WARP connector without ha_status gets no ha_status series', async () => {
+    const { account, poll, scrape } = await setup();
+    const [one, two] = account.tunnels.filter((t) => t.status === 'healthy' && t.tun_type === 'cfd_tunnel');
+    const warp = account.tunnels.find((t) => t.tun_type === 'warp_connector');
+    delete (one?.connectors[0] as { id?: string }).id;
+    delete (two?.connectors[0]?.conns[0] as { id?: string }).id;
+    delete warp?.connectors[0]?.ha_status;
+    await poll();
+    const text = await scrape();
+    expect(value(text, 'cloudflare_tunnel_exporter_collector_success', { collector: 'connections', scope: account.id })).toBe(1);
+    expect(value(text, 'cloudflare_tunnel_connectors', { tunnel_id: one?.id as string })).toBe((one?.connectors.length ?? 0) - 1);
+    expect(value(text, 'cloudflare_tunnel_connector_active_connections', { connector_id: two?.connectors[0]?.id as string })).toBe(3);
+    expect(samples(text, 'cloudflare_tunnel_connector_ha_status', { connector_id: warp?.connectors[0]?.id as string })).toEqual([]);
+    expect(samples(text, 'cloudflare_tunnel_connector_ha_status', { connector_id: warp?.connectors[1]?.id as string })).toHaveLength(3);
   });
 
   it('does not ask for connections of inactive tunnels or tunnels down for long', async () => {
@@ -128,5 +146,95 @@ describe('tunnels poller on an account without WARP', () => {
     sim.setFaults([{ endpoint: 'tunnels.list', pathIncludes: '/cfd_tunnel', status: 404 }]);
     await poll();
     expect(value(await scrape(), 'cloudflare_tunnel_exporter_collector_success', { collector: 'tunnels', scope: account.id })).toBe(0);
+  });
+});
+
+describe('derived pending reconnects over successive polls', () => {
+  /** A healthy cfd tunnel with one connector holding 2 DFW and 2 AMS connections. */
+  async function oneConnector() {
+    const h = await setup();
+    const tunnel = h.account.tunnels.find((t) => t.status === 'healthy' && t.tun_type === 'cfd_tunnel');
+    if (!tunnel) throw new Error('no healthy tunnel');
+    tunnel.connectors = tunnel.connectors.slice(0, 1);
+    const connector = tunnel.connectors[0] as SimConnector;
+    connector.conns.forEach((c, i) => {
+      c.colo_name = i < 2 ? 'DFW' : 'AMS';
+    });
+    const at = (text: string, name: string, where: Record<string, string> = {}) => value(text, name, { tunnel_id: tunnel.id, ...where });
+    return { ...h, tunnel, connector, at };
+  }
+
+  it('a connector down from 4 to 3 shows 1 pending in the colo it was in and 1 missing; back to 4 with a new id, both 0 and one reconnect there', async () => {
+    const { connector, poll, scrape, at } = await oneConnector();
+    await poll();
+    let text = await scrape();
+    expect(at(text, 'cloudflare_tunnel_connector_missing_connections', { connector_id: connector.id })).toBe(0);
+    expect(at(text, 'cloudflare_tunnel_connection_reconnects_total', { colo: 'DFW' })).toBe(0);
+
+    connector.conns.splice(0, 1); // one DFW connection drops
+    await poll();
+    text = await scrape();
+    expect(at(text, 'cloudflare_tunnel_pending_reconnect_connections', { colo: 'DFW' })).toBe(1);
+    expect(at(text, 'cloudflare_tunnel_pending_reconnect_connections', { colo: 'AMS' })).toBe(0);
+    expect(at(text, 'cloudflare_tunnel_connections', { colo: 'DFW' })).toBe(1);
+    expect(at(text, 'cloudflare_tunnel_connector_missing_connections', { connector_id: connector.id })).toBe(1);
+
+    // It stays pending while the connector is not complete again.
+    await poll();
+    expect(at(await scrape(), 'cloudflare_tunnel_pending_reconnect_connections', { colo: 'DFW' })).toBe(1);
+
+    // The replacement comes up in another colo: the reconnect counts where the gap was.
+    connector.conns.push({ ...(connector.conns[2] as SimConnection), id: 'new-connection-id', colo_name: 'AMS' });
+    await poll();
+    text = await scrape();
+    expect(at(text, 'cloudflare_tunnel_pending_reconnect_connections', { colo: 'DFW' })).toBe(0);
+    expect(at(text, 'cloudflare_tunnel_connector_missing_connections', { connector_id: connector.id })).toBe(0);
+    expect(at(text, 'cloudflare_tunnel_connection_reconnects_total', { colo: 'DFW' })).toBe(1);
+    expect(at(text, 'cloudflare_tunnel_connection_reconnects_total', { colo: 'AMS' })).toBe(0);
+  });
+
+  it('a connector that drops to 0 counts all of them pending; one that disappears counts nothing', async () => {
+    const { tunnel, connector, poll, scrape, at } = await oneConnector();
+    await poll();
+    connector.conns = [];
+    await poll();
+    let text = await scrape();
+    expect(at(text, 'cloudflare_tunnel_pending_reconnect_connections', { colo: 'DFW' })).toBe(2);
+    expect(at(text, 'cloudflare_tunnel_pending_reconnect_connections', { colo: 'AMS' })).toBe(2);
+    expect(at(text, 'cloudflare_tunnel_connector_missing_connections', { connector_id: connector.id })).toBe(4);
+
+    tunnel.connectors = [];
+    await poll();
+    text = await scrape();
+    expect(samples(text, 'cloudflare_tunnel_pending_reconnect_connections', { tunnel_id: tunnel.id }).every((s) => s.value === 0)).toBe(true);
+    expect(samples(text, 'cloudflare_tunnel_connector_missing_connections', { tunnel_id: tunnel.id })).toEqual([]);
+  });
+
+  it('a restarted connector (new run_at) starts over: no pending, no reconnect', async () => {
+    const { tunnel, connector, poll, scrape, at } = await oneConnector();
+    await poll();
+    connector.conns.splice(0, 2);
+    connector.run_at = new Date().toISOString();
+    await poll();
+    const text = await scrape();
+    const sum = (name: string) => samples(text, name, { tunnel_id: tunnel.id }).reduce((n, s) => n + s.value, 0);
+    expect(sum('cloudflare_tunnel_pending_reconnect_connections')).toBe(0);
+    expect(sum('cloudflare_tunnel_connection_reconnects_total')).toBe(0);
+    expect(at(text, 'cloudflare_tunnel_connector_missing_connections', { connector_id: connector.id })).toBe(0);
+  });
+
+  it('the simulator\'s own degrade and recover show pending, then reconnects', async () => {
+    const { sim, tunnel, poll, scrape, at } = await oneConnector();
+    await poll();
+    setTunnelStatus(tunnel, 'degraded', Date.now(), createRandom(3));
+    await poll();
+    const pending = samples(await scrape(), 'cloudflare_tunnel_pending_reconnect_connections', { tunnel_id: tunnel.id }).reduce((n, s) => n + s.value, 0);
+    expect(pending).toBe(2);
+    setTunnelStatus(tunnel, 'healthy', Date.now(), createRandom(4));
+    await poll();
+    const text = await scrape();
+    expect(samples(text, 'cloudflare_tunnel_connection_reconnects_total', { tunnel_id: tunnel.id }).reduce((n, s) => n + s.value, 0)).toBe(2);
+    expect(at(text, 'cloudflare_tunnel_status', { status: 'healthy' })).toBe(1);
+    expect(sim.requests.some((r) => r.query.is_pending_reconnect !== undefined)).toBe(false);
   });
 });

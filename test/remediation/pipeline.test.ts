@@ -11,7 +11,7 @@ import { createPollReporter } from '../../src/pollers/poll.js';
 import { createProxyRecordsPoller } from '../../src/pollers/sources.js';
 import { createTunnelsPoller } from '../../src/pollers/tunnels.js';
 import { createRemediation } from '../../src/remediation/engine.js';
-import { createRandom, newConnector, rotateConnector, setProxyRecordStatus, setTunnelStatus, type SimTunnel } from '../../src/simulator/fleet.js';
+import { createRandom, newConnector, refillConnections, rotateConnector, setProxyRecordStatus, setTunnelStatus, type SimTunnel } from '../../src/simulator/fleet.js';
 import type { Simulator } from '../../src/simulator/server.js';
 import { createSnapshotStore } from '../../src/state/store.js';
 import { value } from '../helpers/exposition.js';
@@ -147,7 +147,7 @@ describe('stale connector remediation', () => {
     await h.pollAt(0);
     // The connector reconnects after the poll at minute 15 read it, before remediation re-reads.
     h.onPolled(() => {
-      for (const c of stale?.conns ?? []) c.is_pending_reconnect = false;
+      if (stale) refillConnections(stale, h.clock.t, createRandom(11));
     });
     const before = h.sim.requests.length;
     await h.pollAt(15);
@@ -183,7 +183,7 @@ describe('stale connector remediation', () => {
     for (const t of h.account.tunnels.filter((x) => x.tun_type === 'cfd_tunnel' && x.status === 'healthy')) {
       for (let i = 0; i < 4; i++) {
         const ghost = newConnector(random, T0);
-        for (const conn of ghost.conns) conn.is_pending_reconnect = true;
+        ghost.conns = [];
         t.connectors.push(ghost);
       }
     }
@@ -205,7 +205,7 @@ describe('stale connector remediation', () => {
     if (!down) throw new Error('no down tunnel');
     down.conns_inactive_at = new Date(T0).toISOString();
     down.connectors = [0, 1, 2].map(() => newConnector(random, T0));
-    for (const conn of down.connectors.flatMap((c) => c.conns)) conn.is_pending_reconnect = true;
+    for (const c of down.connectors) c.conns = [];
     // Of all connectors in the account, most have no active connection (3 down + 1 stale, of 5
     // to 7); of the connected tunnel's, only one.
     await h.pollAt(0);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { recordBackoffMs, sourceProblem } from '../../src/remediation/engine.js';
 import { findStaleConnectors, staleShare, trackStaleness, type StalenessTracker } from '../../src/remediation/policies.js';
 import { createSnapshotStore, type SnapshotStore } from '../../src/state/store.js';
-import type { Connector, Tunnel, TunnelConnections } from '../../src/state/types.js';
+import type { Connector, Tunnel, TunnelConnections } from '../../src/domain/types.js';
 
 const MIN = 60_000;
 const tunnel: Tunnel = { accountId: 'a', id: 't', name: 'api', type: 'cfd_tunnel', status: 'degraded', configSrc: 'cloudflare' };
@@ -11,15 +11,15 @@ const connector = (id: string, active: number, pending: number): Connector => ({
   version: '2025.11.1',
   arch: 'linux_amd64',
   originIp: '',
-  connections: [
-    ...Array.from({ length: active }, () => ({ colo: 'ams01', pendingReconnect: false })),
-    ...Array.from({ length: pending }, () => ({ colo: 'ams01', pendingReconnect: true })),
-  ],
+  // Held connections, and connections gone since an earlier poll (pending reconnect).
+  connections: Array.from({ length: active }, (_, i) => ({ id: `${id}-${i}`, colo: 'ams01', flaggedPending: false })),
+  complete: active + pending,
+  gone: Array.from({ length: pending }, (_, i) => ({ id: `${id}-gone-${i}`, colo: 'ams01' })),
 });
 
 function poll(store: SnapshotStore, at: number, connectors: Connector[], ok = true, tunnels: Tunnel[] = [tunnel]) {
   store.recordSuccess('tunnels', 'a', tunnels, { ok: true, at, durationSeconds: 0 });
-  const results = new Map<string, TunnelConnections>(ok ? [['t', { tunnelId: 't', connectors, fetchedAt: at, fetched: true }]] : []);
+  const results = new Map<string, TunnelConnections>(ok ? [['t', { tunnelId: 't', connectors, reconnects: new Map(), fetchedAt: at, fetched: true }]] : []);
   store.recordConnections('a', new Set(tunnels.map((t) => t.id)), results, { ok, at, durationSeconds: 0 });
 }
 
@@ -74,8 +74,8 @@ describe('stale connector policy', () => {
       'a',
       new Set(['t', 'down']),
       new Map([
-        ['t', { tunnelId: 't', connectors: [connector('1', 0, 4), connector('3', 4, 0)], fetchedAt: 1, fetched: true }],
-        ['down', { tunnelId: 'down', connectors: [connector('4', 0, 4), connector('5', 0, 4), connector('6', 0, 4)], fetchedAt: 1, fetched: true }],
+        ['t', { tunnelId: 't', connectors: [connector('1', 0, 4), connector('3', 4, 0)], reconnects: new Map(), fetchedAt: 1, fetched: true }],
+        ['down', { tunnelId: 'down', connectors: [connector('4', 0, 4), connector('5', 0, 4), connector('6', 0, 4)], reconnects: new Map(), fetchedAt: 1, fetched: true }],
       ]),
       { ok: true, at: 1, durationSeconds: 0 },
     );

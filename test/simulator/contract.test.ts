@@ -49,15 +49,48 @@ describe('simulator contract: Cloudflare', () => {
     expect((missing.body as { errors: { code: number }[] }).errors[0]?.code).toBe(7003);
   });
 
-  it('lists deleted tunnels unless is_deleted=false, and filters /tunnels by tun_types', async () => {
+  it('leaves deleted tunnels out unless is_deleted=true, and filters /tunnels by tun_types (comma list or repeated)', async () => {
     const sim = await simulator({ fleet: { accounts: 1, tunnelsPerAccount: 3, warpConnectorsPerAccount: 2, deletedTunnelsPerAccount: 2 } });
     const auth = { authorization: `Bearer ${sim.credentials.cloudflareToken}` };
     const base = `${sim.cloudflareBaseUrl}/accounts/${sim.accountIds[0]}`;
     const count = async (q: string) => ((await get(`${base}/${q}`, auth)).body as { result_info: { total_count: number } }).result_info.total_count;
-    expect(await count('cfd_tunnel')).toBe(5);
+    expect(await count('cfd_tunnel')).toBe(3);
     expect(await count('cfd_tunnel?is_deleted=false')).toBe(3);
+    expect(await count('cfd_tunnel?is_deleted=true')).toBe(2);
     expect(await count('tunnels?tun_types=warp_connector')).toBe(2);
     expect(await count('tunnels?tun_types=cfd_tunnel,warp_connector&is_deleted=false')).toBe(5);
+    expect(await count('tunnels?tun_types=cfd_tunnel&tun_types=warp_connector')).toBe(5);
+  });
+
+  it('reports is_pending_reconnect false on every cfd connection and leaves it (and uuid, config_version) out for WARP', async () => {
+    const sim = await simulator({ fleet: { accounts: 1, tunnelsPerAccount: 8 } });
+    const auth = { authorization: `Bearer ${sim.credentials.cloudflareToken}` };
+    const account = sim.fleet.accounts[0];
+    for (const t of account?.tunnels.filter((x) => x.deleted_at === null) ?? []) {
+      const body = (await get(`${sim.cloudflareBaseUrl}/accounts/${account?.id}/${t.tun_type}/${t.id}/connections`, auth)).body as {
+        result: { config_version?: number; conns: Record<string, unknown>[] }[];
+      };
+      for (const c of body.result) {
+        expect('config_version' in c, t.name).toBe(t.tun_type === 'cfd_tunnel');
+        for (const conn of c.conns) {
+          expect(conn.is_pending_reconnect, t.name).toBe(t.tun_type === 'cfd_tunnel' ? false : undefined);
+          expect('uuid' in conn, t.name).toBe(t.tun_type === 'cfd_tunnel');
+        }
+      }
+    }
+  });
+
+  it('answers one connector by id, and 404 for an unknown one', async () => {
+    const sim = await simulator({ fleet: { accounts: 1 } });
+    const auth = { authorization: `Bearer ${sim.credentials.cloudflareToken}` };
+    const account = sim.fleet.accounts[0];
+    const tunnel = account?.tunnels.find((t) => t.tun_type === 'cfd_tunnel' && t.connectors.length > 0);
+    const connector = tunnel?.connectors[0];
+    const base = `${sim.cloudflareBaseUrl}/accounts/${account?.id}/cfd_tunnel/${tunnel?.id}/connectors`;
+    const one = await get(`${base}/${connector?.id}`, auth);
+    expect((one.body as { result: { id: string; conns: unknown[] } }).result.id).toBe(connector?.id);
+    expect((one.body as { result: { conns: unknown[] } }).result.conns).toHaveLength(connector?.conns.length ?? -1);
+    expect((await get(`${base}/no-such-connector`, auth)).status).toBe(404);
   });
 
   it('DELETE without client_id removes every connector, as the real API does', async () => {
@@ -85,8 +118,64 @@ describe('simulator contract: PostHog', () => {
     expect((await get(`${sim.posthogBaseUrl}/api/organizations/${org?.id}/proxy_records/`, { authorization: 'Bearer x' })).status).toBe(401);
   });
 
-  it('retry is allowed from erroring, timed_out and issuing only', async () => {
+  it('refuses a personal API key on retry/ with 403 and PostHog\'s detail, in every status', async () => {
     const sim = await simulator({ fleet: { recordsPerOrganization: 9 } });
+    const org = sim.fleet.organizations[0];
+    for (const record of org?.records ?? []) {
+      const before = record.status;
+      const res = await fetch(`${sim.posthogBaseUrl}/api/organizations/${org?.id}/proxy_records/${record.id}/retry/`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${sim.credentials.posthogKey}` },
+      });
+      expect(res.status).toBe(403);
+      expect(await res.json()).toEqual({ detail: 'This action does not support personal API key access' });
+      expect(record.status).toBe(before);
+    }
+  });
+
+  it('creates a record with a target_cname derived from organization and domain, refuses past max_proxy_records, and deletes', async () => {
+    const sim = await simulator({ fleet: { recordsPerOrganization: 1, maxProxyRecords: 2 } });
+    const org = sim.fleet.organizations[0];
+    const base = `${sim.posthogBaseUrl}/api/organizations/${org?.id}/proxy_records`;
+    const headers = { authorization: `Bearer ${sim.credentials.posthogKey}`, 'content-type': 'application/json' };
+    const create = (domain: string) => fetch(`${base}/`, { method: 'POST', headers, body: JSON.stringify({ domain }) });
+    const first = await create('new.example.com');
+    expect(first.status).toBe(200);
+    const record = (await first.json()) as { id: string; status: string; target_cname: string; created_by: number };
+    expect(record.status).toBe('waiting');
+    expect(typeof record.created_by).toBe('number');
+    const over = await create('third.example.com');
+    expect(over.status).toBe(400);
+    expect(await over.json()).toEqual({ detail: 'Maximum of 2 proxy records per organization.' });
+    // A waiting record is deleted at once; recreated, it gets the same target.
+    expect((await fetch(`${base}/${record.id}`, { method: 'DELETE', headers })).status).toBe(200);
+    expect(org?.records.some((r) => r.id === record.id)).toBe(false);
+    const again = (await (await create('new.example.com')).json()) as { id: string; target_cname: string };
+    expect(again.id).not.toBe(record.id);
+    expect(again.target_cname).toBe(record.target_cname);
+    // A valid record is torn down first: it shows as deleting.
+    const valid = org?.records.find((r) => r.status === 'valid');
+    if (valid) {
+      await fetch(`${base}/${valid.id}/`, { method: 'DELETE', headers });
+      expect(valid.status).toBe('deleting');
+    }
+  });
+
+  it('takes paths with or without the trailing slash, and answers errors as {detail}', async () => {
+    const sim = await simulator();
+    const auth = { authorization: `Bearer ${sim.credentials.posthogKey}` };
+    const org = sim.fleet.organizations[0];
+    const without = await get(`${sim.posthogBaseUrl}/api/organizations/${org?.id}/proxy_records`, auth);
+    expect(without.status).toBe(200);
+    expect((without.body as { results: unknown[] }).results).toHaveLength(org?.records.length ?? -1);
+    const missing = await get(`${sim.posthogBaseUrl}/api/organizations/${org?.id}/proxy_records/nope`, auth);
+    expect(missing).toMatchObject({ status: 404, body: { detail: 'Not found.' } });
+    const bad = await get(`${sim.posthogBaseUrl}/api/organizations/${org?.id}/proxy_records/`, { authorization: 'Bearer x' });
+    expect(Object.keys(bad.body as object)).toEqual(['detail']);
+  });
+
+  it('retry, where a server accepts the key, is allowed from erroring, timed_out and issuing only', async () => {
+    const sim = await simulator({ fleet: { recordsPerOrganization: 9 }, posthogRetryAcceptsApiKeys: true });
     const org = sim.fleet.organizations[0];
     const results: Record<string, number> = {};
     for (const record of org?.records ?? []) {

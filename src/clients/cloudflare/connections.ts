@@ -23,7 +23,8 @@ export const apiConnection = z.object({
 });
 
 export const apiConnector = z.object({
-  id: z.string().min(1),
+  // Optional here so one connector without an id is skipped (and logged), not the whole tunnel.
+  id: z.string().optional(),
   arch: z.string().nullish(),
   config_version: z.number().nullish(),
   conns: z.array(apiConnection).nullish(),

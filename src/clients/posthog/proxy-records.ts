@@ -1,7 +1,11 @@
 // PostHog managed reverse proxy records.
 // GET  /api/organizations/{org}/proxy_records/            list (three shapes, see below)
+// POST /api/organizations/{org}/proxy_records/            create {domain}      (organization:write)
 // GET  /api/organizations/{org}/proxy_records/{id}/       one record
-// POST /api/organizations/{org}/proxy_records/{id}/retry/ from erroring, timed_out or issuing
+// DELETE /api/organizations/{org}/proxy_records/{id}/     waiting/erroring/timed_out go at once (organization:write)
+// POST /api/organizations/{org}/proxy_records/{id}/retry/ from erroring, timed_out or issuing; the
+//      action declares no API scope, so PostHog refuses personal API keys on it (403)
+// Source: PostHog's posthog/api/proxy_record.py and posthog/permissions.py.
 import { z } from 'zod';
 import { ApiResponseError } from '../errors.js';
 import { apiPath, type ApiClient } from '../http.js';
@@ -101,6 +105,31 @@ export async function retryProxyRecord(
     method: 'POST',
     path: apiPath`/api/organizations/${organizationId}/proxy_records/${recordId}/retry/`,
     operation: 'retry_proxy_record',
+    permission: ORGANIZATION_WRITE,
+    expectBody: false,
+    ...(signal ? { signal } : {}),
+  });
+}
+
+/** Creates a record for `domain`; PostHog answers with the new record (a new id, status waiting). */
+export async function createProxyRecord(client: ApiClient, organizationId: string, domain: string, signal?: AbortSignal): Promise<ApiProxyRecord> {
+  const path = apiPath`/api/organizations/${organizationId}/proxy_records/`;
+  const res = await client.send({
+    method: 'POST',
+    path,
+    json: { domain },
+    operation: 'create_proxy_record',
+    permission: ORGANIZATION_WRITE,
+    ...(signal ? { signal } : {}),
+  });
+  return parse(apiProxyRecord, res.body, client, 'POST', path);
+}
+
+export async function deleteProxyRecord(client: ApiClient, organizationId: string, recordId: string, signal?: AbortSignal): Promise<void> {
+  await client.send({
+    method: 'DELETE',
+    path: apiPath`/api/organizations/${organizationId}/proxy_records/${recordId}/`,
+    operation: 'delete_proxy_record',
     permission: ORGANIZATION_WRITE,
     expectBody: false,
     ...(signal ? { signal } : {}),
