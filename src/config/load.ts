@@ -313,6 +313,7 @@ function assemble(
     remediation: {
       staleConnectors: get('remediation.stale_connectors'),
       proxyRecords: get('remediation.proxy_records'),
+      proxyRecordRetryMethod: get('remediation.proxy_record_retry_method'),
       staleConnectorAfterMs: get('remediation.stale_connector_after'),
       cooldownMs: get('remediation.cooldown'),
       maxActionsPerHour: get('remediation.max_actions_per_hour'),

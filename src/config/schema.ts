@@ -8,6 +8,10 @@ import { parseDuration } from './duration.js';
 export const REMEDIATION_MODES = ['off', 'dry-run', 'on'] as const;
 export type RemediationMode = (typeof REMEDIATION_MODES)[number];
 
+/** How a failed proxy record is repaired: PostHog's retry/ action, or delete and create again. */
+export const PROXY_RECORD_RETRY_METHODS = ['retry', 'recreate'] as const;
+export type ProxyRecordRetryMethod = (typeof PROXY_RECORD_RETRY_METHODS)[number];
+
 /** A value as it arrives: text from the environment or a flag, or any YAML scalar or list. */
 type Raw = unknown;
 
@@ -142,6 +146,14 @@ export const SETTINGS = [
   { key: 'stale_data_max_age', env: 'STALE_DATA_MAX_AGE', default: '10m', doc: 'How long series outlive a failing source.', schema: duration },
   { key: 'remediation.stale_connectors', env: 'REMEDIATE_STALE_CONNECTORS', default: 'off', doc: 'off, dry-run or on.', schema: mode },
   { key: 'remediation.proxy_records', env: 'REMEDIATE_PROXY_RECORDS', default: 'off', doc: 'off, dry-run or on.', schema: mode },
+  {
+    key: 'remediation.proxy_record_retry_method',
+    env: 'PROXY_RECORD_RETRY_METHOD',
+    flag: 'remediation.proxy-record-retry-method',
+    default: 'retry',
+    doc: 'retry (POST retry/, which PostHog refuses to personal API keys) or recreate (journaled DELETE + create of the same domain, organization:write).',
+    schema: oneOf(PROXY_RECORD_RETRY_METHODS),
+  },
   { key: 'remediation.stale_connector_after', env: 'STALE_CONNECTOR_AFTER', default: '15m', doc: 'How long a connector must be without active connections.', schema: duration },
   { key: 'remediation.cooldown', env: 'REMEDIATION_COOLDOWN', default: '1h', doc: 'Minimum time between two actions on one target.', schema: duration },
   { key: 'remediation.max_actions_per_hour', env: 'REMEDIATION_MAX_ACTIONS_PER_HOUR', default: '10', doc: 'All actions together.', schema: positiveInt },
@@ -182,6 +194,7 @@ export interface Config {
   remediation: {
     staleConnectors: RemediationMode;
     proxyRecords: RemediationMode;
+    proxyRecordRetryMethod: ProxyRecordRetryMethod;
     staleConnectorAfterMs: number;
     cooldownMs: number;
     maxActionsPerHour: number;

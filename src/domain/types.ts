@@ -20,6 +20,8 @@ export interface RemediationCounters {
   action(action: string, mode: 'dry_run' | 'live'): void;
   failure(action: string): void;
   skipped(action: string, reason: string): void;
+  /** The recreated proxy records whose CNAME target changed: the user's DNS must follow. */
+  dnsChangesRequired(changes: readonly { organizationId: string; domain: string; targetCname: string }[]): void;
 }
 
 export const TUNNEL_STATUSES = ['healthy', 'degraded', 'down', 'inactive', 'unknown'] as const;

@@ -158,6 +158,13 @@ export function createExporterMetrics(options: MetricsOptions): ExporterMetrics 
     registers: [registry],
   });
 
+  const dnsChangeRequired = new Gauge({
+    name: 'posthog_proxy_record_dns_change_required',
+    help: 'A proxy record the exporter recreated (PROXY_RECORD_RETRY_METHOD=recreate) came back with a new target_cname: point the domain\'s CNAME at it. 1 until the record is seen valid.',
+    labelNames: ['organization_id', 'domain', 'target_cname'],
+    registers: [registry],
+  });
+
   const definitions = domainFamilies(options.intervals);
   const renderOwn = async () => {
     const samples = domainSamples();
@@ -187,6 +194,10 @@ export function createExporterMetrics(options: MetricsOptions): ExporterMetrics 
       action: (action, mode) => actions.inc({ action, mode }),
       failure: (action) => failures.inc({ action }),
       skipped: (action, reason) => skipped.inc({ action, reason }),
+      dnsChangesRequired(changes) {
+        dnsChangeRequired.reset();
+        for (const c of changes) dnsChangeRequired.set({ organization_id: c.organizationId, domain: c.domain, target_cname: c.targetCname }, 1);
+      },
     },
     renderOwn,
     async render() {

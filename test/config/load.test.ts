@@ -140,7 +140,7 @@ describe('environment and flags', () => {
       log: { level: 'info', format: 'json' },
       schedules: { tunnels: '*/30 * * * * *', gateway: '0 */5 * * * *', proxyRecords: '0 * * * * *' },
       staleDataMaxAgeMs: 600_000,
-      remediation: { staleConnectors: 'off', proxyRecords: 'off', staleConnectorAfterMs: 900_000, cooldownMs: 3_600_000, maxActionsPerHour: 10 },
+      remediation: { staleConnectors: 'off', proxyRecords: 'off', proxyRecordRetryMethod: 'retry', staleConnectorAfterMs: 900_000, cooldownMs: 3_600_000, maxActionsPerHour: 10 },
     });
     expect(config.posthog).toBeUndefined();
   });

@@ -8,13 +8,16 @@ import { value } from '../helpers/exposition.js';
 import { simulator } from '../helpers/simulator.js';
 
 async function fleet(): Promise<Simulator> {
-  const sim = await simulator({ fleet: { accounts: 1, tunnelsPerAccount: 4, warpConnectorsPerAccount: 0, recordsPerOrganization: 9 }, rateLimit: { limit: 100_000, windowSeconds: 300 } });
+  const sim = await simulator({
+    fleet: { accounts: 1, tunnelsPerAccount: 4, warpConnectorsPerAccount: 0, recordsPerOrganization: 9, maxProxyRecords: 20 },
+    rateLimit: { limit: 100_000, windowSeconds: 300 },
+  });
   const healthy = sim.fleet.accounts[0]?.tunnels.find((t) => t.status === 'healthy' && t.tun_type === 'cfd_tunnel');
   if (healthy) rotateConnector(healthy, Date.now(), createRandom(1));
   return sim;
 }
 
-function env(sim: Simulator, mode: string): Record<string, string> {
+function env(sim: Simulator, mode: string, method = 'retry'): Record<string, string> {
   return {
     CLOUDFLARE_API_TOKEN: sim.credentials.cloudflareToken,
     CLOUDFLARE_ACCOUNT_IDS: sim.accountIds.join(','),
@@ -28,24 +31,40 @@ function env(sim: Simulator, mode: string): Record<string, string> {
     STALE_CONNECTOR_AFTER: '2s',
     REMEDIATE_STALE_CONNECTORS: mode,
     REMEDIATE_PROXY_RECORDS: mode,
+    PROXY_RECORD_RETRY_METHOD: method,
   };
 }
 
 describe('the daemon remediating', () => {
-  it('on: one DELETE with client_id for the stale connector and one retry per failed record', async () => {
+  it('on: one DELETE with client_id for the stale connector; retry/ is refused to the personal API key once, and never sent again', async () => {
     const sim = await fleet();
-    const stale = sim.fleet.accounts[0]?.tunnels.find((t) => t.status === 'degraded' && t.connectors[0]?.conns.every((c) => c.is_pending_reconnect));
+    const stale = sim.fleet.accounts[0]?.tunnels.find((t) => t.status === 'degraded' && t.connectors[0]?.conns.length === 0);
     const staleId = stale?.connectors[0]?.id;
-    const failed = sim.fleet.organizations[0]?.records.filter((r) => r.status === 'erroring' || r.status === 'timed_out') ?? [];
     const daemon = await startDaemon([], env(sim, 'on'));
     await waitFor('the DELETE', async () => (sim.requests.some((r) => r.method === 'DELETE') ? true : undefined), 20_000);
-    await new Promise((r) => setTimeout(r, 3000));
+    await waitFor('a few more record polls', async () => (sim.requests.filter((r) => r.endpoint === 'proxy_records.list').length >= 4 ? true : undefined), 20_000);
     const writes = sim.requests.filter((r) => r.method !== 'GET');
     expect(writes.filter((r) => r.method === 'DELETE')).toEqual([expect.objectContaining({ query: { client_id: staleId }, status: 200 })]);
-    expect(writes.filter((r) => r.method === 'POST').map((r) => r.path).sort()).toEqual(failed.map((r) => `/api/organizations/${sim.organizationIds[0]}/proxy_records/${r.id}/retry/`).sort());
+    expect(writes.filter((r) => r.method === 'POST')).toEqual([expect.objectContaining({ endpoint: 'proxy_records.retry', status: 403 })]);
     const text = await (await fetch(`${daemon.url}/metrics`)).text();
     expect(value(text, 'cloudflare_tunnel_exporter_remediation_actions_total', { action: 'cleanup_connector', mode: 'live' })).toBe(1);
-    expect(value(text, 'cloudflare_tunnel_exporter_remediation_actions_total', { action: 'retry_proxy_record', mode: 'live' })).toBe(failed.length);
+    expect(value(text, 'cloudflare_tunnel_exporter_remediation_actions_total', { action: 'retry_proxy_record', mode: 'live' })).toBe(0);
+    expect(value(text, 'cloudflare_tunnel_exporter_remediation_skipped_total', { action: 'retry_proxy_record', reason: 'credential_not_allowed' })).toBeGreaterThanOrEqual(2);
+    expect(daemon.stdout().match(/PostHog refuses this credential on proxy record retry/g)).toHaveLength(1);
+    daemon.child.kill('SIGTERM');
+    expect(await daemon.exit).toBe(0);
+  });
+
+  it('on with PROXY_RECORD_RETRY_METHOD=recreate: each failed record deleted and created again, no domain lost', async () => {
+    const sim = await fleet();
+    const org = sim.fleet.organizations[0];
+    const failed = org?.records.filter((r) => r.status === 'erroring' || r.status === 'timed_out') ?? [];
+    const domains = org?.records.map((r) => r.domain).sort();
+    const daemon = await startDaemon([], { ...env(sim, 'on', 'recreate'), REMEDIATE_STALE_CONNECTORS: 'off' });
+    await waitFor('the creates', async () => (sim.requests.filter((r) => r.endpoint === 'proxy_records.create').length === failed.length ? true : undefined), 20_000);
+    expect(sim.requests.filter((r) => r.endpoint === 'proxy_records.delete').map((r) => r.path).sort()).toEqual(failed.map((r) => `/api/organizations/${org?.id}/proxy_records/${r.id}/`).sort());
+    expect(sim.requests.some((r) => r.endpoint === 'proxy_records.retry')).toBe(false);
+    expect(org?.records.map((r) => r.domain).sort()).toEqual(domains);
     daemon.child.kill('SIGTERM');
     expect(await daemon.exit).toBe(0);
   });

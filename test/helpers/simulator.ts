@@ -54,7 +54,7 @@ export function simulatorConfig(sim: Simulator, overrides: Partial<Config> = {})
     // Far-apart schedules: tests drive polls with job.tick(), the cron never fires during a test.
     schedules: { tunnels: '0 0 0 1 1 *', gateway: '0 0 0 1 1 *', proxyRecords: '0 0 0 1 1 *' },
     staleDataMaxAgeMs: 600_000,
-    remediation: { staleConnectors: 'off', proxyRecords: 'off', staleConnectorAfterMs: 900_000, cooldownMs: 3_600_000, maxActionsPerHour: 10 },
+    remediation: { staleConnectors: 'off', proxyRecords: 'off', proxyRecordRetryMethod: 'retry', staleConnectorAfterMs: 900_000, cooldownMs: 3_600_000, maxActionsPerHour: 10 },
     demo: false,
     ...overrides,
   };

@@ -1,6 +1,6 @@
 // The whole remediation pipeline against the simulator: real clients, real pollers, a fake clock.
 // Asserts what reaches the API (the simulator's request log), the counters and the audit log.
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -12,7 +12,7 @@ import { createProxyRecordsPoller } from '../../src/pollers/sources.js';
 import { createTunnelsPoller } from '../../src/pollers/tunnels.js';
 import { createRemediation } from '../../src/remediation/engine.js';
 import { createRandom, newConnector, refillConnections, rotateConnector, setProxyRecordStatus, setTunnelStatus, type SimTunnel } from '../../src/simulator/fleet.js';
-import type { Simulator } from '../../src/simulator/server.js';
+import type { Simulator, SimulatorOptions } from '../../src/simulator/server.js';
 import { createSnapshotStore } from '../../src/state/store.js';
 import { value } from '../helpers/exposition.js';
 import { cloudflareClient, posthogClient, simulator, simulatorConfig } from '../helpers/simulator.js';
@@ -22,6 +22,7 @@ const T0 = Date.parse('2026-11-01T12:00:00Z');
 
 interface HarnessOptions {
   remediation?: Partial<Config['remediation']>;
+  simulator?: Partial<SimulatorOptions>;
   /** Healthy tunnels to rotate (each gets one stale connector next to an active one). */
   rotate?: number;
 }
@@ -29,7 +30,7 @@ interface HarnessOptions {
 async function harness(options: HarnessOptions = {}, reuse?: { sim: Simulator; clock: { t: number } }) {
   const clock = reuse?.clock ?? { t: T0 };
   const now = () => clock.t;
-  const sim = reuse?.sim ?? (await simulator({ now, fleet: { accounts: 1, tunnelsPerAccount: 8, recordsPerOrganization: 9 } }));
+  const sim = reuse?.sim ?? (await simulator({ now, ...options.simulator, fleet: { accounts: 1, tunnelsPerAccount: 8, recordsPerOrganization: 9, ...options.simulator?.fleet } }));
   const account = sim.fleet.accounts[0];
   if (!account) throw new Error('no account');
   if (!reuse) {
@@ -42,7 +43,7 @@ async function harness(options: HarnessOptions = {}, reuse?: { sim: Simulator; c
     for (const t of healthy.slice(0, options.rotate ?? 1)) rotateConnector(t, clock.t, random);
   }
   const config = simulatorConfig(sim, {
-    remediation: { staleConnectors: 'on', proxyRecords: 'off', staleConnectorAfterMs: 15 * MIN, cooldownMs: 60 * MIN, maxActionsPerHour: 10, ...options.remediation },
+    remediation: { staleConnectors: 'on', proxyRecords: 'off', proxyRecordRetryMethod: 'retry', staleConnectorAfterMs: 15 * MIN, cooldownMs: 60 * MIN, maxActionsPerHour: 10, ...options.remediation },
   });
   const store = createSnapshotStore();
   const intervals = { tunnelsSeconds: 300, gatewaySeconds: 300, proxyRecordsSeconds: 300 };
@@ -86,8 +87,9 @@ async function harness(options: HarnessOptions = {}, reuse?: { sim: Simulator; c
   };
 }
 
+/** Tunnels whose first connector was left without connections by a token rotation. */
 const rotated = (sim: Simulator): SimTunnel[] =>
-  sim.fleet.accounts[0]?.tunnels.filter((t) => t.connectors.length >= 2 && t.connectors[0]?.conns.every((c) => c.is_pending_reconnect) && t.status === 'degraded') ?? [];
+  sim.fleet.accounts[0]?.tunnels.filter((t) => t.connectors.length >= 2 && t.connectors[0]?.conns.length === 0 && t.status === 'degraded') ?? [];
 const deletes = (sim: Simulator) => sim.requests.filter((r) => r.method === 'DELETE');
 const posts = (sim: Simulator) => sim.requests.filter((r) => r.method === 'POST');
 
@@ -257,8 +259,8 @@ describe('stale connector remediation', () => {
 });
 
 describe('proxy record remediation', () => {
-  it('retries each erroring or timed-out record once, and none in other statuses', async () => {
-    const h = await harness({ rotate: 0, remediation: { staleConnectors: 'off', proxyRecords: 'on' } });
+  it('retries each erroring or timed-out record once, and none in other statuses (a server that accepts the key)', async () => {
+    const h = await harness({ rotate: 0, remediation: { staleConnectors: 'off', proxyRecords: 'on' }, simulator: { posthogRetryAcceptsApiKeys: true } });
     const failed = h.org.records.filter((r) => r.status === 'erroring' || r.status === 'timed_out');
     expect(failed.length).toBe(2);
     await h.pollAt(0);
@@ -274,7 +276,7 @@ describe('proxy record remediation', () => {
   });
 
   it('backs off per record, doubling, and gives up after 5 attempts', async () => {
-    const h = await harness({ rotate: 0, remediation: { staleConnectors: 'off', proxyRecords: 'on', cooldownMs: 10 * MIN, maxActionsPerHour: 100 } });
+    const h = await harness({ rotate: 0, remediation: { staleConnectors: 'off', proxyRecords: 'on', cooldownMs: 10 * MIN, maxActionsPerHour: 100 }, simulator: { posthogRetryAcceptsApiKeys: true } });
     const record = h.org.records.find((r) => r.status === 'erroring');
     for (const r of h.org.records) if (r !== record && r.status === 'timed_out') setProxyRecordStatus(r, 'valid', T0);
     const breakAgain = () => record && setProxyRecordStatus(record, 'erroring', h.clock.t);
@@ -286,6 +288,152 @@ describe('proxy record remediation', () => {
       breakAgain();
     }
     expect(times).toEqual([0, 10, 30, 70, 150]);
-    expect(h.decisions().at(-1)).toMatchObject({ skip_reason: 'max_attempts', reason: 'gave up after 5 retries' });
+    expect(h.decisions().at(-1)).toMatchObject({ skip_reason: 'max_attempts', reason: 'gave up after 5 attempts' });
+  });
+
+  it("handles PostHog's refusal of a personal API key on retry/ once per organization: no attempt spent, no retry/ sent again", async () => {
+    const h = await harness({ rotate: 0, remediation: { staleConnectors: 'off', proxyRecords: 'on' } });
+    const failed = h.org.records.filter((r) => r.status === 'erroring' || r.status === 'timed_out');
+    expect(failed.length).toBe(2);
+    await h.pollAt(0);
+    await h.pollAt(90);
+    await h.pollAt(300);
+    // One retry/ ever: the first record's. The refusal blocks the second record and every later poll.
+    expect(posts(h.sim)).toHaveLength(1);
+    const refusals = h.lines.filter((l) => String(l.msg).startsWith('PostHog refuses this credential on proxy record retry/'));
+    expect(refusals).toHaveLength(1);
+    expect(refusals[0]).toMatchObject({ level: 'error', organization_id: h.org.id, detail: 'This action does not support personal API key access' });
+    expect(String(refusals[0]?.msg)).toContain('PROXY_RECORD_RETRY_METHOD=recreate');
+    const text = await h.metrics();
+    expect(value(text, 'cloudflare_tunnel_exporter_remediation_skipped_total', { action: 'retry_proxy_record', reason: 'credential_not_allowed' })).toBe(6);
+    expect(value(text, 'cloudflare_tunnel_exporter_remediation_actions_total', { action: 'retry_proxy_record', mode: 'live' })).toBe(0);
+    expect(value(text, 'cloudflare_tunnel_exporter_remediation_action_failures_total', { action: 'retry_proxy_record' })).toBe(0);
+    expect(h.decisions().some((d) => String(d.error ?? '').includes('organization:write'))).toBe(false);
   });
 });
+
+describe('proxy record remediation: recreate', () => {
+  const recreate = (extra: HarnessOptions = {}, reuse?: Parameters<typeof harness>[1]) =>
+    harness(
+      {
+      rotate: 0,
+      ...extra,
+      remediation: { staleConnectors: 'off', proxyRecords: 'on', proxyRecordRetryMethod: 'recreate', ...extra.remediation },
+        simulator: { ...extra.simulator, fleet: { maxProxyRecords: 20, ...extra.simulator?.fleet } },
+      },
+      reuse,
+    );
+  const writes = (sim: Simulator) => sim.requests.filter((r) => r.method !== 'GET').map((r) => `${r.method} ${r.endpoint}`);
+  const domains = (h: Awaited<ReturnType<typeof harness>>) => h.org.records.map((r) => r.domain).sort();
+
+  it('re-reads, deletes and creates the same domain again, with the same target, and sends no retry/', async () => {
+    const h = await recreate();
+    const erroring = h.org.records.find((r) => r.status === 'erroring');
+    for (const r of h.org.records) if (r.status === 'timed_out') setProxyRecordStatus(r, 'valid', T0);
+    const before = domains(h);
+    await h.pollAt(0);
+    expect(writes(h.sim)).toEqual(['DELETE proxy_records.delete', 'POST proxy_records.create']);
+    // From the re-read on: read, delete, check the domain is not back already, create.
+    const reread = h.sim.requests.findIndex((r) => r.endpoint === 'proxy_records.get');
+    expect(h.sim.requests.slice(reread).map((r) => r.endpoint)).toEqual(['proxy_records.get', 'proxy_records.delete', 'proxy_records.list', 'proxy_records.create']);
+    expect(domains(h)).toEqual(before);
+    const again = h.org.records.find((r) => r.domain === erroring?.domain);
+    expect(again?.id).not.toBe(erroring?.id);
+    expect(again?.target_cname).toBe(erroring?.target_cname);
+    expect(h.decisions().at(-1)).toMatchObject({ outcome: 'done', evidence: { method: 'recreate', target_cname_changed: false, created: true } });
+    expect(value(await h.metrics(), 'cloudflare_tunnel_exporter_remediation_actions_total', { action: 'retry_proxy_record', mode: 'live' })).toBe(1);
+  });
+
+  it('keys cooldown by organization and domain: a recreated record that errors again at once waits', async () => {
+    const h = await recreate({ remediation: { cooldownMs: 10 * MIN } });
+    const domain = h.org.records.find((r) => r.status === 'erroring')?.domain;
+    for (const r of h.org.records) if (r.status === 'timed_out') setProxyRecordStatus(r, 'valid', T0);
+    await h.pollAt(0);
+    const recreated = h.org.records.find((r) => r.domain === domain);
+    if (recreated) setProxyRecordStatus(recreated, 'erroring', h.clock.t);
+    await h.pollAt(1);
+    await h.pollAt(5);
+    expect(writes(h.sim)).toHaveLength(2);
+    expect(h.decisions().at(-1)).toMatchObject({ skip_reason: 'cooldown', target: { domain } });
+    await h.pollAt(11);
+    expect(writes(h.sim)).toHaveLength(4);
+  });
+
+  it('finishes the create from the journal on the next cycle when the create fails', async () => {
+    const h = await recreate();
+    const erroring = h.org.records.find((r) => r.status === 'erroring');
+    for (const r of h.org.records) if (r.status === 'timed_out') setProxyRecordStatus(r, 'valid', T0);
+    h.sim.setFaults([{ endpoint: 'proxy_records.create', status: 503, times: 1 }]);
+    await h.pollAt(0);
+    expect(h.org.records.some((r) => r.domain === erroring?.domain)).toBe(false);
+    expect(h.decisions().at(-1)).toMatchObject({ outcome: 'failed' });
+    await h.pollAt(1);
+    expect(h.org.records.filter((r) => r.domain === erroring?.domain)).toHaveLength(1);
+    expect(h.lines.some((l) => l.msg === 'proxy record recreate finished from the journal' && l.domain === erroring?.domain && l.created === true)).toBe(true);
+    // Finished once: later cycles create nothing more.
+    await h.pollAt(2);
+    expect(writes(h.sim).filter((w) => w === 'POST proxy_records.create')).toHaveLength(2);
+  });
+
+  it('survives a kill between delete and create: the journal in REMEDIATION_STATE_FILE finishes it at the next start', async () => {
+    const stateFile = join(mkdtempSync(join(tmpdir(), 'remediation-')), 'state.json');
+    const first = await recreate({ remediation: { stateFile } });
+    const erroring = first.org.records.find((r) => r.status === 'erroring');
+    for (const r of first.org.records) if (r.status === 'timed_out') setProxyRecordStatus(r, 'valid', T0);
+    first.sim.setFaults([{ endpoint: 'proxy_records.create', hang: true }]);
+    const polling = first.pollAt(0);
+    await waitForRequest(first.sim, 'proxy_records.create');
+    // The process dies here: the DELETE went out, the create never finished.
+    first.stop();
+    await polling.catch(() => undefined);
+    expect(first.org.records.some((r) => r.domain === erroring?.domain)).toBe(false);
+    expect(JSON.parse(readFileSync(stateFile, 'utf8')).journal).toEqual([expect.objectContaining({ domain: erroring?.domain, oldId: erroring?.id, oldTargetCname: erroring?.target_cname })]);
+
+    first.sim.setFaults([]);
+    const second = await recreate({ remediation: { stateFile } }, { sim: first.sim, clock: first.clock });
+    await second.pollAt(1);
+    expect(first.org.records.filter((r) => r.domain === erroring?.domain)).toHaveLength(1);
+    expect(JSON.parse(readFileSync(stateFile, 'utf8')).journal).toEqual([]);
+  });
+
+  it('dry-run decides and counts, and sends no write', async () => {
+    const h = await recreate({ remediation: { proxyRecords: 'dry-run' } });
+    await h.pollAt(0);
+    expect(writes(h.sim)).toEqual([]);
+    expect(value(await h.metrics(), 'cloudflare_tunnel_exporter_remediation_actions_total', { action: 'retry_proxy_record', mode: 'dry_run' })).toBe(2);
+  });
+
+  it('a changed target_cname is logged as an error and exposed until the record is valid', async () => {
+    const h = await recreate();
+    const erroring = h.org.records.find((r) => r.status === 'erroring');
+    for (const r of h.org.records) if (r.status === 'timed_out') setProxyRecordStatus(r, 'valid', T0);
+    h.sim.fleet.proxyBaseCname = 'proxy-cf.posthog.example';
+    await h.pollAt(0);
+    const recreated = h.org.records.find((r) => r.domain === erroring?.domain);
+    expect(recreated?.target_cname).toMatch(/\.proxy-cf\.posthog\.example$/);
+    expect(h.lines.find((l) => l.level === 'error' && l.domain === erroring?.domain)).toMatchObject({ old_target_cname: erroring?.target_cname, new_target_cname: recreated?.target_cname });
+    expect(value(await h.metrics(), 'posthog_proxy_record_dns_change_required', { domain: erroring?.domain as string })).toBe(1);
+    if (recreated) setProxyRecordStatus(recreated, 'valid', h.clock.t);
+    await h.pollAt(1);
+    expect(value(await h.metrics(), 'posthog_proxy_record_dns_change_required', { domain: erroring?.domain as string })).toBeUndefined();
+  });
+
+  it('never deletes when the organization is over max_proxy_records (the create would be refused)', async () => {
+    const h = await recreate({ simulator: { fleet: { maxProxyRecords: 2 } } });
+    await h.pollAt(0);
+    expect(writes(h.sim)).toEqual([]);
+    expect(h.decisions().at(-1)).toMatchObject({ skip_reason: 'over_quota' });
+  });
+
+  it('touches no record in any other status', async () => {
+    const h = await recreate();
+    for (const r of h.org.records) if (r.status === 'erroring' || r.status === 'timed_out') setProxyRecordStatus(r, 'warning', T0);
+    await h.pollAt(0);
+    await h.pollAt(100);
+    expect(writes(h.sim)).toEqual([]);
+  });
+});
+
+async function waitForRequest(sim: Simulator, endpoint: string): Promise<void> {
+  for (let i = 0; i < 200 && !sim.requests.some((r) => r.endpoint === endpoint); i++) await new Promise((r) => setTimeout(r, 5));
+}

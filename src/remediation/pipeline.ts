@@ -1,0 +1,178 @@
+// The one remediation pipeline (after kured): every action runs its candidates through the same
+// steps, and differs only in its policy (what it looks at, what blocks it, how it re-reads and
+// acts). Steps: source fresh? policy guard? attempts, cooldown, hourly budget? re-read the target
+// and check again; record the action (cooldown first, so a crash mid-write still cools down);
+// act, or in dry-run don't; audit one log line; persist the state.
+import type { RemediationMode } from '../config/schema.js';
+import type { RemediationCounters } from '../domain/types.js';
+import { ApiNotFoundError } from '../clients/errors.js';
+import type { Logger } from '../log.js';
+import type { CollectorName, Snapshot, SourceEntry } from '../state/store.js';
+import type { RemediationAction } from './policies.js';
+import type { RemediationState } from './state.js';
+
+export const SKIP_REASONS = [
+  'source_failed',
+  'data_stale',
+  'blast_radius',
+  'no_active_sibling',
+  'cooldown',
+  'max_attempts',
+  'hourly_limit',
+  'resolved',
+  'recheck_failed',
+  'credential_not_allowed',
+  'over_quota',
+] as const;
+export type SkipReason = (typeof SKIP_REASONS)[number];
+
+export interface Candidate {
+  /** The target's key in the remediation state (cooldowns, attempts). */
+  key: string;
+  target: Record<string, string>;
+  reason: string;
+  evidence: Record<string, unknown>;
+  /** A policy guard that blocks this candidate before anything is read or written. */
+  blocked?: { skip: SkipReason; reason: string };
+}
+
+/** What a re-read decided: skip (the reason), or act (the write to send). */
+export type Recheck = { skip: SkipReason; reason?: string; error?: string } | { act: (signal: AbortSignal) => Promise<ActResult>; evidence?: Record<string, unknown> };
+
+/** A write's outcome: done, or not taken after all (nothing changed: the action is taken back). */
+export type ActResult = { done: true; evidence?: Record<string, unknown> } | { notTaken: SkipReason; reason: string };
+
+export interface ActionPolicy {
+  action: RemediationAction;
+  mode: RemediationMode;
+  /** The collector whose new data this action runs after. */
+  trigger: CollectorName;
+  /** The skip reasons this action can count (their series start at 0). */
+  skipReasons: readonly SkipReason[];
+  /** Work that must happen before candidates are chosen (e.g. finishing a journal). */
+  prepare?(scope: string, signal: AbortSignal): Promise<void>;
+  /** Why the scope's data may not be acted on: its last poll failed, or it is too old. */
+  sourceProblem(snapshot: Snapshot, scope: string, now: number): SkipReason | undefined;
+  candidates(snapshot: Snapshot, scope: string): Candidate[];
+  /** A guard that depends on what earlier candidates of the same run learned; checked per candidate. */
+  guard?(candidate: Candidate): Candidate['blocked'];
+  /** Attempts after which the action gives up on a target; none when absent. */
+  maxAttempts?: number;
+  /** The cooldown after the n-th attempt. */
+  cooldownMs(attempts: number): number;
+  /** Re-reads the target right before acting. */
+  recheck(candidate: Candidate, signal: AbortSignal): Promise<Recheck>;
+}
+
+/** Whether entries allow acting: each one's last poll succeeded and its data is recent enough. */
+export function sourceProblem(entries: (SourceEntry<unknown> | undefined)[], now: number, maxAgeMs: number): SkipReason | undefined {
+  for (const entry of entries) {
+    if (!entry || !entry.last.ok) return 'source_failed';
+    if (entry.lastSuccessAt === undefined || now - entry.lastSuccessAt > maxAgeMs) return 'data_stale';
+  }
+  return undefined;
+}
+
+/** The `mode` label of the remediation counters. */
+export function countedMode(mode: RemediationMode): 'live' | 'dry_run' {
+  return mode === 'on' ? 'live' : 'dry_run';
+}
+
+interface Decision {
+  mode: RemediationMode;
+  target: Record<string, string>;
+  reason: string;
+  evidence: Record<string, unknown>;
+  outcome: 'done' | 'would_act' | 'skipped' | 'failed';
+  skip?: SkipReason;
+  error?: string;
+}
+
+export interface PipelineOptions {
+  snapshot: () => Snapshot;
+  state: RemediationState;
+  counters: RemediationCounters;
+  log: Logger;
+  now: () => number;
+  maxActionsPerHour: number;
+  signal: AbortSignal;
+}
+
+/** Skips that repeat every poll once they start; the first one said it all. */
+const QUIET_SKIPS = new Set<SkipReason>(['cooldown', 'credential_not_allowed']);
+
+export function createPipeline(options: PipelineOptions) {
+  const { state, counters, log, now, signal } = options;
+
+  const audit = (action: RemediationAction, d: Decision) => {
+    if (d.outcome === 'skipped' && d.skip) counters.skipped(action, d.skip);
+    const line = { action, mode: d.mode, target: d.target, reason: d.reason, evidence: d.evidence, outcome: d.outcome, ...(d.skip ? { skip_reason: d.skip } : {}), ...(d.error ? { error: d.error } : {}) };
+    if (d.skip && QUIET_SKIPS.has(d.skip)) log.debug(line, 'remediation decision');
+    else if (d.outcome === 'failed') log.error(line, 'remediation decision');
+    else log.info(line, 'remediation decision');
+  };
+
+  const saveState = () => state.save().catch((err: unknown) => log.error({ err: (err as Error).message }, 'could not write the remediation state file'));
+
+  async function runOne(policy: ActionPolicy, c: Candidate, problem: SkipReason | undefined): Promise<void> {
+    const base = { mode: policy.mode, target: c.target, reason: c.reason, evidence: c.evidence };
+    const skip = (why: SkipReason, extra: Partial<Decision> = {}) => audit(policy.action, { ...base, outcome: 'skipped', skip: why, ...extra });
+    const t = now();
+    if (problem) return skip(problem);
+    const blocked = c.blocked ?? policy.guard?.(c);
+    if (blocked) return skip(blocked.skip, { reason: blocked.reason });
+    const previous = state.target(c.key);
+    const attempts = previous?.attempts ?? 0;
+    if (policy.maxAttempts !== undefined && attempts >= policy.maxAttempts) return skip('max_attempts', { reason: `gave up after ${policy.maxAttempts} attempts` });
+    if (state.blockedUntil(c.key) > t) return skip('cooldown', { evidence: { ...c.evidence, next_allowed_at: new Date(state.blockedUntil(c.key)).toISOString() } });
+    if (state.actionsInLastHour(t) >= options.maxActionsPerHour) return skip('hourly_limit');
+
+    const checked = await policy.recheck(c, signal);
+    if ('skip' in checked) return skip(checked.skip, { ...(checked.reason ? { reason: checked.reason } : {}), ...(checked.error ? { error: checked.error } : {}) });
+    const next = state.recordAction(c.key, t, (n) => policy.cooldownMs(n));
+    const evidence = { ...c.evidence, ...checked.evidence, attempt: next.attempts, next_allowed_at: new Date(next.nextAllowedAt).toISOString() };
+
+    if (policy.mode === 'dry-run') {
+      counters.action(policy.action, 'dry_run');
+      audit(policy.action, { ...base, evidence, outcome: 'would_act' });
+    } else {
+      try {
+        const result = await checked.act(signal);
+        if ('notTaken' in result) {
+          state.cancelAction(c.key, previous, t);
+          skip(result.notTaken, { reason: result.reason, evidence });
+        } else {
+          counters.action(policy.action, 'live');
+          audit(policy.action, { ...base, evidence: { ...evidence, ...result.evidence }, outcome: 'done' });
+        }
+      } catch (err) {
+        // A 404 means the target is already gone, which is what the action wanted.
+        if (err instanceof ApiNotFoundError) {
+          counters.action(policy.action, 'live');
+          audit(policy.action, { ...base, evidence: { ...evidence, note: 'already gone (404)' }, outcome: 'done' });
+        } else {
+          counters.action(policy.action, 'live');
+          counters.failure(policy.action);
+          audit(policy.action, { ...base, evidence, outcome: 'failed', error: (err as Error).message });
+        }
+      }
+    }
+    await saveState();
+  }
+
+  return {
+    /** Runs one action's policy over one scope's latest data, one candidate at a time. */
+    async run(policy: ActionPolicy, scope: string): Promise<void> {
+      await policy.prepare?.(scope, signal);
+      const snapshot = options.snapshot();
+      const candidates = policy.candidates(snapshot, scope);
+      if (candidates.length === 0) return;
+      const problem = policy.sourceProblem(snapshot, scope, now());
+      for (const c of candidates) {
+        if (signal.aborted) return;
+        await runOne(policy, c, problem);
+      }
+    },
+    saveState,
+  };
+}
