@@ -1,11 +1,9 @@
-// `npm run dashboards`: writes the dashboards in ./definitions.ts to grafana/dashboards/.
+// `npm run dashboards`: writes the dashboards in ./definitions.ts to grafana/dashboards/. A script,
+// not a module to import: importing it writes the files.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DASHBOARDS } from './definitions.js';
-
-export function renderDashboard(model: Record<string, unknown>): string {
-  return `${JSON.stringify(model, null, 2)}\n`;
-}
+import { renderDashboard } from './render.js';
 
 const out = process.argv[2] ?? join(process.cwd(), 'grafana', 'dashboards');
 mkdirSync(out, { recursive: true });

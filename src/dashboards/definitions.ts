@@ -59,13 +59,14 @@ export const fleetOverview = dashboard({
     }),
     table({
       title: 'Tunnels',
-      description: 'Every tunnel with its status, connectors, the colos it holds active connections in, and how many cloudflared versions its connectors run.',
+      description: 'Every tunnel with its status, connectors, the colos it holds connections in, how many cloudflared versions its connectors run, its pending reconnects now and its reconnects in the last hour (both derived by the exporter from successive polls).',
       targets: [
         { expr: `max by (account_id, tunnel_id, tunnel_name, tunnel_type, status) (cloudflare_tunnel_status{${ACC}} == 1)` },
         { expr: `max by (account_id, tunnel_id) (cloudflare_tunnel_connectors{${ACC}})` },
         { expr: `count by (account_id, tunnel_id) (cloudflare_tunnel_connections{${ACC}} > 0)` },
         { expr: `count by (account_id, tunnel_id) (count by (account_id, tunnel_id, version) (cloudflare_tunnel_connector_info{${ACC}}))` },
         { expr: `sum by (account_id, tunnel_id) (cloudflare_tunnel_pending_reconnect_connections{${ACC}})` },
+        { expr: `sum by (account_id, tunnel_id) (increase(cloudflare_tunnel_connection_reconnects_total{${ACC}}[1h]))` },
       ],
       transformations: [
         { id: 'merge', options: {} },
@@ -73,7 +74,7 @@ export const fleetOverview = dashboard({
           id: 'organize',
           options: {
             excludeByName: { Time: true, 'Value #A': true },
-            renameByName: { tunnel_name: 'Tunnel', tunnel_type: 'Type', status: 'Status', 'Value #B': 'Connectors', 'Value #C': 'Colos', 'Value #D': 'Versions', 'Value #E': 'Pending reconnects', account_id: 'Account', tunnel_id: 'Tunnel ID' },
+            renameByName: { tunnel_name: 'Tunnel', tunnel_type: 'Type', status: 'Status', 'Value #B': 'Connectors', 'Value #C': 'Colos', 'Value #D': 'Versions', 'Value #E': 'Pending reconnects', 'Value #F': 'Reconnects (1h)', account_id: 'Account', tunnel_id: 'Tunnel ID' },
           },
         },
       ],
@@ -81,13 +82,19 @@ export const fleetOverview = dashboard({
     }),
     timeseries({
       title: 'Active connections per colo',
-      description: 'Connections not pending reconnect, summed over the selected tunnels, per Cloudflare colo.',
+      description: 'Connections held now, summed over the selected tunnels, per Cloudflare colo.',
       targets: [{ expr: `sum by (colo) (cloudflare_tunnel_connections{${ACC}})`, legendFormat: '{{colo}}' }],
     }),
     timeseries({
       title: 'Pending reconnects',
-      description: 'Connections Cloudflare still tracks after a disconnect, per tunnel. Lasting values mean a connector went away.',
+      description: 'Derived by the exporter (Cloudflare no longer reports it): connections that dropped from a connector that is still listed and have not been replaced, per tunnel. Lasting values mean a connector cannot get back, or was left behind.',
       targets: [{ expr: `sum by (tunnel_name) (cloudflare_tunnel_pending_reconnect_connections{${ACC}}) > 0`, legendFormat: '{{tunnel_name}}' }],
+    }),
+    timeseries({
+      title: 'Reconnects per hour (flapping)',
+      description: 'Derived by the exporter: new connection ids that replaced dropped ones, per tunnel, as a rate per hour. A few an hour are normal (Cloudflare edge restarts); a steady rate is a flapping connector or network path.',
+      unit: 'short',
+      targets: [{ expr: `sum by (tunnel_name) (rate(cloudflare_tunnel_connection_reconnects_total{${ACC}}[$__rate_interval])) * 3600`, legendFormat: '{{tunnel_name}}' }],
     }),
     barGauge({
       title: 'Connectors by cloudflared version',
@@ -115,8 +122,22 @@ export const tunnelDetail = dashboard({
     stat({ title: 'Connectors', description: 'Connectors the connections endpoint lists.', targets: [{ expr: `sum(cloudflare_tunnel_connectors{${TUN}})`, instant: true }], thresholds: [{ color: 'red', value: null }, { color: 'orange', value: 1 }, { color: 'green', value: 2 }] }),
     stat({ title: 'Connected for', description: 'Time since the tunnel last became connected (conns_active_at).', unit: 's', targets: [{ expr: `time() - max(cloudflare_tunnel_connected_since_timestamp_seconds{${TUN}})`, instant: true }] }),
     stat({ title: 'Status changes (24h)', description: 'Status changes observed by the exporter in the last 24 hours.', targets: [{ expr: `sum(increase(cloudflare_tunnel_status_transitions_total{${TUN}}[24h]))`, instant: true }], decimals: 0 }),
-    timeseries({ title: 'Active connections per colo', description: 'Connections not pending reconnect, per Cloudflare colo.', targets: [{ expr: `sum by (colo) (cloudflare_tunnel_connections{${TUN}})`, legendFormat: '{{colo}}' }] }),
-    timeseries({ title: 'Pending reconnects per colo', description: 'Connections Cloudflare still tracks after a disconnect, per colo.', targets: [{ expr: `sum by (colo) (cloudflare_tunnel_pending_reconnect_connections{${TUN}})`, legendFormat: '{{colo}}' }] }),
+    timeseries({ title: 'Active connections per colo', description: 'Connections held now, per Cloudflare colo.', targets: [{ expr: `sum by (colo) (cloudflare_tunnel_connections{${TUN}})`, legendFormat: '{{colo}}' }] }),
+    timeseries({
+      title: 'Pending reconnects per colo',
+      description: 'Derived by the exporter: connections that dropped and have not been replaced, in the colo they were in.',
+      targets: [{ expr: `sum by (colo) (cloudflare_tunnel_pending_reconnect_connections{${TUN}})`, legendFormat: '{{colo}}' }],
+    }),
+    timeseries({
+      title: 'Reconnects per colo',
+      description: 'Derived by the exporter: dropped connections replaced by a new one, counted in the colo of the dropped one.',
+      targets: [{ expr: `sum by (colo) (increase(cloudflare_tunnel_connection_reconnects_total{${TUN}}[$__rate_interval]))`, legendFormat: '{{colo}}' }],
+    }),
+    timeseries({
+      title: 'Missing connections per connector',
+      description: "Derived by the exporter: the connector's complete count (the most it held since it started; 4 by default) minus what it holds now.",
+      targets: [{ expr: `max by (connector_id) (cloudflare_tunnel_connector_missing_connections{${TUN}})`, legendFormat: '{{connector_id}}' }],
+    }),
     row('Connectors'),
     table({
       title: 'Connectors',

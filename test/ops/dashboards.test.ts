@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { DASHBOARDS } from '../../src/dashboards/definitions.js';
-import { renderDashboard } from '../../src/dashboards/build.js';
+import { renderDashboard } from '../../src/dashboards/render.js';
 import { createExporterMetrics } from '../../src/metrics/registry.js';
 import { createSnapshotStore } from '../../src/state/store.js';
 import { declaredFamilies } from '../helpers/exposition.js';

@@ -24,7 +24,7 @@ const REQUIRED = [
   'CloudflareTunnelFlapping', 'CloudflareTunnelConnectorVersionSkew', 'PostHogProxyRecordErroring', 'PostHogProxyRecordTimedOut',
   'PostHogProxyRecordWarning', 'PostHogProxyRecordStuck', 'PostHogProxyRecordsAtPlanLimit', 'CloudflareTunnelExporterDown',
   'CloudflareTunnelExporterCollectorFailing', 'CloudflareTunnelExporterDataStale', 'CloudflareTunnelExporterRateLimited',
-  'CloudflareTunnelExporterRemediationFailing',
+  'CloudflareTunnelExporterRemediationFailing', 'CloudflareTunnelConnectionsFlapping', 'PostHogProxyRecordDnsChangeRequired',
 ];
 
 describe('alert rules', () => {
@@ -46,7 +46,7 @@ describe('alert rules', () => {
   it('passes promtool check rules and promtool test rules (every alert firing and not firing)', () => {
     const promtool = tool('promtool');
     if (!promtool) return;
-    expect(run(promtool, ['check', 'rules', 'prometheus/alerts.yml'])).toContain('SUCCESS: 16 rules found');
+    expect(run(promtool, ['check', 'rules', 'prometheus/alerts.yml'])).toContain('SUCCESS: 18 rules found');
     expect(run(promtool, ['test', 'rules', 'prometheus/tests/alerts.test.yml'])).toContain('SUCCESS');
     const tests = readFileSync(`${root}prometheus/tests/alerts.test.yml`, 'utf8');
     for (const name of REQUIRED) {
