@@ -11,6 +11,7 @@ import { startSimulator, type Simulator } from './simulator/server.js';
 import { VERSION } from './version.js';
 
 const SHUTDOWN_DEADLINE_MS = 10_000;
+const DEMO_TUNNELS_SCHEDULE = '*/10 * * * * *';
 
 function usage(): string {
   const rows = (SETTINGS as readonly Setting[]).map((s) => {
@@ -33,10 +34,15 @@ function usage(): string {
   ].join('\n');
 }
 
-/** Points both sources at a freshly started simulator, whatever credentials the environment holds. */
+/**
+ * Points both sources at a freshly started simulator, whatever credentials the environment holds.
+ * Tunnels are polled every 10 s: the simulated fleet changes every 5 s, and pending reconnects are
+ * derived from successive polls, so a slower schedule would miss most drops.
+ */
 function demoConfig(config: Config, sim: Simulator): Config {
   return {
     ...config,
+    schedules: { ...config.schedules, tunnels: DEMO_TUNNELS_SCHEDULE },
     cloudflare: {
       auth: { kind: 'token', token: sim.credentials.cloudflareToken },
       accountIds: sim.accountIds,
@@ -81,7 +87,8 @@ async function main(argv: string[]): Promise<number> {
   let sim: Simulator | undefined;
   if (config.demo) {
     const simLog = log.child({ component: 'simulator' });
-    sim = await startSimulator({ timelineIntervalMs: 5000, onEvent: (event) => simLog.info({ event }, 'simulated fleet changed') });
+    // PostHog's default max_proxy_records is 2; the demo organization's plan allows more.
+    sim = await startSimulator({ timelineIntervalMs: 5000, fleet: { maxProxyRecords: 20 }, onEvent: (event) => simLog.info({ event }, 'simulated fleet changed') });
     config = demoConfig(config, sim);
   }
 

@@ -143,4 +143,22 @@ describe('npm run demo', () => {
     daemon.child.kill('SIGINT');
     expect(await daemon.exit).toBe(0);
   });
+
+  it('shows derived pending reconnects and reconnects within two minutes', { timeout: 150_000 }, async () => {
+    const daemon = await startDaemon(['--demo']);
+    const positive = (body: string, name: string) => samples(body, name).some((s) => s.value > 0);
+    const seen = { pending: false, reconnects: false };
+    await waitFor(
+      'pending reconnects and reconnects in the demo',
+      async () => {
+        const body = await (await fetch(`${daemon.url}/metrics`)).text();
+        seen.pending ||= positive(body, 'cloudflare_tunnel_pending_reconnect_connections');
+        seen.reconnects ||= positive(body, 'cloudflare_tunnel_connection_reconnects_total');
+        return seen.pending && seen.reconnects ? true : undefined;
+      },
+      120_000,
+    );
+    daemon.child.kill('SIGINT');
+    expect(await daemon.exit).toBe(0);
+  });
 });
