@@ -14,19 +14,52 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** Everything the exporter serves is read-only. */
+const METHODS = new Set(['GET', 'HEAD']);
+
+class BadRequest extends Error {}
+
+/**
+ * The node request as a fetch Request. Throws BadRequest for what no Request can be built from (a
+ * Host that is not a host, a target that is not a path): the client's mistake, answered with 400.
+ */
 function toRequest(req: http.IncomingMessage, scheme: string): Request {
+  let url: URL;
+  try {
+    url = new URL(`${scheme}://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`);
+  } catch (cause) {
+    throw new BadRequest('invalid Host header or request target', { cause });
+  }
+  if (url.host === '' || !(req.url ?? '/').startsWith('/')) throw new BadRequest('invalid Host header or request target');
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) {
     if (Array.isArray(value)) for (const v of value) headers.append(name, v);
     else if (value !== undefined) headers.set(name, value);
   }
-  return new Request(`${scheme}://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`, { method: req.method ?? 'GET', headers });
+  return new Request(url, { method: req.method ?? 'GET', headers });
+}
+
+function plain(res: http.ServerResponse, status: number, text: string, extra: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', connection: 'close', ...extra });
+  res.end(`${text}\n`);
 }
 
 export async function serve(app: HttpApp, listen: ListenAddress, web: WebConfig | undefined, log: Logger): Promise<RunningServer> {
   const scheme = web?.tls ? 'https' : 'http';
   const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
-    app(toRequest(req, scheme))
+    if (!METHODS.has(req.method ?? '')) {
+      plain(res, 405, 'Method Not Allowed', { allow: 'GET, HEAD' });
+      return;
+    }
+    let request: Request;
+    try {
+      request = toRequest(req, scheme);
+    } catch (err) {
+      log.debug({ err: (err as Error).message, host: req.headers.host, target: req.url }, 'bad request');
+      plain(res, 400, 'Bad Request');
+      return;
+    }
+    app(request)
       .then(async (response) => {
         const headers: Record<string, string> = {};
         response.headers.forEach((value, name) => {
@@ -43,6 +76,10 @@ export async function serve(app: HttpApp, listen: ListenAddress, web: WebConfig 
   };
   const server = web?.tls ? https.createServer({ ...web.tls }, handler) : http.createServer(handler);
   server.keepAliveTimeout = 65_000;
+  // CONNECT never reaches the request handler; without this node drops the socket unanswered.
+  server.on('connect', (_req: http.IncomingMessage, socket: import('node:stream').Duplex) => {
+    socket.end('HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
