@@ -20,7 +20,20 @@ import {
 } from './errors.js';
 import { delay, type Pacer } from './pacer.js';
 
-/** Receives what the self-metrics need; metrics/self.ts implements it. */
+/**
+ * The longest a Retry-After or a Ratelimit reset may hold requests back: twice Cloudflare's 5-minute
+ * window. A server asking for more (a bug, or a proxy in between) would otherwise stop polling
+ * until a restart.
+ */
+export const MAX_RETRY_AFTER_MS = 600_000;
+
+/**
+ * The largest response body read into memory. The largest real answer, a page of 1,000 tunnels, is
+ * well under 10 MB; a body past this fails its call instead of growing the heap.
+ */
+export const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
+
+/** Receives what the self-metrics need; the metrics registry (metrics/registry.ts) implements it. */
 export interface ApiObserver {
   onRequest(api: ApiName, operation: string, code: string, seconds: number): void;
   onRateLimitRemaining(api: ApiName, remaining: number): void;
@@ -102,6 +115,27 @@ const RETRYABLE_STATUS = new Set([500, 502, 503, 504]);
 const CLOUDFLARE_AUTH_CODES = new Set([10000, 9109]);
 const CLOUDFLARE_RATE_LIMIT_CODES = new Set([10100, 971]);
 
+class BodyTooLarge extends Error {}
+
+/** Reads a body as text, refusing (and discarding the rest of) one over MAX_RESPONSE_BYTES. */
+async function readLimited(body: Dispatcher.ResponseData['body'], contentLength: string | undefined): Promise<string> {
+  if (contentLength !== undefined && Number(contentLength) > MAX_RESPONSE_BYTES) {
+    body.destroy();
+    throw new BodyTooLarge();
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_RESPONSE_BYTES) {
+      body.destroy();
+      throw new BodyTooLarge();
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks, size).toString('utf8');
+}
+
 function headerValue(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
   const v = headers[name];
   return Array.isArray(v) ? v[0] : v;
@@ -135,12 +169,18 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   const { api, log } = options;
   let lockedUntil = 0;
 
-  const lockOut = (ms: number, why: string) => {
+  /** Holds every request for `asked` ms, at most MAX_RETRY_AFTER_MS; returns the time held. */
+  const lockOut = (asked: number, why: string): number => {
+    const ms = Math.min(asked, MAX_RETRY_AFTER_MS);
     const until = now() + ms;
     if (until > lockedUntil) {
       lockedUntil = until;
-      log.warn({ api, lockout_seconds: Math.ceil(ms / 1000), reason: why }, 'API rate limit reached: holding all requests to this API');
+      log.warn(
+        { api, lockout_seconds: Math.ceil(ms / 1000), reason: why, ...(asked > ms ? { asked_seconds: Math.ceil(asked / 1000), capped_at_seconds: MAX_RETRY_AFTER_MS / 1000 } : {}) },
+        asked > ms ? 'API rate limit reached: holding all requests to this API (the wait asked for is capped)' : 'API rate limit reached: holding all requests to this API',
+      );
     }
+    return ms;
   };
 
   const resolveUrl = (req: ApiRequest, method: string): URL => {
@@ -189,9 +229,10 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       });
       status = res.statusCode;
       headers = res.headers;
-      text = await res.body.text();
+      text = await readLimited(res.body, headerValue(res.headers, 'content-length'));
     } catch (cause) {
       record('error');
+      if (cause instanceof BodyTooLarge) throw new ApiResponseError(`response body is larger than ${MAX_RESPONSE_BYTES} bytes: not read`, details);
       if (req.signal?.aborted) throw new ApiAbortedError('aborted: the exporter is stopping', { ...details, cause });
       // undici's own connect/headers/body timeouts carry codes like UND_ERR_HEADERS_TIMEOUT.
       const code = (cause as { code?: unknown }).code;
@@ -219,8 +260,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     const withStatus = { ...details, status, codes };
 
     if (status === 429 || codes.some((c) => CLOUDFLARE_RATE_LIMIT_CODES.has(c))) {
-      const ms = parseRetryAfter(headerValue(headers, 'retry-after'), now()) ?? defaultRetryAfterMs;
-      lockOut(ms, `HTTP ${status}`);
+      const ms = lockOut(parseRetryAfter(headerValue(headers, 'retry-after'), now()) ?? defaultRetryAfterMs, `HTTP ${status}`);
       throw new ApiRateLimitedError(ms, { ...withStatus, sent: true });
     }
     if (status === 401 || status === 403 || codes.some((c) => CLOUDFLARE_AUTH_CODES.has(c))) {

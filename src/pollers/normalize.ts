@@ -98,8 +98,10 @@ export function normalizeConnectors(connectors: ApiConnector[]): NormalizedConne
   return { connectors: out, skipped };
 }
 
+/** Gateway proxy endpoints; an id the API repeats is kept once (two series would be a lie). */
 export function normalizeProxyEndpoints(accountId: string, endpoints: ApiProxyEndpoint[]): ProxyEndpoint[] {
-  return endpoints.map((e) => ({
+  const seen = new Set<string>();
+  return endpoints.filter((e) => !seen.has(e.id) && seen.add(e.id)).map((e) => ({
     accountId,
     id: e.id,
     name: e.name,

@@ -54,7 +54,9 @@ export function createTunnelsPoller(options: TunnelsPollerOptions): (signal: Abo
    */
   const listType = async (type: TunnelType, signal: AbortSignal) => {
     try {
-      return await listTunnels(client, accountId, type, signal);
+      return await listTunnels(client, accountId, type, signal, (count) =>
+        options.log?.warn({ account_id: accountId, tunnel_type: type, repeated_ids: count }, 'tunnel list pages repeated ids (tunnels moved while paging): skipped the repeats'),
+      );
     } catch (err) {
       if (type !== 'warp_connector' || !(err instanceof ApiNotFoundError)) throw err;
       if (!warpUnavailableLogged) {

@@ -1,8 +1,12 @@
-import { describe, expect, it } from 'vitest';
+import http from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MAX_PAGES } from '../../src/clients/cloudflare/envelope.js';
+import { createApiClient } from '../../src/clients/http.js';
+import { silentLogger } from '../../src/log.js';
 import { deleteConnector, listConnectors } from '../../src/clients/cloudflare/connections.js';
 import { listProxyEndpoints } from '../../src/clients/cloudflare/gateway.js';
 import { listTunnels } from '../../src/clients/cloudflare/tunnels.js';
-import { ApiAuthError } from '../../src/clients/errors.js';
+import { ApiAuthError, ApiResponseError } from '../../src/clients/errors.js';
 import { cloudflareClient, simulator } from '../helpers/simulator.js';
 
 describe('Cloudflare tunnel lists', () => {
@@ -20,11 +24,12 @@ describe('Cloudflare tunnel lists', () => {
     ]);
   });
 
-  it('stops on a page that repeats ids (an endpoint that ignores page)', async () => {
+  it('fails, naming the bound, when an endpoint that ignores page cannot deliver total_count tunnels', async () => {
     const sim = await simulator({ perPageCap: 3, ignorePage: true, fleet: { accounts: 1, tunnelsPerAccount: 10 } });
-    const tunnels = await listTunnels(cloudflareClient(sim), sim.accountIds[0] as string, 'cfd_tunnel');
-    expect(tunnels).toHaveLength(3);
-    expect(sim.requests).toHaveLength(2);
+    const err = await listTunnels(cloudflareClient(sim), sim.accountIds[0] as string, 'cfd_tunnel').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiResponseError);
+    expect((err as Error).message).toMatch(/pagination did not end within 5 pages \(total_count 10, per_page 3\); 3 distinct items read/);
+    expect(sim.requests).toHaveLength(5);
   });
 
   it('stops on an empty page', async () => {
@@ -99,5 +104,63 @@ describe('Gateway proxy endpoints', () => {
     const endpoints = await listProxyEndpoints(cloudflareClient(sim), sim.accountIds[0] as string);
     expect(endpoints.map((e) => e.kind)).toEqual(['ip', 'identity']);
     expect(endpoints[0]?.ips?.length).toBeGreaterThan(0);
+  });
+});
+
+/** A Cloudflare list endpoint that answers each page as the test scripts it. */
+async function scriptedList(page: (n: number) => { result: { id: string; name: string }[]; result_info?: Record<string, number> }) {
+  const requests: number[] = [];
+  const server = http.createServer((req, res) => {
+    const n = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('page'));
+    requests.push(n);
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ success: true, errors: [], messages: [], ...page(n) }));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  after.push(() => new Promise((r) => server.close(r)));
+  const { port } = server.address() as { port: number };
+  const client = createApiClient({ api: 'cloudflare', baseUrl: `http://127.0.0.1:${port}`, headers: {}, log: silentLogger(), retries: 0 });
+  return { client, requests };
+}
+const after: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  await Promise.all(after.splice(0).map((f) => f()));
+});
+const tunnel = (i: number) => ({ id: `t${i}`, name: `tunnel-${i}` });
+const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => tunnel(from + i));
+
+describe('Cloudflare pagination that could fool the exporter', () => {
+  it('trusts total_count: a page that repeats an id is not a stop, the tunnels after it are read', async () => {
+    // Page 2 repeats t2 (a tunnel that moved while paging) and carries t3..t4.
+    const pages: Record<number, { id: string; name: string }[]> = { 1: range(0, 3), 2: [tunnel(2), ...range(3, 5)], 3: range(5, 7) };
+    const { client, requests } = await scriptedList((n) => ({ result: pages[n] ?? [], result_info: { page: n, per_page: 3, count: pages[n]?.length ?? 0, total_count: 7 } }));
+    const repeated: number[] = [];
+    const tunnels = await listTunnels(client, 'acc', 'cfd_tunnel', undefined, (n) => repeated.push(n));
+    expect(tunnels.map((t) => t.id)).toEqual(range(0, 7).map((t) => t.id));
+    expect(repeated).toEqual([1]);
+    expect(requests).toEqual([1, 2, 3]);
+  });
+
+  it('fails the walk past ceil(total_count / per_page) + 1 pages that never reach total_count', async () => {
+    // Every page is full but brings one new id: the total is never reached.
+    const { client, requests } = await scriptedList((n) => ({ result: [tunnel(0), tunnel(1), tunnel(n + 1)], result_info: { page: n, per_page: 3, count: 3, total_count: 6 } }));
+    const err = await listTunnels(client, 'acc', 'cfd_tunnel').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiResponseError);
+    expect((err as Error).message).toContain('pagination did not end within 3 pages (total_count 6, per_page 3); 5 distinct items read');
+    expect(requests).toEqual([1, 2, 3]);
+  });
+
+  it('without total_count, stops on a short page', async () => {
+    const { client, requests } = await scriptedList((n) => ({ result: n === 1 ? range(0, 3) : n === 2 ? range(3, 4) : range(10, 13), result_info: { page: n, per_page: 3 } }));
+    const tunnels = await listTunnels(client, 'acc', 'cfd_tunnel');
+    expect(tunnels).toHaveLength(4);
+    expect(requests).toEqual([1, 2]);
+  });
+
+  it('without total_count or per_page, endless full pages fail at the hard page limit instead of growing forever', async () => {
+    const { client, requests } = await scriptedList((n) => ({ result: range(n * 10, n * 10 + 3) }));
+    const err = await listTunnels(client, 'acc', 'cfd_tunnel').catch((e: unknown) => e);
+    expect((err as Error).message).toContain(`pagination did not end within ${MAX_PAGES} pages`);
+    expect(requests).toHaveLength(MAX_PAGES);
   });
 });

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { listConnectors } from '../../src/clients/cloudflare/connections.js';
 import { listTunnels } from '../../src/clients/cloudflare/tunnels.js';
@@ -9,7 +10,8 @@ import {
   ApiServerError,
   ApiTimeoutError,
 } from '../../src/clients/errors.js';
-import { apiPath, parseRateLimit, parseRetryAfter } from '../../src/clients/http.js';
+import { apiPath, createApiClient, MAX_RESPONSE_BYTES, MAX_RETRY_AFTER_MS, parseRateLimit, parseRetryAfter } from '../../src/clients/http.js';
+import { createLogger, silentLogger } from '../../src/log.js';
 import { retryProxyRecord } from '../../src/clients/posthog/proxy-records.js';
 import { cloudflareClient, posthogClient, recordingObserver, simulator } from '../helpers/simulator.js';
 
@@ -63,6 +65,47 @@ describe('API client against the simulator', () => {
     clock += 1_001;
     await expect(listTunnels(client, account, 'cfd_tunnel')).resolves.toBeInstanceOf(Array);
     expect(sim.requests).toHaveLength(2);
+  });
+
+  it('caps a Retry-After (or Ratelimit reset) at 10 minutes, and logs the cap', async () => {
+    const sim = await simulator({ faults: [{ endpoint: 'tunnels.list', rateLimited: true, retryAfterSeconds: 999_999_999, times: 1 }] });
+    let clock = 1_000_000;
+    const lines: Record<string, unknown>[] = [];
+    const log = createLogger({ level: 'debug', format: 'json', destination: { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) } as never });
+    const client = cloudflareClient(sim, { now: () => clock, log });
+    const account = sim.accountIds[0] as string;
+    const first = await listTunnels(client, account, 'cfd_tunnel').catch((e: unknown) => e);
+    expect((first as ApiRateLimitedError).retryAfterMs).toBe(MAX_RETRY_AFTER_MS);
+    expect(MAX_RETRY_AFTER_MS).toBe(600_000);
+    expect(lines.find((l) => String(l.msg).includes('holding all requests'))).toMatchObject({ lockout_seconds: 600, asked_seconds: 999_999_999 });
+    clock += MAX_RETRY_AFTER_MS + 1;
+    await expect(listTunnels(client, account, 'cfd_tunnel')).resolves.toBeInstanceOf(Array);
+  });
+
+  it('fails one call whose response body is larger than the limit, with a clear error', async () => {
+    const big = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const chunk = Buffer.alloc(1 << 20, 0x20);
+      let sent = 0;
+      const more = () => {
+        while (sent < 40 && res.write(chunk)) sent++;
+        if (sent < 40) res.once('drain', more);
+        else res.end('{}');
+      };
+      more();
+    });
+    await new Promise<void>((r) => big.listen(0, '127.0.0.1', r));
+    try {
+      const { port } = big.address() as { port: number };
+      const client = createApiClient({ api: 'cloudflare', baseUrl: `http://127.0.0.1:${port}`, headers: {}, log: silentLogger(), retries: 0 });
+      const err = await client.send({ method: 'GET', path: '/big', operation: 'x', permission: 'x' }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ApiResponseError);
+      expect((err as Error).message).toContain(`response body is larger than ${MAX_RESPONSE_BYTES} bytes`);
+      expect(MAX_RESPONSE_BYTES).toBe(32 * 1024 * 1024);
+    } finally {
+      big.closeAllConnections();
+      await new Promise((r) => big.close(r));
+    }
   });
 
   it('retries a GET after a 5xx, with the retries counted', async () => {

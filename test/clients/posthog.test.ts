@@ -1,4 +1,7 @@
+import http from 'node:http';
 import { describe, expect, it } from 'vitest';
+import { createApiClient } from '../../src/clients/http.js';
+import { silentLogger } from '../../src/log.js';
 import { ApiCredentialNotAllowedError, ApiRequestError } from '../../src/clients/errors.js';
 import { createProxyRecord, deleteProxyRecord, getProxyRecord, listProxyRecords, retryProxyRecord } from '../../src/clients/posthog/proxy-records.js';
 import { posthogClient, simulator } from '../helpers/simulator.js';
@@ -59,5 +62,43 @@ describe('PostHog proxy records', () => {
     const sim = await simulator({ faults: [{ endpoint: 'proxy_records.retry', malformed: true }], posthogRetryAcceptsApiKeys: true });
     const org = sim.fleet.organizations[0];
     await expect(retryProxyRecord(posthogClient(sim), org?.id as string, org?.records[0]?.id as string)).resolves.toBeUndefined();
+  });
+
+  it('fails at once on a next link that points at a page already read, instead of 100 requests', async () => {
+    const server = http.createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ count: 3, next: `http://${req.headers.host}${req.url}`, previous: null, results: [{ id: 'r1', domain: 'a.example.com' }] }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const { port } = server.address() as { port: number };
+      const client = createApiClient({ api: 'posthog', baseUrl: `http://127.0.0.1:${port}`, headers: {}, log: silentLogger(), retries: 0 });
+      const sent: string[] = [];
+      const observed = { ...client, send: (req: Parameters<typeof client.send>[0]) => (sent.push(req.path), client.send(req)) };
+      const err = await listProxyRecords(observed, 'org').catch((e: unknown) => e);
+      expect((err as Error).message).toContain('the next link points at a page already read');
+      expect(sent).toHaveLength(1);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+
+  it('bounds a paginated walk by count: pages past ceil(count / page size) + 1 fail the call', async () => {
+    const server = http.createServer((req, res) => {
+      const n = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('n') ?? 1);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ count: 4, next: `http://${req.headers.host}/api/organizations/org/proxy_records/?n=${n + 1}`, previous: null, results: [{ id: `r${n}`, domain: `${n}.example.com` }, { id: `s${n}`, domain: `s${n}.example.com` }] }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const { port } = server.address() as { port: number };
+      const client = createApiClient({ api: 'posthog', baseUrl: `http://127.0.0.1:${port}`, headers: {}, log: silentLogger(), retries: 0 });
+      const err = await listProxyRecords(client, 'org').catch((e: unknown) => e);
+      expect((err as Error).message).toContain('pagination did not end within 3 pages; 6 records read');
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
   });
 });

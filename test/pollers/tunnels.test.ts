@@ -149,6 +149,20 @@ describe('tunnels poller on an account without WARP', () => {
   });
 });
 
+describe('repeated ids in a connections answer', () => {
+  it('gives a connector id the API repeats one set of series, not two', async () => {
+    const { account, poll, scrape } = await setup();
+    const tunnel = account.tunnels.find((t) => t.status === 'healthy' && t.tun_type === 'cfd_tunnel');
+    const connector = tunnel?.connectors[0];
+    if (!tunnel || !connector) throw new Error('no connector');
+    tunnel.connectors.push(structuredClone(connector));
+    await poll();
+    const text = await scrape();
+    expect(samples(text, 'cloudflare_tunnel_connector_info', { connector_id: connector.id })).toHaveLength(1);
+    expect(value(text, 'cloudflare_tunnel_connectors', { tunnel_id: tunnel.id })).toBe(tunnel.connectors.length - 1);
+  });
+});
+
 describe('derived pending reconnects over successive polls', () => {
   /** A healthy cfd tunnel with one connector holding 2 DFW and 2 AMS connections. */
   async function oneConnector() {

@@ -58,43 +58,73 @@ export async function sendCloudflareWrite(client: ApiClient, req: ApiRequest): P
   }
 }
 
-/** Hard stop for a list whose server ignores every stop signal below. */
-const MAX_PAGES = 500;
+/**
+ * The most pages a list without `total_count` may take (100,000 tunnels at per_page=1000). With
+ * `total_count`, the bound is the page count it implies plus one.
+ */
+export const MAX_PAGES = 100;
+
+export interface ListOptions {
+  /** Told how many ids a walk saw again (a tunnel that moved between pages); they are skipped. */
+  onRepeatedIds?: (count: number) => void;
+}
 
 /**
- * Reads every page of a list endpoint. Stops on `total_count`, on an empty page, and on a page
- * that repeats ids already seen (some Cloudflare list endpoints ignore `page`); `result_info` has
- * no `total_pages`.
+ * Reads every page of a page-number list (`result_info` has no `total_pages`). `total_count` is
+ * trusted: a page that repeats ids already seen is not a stop (the repeats are skipped and
+ * reported), and the walk ends once that many distinct items are read or on an empty page. Without
+ * `total_count`, a short page (when the server says what a full page is) or a page of nothing new
+ * (an endpoint that ignores `page`) ends it. Every walk is bounded: past ceil(total_count /
+ * per_page) + 1 pages, or MAX_PAGES without a total, it fails with an error saying so, instead of
+ * returning a partial list as if it were complete.
  */
 export async function listAllPages<T extends { id: string }>(
   client: ApiClient,
   req: ApiRequest & { perPage: number },
   item: z.ZodType<T>,
+  options: ListOptions = {},
 ): Promise<T[]> {
   const seen = new Set<string>();
   const items: T[] = [];
-  for (let page = 1; page <= MAX_PAGES; page++) {
-    const { result, resultInfo } = await sendCloudflare(
-      client,
-      { ...req, query: { ...req.query, page, per_page: req.perPage } },
-      z.array(item),
-    );
-    if (result.length === 0) break;
-    let repeated = false;
-    for (const entry of result) {
-      if (seen.has(entry.id)) {
-        repeated = true;
+  const pageSchema = z.array(item);
+  let repeated = 0;
+  let total: number | undefined;
+  let perPage = req.perPage;
+  try {
+    for (let page = 1; ; page++) {
+      const bound = total !== undefined ? Math.ceil(total / perPage) + 1 : MAX_PAGES;
+      if (page > bound) {
+        const what = total !== undefined ? `total_count ${total}, per_page ${perPage}` : 'no total_count';
+        throw new ApiResponseError(`pagination did not end within ${bound} pages (${what}); ${items.length} distinct items read`, {
+          api: client.api,
+          method: req.method,
+          path: req.path,
+        });
+      }
+      const { result, resultInfo } = await sendCloudflare(client, { ...req, query: { ...req.query, page, per_page: req.perPage } }, pageSchema);
+      if (result.length === 0) break;
+      let fresh = 0;
+      for (const entry of result) {
+        if (seen.has(entry.id)) {
+          repeated++;
+          continue;
+        }
+        seen.add(entry.id);
+        items.push(entry);
+        fresh++;
+      }
+      total = resultInfo?.total_count ?? total;
+      // The server's own page size, if it says and caps ours (Cloudflare caps per_page at 1000).
+      if (resultInfo?.per_page !== undefined && resultInfo.per_page > 0) perPage = Math.min(perPage, resultInfo.per_page);
+      if (total !== undefined) {
+        if (items.length >= total) break;
         continue;
       }
-      seen.add(entry.id);
-      items.push(entry);
+      if (resultInfo?.per_page !== undefined && result.length < resultInfo.per_page) break;
+      if (fresh === 0) break;
     }
-    if (repeated) break;
-    const total = resultInfo?.total_count;
-    if (total !== undefined && items.length >= total) break;
-    // A short page is the last one, when the server says what a full page is.
-    const pageSize = resultInfo?.per_page;
-    if (total === undefined && pageSize !== undefined && result.length < pageSize) break;
+  } finally {
+    if (repeated > 0) options.onRepeatedIds?.(repeated);
   }
   return items;
 }

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { apiPath, type ApiClient } from '../http.js';
 import type { TunnelType } from '../../domain/types.js';
-import { listAllPages } from './envelope.js';
+import { listAllPages, type ListOptions } from './envelope.js';
 
 
 export const TUNNEL_READ = 'Cloudflare Tunnel Read';
@@ -31,6 +31,7 @@ export function listTunnels(
   accountId: string,
   type: TunnelType,
   signal?: AbortSignal,
+  onRepeatedIds?: ListOptions['onRepeatedIds'],
 ): Promise<ApiTunnel[]> {
   return listAllPages(
     client,
@@ -44,5 +45,6 @@ export function listTunnels(
       ...(signal ? { signal } : {}),
     },
     apiTunnel,
+    onRepeatedIds ? { onRepeatedIds } : {},
   );
 }

@@ -27,14 +27,15 @@ export type ApiProxyRecord = z.infer<typeof apiProxyRecord>;
 // Today: {results, max_proxy_records}. Older servers: a bare array, or DRF pagination
 // {count, next, previous, results} whose `next` is followed.
 const listBody = z.union([
-  z.array(apiProxyRecord).transform((results) => ({ results, max: undefined, next: undefined })),
+  z.array(apiProxyRecord).transform((results) => ({ results, max: undefined, next: undefined, count: undefined })),
   z
     .object({
       results: z.array(apiProxyRecord),
       max_proxy_records: z.number().nullish(),
       next: z.string().nullish(),
+      count: z.number().nullish(),
     })
-    .transform((b) => ({ results: b.results, max: b.max_proxy_records ?? undefined, next: b.next ?? undefined })),
+    .transform((b) => ({ results: b.results, max: b.max_proxy_records ?? undefined, next: b.next ?? undefined, count: b.count ?? undefined })),
 ]);
 
 export interface ProxyRecordList {
@@ -42,7 +43,8 @@ export interface ProxyRecordList {
   maxProxyRecords: number | undefined;
 }
 
-const MAX_PAGES = 100;
+/** The most pages a list without `count` may take. */
+export const MAX_PAGES = 50;
 
 function parse<T>(schema: z.ZodType<T>, body: unknown, client: ApiClient, method: string, path: string): T {
   const result = schema.safeParse(body);
@@ -52,12 +54,25 @@ function parse<T>(schema: z.ZodType<T>, body: unknown, client: ApiClient, method
   return result.data;
 }
 
+/**
+ * Reads the organization's records, following `next` on older paginated servers. Every walk is
+ * bounded: a `next` that points at a page already read, or more pages than `count` implies (plus
+ * one), or MAX_PAGES without a count, fails the call with an error saying so.
+ */
 export async function listProxyRecords(client: ApiClient, organizationId: string, signal?: AbortSignal): Promise<ProxyRecordList> {
   const records: ApiProxyRecord[] = [];
   const seen = new Set<string>();
+  const visited = new Set<string>();
   let maxProxyRecords: number | undefined;
+  let bound = MAX_PAGES;
   let path: string | undefined = apiPath`/api/organizations/${organizationId}/proxy_records/`;
-  for (let page = 0; path !== undefined && page < MAX_PAGES; page++) {
+  // The first path is relative to the base URL, `next` links are absolute: compare them resolved.
+  const base = new URL(`${client.baseUrl.replace(/\/+$/, '')}/`);
+  const resolved = (p: string) => (/^https?:\/\//.test(p) ? new URL(p) : new URL(p.replace(/^\/+/, ''), base)).href;
+  const fail = (why: string, at: string) => new ApiResponseError(`${why}; ${records.length} records read`, { api: client.api, method: 'GET', path: at });
+  for (let page = 1; path !== undefined; page++) {
+    if (page > bound) throw fail(`pagination did not end within ${bound} pages`, path);
+    visited.add(resolved(path));
     const res = await client.send({
       method: 'GET',
       path,
@@ -65,7 +80,7 @@ export async function listProxyRecords(client: ApiClient, organizationId: string
       permission: ORGANIZATION_READ,
       ...(signal ? { signal } : {}),
     });
-    const body: { results: ApiProxyRecord[]; max: number | undefined; next: string | undefined } = parse(listBody, res.body, client, 'GET', path);
+    const body: z.infer<typeof listBody> = parse(listBody, res.body, client, 'GET', path);
     for (const r of body.results) {
       if (!seen.has(r.id)) {
         seen.add(r.id);
@@ -73,6 +88,8 @@ export async function listProxyRecords(client: ApiClient, organizationId: string
       }
     }
     maxProxyRecords = body.max ?? maxProxyRecords;
+    if (page === 1 && body.count !== undefined && body.results.length > 0) bound = Math.ceil(body.count / body.results.length) + 1;
+    if (body.next !== undefined && visited.has(resolved(body.next))) throw fail(`the next link points at a page already read (${body.next})`, path);
     path = body.next;
   }
   return { records, maxProxyRecords };
