@@ -159,6 +159,7 @@ export function createExporter(options: ExporterOptions): Exporter {
     );
   };
 
+  const basicAuth = options.webConfig?.basicAuthUsers ? createBasicAuth(options.webConfig.basicAuthUsers) : undefined;
   const app = createHttpApp({
     telemetryPath: config.web.telemetryPath,
     version: VERSION,
@@ -167,7 +168,7 @@ export function createExporter(options: ExporterOptions): Exporter {
     waitingFor,
     sources,
     remediation: { staleConnectors: config.remediation.staleConnectors, proxyRecords: config.remediation.proxyRecords },
-    ...(options.webConfig?.basicAuthUsers ? { basicAuth: createBasicAuth(options.webConfig.basicAuthUsers) } : {}),
+    ...(basicAuth ? { basicAuth } : {}),
     ...(options.webConfig?.headers ? { headers: options.webConfig.headers } : {}),
   });
 
@@ -193,6 +194,7 @@ export function createExporter(options: ExporterOptions): Exporter {
       await Promise.all(jobs.map((j) => j.stop()));
       await remediation?.idle();
       await server?.close();
+      await basicAuth?.close();
     },
   };
 }

@@ -69,13 +69,22 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   const text = (body: string, status = 200) => respond(body, status, { 'content-type': 'text/plain; charset=utf-8' });
 
   return async (request) => {
-    if (options.basicAuth && !(await options.basicAuth(request.headers.get('authorization')))) {
-      return respond('Unauthorized\n', 401, { 'content-type': 'text/plain; charset=utf-8', 'www-authenticate': 'Basic realm="cloudflare-tunnel-exporter"' });
-    }
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       return respond('Method Not Allowed\n', 405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' });
     }
     const { pathname } = new URL(request.url);
+    // Liveness and readiness answer without credentials, as container and Kubernetes probes need;
+    // unauthenticated, readiness does not list what it waits for (account and organization ids).
+    const probe = pathname === '/-/healthy' || pathname === '/-/ready';
+    let authenticated = true;
+    if (options.basicAuth) {
+      const result = await options.basicAuth(request.headers.get('authorization'));
+      authenticated = result === 'ok';
+      if (result === 'busy' && !probe) return respond('Too Many Requests: credentials are being checked\n', 429, { 'content-type': 'text/plain; charset=utf-8', 'retry-after': '1' });
+      if (!authenticated && !probe) {
+        return respond('Unauthorized\n', 401, { 'content-type': 'text/plain; charset=utf-8', 'www-authenticate': 'Basic realm="cloudflare-tunnel-exporter"' });
+      }
+    }
 
     if (pathname === options.telemetryPath) {
       const body = await options.renderMetrics();
@@ -88,7 +97,8 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     if (pathname === '/-/healthy') return text('Healthy\n');
     if (pathname === '/-/ready') {
       const waiting = options.waitingFor();
-      return waiting.length === 0 ? text('Ready\n') : text(`Not ready: waiting for the first poll of ${waiting.join(', ')}\n`, 503);
+      if (waiting.length === 0) return text('Ready\n');
+      return text(authenticated ? `Not ready: waiting for the first poll of ${waiting.join(', ')}\n` : 'Not ready\n', 503);
     }
     if (pathname === '/') return respond(landingPage(options), 200, { 'content-type': 'text/html; charset=utf-8' });
     return text('Not Found\n', 404);

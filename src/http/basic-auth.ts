@@ -1,31 +1,111 @@
-// bcrypt basic auth as exporter-toolkit does it. bcrypt is slow on purpose, so verified
-// credentials are cached (by a hash of user and password) and an unknown user still costs one
-// comparison, so response time does not reveal which users exist.
+// bcrypt basic auth as exporter-toolkit does it, without letting bcrypt stall the exporter:
+// - bcrypt runs in one worker thread, one comparison at a time (exporter-toolkit serializes them
+//   too), so the event loop that serves scrapes and runs the pollers never spends a second on it;
+// - at most MAX_PENDING comparisons wait; past that a request is answered "busy" (429) at once;
+// - verified credentials are cached (by a hash of user and password), so Prometheus' own scrapes
+//   cost one comparison per process, not one per scrape;
+// - an unknown user is compared against the costliest configured hash, so response time does not
+//   tell which users exist (give every user the same cost, and it tells nothing at all).
 import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
 import bcrypt from 'bcryptjs';
 
-const DUMMY_HASH = '$2b$10$CwTycUXWue0Thq9StjUM0uJ8.PLxm5Dh2Y5AiSzYdHchTPWa2v2yG';
+export const MAX_PENDING = 32;
 const CACHE_LIMIT = 256;
 
-export type BasicAuthCheck = (authorization: string | null) => Promise<boolean>;
+export type AuthResult = 'ok' | 'denied' | 'busy';
+export type BasicAuthCheck = (authorization: string | null) => Promise<AuthResult>;
 
-export function createBasicAuth(users: ReadonlyMap<string, string>): BasicAuthCheck {
+/** Compares a password with a bcrypt hash somewhere other than the caller's event loop. */
+export interface BcryptVerifier {
+  compare(password: string, hash: string): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+// CommonJS, evaluated in the worker: bcryptjs is resolved by the parent and passed in.
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const bcrypt = require(workerData.bcryptjs);
+parentPort.on('message', ({ id, password, hash }) => {
+  let ok = false;
+  try { ok = bcrypt.compareSync(password, hash); } catch { ok = false; }
+  parentPort.postMessage({ id, ok });
+});
+`;
+
+/** One worker thread running bcryptjs; comparisons are queued and run one at a time. */
+export function createWorkerVerifier(): BcryptVerifier {
+  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { bcryptjs: createRequire(import.meta.url).resolve('bcryptjs') } });
+  // The worker must not keep a stopping process alive.
+  worker.unref();
+  const waiting = new Map<number, (ok: boolean) => void>();
+  let next = 0;
+  worker.on('message', ({ id, ok }: { id: number; ok: boolean }) => {
+    waiting.get(id)?.(ok);
+    waiting.delete(id);
+  });
+  worker.on('error', () => {
+    for (const resolve of waiting.values()) resolve(false);
+    waiting.clear();
+  });
+  return {
+    compare(password, hash) {
+      return new Promise((resolve) => {
+        const id = next++;
+        waiting.set(id, resolve);
+        worker.postMessage({ id, password, hash });
+      });
+    },
+    async close() {
+      await worker.terminate();
+    },
+  };
+}
+
+/** The configured hash that takes longest to check (highest cost), used for unknown users. */
+function costliest(users: ReadonlyMap<string, string>): string {
+  let best: string | undefined;
+  let bestRounds = -1;
+  for (const hash of users.values()) {
+    let rounds = -1;
+    try {
+      rounds = bcrypt.getRounds(hash);
+    } catch {
+      // web-config validation has already refused anything that is not a bcrypt hash
+    }
+    if (rounds > bestRounds) [best, bestRounds] = [hash, rounds];
+  }
+  return best ?? '$2b$10$CwTycUXWue0Thq9StjUM0uJ8.PLxm5Dh2Y5AiSzYdHchTPWa2v2yG';
+}
+
+export function createBasicAuth(users: ReadonlyMap<string, string>, verifier: BcryptVerifier = createWorkerVerifier()): BasicAuthCheck & { close(): Promise<void> } {
   const cache = new Map<string, boolean>();
-  return async (authorization) => {
+  const dummy = costliest(users);
+  let pending = 0;
+  const check = async (authorization: string | null): Promise<AuthResult> => {
     const match = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(authorization ?? '');
-    if (!match) return false;
+    if (!match) return 'denied';
     const decoded = Buffer.from(match[1] as string, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
-    if (colon < 0) return false;
+    if (colon < 0) return 'denied';
     const user = decoded.slice(0, colon);
     const password = decoded.slice(colon + 1);
     const key = createHash('sha256').update(user).update('\0').update(password).digest('hex');
     const cached = cache.get(key);
-    if (cached !== undefined) return cached;
+    if (cached !== undefined) return cached ? 'ok' : 'denied';
+    if (pending >= MAX_PENDING) return 'busy';
     const hash = users.get(user);
-    const ok = (await bcrypt.compare(password, hash ?? DUMMY_HASH)) && hash !== undefined;
+    pending++;
+    let ok: boolean;
+    try {
+      ok = (await verifier.compare(password, hash ?? dummy)) && hash !== undefined;
+    } finally {
+      pending--;
+    }
     if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
     cache.set(key, ok);
-    return ok;
+    return ok ? 'ok' : 'denied';
   };
+  return Object.assign(check, { close: () => verifier.close() });
 }

@@ -75,4 +75,22 @@ describe('HTTP app', () => {
     expect(ok.status).toBe(200);
     expect(ok.headers.get('x-frame-options')).toBe('DENY');
   });
+
+  it('answers liveness and readiness probes without credentials, and readiness names nothing to them', async () => {
+    const check = Object.assign(async (h: string | null) => (h === 'Basic ok' ? ('ok' as const) : ('denied' as const)), {});
+    const a = app({ basicAuth: check, waitingFor: () => ['tunnels/acc-secret-id'] });
+    expect((await a(get('/-/healthy'))).status).toBe(200);
+    const ready = await a(get('/-/ready'));
+    expect(ready.status).toBe(503);
+    expect(await ready.text()).toBe('Not ready\n');
+    expect(await (await a(get('/-/ready', { authorization: 'Basic ok' }))).text()).toContain('tunnels/acc-secret-id');
+    expect((await a(get('/'))).status).toBe(401);
+  });
+
+  it('answers 429 while the credential check is saturated', async () => {
+    const a = app({ basicAuth: async () => 'busy' as const });
+    const res = await a(get('/metrics', { authorization: 'Basic eDp5' }));
+    expect(res.status).toBe(429);
+    expect(res.headers.get('retry-after')).toBe('1');
+  });
 });
