@@ -1,6 +1,7 @@
 // Builds the effective configuration from defaults < YAML file < environment < flags, validates
 // every value with the schema in ./schema.ts and reports every problem at once.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { SETTINGS, type Config, type Setting, type SettingKey } from './schema.js';
 
@@ -229,15 +230,54 @@ function readSecret(
     problems.push(`${merged.get(direct)?.origin} and ${merged.get(file)?.origin}: set only one of them`);
     return null;
   }
-  if (path === undefined) return inline;
+  // An HTTP header cannot carry a line break: every request would fail later. Say so now.
+  const usable = (secret: string, origin: string | undefined) => {
+    if (/[\u0000-\u001f\u007f]/.test(secret)) {
+      problems.push(`${origin}: contains a line break or another control character inside the secret (only surrounding whitespace is trimmed)`);
+      return null;
+    }
+    return secret;
+  };
+  if (path === undefined) return inline === undefined ? undefined : usable(inline, merged.get(direct)?.origin);
   try {
     const secret = readFile(path).trim();
-    if (secret === '') problems.push(`${merged.get(file)?.origin}: file ${path} is empty`);
-    return secret || null;
+    if (secret === '') {
+      problems.push(`${merged.get(file)?.origin}: file ${path} is empty`);
+      return null;
+    }
+    return usable(secret, `${merged.get(file)?.origin} (file ${path})`);
   } catch (err) {
     problems.push(`${merged.get(file)?.origin}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
     return null;
   }
+}
+
+/**
+ * Whether the remediation state file can be written where it is configured: it must not be a
+ * folder, and its folder must exist and take a new file (checked by writing one and removing it;
+ * permissions alone say nothing when running as root). Checked with the configuration, so
+ * --config.check and start-up say what is wrong instead of every action failing later.
+ */
+function stateFileProblem(path: string): string | undefined {
+  const folder = dirname(resolve(path));
+  try {
+    if (statSync(path).isDirectory()) return `${path} is a folder; name a file in it, e.g. ${join(path, 'remediation-state.json')}`;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return `${path} cannot be read (${(err as NodeJS.ErrnoException).code})`;
+  }
+  try {
+    if (!statSync(folder).isDirectory()) return `${folder} is not a folder`;
+  } catch (err) {
+    return `the folder ${folder} does not exist (${(err as NodeJS.ErrnoException).code})`;
+  }
+  const probe = join(folder, `.cloudflare-tunnel-exporter-write-check-${process.pid}`);
+  try {
+    writeFileSync(probe, '');
+    unlinkSync(probe);
+  } catch (err) {
+    return `the folder ${folder} is not writable (${(err as NodeJS.ErrnoException).code ?? String(err)}); the state file is written there`;
+  }
+  return undefined;
 }
 
 function assemble(
@@ -295,6 +335,10 @@ function assemble(
 
   const webConfigFile = get<string | undefined>('web.config_file');
   const stateFile = get<string | undefined>('remediation.state_file');
+  if (stateFile) {
+    const problem = stateFileProblem(stateFile);
+    if (problem) problems.push(`${originOf('remediation.state_file')}: ${problem}`);
+  }
   return {
     web: {
       listen: get('web.listen_address'),

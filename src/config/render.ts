@@ -1,9 +1,21 @@
-// The effective configuration as YAML, secrets replaced, for --config.check and the landing page.
+// The effective configuration as YAML, secrets replaced (credentials in a URL too), for
+// --config.check.
 import { stringify } from 'yaml';
 import { formatDuration } from './duration.js';
 import type { Config } from './schema.js';
 
 const REDACTED = '<redacted>';
+
+/** A URL with any user:password@ replaced: a base URL may carry credentials. */
+function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.username === '' && parsed.password === '') return url;
+    return url.replace(/^(https?:\/\/)[^@/]*@/, `$1${REDACTED}@`);
+  } catch {
+    return url;
+  }
+}
 
 export function renderEffectiveConfig(config: Config): string {
   const { web, log, cloudflare, posthog, schedules, remediation } = config;
@@ -21,19 +33,20 @@ export function renderEffectiveConfig(config: Config): string {
               ? { api_token: REDACTED }
               : { api_email: cloudflare.auth.email, api_key: REDACTED }),
             account_ids: cloudflare.accountIds,
-            api_base_url: cloudflare.baseUrl,
+            api_base_url: redactUrl(cloudflare.baseUrl),
             api_budget: cloudflare.budget,
           },
         }
       : {}),
     ...(posthog
-      ? { posthog: { api_key: REDACTED, organization_ids: posthog.organizationIds, api_base_url: posthog.baseUrl } }
+      ? { posthog: { api_key: REDACTED, organization_ids: posthog.organizationIds, api_base_url: redactUrl(posthog.baseUrl) } }
       : {}),
     schedules: { tunnels: schedules.tunnels, gateway: schedules.gateway, proxy_records: schedules.proxyRecords },
     stale_data_max_age: formatDuration(config.staleDataMaxAgeMs),
     remediation: {
       stale_connectors: remediation.staleConnectors,
       proxy_records: remediation.proxyRecords,
+      proxy_record_retry_method: remediation.proxyRecordRetryMethod,
       stale_connector_after: formatDuration(remediation.staleConnectorAfterMs),
       cooldown: formatDuration(remediation.cooldownMs),
       max_actions_per_hour: remediation.maxActionsPerHour,

@@ -20,10 +20,17 @@ const text = z
   .transform((v) => String(v).trim())
   .pipe(z.string().min(1, 'must not be empty'));
 
+/** No duration setting means anything past a year; larger values are typos (or overflow). */
+export const MAX_DURATION_MS = 365 * 86_400_000;
+
 const duration = text.transform((v, ctx) => {
   const ms = parseDuration(v);
   if (ms === undefined || ms <= 0) {
     ctx.addIssue({ code: 'custom', message: `must be a duration like 30s, 10m or 1h, got "${v}"` });
+    return z.NEVER;
+  }
+  if (ms > MAX_DURATION_MS) {
+    ctx.addIssue({ code: 'custom', message: `must be at most 365d, got "${v}"` });
     return z.NEVER;
   }
   return ms;

@@ -2,6 +2,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { ListenAddress } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { HttpApp } from './app.js';
@@ -39,6 +40,31 @@ function toRequest(req: http.IncomingMessage, scheme: string): Request {
   return new Request(url, { method: req.method ?? 'GET', headers });
 }
 
+/** The SANs of a peer certificate ("DNS:a, IP Address:1.2.3.4, email:x@y") as bare values. */
+function subjectAltNames(text: string | undefined): string[] {
+  return (text ?? '').split(/,\s*/).map((part) => part.slice(part.indexOf(':') + 1)).filter(Boolean);
+}
+
+/**
+ * What exporter-toolkit's client_auth_type and client_allowed_sans require beyond what node:tls
+ * enforces in the handshake: a certificate for RequireAnyClientCert, a verified one whenever one is
+ * given under VerifyClientCertIfGiven, and one of the allowed SANs. Undefined when all is well.
+ */
+export function clientCertProblem(socket: TLSSocket, tls: NonNullable<WebConfig['tls']>): string | undefined {
+  const cert = socket.getPeerCertificate();
+  const presented = cert !== null && Object.keys(cert).length > 0;
+  if (tls.clientAuth === 'RequireAnyClientCert' && !presented) return 'no client certificate';
+  if ((tls.clientAuth === 'VerifyClientCertIfGiven' || tls.clientAuth === 'RequireAndVerifyClientCert') && presented && !socket.authorized) {
+    return `client certificate not verified by client_ca_file (${String(socket.authorizationError)})`;
+  }
+  if (tls.allowedSans) {
+    if (!presented) return 'client_allowed_sans is set and no client certificate was given';
+    const sans = subjectAltNames(cert.subjectaltname);
+    if (!sans.some((san) => tls.allowedSans?.includes(san))) return `client certificate SANs (${sans.join(', ') || 'none'}) are not in client_allowed_sans`;
+  }
+  return undefined;
+}
+
 function plain(res: http.ServerResponse, status: number, text: string, extra: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', connection: 'close', ...extra });
   res.end(`${text}\n`);
@@ -74,7 +100,17 @@ export async function serve(app: HttpApp, listen: ListenAddress, web: WebConfig 
         res.end('Internal Server Error\n');
       });
   };
-  const server = web?.tls ? https.createServer({ ...web.tls }, handler) : http.createServer(handler);
+  const tls = web?.tls;
+  const server = tls ? https.createServer({ ...tls.options }, handler) : http.createServer(handler);
+  if (tls && tls.clientAuth !== 'NoClientCert') {
+    server.on('secureConnection', (socket: TLSSocket) => {
+      const problem = clientCertProblem(socket, tls);
+      if (problem) {
+        log.debug({ remote: socket.remoteAddress, problem }, 'TLS client refused');
+        socket.destroy();
+      }
+    });
+  }
   server.keepAliveTimeout = 65_000;
   // CONNECT never reaches the request handler; without this node drops the socket unanswered.
   server.on('connect', (_req: http.IncomingMessage, socket: import('node:stream').Duplex) => {

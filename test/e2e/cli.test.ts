@@ -1,7 +1,7 @@
 // The built daemon as users run it: exit codes, --config.check, readiness, metrics over HTTP(S),
 // logfmt, and a clean stop on SIGTERM even with a request hanging upstream.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
@@ -120,6 +120,58 @@ describe('daemon against the simulator', () => {
     const { code, stderr } = await runCli([`--web.config.file=${join(dir, 'web.yml')}`, '--demo']);
     expect(code).toBe(2);
     expect(stderr).toContain('basic_auth_users.bob: must be a bcrypt hash');
+  });
+});
+
+describe('configuration that used to pass --config.check and then fail', () => {
+  const fixture = (name: string) => readFileSync(new URL(`../fixtures/tls/${name}`, import.meta.url));
+
+  it('certificate or key files that are not PEM: exit 2 naming them, for --config.check and start-up alike', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'web-'));
+    writeFileSync(join(dir, 'tls.crt'), 'not a certificate');
+    writeFileSync(join(dir, 'tls.key'), fixture('server.key'));
+    writeFileSync(join(dir, 'web.yml'), 'tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n');
+    for (const extra of [['--config.check'], []]) {
+      const { code, stderr } = await runCli([`--web.config.file=${join(dir, 'web.yml')}`, '--demo', ...extra]);
+      expect(code).toBe(2);
+      expect(stderr).toContain('cert_file tls.crt and key_file tls.key are not a usable PEM certificate and key');
+    }
+  });
+
+  it('a token file with a line break inside: exit 2', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'token-'));
+    writeFileSync(join(dir, 'token'), 'first-half\nsecond-half\n');
+    const { code, stderr } = await runCli(['--config.check'], { CLOUDFLARE_API_TOKEN_FILE: join(dir, 'token'), CLOUDFLARE_ACCOUNT_IDS: 'acc' });
+    expect(code).toBe(2);
+    expect(stderr).toContain(`CLOUDFLARE_API_TOKEN_FILE (file ${join(dir, 'token')}): contains a line break`);
+    expect(stderr).not.toContain('first-half');
+  });
+
+  it('a state file that is a folder, or in a folder that does not take files: exit 2 with the reason', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'state-'));
+    const base = { CLOUDFLARE_API_TOKEN: 't', CLOUDFLARE_ACCOUNT_IDS: 'acc' };
+    const folder = await runCli(['--config.check'], { ...base, REMEDIATION_STATE_FILE: dir });
+    expect(folder.code).toBe(2);
+    expect(folder.stderr).toContain(`REMEDIATION_STATE_FILE: ${dir} is a folder`);
+    // sysfs takes no new file, not even from root.
+    const readOnly = await runCli(['--config.check'], { ...base, REMEDIATION_STATE_FILE: '/sys/remediation-state.json' });
+    expect(readOnly.code).toBe(2);
+    expect(readOnly.stderr).toContain('REMEDIATION_STATE_FILE: the folder /sys is not writable');
+    const missing = await runCli(['--config.check'], { ...base, REMEDIATION_STATE_FILE: join(dir, 'nope', 'state.json') });
+    expect(missing.stderr).toContain(`the folder ${join(dir, 'nope')} does not exist`);
+  });
+
+  it('--config.check redacts user:password@ in a base URL', async () => {
+    const { code, stdout } = await runCli(['--config.check'], { CLOUDFLARE_API_TOKEN: 't', CLOUDFLARE_ACCOUNT_IDS: 'acc', CLOUDFLARE_API_BASE_URL: 'https://user:hunter2@proxy.example/client/v4' });
+    expect(code).toBe(0);
+    expect(stdout).toContain('api_base_url: https://<redacted>@proxy.example/client/v4');
+    expect(stdout).not.toContain('hunter2');
+  });
+
+  it('an absurd duration: exit 2', async () => {
+    const { code, stderr } = await runCli(['--config.check'], { CLOUDFLARE_API_TOKEN: 't', CLOUDFLARE_ACCOUNT_IDS: 'acc', STALE_DATA_MAX_AGE: '99999999999999999999999h' });
+    expect(code).toBe(2);
+    expect(stderr).toContain('STALE_DATA_MAX_AGE: must be at most 365d, got "99999999999999999999999h"');
   });
 });
 
