@@ -26,4 +26,4 @@ COPY package.json ./
 USER node
 EXPOSE 9877
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 CMD ["node", "dist/healthcheck.js"]
-CMD ["node", "dist/cli.js"]
+CMD ["node", "--disable-sigusr1", "dist/cli.js"]

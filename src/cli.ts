@@ -101,6 +101,48 @@ async function main(argv: string[]): Promise<number> {
     await sim?.close();
     return 2;
   }
+  // Signal handlers go in before start-up, so a signal that arrives while the exporter starts (or
+  // right after it says it listens) is handled, not met with the default of terminating.
+  const stopped = new Promise<number>((resolve) => {
+    let stopping = false;
+    const shutdown = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, 'stopping');
+      const deadline = setTimeout(() => {
+        log.error('shutdown took longer than 10s: exiting anyway');
+        resolve(1);
+      }, SHUTDOWN_DEADLINE_MS);
+      deadline.unref();
+      void exporter
+        .stop()
+        .then(() => sim?.close())
+        .then(() => {
+          clearTimeout(deadline);
+          log.info('stopped');
+          resolve(0);
+        });
+    };
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.once('SIGINT', () => shutdown('SIGINT'));
+    // SIGHUP reloads the web config file (TLS files, basic auth users, headers), as exporter-toolkit
+    // picks up changes to it; the rest of the configuration needs a restart. A file that does not
+    // load keeps the running one. Without a web config there is nothing to reload.
+    process.on('SIGHUP', () => {
+      const file = loaded.config.web.configFile;
+      if (!file) {
+        log.info({ signal: 'SIGHUP' }, 'SIGHUP: no --web.config.file to reload; the rest of the configuration needs a restart');
+        return;
+      }
+      void Promise.resolve()
+        .then(() => exporter.reloadWebConfig(loadWebConfig(file)))
+        .then(
+          () => log.info({ signal: 'SIGHUP', file }, 'web config reloaded'),
+          (err: unknown) => log.error({ signal: 'SIGHUP', file, err: (err as Error).message }, 'web config not reloaded: keeping the running one'),
+        );
+    });
+  });
+
   let server;
   try {
     server = await exporter.start();
@@ -127,29 +169,7 @@ async function main(argv: string[]): Promise<number> {
     );
   }
 
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const shutdown = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      log.info({ signal }, 'stopping');
-      const deadline = setTimeout(() => {
-        log.error('shutdown took longer than 10s: exiting anyway');
-        resolve(1);
-      }, SHUTDOWN_DEADLINE_MS);
-      deadline.unref();
-      void exporter
-        .stop()
-        .then(() => sim?.close())
-        .then(() => {
-          clearTimeout(deadline);
-          log.info('stopped');
-          resolve(0);
-        });
-    };
-    process.once('SIGTERM', () => shutdown('SIGTERM'));
-    process.once('SIGINT', () => shutdown('SIGINT'));
-  });
+  return stopped;
 }
 
 main(process.argv.slice(2)).then(

@@ -3,7 +3,7 @@
 import type { Config } from './config/schema.js';
 import { createApiClient, type ApiClient } from './clients/http.js';
 import { createPacer } from './clients/pacer.js';
-import { createHttpApp, type SourceStatus } from './http/app.js';
+import { createHttpApp, type HttpAppOptions, type SourceStatus } from './http/app.js';
 import { createBasicAuth } from './http/basic-auth.js';
 import { serve, type RunningServer } from './http/server.js';
 import type { WebConfig } from './http/web-config.js';
@@ -36,6 +36,8 @@ export interface Exporter {
   stop(): Promise<void>;
   /** Resolves when every source has been polled once (what /-/ready reports). */
   ready(): Promise<void>;
+  /** Applies a reloaded web config (basic auth users, headers, TLS files) without a restart. */
+  reloadWebConfig(web: WebConfig): Promise<void>;
   /** The collectors and scopes readiness waits for. */
   expected: { collector: CollectorName; scope: string }[];
 }
@@ -159,8 +161,8 @@ export function createExporter(options: ExporterOptions): Exporter {
     );
   };
 
-  const basicAuth = options.webConfig?.basicAuthUsers ? createBasicAuth(options.webConfig.basicAuthUsers) : undefined;
-  const app = createHttpApp({
+  let basicAuth = options.webConfig?.basicAuthUsers ? createBasicAuth(options.webConfig.basicAuthUsers) : undefined;
+  const appOptions: HttpAppOptions = {
     telemetryPath: config.web.telemetryPath,
     version: VERSION,
     renderMetrics: metrics.render,
@@ -170,7 +172,8 @@ export function createExporter(options: ExporterOptions): Exporter {
     remediation: { staleConnectors: config.remediation.staleConnectors, proxyRecords: config.remediation.proxyRecords },
     ...(basicAuth ? { basicAuth } : {}),
     ...(options.webConfig?.headers ? { headers: options.webConfig.headers } : {}),
-  });
+  };
+  const app = createHttpApp(appOptions);
 
   let server: RunningServer | undefined;
   return {
@@ -188,6 +191,16 @@ export function createExporter(options: ExporterOptions): Exporter {
     },
     async ready() {
       await Promise.all(jobs.map((j) => j.firstRun));
+    },
+    async reloadWebConfig(web) {
+      if (!server) throw new Error('not started');
+      if (Boolean(web.tls) !== Boolean(options.webConfig?.tls)) throw new Error('turning TLS on or off needs a restart');
+      if (web.tls) server.reloadTls(web.tls);
+      const previous = basicAuth;
+      basicAuth = web.basicAuthUsers ? createBasicAuth(web.basicAuthUsers) : undefined;
+      appOptions.basicAuth = basicAuth;
+      appOptions.headers = web.headers;
+      await previous?.close();
     },
     async stop() {
       remediation?.stop();

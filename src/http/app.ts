@@ -22,7 +22,9 @@ export interface HttpAppOptions {
   sources: () => SourceStatus[];
   /** Remediation modes, shown on the landing page. */
   remediation?: { staleConnectors: string; proxyRecords: string };
+  /** Read at every request, so a reloaded web config (SIGHUP) applies to the next one. */
   basicAuth?: BasicAuthCheck;
+  /** Read at every request, like basicAuth. */
   headers?: Record<string, string>;
 }
 
@@ -63,9 +65,8 @@ ${rows || '<tr><td colspan="6">no poll has finished yet</td></tr>'}
 }
 
 export function createHttpApp(options: HttpAppOptions): HttpApp {
-  const extra = options.headers ?? {};
   const respond = (body: string | Uint8Array | null, status: number, headers: Record<string, string>) =>
-    new Response(body, { status, headers: { ...extra, ...headers } });
+    new Response(body, { status, headers: { ...options.headers, ...headers } });
   const text = (body: string, status = 200) => respond(body, status, { 'content-type': 'text/plain; charset=utf-8' });
 
   return async (request) => {

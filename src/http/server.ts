@@ -12,6 +12,8 @@ export interface RunningServer {
   /** The bound address, e.g. for port 0 in tests. */
   address(): AddressInfo;
   url: string;
+  /** Applies a reloaded web config's TLS to new connections (an HTTPS server stays HTTPS). */
+  reloadTls(tls: NonNullable<WebConfig['tls']>): void;
   close(): Promise<void>;
 }
 
@@ -100,11 +102,11 @@ export async function serve(app: HttpApp, listen: ListenAddress, web: WebConfig 
         res.end('Internal Server Error\n');
       });
   };
-  const tls = web?.tls;
+  let tls = web?.tls;
   const server = tls ? https.createServer({ ...tls.options }, handler) : http.createServer(handler);
-  if (tls && tls.clientAuth !== 'NoClientCert') {
+  if (tls) {
     server.on('secureConnection', (socket: TLSSocket) => {
-      const problem = clientCertProblem(socket, tls);
+      const problem = tls && tls.clientAuth !== 'NoClientCert' ? clientCertProblem(socket, tls) : undefined;
       if (problem) {
         log.debug({ remote: socket.remoteAddress, problem }, 'TLS client refused');
         socket.destroy();
@@ -131,6 +133,13 @@ export async function serve(app: HttpApp, listen: ListenAddress, web: WebConfig 
   return {
     address: () => address,
     url: `${scheme}://${host}:${address.port}`,
+    reloadTls(next) {
+      if (!(server instanceof https.Server)) throw new Error('the server was started without TLS: turning it on needs a restart');
+      server.setSecureContext(next.options);
+      // Per-connection settings that are not part of the secure context.
+      Object.assign(server, { requestCert: next.options.requestCert, rejectUnauthorized: next.options.rejectUnauthorized });
+      tls = next;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -96,6 +96,9 @@ export function createExporterMetrics(options: MetricsOptions): ExporterMetrics 
   const registry = new Registry();
   const processRegistry = new Registry();
   collectDefaultMetrics({ register: processRegistry });
+  // prom-client's gauges named *_total break the naming convention (promtool check metrics fails
+  // the whole exposition on them); each is only the sum of the same gauge by type, kept below.
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) processRegistry.removeSingleMetric(name);
 
   // The domain samples are computed once per snapshot and second, however many scrapes ask.
   let cache: { version: number; second: number; families: Families } | undefined;

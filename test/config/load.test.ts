@@ -129,7 +129,8 @@ describe('environment and flags', () => {
     expect(config.posthog?.apiKey).toBe('ph-from-file');
     expect(config.posthog?.baseUrl).toBe('https://eu.posthog.com');
     expect(config.schedules).toEqual({ tunnels: '*/10 * * * * *', gateway: '0 */5 * * * *', proxyRecords: '0 * * * * *' });
-    expect(config.web.listen).toEqual({ host: '127.0.0.1', port: 9877 });
+    // All interfaces: a loopback-only example would be unreachable in a container.
+    expect(config.web.listen).toEqual({ host: '', port: 9877 });
     expect(config.remediation).toMatchObject({ staleConnectors: 'dry-run', proxyRecords: 'off', staleConnectorAfterMs: 900_000, cooldownMs: 3_600_000 });
   });
 

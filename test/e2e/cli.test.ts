@@ -1,16 +1,31 @@
 // The built daemon as users run it: exit codes, --config.check, readiness, metrics over HTTP(S),
 // logfmt, and a clean stop on SIGTERM even with a request hanging upstream.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import net from 'node:net';
+import { cpSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { Agent, request } from 'undici';
 import { describe, expect, it } from 'vitest';
-import { runCli, startDaemon, waitFor } from '../helpers/daemon.js';
+import { fileURLToPath } from 'node:url';
+import { GUARD, runCli, startDaemon, waitFor } from '../helpers/daemon.js';
 import { samples } from '../helpers/exposition.js';
 import { simulator } from '../helpers/simulator.js';
 import type { Simulator } from '../../src/simulator/server.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
 
 function simEnv(sim: Simulator): Record<string, string> {
   return {
@@ -175,6 +190,56 @@ describe('configuration that used to pass --config.check and then fail', () => {
   });
 });
 
+describe('signals', () => {
+  const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
+
+  it('SIGHUP reloads the web config: new basic auth users apply, a broken file keeps the running one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hup-'));
+    const web = join(dir, 'web.yml');
+    writeFileSync(web, `basic_auth_users:\n  alice: ${bcrypt.hashSync('a-pass', 4)}\n`);
+    const sim = await simulator();
+    const daemon = await startDaemon([`--web.config.file=${web}`], simEnv(sim));
+    const status = async (user: string, password: string) => (await fetch(`${daemon.url}/metrics`, { headers: basic(user, password) })).status;
+    expect(await status('alice', 'a-pass')).toBe(200);
+    writeFileSync(web, `basic_auth_users:\n  bob: ${bcrypt.hashSync('b-pass', 4)}\n`);
+    daemon.child.kill('SIGHUP');
+    await waitFor('the reload', async () => (daemon.stdout().includes('web config reloaded') ? true : undefined));
+    expect(await status('alice', 'a-pass')).toBe(401);
+    expect(await status('bob', 'b-pass')).toBe(200);
+    writeFileSync(web, 'basic_auth_users:\n  bob: not-a-hash\n');
+    daemon.child.kill('SIGHUP');
+    await waitFor('the refused reload', async () => (daemon.stdout().includes('web config not reloaded') ? true : undefined));
+    expect(await status('bob', 'b-pass')).toBe(200);
+    expect(daemon.child.exitCode).toBeNull();
+    daemon.child.kill('SIGTERM');
+    expect(await daemon.exit).toBe(0);
+  });
+
+  it('SIGHUP without a web config is logged and changes nothing', async () => {
+    const daemon = await startDaemon(['--demo']);
+    daemon.child.kill('SIGHUP');
+    await waitFor(() => `the SIGHUP log line (exit ${daemon.child.exitCode}, signal ${daemon.child.signalCode})\n${daemon.stdout().slice(-2000)}\n${daemon.stderr().slice(-500)}`, async () => (daemon.stdout().includes('SIGHUP: no --web.config.file to reload') ? true : undefined));
+    expect((await fetch(`${daemon.url}/-/healthy`)).status).toBe(200);
+    daemon.child.kill('SIGTERM');
+    expect(await daemon.exit).toBe(0);
+  });
+
+  it('SIGUSR1 opens no inspector when started as the image starts it (node --disable-sigusr1)', async (ctx) => {
+    if (!process.allowedNodeEnvironmentFlags.has('--disable-sigusr1')) {
+      ctx.skip(`Node ${process.version} has no --disable-sigusr1 (22.14 and later have it); CI runs this on its maintained Node lines`);
+    }
+    const daemon = await startDaemon(['--demo'], {}, ['--disable-sigusr1']);
+    daemon.child.kill('SIGUSR1');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(daemon.stderr()).not.toContain('Debugger listening');
+    const inspector = await fetch('http://127.0.0.1:9229/json/version').then(() => 'open', () => 'closed');
+    expect(inspector).toBe('closed');
+    expect(daemon.child.exitCode).toBeNull();
+    daemon.child.kill('SIGTERM');
+    expect(await daemon.exit).toBe(0);
+  });
+});
+
 describe('npm run demo', () => {
   it('serves at least 10 tunnels, proxy records and per-colo connections within 60s', async () => {
     const daemon = await startDaemon(['--demo']);
@@ -194,6 +259,25 @@ describe('npm run demo', () => {
     expect(daemon.stderr()).toContain('Demo: the exporter polls a simulated Cloudflare and PostHog fleet');
     daemon.child.kill('SIGINT');
     expect(await daemon.exit).toBe(0);
+  });
+
+  it('stops with npm: SIGTERM to `npm run demo` leaves no process serving its ports', { timeout: 90_000 }, async () => {
+    const port = await freePort();
+    // A scratch copy of the project: `npm run demo` rebuilds dist/, which other test files are
+    // running daemons from at the same time.
+    const copy = mkdtempSync(join(tmpdir(), 'npm-demo-'));
+    for (const f of ['package.json', 'tsconfig.json', 'tsconfig.build.json']) cpSync(join(ROOT, f), join(copy, f));
+    cpSync(join(ROOT, 'src'), join(copy, 'src'), { recursive: true });
+    symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'));
+    const npm = spawn('npm', ['run', 'demo'], { cwd: copy, env: { ...process.env, LISTEN_ADDRESS: `127.0.0.1:${port}`, NODE_OPTIONS: `--import=${GUARD}` }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    npm.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    npm.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = new Promise((r) => npm.on('exit', r));
+    await waitFor(() => `the demo listening\n${output}`, async () => ((await fetch(`http://127.0.0.1:${port}/-/healthy`)).ok ? true : undefined), 60_000);
+    npm.kill('SIGTERM');
+    await exited;
+    await waitFor('the port to close', async () => ((await fetch(`http://127.0.0.1:${port}/-/healthy`).then(() => 'open', () => 'closed')) === 'closed' ? true : undefined), 12_000);
   });
 
   it('shows derived pending reconnects and reconnects within two minutes', { timeout: 150_000 }, async () => {

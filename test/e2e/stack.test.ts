@@ -55,10 +55,9 @@ interface AmAlert {
 }
 
 describe('exporter + Prometheus + Alertmanager', () => {
-  it('serves every dashboard query and pages CloudflareTunnelDown through Alertmanager', { timeout: 90_000 }, async () => {
-    const prometheusBin = tool('prometheus');
-    const alertmanagerBin = tool('alertmanager');
-    if (!prometheusBin || !alertmanagerBin) return;
+  it('serves every dashboard query and pages CloudflareTunnelDown through Alertmanager', { timeout: 90_000 }, async (ctx) => {
+    const prometheusBin = tool('prometheus', ctx);
+    const alertmanagerBin = tool('alertmanager', ctx);
 
     const sim = await simulator({ fleet: { accounts: 1, tunnelsPerAccount: 8, warpConnectorsPerAccount: 1 }, rateLimit: { limit: 100_000, windowSeconds: 300 } });
     const everySecond = '* * * * * *';

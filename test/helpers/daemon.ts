@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach } from 'vitest';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
-const GUARD = fileURLToPath(new URL('./loopback-only.js', import.meta.url));
+export const GUARD = fileURLToPath(new URL('./loopback-only.js', import.meta.url));
 
 /** The environment a spawned daemon gets: PATH, the loopback-only guard, and what the test sets. */
 function daemonEnv(env: Record<string, string>): Record<string, string> {
@@ -38,9 +38,9 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
 }
 
 /** Starts the daemon on a free loopback port and resolves once it logs that it listens. */
-export function startDaemon(args: string[], env: Record<string, string> = {}): Promise<Daemon> {
+export function startDaemon(args: string[], env: Record<string, string> = {}, nodeFlags: string[] = []): Promise<Daemon> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, '--web.listen-address=127.0.0.1:0', ...args], { env: daemonEnv(env) });
+    const child = spawn(process.execPath, [...nodeFlags, CLI, '--web.listen-address=127.0.0.1:0', ...args], { env: daemonEnv(env) });
     running.push(child);
     let stdout = '';
     let stderr = '';

@@ -2,7 +2,10 @@
 // they copy and mount exist, ports are bound to loopback, the command they run works, and the
 // HEALTHCHECK script answers correctly.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import bcrypt from 'bcryptjs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
@@ -28,13 +31,31 @@ describe('Dockerfile', () => {
     expect(dockerfile).toContain('npm ci --omit=dev');
     expect(dockerfile).toMatch(/^USER node$/m);
     expect(dockerfile).toMatch(/^HEALTHCHECK .*CMD \["node", "dist\/healthcheck\.js"\]$/m);
-    expect(dockerfile).toMatch(/^CMD \["node", "dist\/cli\.js"\]$/m);
+    // --disable-sigusr1: a signal must not open the Node inspector in production (Node 22.14+).
+    expect(dockerfile).toMatch(/^CMD \["node", "--disable-sigusr1", "dist\/cli\.js"\]$/m);
   });
 
   it('copies only files that exist', () => {
     for (const [, sources] of dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)) {
       for (const source of (sources as string).split(/\s+/)) expect(existsSync(`${root}${source}`), source).toBe(true);
     }
+  });
+
+  it.each([
+    ['basic auth', (hash: string) => `basic_auth_users:\n  prometheus: ${hash}\n`],
+    ['TLS', () => 'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n'],
+    ['TLS with required client certificates', () => 'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n'],
+  ])('the HEALTHCHECK passes with a web config using %s (WEB_CONFIG_FILE)', async (_name, web) => {
+    const dir = mkdtempSync(join(tmpdir(), 'health-'));
+    for (const f of ['server.crt', 'server.key', 'ca.crt']) copyFileSync(`${root}test/fixtures/tls/${f}`, join(dir, f));
+    writeFileSync(join(dir, 'web.yml'), web(bcrypt.hashSync('x', 4)));
+    const daemon = await startDaemon(['--demo'], { WEB_CONFIG_FILE: join(dir, 'web.yml') });
+    const port = new URL(daemon.url).port;
+    const healthcheck = CLI.replace(/cli\.js$/, 'healthcheck.js');
+    expect(execFileSync(process.execPath, [healthcheck], { env: { LISTEN_ADDRESS: `:${port}`, WEB_CONFIG_FILE: join(dir, 'web.yml') }, stdio: 'pipe' }).toString()).toBe('');
+    daemon.child.kill('SIGTERM');
+    await daemon.exit;
+    expect(() => execFileSync(process.execPath, [healthcheck], { env: { LISTEN_ADDRESS: `:${port}`, WEB_CONFIG_FILE: join(dir, 'web.yml') }, stdio: 'pipe' })).toThrow();
   });
 
   it('the HEALTHCHECK script exits 0 against a running exporter and 1 without one', async () => {
@@ -65,8 +86,8 @@ describe('docker-compose.yml', () => {
 
   it("runs the exporter's command: demo by default, real mode with DEMO=false", async () => {
     const command = compose.services.exporter?.command ?? [];
-    expect(command.slice(0, 2)).toEqual(['node', 'dist/cli.js']);
-    const withDemo = (demo: string) => (command[2] as string).replace('${DEMO:-true}', demo);
+    expect(command.slice(0, 3)).toEqual(['node', '--disable-sigusr1', 'dist/cli.js']);
+    const withDemo = (demo: string) => (command[3] as string).replace('${DEMO:-true}', demo);
     const demo = await runCli([withDemo('true'), '--config.check']);
     expect(demo.code).toBe(0);
     const real = await runCli([withDemo('false'), '--config.check'], { CLOUDFLARE_API_TOKEN: 't', CLOUDFLARE_ACCOUNT_IDS: 'acc' });
@@ -74,6 +95,28 @@ describe('docker-compose.yml', () => {
     const unset = await runCli([withDemo('false')]);
     expect(unset.code).toBe(2);
     expect(unset.stderr).toContain('no source is enabled');
+  });
+
+  it.each([
+    ['a Cloudflare-only user', ['docker-compose.secrets.yml'], { CLOUDFLARE_ACCOUNT_IDS: 'acc' }],
+    ['a PostHog-only user', ['docker-compose.posthog-secret.yml'], { POSTHOG_ORGANIZATION_IDS: 'org' }],
+    ['a user of both', ['docker-compose.secrets.yml', 'docker-compose.posthog-secret.yml'], { CLOUDFLARE_ACCOUNT_IDS: 'acc', POSTHOG_ORGANIZATION_IDS: 'org' }],
+  ])('the secrets overlays give %s a valid configuration', async (_who, files, ids) => {
+    // Each overlay's environment, with its /run/secrets files made real.
+    const dir = mkdtempSync(join(tmpdir(), 'secrets-'));
+    const env: Record<string, string> = { ...ids };
+    for (const file of files) {
+      const overlay = parse(readFileSync(`${root}${file}`, 'utf8')) as { services: { exporter: { environment: Record<string, string> } }; secrets: Record<string, { file: string }> };
+      for (const [name, value] of Object.entries(overlay.services.exporter.environment)) {
+        const secret = value.replace('/run/secrets/', '');
+        expect(overlay.secrets[secret]?.file, `${file}: ${name}`).toBe(`./secrets/${secret}`);
+        writeFileSync(join(dir, secret), 'a-secret');
+        env[name] = join(dir, secret);
+      }
+    }
+    const { code, stderr } = await runCli(['--demo=false', '--config.check'], env);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
   });
 
   it('provisions a Prometheus datasource whose uid the dashboards default to', () => {

@@ -43,9 +43,8 @@ describe('alert rules', () => {
     }
   });
 
-  it('passes promtool check rules and promtool test rules (every alert firing and not firing)', () => {
-    const promtool = tool('promtool');
-    if (!promtool) return;
+  it('passes promtool check rules and promtool test rules (every alert firing and not firing)', (ctx) => {
+    const promtool = tool('promtool', ctx);
     expect(run(promtool, ['check', 'rules', 'prometheus/alerts.yml'])).toContain('SUCCESS: 18 rules found');
     expect(run(promtool, ['test', 'rules', 'prometheus/tests/alerts.test.yml'])).toContain('SUCCESS');
     const tests = readFileSync(`${root}prometheus/tests/alerts.test.yml`, 'utf8');
@@ -55,25 +54,23 @@ describe('alert rules', () => {
     }
   });
 
-  it('prometheus.yml for the compose stack passes promtool check config', () => {
-    const promtool = tool('promtool');
-    if (!promtool) return;
+  it('prometheus.yml for the compose stack passes promtool check config', (ctx) => {
+    const promtool = tool('promtool', ctx);
     expect(run(promtool, ['check', 'config', 'prometheus/prometheus.yml'])).toContain('is valid prometheus config file syntax');
   });
 });
 
 describe('alertmanager example', () => {
-  const amtool = tool('amtool');
-  const route = (...labels: string[]) => run(amtool as string, ['config', 'routes', 'test', '--config.file=alertmanager/alertmanager.yml', ...labels]).trim();
+  const route = (amtool: string, ...labels: string[]) => run(amtool, ['config', 'routes', 'test', '--config.file=alertmanager/alertmanager.yml', ...labels]).trim();
 
-  it('passes amtool check-config', () => {
-    if (!amtool) return;
+  it('passes amtool check-config', (ctx) => {
+    const amtool = tool('amtool', ctx);
     expect(run(amtool, ['check-config', 'alertmanager/alertmanager.yml'])).toContain('SUCCESS');
   });
 
-  it('routes critical to the pager, warning to tickets and leaves info unrouted', () => {
-    if (!amtool) return;
-    for (const r of rules) expect(route(`alertname=${r.alert}`, `severity=${r.labels.severity}`), r.alert).toBe({ critical: 'pager', warning: 'ticket', info: 'null' }[r.labels.severity]);
+  it('routes critical to the pager, warning to tickets and leaves info unrouted', (ctx) => {
+    const amtool = tool('amtool', ctx);
+    for (const r of rules) expect(route(amtool, `alertname=${r.alert}`, `severity=${r.labels.severity}`), r.alert).toBe({ critical: 'pager', warning: 'ticket', info: 'null' }[r.labels.severity]);
   });
 
   it('inhibits what a down tunnel or a down exporter explains', () => {
