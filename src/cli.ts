@@ -11,7 +11,6 @@ import { startSimulator, type Simulator } from './simulator/server.js';
 import { VERSION } from './version.js';
 
 const SHUTDOWN_DEADLINE_MS = 10_000;
-const DEMO_TUNNELS_SCHEDULE = '*/10 * * * * *';
 
 function usage(): string {
   const rows = (SETTINGS as readonly Setting[]).map((s) => {
@@ -36,13 +35,11 @@ function usage(): string {
 
 /**
  * Points both sources at a freshly started simulator, whatever credentials the environment holds.
- * Tunnels are polled every 10 s: the simulated fleet changes every 5 s, and pending reconnects are
- * derived from successive polls, so a slower schedule would miss most drops.
+ * (The demo's faster schedules, unless the user set their own, come from config/load.ts.)
  */
 function demoConfig(config: Config, sim: Simulator): Config {
   return {
     ...config,
-    schedules: { ...config.schedules, tunnels: DEMO_TUNNELS_SCHEDULE },
     cloudflare: {
       auth: { kind: 'token', token: sim.credentials.cloudflareToken },
       accountIds: sim.accountIds,

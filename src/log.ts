@@ -6,7 +6,7 @@ import { pino, type Logger, type DestinationStream } from 'pino';
 
 export type { Logger } from 'pino';
 
-export const REDACT_PATHS = [
+const REDACT_PATHS = [
   'token',
   'apiKey',
   'api_key',

@@ -84,8 +84,6 @@ export interface ApiClient {
   readonly api: ApiName;
   readonly baseUrl: string;
   send(req: ApiRequest): Promise<ApiResponse>;
-  /** Milliseconds until requests may be sent again (0 when not locked out). */
-  lockedOutForMs(): number;
 }
 
 /** Builds a path whose interpolated values are percent-encoded path segments (ids are data). */
@@ -281,7 +279,6 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   return {
     api,
     baseUrl: options.baseUrl,
-    lockedOutForMs: () => Math.max(0, lockedUntil - now()),
     async send(req) {
       const url = resolveUrl(req, req.method);
       const path = url.pathname;

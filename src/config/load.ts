@@ -27,8 +27,11 @@ export interface LoadResult {
 // --help and --version are answered by cli.ts before configuration is read; they are accepted
 // here so they never count as unknown flags.
 
-/** Schedules for --demo unless the user set their own: the simulator's fleet moves every few seconds. */
-export const DEMO_SCHEDULES = {
+/**
+ * Schedules for --demo unless the user set their own: the simulator's fleet moves every 5 s, and
+ * pending reconnects are derived from successive polls, so tunnels are polled every 10 s.
+ */
+const DEMO_SCHEDULES = {
   'schedules.tunnels': '*/10 * * * * *',
   'schedules.gateway': '*/30 * * * * *',
   'schedules.proxy_records': '*/5 * * * * *',

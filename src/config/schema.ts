@@ -21,7 +21,7 @@ const text = z
   .pipe(z.string().min(1, 'must not be empty'));
 
 /** No duration setting means anything past a year; larger values are typos (or overflow). */
-export const MAX_DURATION_MS = 365 * 86_400_000;
+const MAX_DURATION_MS = 365 * 86_400_000;
 
 const duration = text.transform((v, ctx) => {
   const ms = parseDuration(v);
@@ -125,7 +125,6 @@ export interface Setting {
   env?: string;
   flag?: string;
   default?: string;
-  secret?: boolean;
   doc: string;
   schema: z.ZodType<unknown, Raw>;
 }
@@ -136,14 +135,14 @@ export const SETTINGS = [
   { key: 'web.config_file', env: 'WEB_CONFIG_FILE', flag: 'web.config.file', doc: 'exporter-toolkit web config: TLS and bcrypt basic auth.', schema: text },
   { key: 'log.level', env: 'LOG_LEVEL', flag: 'log.level', default: 'info', doc: 'debug, info, warn or error.', schema: oneOf(['debug', 'info', 'warn', 'error'] as const) },
   { key: 'log.format', env: 'LOG_FORMAT', flag: 'log.format', default: 'json', doc: 'json or logfmt.', schema: oneOf(['json', 'logfmt'] as const) },
-  { key: 'cloudflare.api_token', env: 'CLOUDFLARE_API_TOKEN', secret: true, doc: 'API token (Cloudflare Tunnel Read, Zero Trust Read).', schema: text },
+  { key: 'cloudflare.api_token', env: 'CLOUDFLARE_API_TOKEN', doc: 'API token (Cloudflare Tunnel Read, Zero Trust Read).', schema: text },
   { key: 'cloudflare.api_token_file', env: 'CLOUDFLARE_API_TOKEN_FILE', doc: 'File holding the API token.', schema: text },
   { key: 'cloudflare.api_email', env: 'CLOUDFLARE_API_EMAIL', doc: 'Legacy auth: account email (with CLOUDFLARE_API_KEY).', schema: text },
-  { key: 'cloudflare.api_key', env: 'CLOUDFLARE_API_KEY', secret: true, doc: 'Legacy auth: global API key.', schema: text },
+  { key: 'cloudflare.api_key', env: 'CLOUDFLARE_API_KEY', doc: 'Legacy auth: global API key.', schema: text },
   { key: 'cloudflare.account_ids', env: 'CLOUDFLARE_ACCOUNT_IDS', doc: 'Comma list of account ids.', schema: list },
   { key: 'cloudflare.api_base_url', env: 'CLOUDFLARE_API_BASE_URL', default: 'https://api.cloudflare.com/client/v4', doc: 'Cloudflare API base URL.', schema: url },
   { key: 'cloudflare.api_budget', env: 'CLOUDFLARE_API_BUDGET', default: '300', doc: 'Requests per 5 minutes this exporter may spend (Cloudflare allows 1200 per user).', schema: positiveInt },
-  { key: 'posthog.api_key', env: 'POSTHOG_API_KEY', secret: true, doc: 'Personal API key (organization:read).', schema: text },
+  { key: 'posthog.api_key', env: 'POSTHOG_API_KEY', doc: 'Personal API key (organization:read).', schema: text },
   { key: 'posthog.api_key_file', env: 'POSTHOG_API_KEY_FILE', doc: 'File holding the personal API key.', schema: text },
   { key: 'posthog.organization_ids', env: 'POSTHOG_ORGANIZATION_IDS', doc: 'Comma list of organization ids.', schema: list },
   { key: 'posthog.api_base_url', env: 'POSTHOG_API_BASE_URL', default: 'https://us.posthog.com', doc: 'PostHog base URL (us, eu or self-hosted).', schema: url },

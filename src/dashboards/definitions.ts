@@ -35,7 +35,7 @@ const recordStatusCode = (selector: string) =>
 
 const accountVar = { name: 'account_id', label: 'Account', query: 'label_values(cloudflare_tunnel_info, account_id)' };
 
-export const fleetOverview = dashboard({
+const fleetOverview = dashboard({
   uid: 'cf-tunnels-fleet',
   title: 'Cloudflare Tunnels / Fleet overview',
   description: 'Every Cloudflare Tunnel and WARP Connector of the selected accounts: status, connectors, colos, versions and pending reconnects.',
@@ -111,7 +111,7 @@ export const fleetOverview = dashboard({
   ],
 });
 
-export const tunnelDetail = dashboard({
+const tunnelDetail = dashboard({
   uid: 'cf-tunnel-detail',
   title: 'Cloudflare Tunnels / Tunnel detail',
   description: 'One tunnel: status, connections per colo, pending reconnects and each connector.',
@@ -165,7 +165,7 @@ export const tunnelDetail = dashboard({
 
 const ORG = 'organization_id=~"$organization_id"';
 
-export const proxyRecords = dashboard({
+const proxyRecords = dashboard({
   uid: 'posthog-proxy-records',
   title: 'PostHog / Managed reverse proxy records',
   description: 'PostHog managed reverse proxy records: status, age of the last change, plan usage.',
@@ -210,7 +210,7 @@ export const proxyRecords = dashboard({
 
 const JOB = 'job=~"$job"';
 
-export const exporterHealth = dashboard({
+const exporterHealth = dashboard({
   uid: 'cf-tunnel-exporter-health',
   title: 'Cloudflare Tunnels / Exporter health',
   description: 'cloudflare-tunnel-exporter itself: polls, API requests and rate limits, remediation.',

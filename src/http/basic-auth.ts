@@ -35,7 +35,7 @@ parentPort.on('message', ({ id, password, hash }) => {
 `;
 
 /** One worker thread running bcryptjs; comparisons are queued and run one at a time. */
-export function createWorkerVerifier(): BcryptVerifier {
+function createWorkerVerifier(): BcryptVerifier {
   const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { bcryptjs: createRequire(import.meta.url).resolve('bcryptjs') } });
   // The worker must not keep a stopping process alive.
   worker.unref();

@@ -52,7 +52,7 @@ function subjectAltNames(text: string | undefined): string[] {
  * enforces in the handshake: a certificate for RequireAnyClientCert, a verified one whenever one is
  * given under VerifyClientCertIfGiven, and one of the allowed SANs. Undefined when all is well.
  */
-export function clientCertProblem(socket: TLSSocket, tls: NonNullable<WebConfig['tls']>): string | undefined {
+function clientCertProblem(socket: TLSSocket, tls: NonNullable<WebConfig['tls']>): string | undefined {
   const cert = socket.getPeerCertificate();
   const presented = cert !== null && Object.keys(cert).length > 0;
   if (tls.clientAuth === 'RequireAnyClientCert' && !presented) return 'no client certificate';

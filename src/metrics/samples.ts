@@ -1,5 +1,5 @@
-// The shape the pure collectors return: metric name -> samples. The registry turns these into
-// prom-client gauges at scrape time; tests read them directly.
+// The shape the pure collectors return: metric name -> samples. metrics/exposition.ts writes them
+// straight to the text format (no prom-client gauges in between); tests read them directly.
 
 export type Labels = Record<string, string>;
 

@@ -111,7 +111,7 @@ export function normalizeProxyEndpoints(accountId: string, endpoints: ApiProxyEn
   }));
 }
 
-export function normalizeProxyRecord(organizationId: string, r: ApiProxyRecord): ProxyRecord {
+function normalizeProxyRecord(organizationId: string, r: ApiProxyRecord): ProxyRecord {
   const createdAt = epochMs(r.created_at);
   const updatedAt = epochMs(r.updated_at);
   return {

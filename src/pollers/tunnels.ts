@@ -1,7 +1,7 @@
 // Polls one Cloudflare account's tunnels (cfd_tunnel and warp_connector) and then, for each tunnel
 // that can have connections, its connectors. Two collectors: `tunnels` and `connections`.
 import { listConnectors } from '../clients/cloudflare/connections.js';
-import { listTunnels } from '../clients/cloudflare/tunnels.js';
+import { listTunnels, TUNNELS_PER_PAGE } from '../clients/cloudflare/tunnels.js';
 import { TUNNEL_TYPES, type TunnelType } from '../domain/types.js';
 import { ApiNotFoundError } from '../clients/errors.js';
 import type { Logger } from '../log.js';
@@ -18,8 +18,10 @@ import { errorMessage, forEachLimited, isAbort, type PollReporter } from './poll
  */
 export const RECENTLY_DOWN_MS = 30 * 60_000;
 
-/** List calls per poll of one account: cfd_tunnel and warp_connector (one page each up to 100 tunnels). */
-export const TUNNEL_LIST_CALLS = TUNNEL_TYPES.length;
+/** List calls one poll of an account makes: a page per TUNNELS_PER_PAGE tunnels of each type, at least one. */
+export function tunnelListCalls(tunnels: readonly Tunnel[]): number {
+  return TUNNEL_TYPES.reduce((n, type) => n + Math.max(1, Math.ceil(tunnels.filter((t) => t.type === type).length / TUNNELS_PER_PAGE)), 0);
+}
 
 /** Whether a tunnel's status means it can have connectors worth an API call. */
 export function needsConnectionsCall(tunnel: Tunnel, now: number): boolean {

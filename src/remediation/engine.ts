@@ -11,7 +11,7 @@ import { countedMode, createPipeline, type ActionPolicy } from './pipeline.js';
 import { proxyRecordPolicy } from './proxy-records.js';
 import { loadRemediationState, type RemediationState } from './state.js';
 
-export { SKIP_REASONS, sourceProblem, type SkipReason } from './pipeline.js';
+export { sourceProblem } from './pipeline.js';
 export { recordBackoffMs } from './proxy-records.js';
 
 export interface Remediation {

@@ -14,7 +14,7 @@ export type RemediationAction = typeof CLEANUP_CONNECTOR | typeof RETRY_PROXY_RE
  */
 export type StalenessTracker = ReadonlyMap<string, { since: number; lastSeen: number }>;
 
-export function connectorKey(accountId: string, tunnelId: string, connectorId: string): string {
+function connectorKey(accountId: string, tunnelId: string, connectorId: string): string {
   return `${accountId}/${tunnelId}/${connectorId}`;
 }
 

@@ -24,7 +24,7 @@ import { sourceProblem, SKIP_REASONS, type ActionPolicy, type ActResult, type Ca
 import { findFailedProxyRecords, RETRY_PROXY_RECORD, RETRYABLE_RECORD_STATUSES } from './policies.js';
 import type { JournalEntry, RemediationState } from './state.js';
 
-export const MAX_RECORD_ATTEMPTS = 5;
+const MAX_RECORD_ATTEMPTS = 5;
 const MAX_RECORD_BACKOFF_MS = 24 * 3_600_000;
 
 /** Back-off per record: REMEDIATION_COOLDOWN, doubling per attempt, at most 24h. */
@@ -32,7 +32,7 @@ export function recordBackoffMs(cooldownMs: number, attempts: number): number {
   return Math.min(cooldownMs * 2 ** Math.max(0, attempts - 1), MAX_RECORD_BACKOFF_MS);
 }
 
-export function recordKey(organizationId: string, domain: string): string {
+function recordKey(organizationId: string, domain: string): string {
   return `record:${organizationId}/${domain}`;
 }
 

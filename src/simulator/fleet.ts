@@ -123,7 +123,7 @@ export function createRandom(seed: number): () => number {
 
 export type Random = () => number;
 
-export function pick<T>(random: Random, items: readonly T[]): T {
+function pick<T>(random: Random, items: readonly T[]): T {
   return items[Math.floor(random() * items.length)] as T;
 }
 
@@ -137,15 +137,15 @@ function hexId(random: Random): string {
 }
 
 /** Real Cloudflare colo names as they appear in `colo_name`. */
-export const COLOS = ['ams01', 'fra06', 'lhr01', 'cdg01', 'iad08', 'ord02', 'dfw08', 'sjc01', 'sea01', 'sin02', 'nrt01', 'syd05', 'gru02', 'jnb01', 'bom01'];
-export const CLOUDFLARED_VERSIONS = ['2025.11.1', '2025.10.0', '2025.9.1', '2025.8.0', '2024.12.2'];
+const COLOS = ['ams01', 'fra06', 'lhr01', 'cdg01', 'iad08', 'ord02', 'dfw08', 'sjc01', 'sea01', 'sin02', 'nrt01', 'syd05', 'gru02', 'jnb01', 'bom01'];
+const CLOUDFLARED_VERSIONS = ['2025.11.1', '2025.10.0', '2025.9.1', '2025.8.0', '2024.12.2'];
 const ARCHES = ['linux_amd64', 'linux_arm64', 'darwin_arm64', 'windows_amd64'];
 const TUNNEL_NAMES = ['api', 'web', 'grafana', 'ssh-bastion', 'k8s-ingress', 'admin', 'payments', 'docs', 'staging', 'ci-runner', 'metrics', 'auth', 'search', 'media', 'webhooks', 'intranet'];
 const DOMAINS = ['ph.acme.io', 'e.shop.example', 'analytics.widgets.dev', 't.newsroom.example', 'ingest.saas.example', 'p.blog.example', 'm.travel.example', 'x.games.example'];
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-export const DEFAULT_PROXY_BASE_CNAME = 'proxy-us.posthog.com';
+const DEFAULT_PROXY_BASE_CNAME = 'proxy-us.posthog.com';
 
 /**
  * PostHog derives a record's CNAME target from the organization and the domain (a hash) under a
@@ -157,7 +157,7 @@ export function targetCname(organizationId: string, domain: string, base: string
 }
 
 /** cloudflared's default `--ha-connections`. */
-export const HA_CONNECTIONS = 4;
+const HA_CONNECTIONS = 4;
 
 /** The two colos a connector's connections alternate between (kept so refills land there again). */
 const connectorColos = new WeakMap<SimConnector, [string, string]>();

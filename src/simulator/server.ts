@@ -140,7 +140,7 @@ const cfError = (status: number, code: number, message: string): Reply => ({
   body: { success: false, errors: [{ code, message }], messages: [], result: null },
 });
 const phError = (status: number, detail: string): Reply => ({ status, body: { detail } });
-export const PERSONAL_API_KEY_REFUSED = 'This action does not support personal API key access';
+const PERSONAL_API_KEY_REFUSED = 'This action does not support personal API key access';
 
 function tunnelView(t: SimTunnel) {
   const { connectors: _connectors, ...rest } = t;

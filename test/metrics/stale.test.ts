@@ -78,4 +78,22 @@ describe('stale data', () => {
     expect(help('cloudflare_gateway_proxy_endpoint_info')).toContain('Polled every 5m (GATEWAY_SCHEDULE)');
     expect(help('posthog_proxy_record_status')).toContain('Polled every 1m (PROXY_RECORDS_SCHEDULE)');
   });
+
+  it("drops one tunnel's connection series once its own connections data is older than STALE_DATA_MAX_AGE, while the list is fresh", async () => {
+    const { store, scrape, advance, at } = setup();
+    const other: Tunnel = { ...tunnel, id: 't2', name: 'web' };
+    const connector = (id: string) => ({ id, version: '2025.11.1', arch: 'linux_amd64', originIp: '', connections: [{ id: `${id}-1`, colo: 'ams01', flaggedPending: false }], complete: 1, gone: [] });
+    const read = (id: string, fetchedAt: number) => ({ tunnelId: id, connectors: [connector(`${id}-c`)], reconnects: new Map<string, number>(), fetchedAt, fetched: true });
+    store.recordSuccess('tunnels', 'acc', [tunnel, other], { ok: true, at: at(), durationSeconds: 0.1 });
+    store.recordConnections('acc', new Set(['t1', 't2']), new Map([['t1', read('t1', at())], ['t2', read('t2', at())]]), { ok: true, at: at(), durationSeconds: 0.1 });
+    advance(600_001);
+    // The list is read again; only t2's connections are (t1's call keeps failing).
+    store.recordSuccess('tunnels', 'acc', [tunnel, other], { ok: true, at: at(), durationSeconds: 0.1 });
+    store.recordConnections('acc', new Set(['t1', 't2']), new Map([['t2', read('t2', at())]]), { ok: false, at: at(), durationSeconds: 0.1, error: '1 of 2 failed' });
+    const text = await scrape();
+    expect(value(text, 'cloudflare_tunnel_status', { tunnel_id: 't1', status: 'healthy' })).toBe(1);
+    expect(samples(text, 'cloudflare_tunnel_connections', { tunnel_id: 't1' })).toEqual([]);
+    expect(samples(text, 'cloudflare_tunnel_connector_info', { tunnel_id: 't1' })).toEqual([]);
+    expect(value(text, 'cloudflare_tunnel_connections', { tunnel_id: 't2', colo: 'ams01' })).toBe(1);
+  });
 });

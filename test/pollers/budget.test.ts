@@ -17,6 +17,14 @@ describe('Cloudflare request estimate', () => {
     expect(estimateCloudflareRequests(store.snapshot(), { tunnelsSeconds: 30, gatewaySeconds: 300, proxyRecordsSeconds: 60 }, NOW)).toBe(41);
   });
 
+  it('counts a list page per 100 tunnels of each type, not one per type', () => {
+    const store = createSnapshotStore();
+    const ok = { ok: true, at: NOW, durationSeconds: 0 };
+    // 250 inactive cfd_tunnels (no connections calls) and no WARP: 3 cfd pages + 1 (empty) WARP page.
+    store.recordSuccess('tunnels', 'a', Array.from({ length: 250 }, (_, i) => t(String(i), 'inactive')), ok);
+    expect(estimateCloudflareRequests(store.snapshot(), { tunnelsSeconds: 300, gatewaySeconds: 300, proxyRecordsSeconds: 60 }, NOW)).toBe(4 + 1);
+  });
+
   it('the daemon warns when the schedules need more than CLOUDFLARE_API_BUDGET', async () => {
     const sim = await simulator({ fleet: { accounts: 1, tunnelsPerAccount: 8 } });
     const daemon = await startDaemon([], {

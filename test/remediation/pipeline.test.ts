@@ -129,6 +129,9 @@ describe('stale connector remediation', () => {
     for (const m of [0, 10, 20, 30]) await h.pollAt(m);
     expect(deletes(h.sim)).toEqual([]);
     expect(h.decisions().filter((d) => d.skip_reason === 'no_active_sibling').length).toBeGreaterThan(0);
+    // Stopped by the first guard, on the polled data: no re-read is spent on it.
+    expect(h.sim.requests.filter((r) => r.endpoint === 'connections.list' && r.path.includes(down.id))).toHaveLength(4);
+    expect(h.decisions().filter((d) => d.skip_reason === 'no_active_sibling').every((d) => d.reason === 'no other connector of this tunnel holds an active connection')).toBe(true);
     expect(value(await h.metrics(), 'cloudflare_tunnel_exporter_remediation_skipped_total', { action: 'cleanup_connector', reason: 'no_active_sibling' })).toBeGreaterThan(0);
   });
 

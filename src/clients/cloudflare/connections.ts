@@ -8,9 +8,9 @@ import { sendCloudflare, sendCloudflareWrite } from './envelope.js';
 import type { TunnelType } from '../../domain/types.js';
 import { TUNNEL_READ } from './tunnels.js';
 
-export const TUNNEL_WRITE = 'Cloudflare Tunnel Write';
+const TUNNEL_WRITE = 'Cloudflare Tunnel Write';
 
-export const apiConnection = z.object({
+const apiConnection = z.object({
   id: z.string().optional(),
   client_id: z.string().optional(),
   client_version: z.string().optional(),

@@ -23,7 +23,8 @@ export const apiTunnel = z.object({
 });
 export type ApiTunnel = z.infer<typeof apiTunnel>;
 
-const PER_PAGE = 100;
+/** Tunnels asked for per list page. */
+export const TUNNELS_PER_PAGE = 100;
 
 /** Lists the account's tunnels of one type, excluding deleted ones (the API lists them by default). */
 export function listTunnels(
@@ -41,7 +42,7 @@ export function listTunnels(
       query: { is_deleted: false },
       operation: type === 'cfd_tunnel' ? 'list_cfd_tunnels' : 'list_warp_connectors',
       permission: TUNNEL_READ,
-      perPage: PER_PAGE,
+      perPage: TUNNELS_PER_PAGE,
       ...(signal ? { signal } : {}),
     },
     apiTunnel,

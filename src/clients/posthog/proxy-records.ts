@@ -10,8 +10,8 @@ import { z } from 'zod';
 import { ApiResponseError } from '../errors.js';
 import { apiPath, type ApiClient } from '../http.js';
 
-export const ORGANIZATION_READ = 'organization:read';
-export const ORGANIZATION_WRITE = 'organization:write';
+const ORGANIZATION_READ = 'organization:read';
+const ORGANIZATION_WRITE = 'organization:write';
 
 export const apiProxyRecord = z.object({
   id: z.union([z.string(), z.number()]).transform(String),
@@ -44,7 +44,7 @@ export interface ProxyRecordList {
 }
 
 /** The most pages a list without `count` may take. */
-export const MAX_PAGES = 50;
+const MAX_PAGES = 50;
 
 function parse<T>(schema: z.ZodType<T>, body: unknown, client: ApiClient, method: string, path: string): T {
   const result = schema.safeParse(body);
