@@ -2,14 +2,15 @@
 // order of start-up and shutdown. cli.ts handles argv, exit codes and signals around it.
 import type { Config } from './config/schema.js';
 import { createApiClient, type ApiClient } from './clients/http.js';
-import { createPacer } from './clients/pacer.js';
+import { createPacer, type Pacer } from './clients/pacer.js';
 import { createHttpApp, type HttpAppOptions, type SourceStatus } from './http/app.js';
 import { createBasicAuth } from './http/basic-auth.js';
 import { serve, type RunningServer } from './http/server.js';
 import type { WebConfig } from './http/web-config.js';
 import type { Logger } from './log.js';
 import { createExporterMetrics, type ExporterMetrics } from './metrics/registry.js';
-import { estimateCloudflareRequests } from './pollers/budget.js';
+import { estimateCloudflareRequests, type RequestEstimate } from './pollers/budget.js';
+import { createConnectionsRefresher, type ConnectionsRefresher } from './pollers/connections.js';
 import { createPollReporter } from './pollers/poll.js';
 import { createRemediation, type Remediation } from './remediation/engine.js';
 import { createScheduledJob, scheduleIntervalSeconds, type ScheduledJob } from './pollers/scheduler.js';
@@ -36,6 +37,8 @@ export interface Exporter {
   stop(): Promise<void>;
   /** Resolves when every source has been polled once (what /-/ready reports). */
   ready(): Promise<void>;
+  /** Resolves when the connections refresh has read every tunnel due (for tests and the bench). */
+  connectionsSettled(): Promise<void>;
   /** Applies a reloaded web config (basic auth users, headers, TLS files) without a restart. */
   reloadWebConfig(web: WebConfig): Promise<void>;
   /** The collectors and scopes readiness waits for. */
@@ -53,31 +56,56 @@ export function createExporter(options: ExporterOptions): Exporter {
     gatewaySeconds: scheduleIntervalSeconds(config.schedules.gateway),
     proxyRecordsSeconds: scheduleIntervalSeconds(config.schedules.proxyRecords),
   };
-  const metrics = createExporterMetrics({ snapshot: store.snapshot, staleDataMaxAgeMs: config.staleDataMaxAgeMs, intervals, now });
+  const metrics = createExporterMetrics({ snapshot: store.snapshot, subscribe: (listener) => store.subscribe(listener), staleDataMaxAgeMs: config.staleDataMaxAgeMs, intervals, now });
   const reporter = createPollReporter(log.child({ component: 'poller' }), now);
   const jobs: ScheduledJob[] = [];
   const expected: Exporter['expected'] = [];
   const clients: Exporter['clients'] = {};
   const common = { observer: metrics.observer, now };
 
+  let refresher: ConnectionsRefresher | undefined;
+  let pacer: Pacer | undefined;
+  let estimate: RequestEstimate = { scheduled: 0, connections: 0, total: 0 };
   if (config.cloudflare) {
     const cf = config.cloudflare;
+    const accounts = cf.accountIds.length;
+    // The scheduled share (list pages, Gateway) and room for remediation's reads and writes are
+    // kept for the priority lane; the connections refresh gets the rest.
+    const remediationShare = config.remediation.staleConnectors === 'off' ? 0 : Math.ceil((2 * config.remediation.maxActionsPerHour) / 12) + 1;
+    // Updated on every tunnel list (below); until then, one page per account.
+    estimate = estimateCloudflareRequests(store.snapshot(), intervals, now(), accounts);
+    const reserved = () => Math.min(cf.budget, estimate.scheduled + remediationShare);
+    pacer = createPacer({ budget: cf.budget, windowMs: FIVE_MINUTES_MS, reserved, now });
     const client = createApiClient({
       ...common,
       api: 'cloudflare',
       baseUrl: cf.baseUrl,
       headers: cf.auth.kind === 'token' ? { authorization: `Bearer ${cf.auth.token}` } : { 'x-auth-email': cf.auth.email, 'x-auth-key': cf.auth.key },
-      pacer: createPacer({ budget: cf.budget, windowMs: FIVE_MINUTES_MS, now }),
+      pacer,
       defaultRetryAfterMs: FIVE_MINUTES_MS,
       log: log.child({ component: 'cloudflare-client' }),
     });
     clients.cloudflare = client;
+    const connectionsRefresher = createConnectionsRefresher({
+      client,
+      store,
+      intervalMs: intervals.tunnelsSeconds * 1000,
+      pace: () => {
+        const share = Math.max(0, cf.budget - reserved());
+        // A fleet that fits gets its first complete picture at once; one that does not is read
+        // evenly, so a changed tunnel finds a slot within seconds, not when the window moves on.
+        return { perSecond: share / (FIVE_MINUTES_MS / 1000), burst: estimate.connections <= share ? share : Math.max(1, Math.ceil(share / 20)) };
+      },
+      log: log.child({ component: 'connections' }),
+      now,
+    });
+    refresher = connectionsRefresher;
     for (const accountId of cf.accountIds) {
       jobs.push(
         createScheduledJob({
           name: `tunnels/${accountId}`,
           schedule: config.schedules.tunnels,
-          run: createTunnelsPoller({ client, accountId, store, reporter, now, log: log.child({ component: 'poller' }) }),
+          run: createTunnelsPoller({ client, accountId, store, reporter, refresher: connectionsRefresher, log: log.child({ component: 'poller' }) }),
           log,
         }),
         createScheduledJob({
@@ -87,11 +115,8 @@ export function createExporter(options: ExporterOptions): Exporter {
           log,
         }),
       );
-      expected.push(
-        { collector: 'tunnels', scope: accountId },
-        { collector: 'connections', scope: accountId },
-        { collector: 'gateway_proxy_endpoints', scope: accountId },
-      );
+      // Ready once the lists are polled; connections reads go on after that.
+      expected.push({ collector: 'tunnels', scope: accountId }, { collector: 'gateway_proxy_endpoints', scope: accountId });
     }
   }
 
@@ -124,22 +149,27 @@ export function createExporter(options: ExporterOptions): Exporter {
       ? createRemediation({ config, store, clients, counters: metrics.remediation, log: log.child({ component: 'remediation' }), now, intervals })
       : undefined;
 
-  // Say plainly when the schedules cost more than CLOUDFLARE_API_BUDGET for the fleet seen: the
-  // pacer will hold requests back and rounds will be skipped. Once per 10% change of the estimate.
+  // Say plainly when the schedules need more than CLOUDFLARE_API_BUDGET for the fleet seen: the
+  // connections of some tunnels will be older than one interval. Once per 10% change of the estimate.
   let warnedEstimate = 0;
   if (config.cloudflare) {
-    const budget = config.cloudflare.budget;
+    const cf = config.cloudflare;
     store.subscribe((snapshot, change) => {
-      // The tunnel list is enough to estimate, and comes before the (paced) connections calls.
       if (change.collector !== 'tunnels') return;
-      const estimate = estimateCloudflareRequests(snapshot, intervals, now());
-      if (estimate > budget && Math.abs(estimate - warnedEstimate) > warnedEstimate * 0.1) {
-        warnedEstimate = estimate;
+      estimate = estimateCloudflareRequests(snapshot, intervals, now(), cf.accountIds.length);
+      if (estimate.total > cf.budget && Math.abs(estimate.total - warnedEstimate) > warnedEstimate * 0.1) {
+        warnedEstimate = estimate.total;
         log.warn(
-          { estimated_requests_per_5m: estimate, budget, tunnels_schedule: config.schedules.tunnels },
-          'the schedules need more Cloudflare requests than CLOUDFLARE_API_BUDGET allows: polls will be slowed to the budget; raise the budget or slow TUNNELS_SCHEDULE',
+          { estimated_requests_per_5m: estimate.total, scheduled_per_5m: estimate.scheduled, connections_per_5m: estimate.connections, budget: cf.budget, tunnels_schedule: config.schedules.tunnels },
+          'the schedules need more Cloudflare requests than CLOUDFLARE_API_BUDGET allows: tunnel status stays fresh, connections are refreshed within what is left, oldest first; raise the budget or slow TUNNELS_SCHEDULE for fresher connections',
         );
       }
+    });
+    metrics.observeBudget({
+      budget: cf.budget,
+      used: () => pacer?.used() ?? 0,
+      needed: () => estimate.total,
+      queued: () => refresher?.queued() ?? new Map(),
     });
   }
 
@@ -165,7 +195,7 @@ export function createExporter(options: ExporterOptions): Exporter {
   const appOptions: HttpAppOptions = {
     telemetryPath: config.web.telemetryPath,
     version: VERSION,
-    renderMetrics: metrics.render,
+    scrapeMetrics: metrics.scrape,
     metricsContentType: metrics.contentType,
     waitingFor,
     sources,
@@ -186,11 +216,15 @@ export function createExporter(options: ExporterOptions): Exporter {
     async start() {
       server = await serve(app, config.web.listen, options.webConfig, log.child({ component: 'http' }));
       remediation?.start();
+      refresher?.start();
       for (const job of jobs) job.start();
       return server;
     },
     async ready() {
       await Promise.all(jobs.map((j) => j.firstRun));
+    },
+    async connectionsSettled() {
+      await refresher?.settled();
     },
     async reloadWebConfig(web) {
       if (!server) throw new Error('not started');
@@ -204,7 +238,7 @@ export function createExporter(options: ExporterOptions): Exporter {
     },
     async stop() {
       remediation?.stop();
-      await Promise.all(jobs.map((j) => j.stop()));
+      await Promise.all([...jobs.map((j) => j.stop()), refresher?.stop()]);
       await remediation?.idle();
       await server?.close();
       await basicAuth?.close();

@@ -20,7 +20,7 @@ describe('README', () => {
   it('documents every metric the exporter registers', async () => {
     const metrics = createExporterMetrics({ snapshot: createSnapshotStore().snapshot, staleDataMaxAgeMs: 1, intervals: { tunnelsSeconds: 30, gatewaySeconds: 300, proxyRecordsSeconds: 60 } });
     const names = declaredFamilies(await metrics.renderOwn()).map((m) => m.name);
-    expect(names).toHaveLength(34);
+    expect(names).toHaveLength(39);
     for (const name of names) expect(readme, name).toContain(`\`${name}\``);
   });
 });

@@ -1,128 +1,273 @@
-// `npm run bench`: how fast a scrape is rendered and how much memory the snapshot takes for a
-// large fleet, and how long a poll of a large account takes against the simulator. Numbers, not
-// pass/fail: speed goals are read from here, never asserted by timed tests.
+// `npm run bench [-- --sizes 1000,10000,30000 --runs 3 --seconds 60]`: the exporter at fleet
+// scale against the simulator, each in its own process as users run them; this process is only the
+// client that measures. Numbers, not pass/fail: speed goals are read from here, never asserted by
+// timed tests. Per fleet size and run it reports, and then min/median/max over the runs:
+// - readiness; requests per tunnel list poll against the minimum (a page per 1000 tunnels);
+// - requests sent during the run, against the budget, and 429s received;
+// - status freshness: a tunnel forced down in the simulator, seconds until /metrics shows it;
+// - a tunnel that comes up: seconds until /metrics shows its per-colo connections;
+// - connections data age p50/p99 at the end, and the floor the budget allows;
+// - scrape p50/p99, plain and gzip, as ratios to the same bytes served from a buffer by node:http;
+// - whether any scrape missed tunnel series; the exporter's RSS, heap and event-loop lag.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
-import { createApiClient } from '../clients/http.js';
-import { pino } from 'pino';
-import { createExporterMetrics } from '../metrics/registry.js';
-import { createPollReporter } from '../pollers/poll.js';
-import { createTunnelsPoller } from '../pollers/tunnels.js';
-import { startSimulator } from '../simulator/server.js';
-import { createSnapshotStore } from '../state/store.js';
-import type { Connector, ProxyRecords, Tunnel, TunnelConnections } from '../domain/types.js';
 
-const log = pino({ level: 'silent' });
-const COLOS = ['ams01', 'fra06', 'lhr01', 'iad08', 'sjc01', 'sin02'];
+const DIST = fileURLToPath(new URL('../', import.meta.url));
+const BUDGET = 300;
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
-}
-
-function mb(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
-}
-
-async function scrapeBenchmark(accounts: number, tunnelsPerAccount: number, iterations: number) {
-  const store = createSnapshotStore();
-  const now = Date.now();
-  const intervals = { tunnelsSeconds: 30, gatewaySeconds: 300, proxyRecordsSeconds: 60 };
-  global.gc?.();
-  const heapBefore = process.memoryUsage().heapUsed;
-  const outcome = { ok: true, at: now, durationSeconds: 1 };
-  for (let a = 0; a < accounts; a++) {
-    const accountId = `account${a}`;
-    const tunnels: Tunnel[] = Array.from({ length: tunnelsPerAccount }, (_, i) => ({
-      accountId,
-      id: `tunnel-${a}-${i}`,
-      name: `tunnel-${i}`,
-      type: i % 10 === 0 ? 'warp_connector' : 'cfd_tunnel',
-      status: i % 17 === 0 ? 'degraded' : 'healthy',
-      configSrc: 'cloudflare',
-      createdAt: now - 86_400_000,
-      connsActiveAt: now - 3_600_000,
-    }));
-    store.recordSuccess('tunnels', accountId, tunnels, outcome);
-    const connections = new Map<string, TunnelConnections>();
-    for (const [i, t] of tunnels.entries()) {
-      const connectors: Connector[] = [0, 1].map((c) => ({
-        id: `${t.id}-c${c}`,
-        version: c === 0 ? '2025.11.1' : '2025.10.0',
-        arch: 'linux_amd64',
-        originIp: `198.51.100.${c + 1}`,
-        configVersion: 3,
-        runAt: now - 7_200_000,
-        ...(t.type === 'warp_connector' ? { haStatus: c === 0 ? ('active' as const) : ('passive' as const) } : {}),
-        // A degraded tunnel's second connector lost one of its four connections since the last poll.
-        connections: [0, 1, 2, 3]
-          .filter((k) => !(k === 3 && c === 1 && i % 17 === 0))
-          .map((k) => ({ id: `${t.id}-c${c}-${k}`, colo: COLOS[(i + c + (k % 2)) % COLOS.length] as string, flaggedPending: false })),
-        complete: 4,
-        gone: c === 1 && i % 17 === 0 ? [{ id: `${t.id}-c${c}-3`, colo: COLOS[(i + c + 1) % COLOS.length] as string }] : [],
-      }));
-      connections.set(t.id, { tunnelId: t.id, connectors, reconnects: new Map(), fetchedAt: now, fetched: true });
+function child(args: string[], env: Record<string, string> = {}): { proc: ChildProcess; line: (re: RegExp) => Promise<RegExpExecArray> } {
+  const proc = spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const waiters: { re: RegExp; resolve: (m: RegExpExecArray) => void }[] = [];
+  const check = () => {
+    for (const w of [...waiters]) {
+      const m = w.re.exec(out);
+      if (m) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(m);
+      }
     }
-    store.recordConnections(accountId, new Set(tunnels.map((t) => t.id)), connections, outcome);
-  }
-  const records: ProxyRecords = {
-    records: Array.from({ length: 100 }, (_, i) => ({ organizationId: 'org', id: `r${i}`, domain: `p${i}.example.com`, targetCname: `x${i}.proxy-us.posthog.com`, status: 'valid', createdAt: now, updatedAt: now })),
-    maxProxyRecords: 200,
   };
-  store.recordSuccess('proxy_records', 'org', records, outcome);
-  global.gc?.();
-  const heapSnapshot = process.memoryUsage().heapUsed - heapBefore;
-
-  const metrics = createExporterMetrics({ snapshot: store.snapshot, staleDataMaxAgeMs: 600_000, intervals });
-  const times: number[] = [];
-  let text = '';
-  for (let i = 0; i < iterations; i++) {
-    // A new snapshot version each time, so every render rebuilds every family (no cache hit).
-    store.recordSuccess('proxy_records', 'org', records, outcome);
-    const started = performance.now();
-    text = await metrics.renderOwn();
-    times.push(performance.now() - started);
-  }
-  times.sort((x, y) => x - y);
-  const series = text.split('\n').filter((l) => l && !l.startsWith('#')).length;
-  const gzStarted = performance.now();
-  const gz = gzipSync(text);
-  const gzipMs = performance.now() - gzStarted;
-  return {
-    fleet: `${accounts * tunnelsPerAccount} tunnels, ${accounts * tunnelsPerAccount * 2} connectors, 100 records`,
-    series,
-    body: mb(Buffer.byteLength(text)),
-    gzipped: mb(gz.length),
-    renderP50: `${percentile(times, 50).toFixed(1)} ms`,
-    renderP95: `${percentile(times, 95).toFixed(1)} ms`,
-    gzip: `${gzipMs.toFixed(1)} ms`,
-    snapshotHeap: global.gc ? mb(heapSnapshot) : 'run with --expose-gc',
-  };
-}
-
-async function pollBenchmark(tunnels: number, latencyMs: number) {
-  const sim = await startSimulator({
-    fleet: { seed: 3, accounts: 1, tunnelsPerAccount: tunnels, warpConnectorsPerAccount: 0, deletedTunnelsPerAccount: 0 },
-    rateLimit: { limit: 1_000_000, windowSeconds: 300 },
-    ...(latencyMs ? { faults: [{ endpoint: '*' as const, latencyMs }] } : {}),
+  proc.stdout?.on('data', (d: Buffer) => {
+    out = (out + d.toString()).slice(-100_000);
+    check();
   });
+  proc.stderr?.on('data', (d: Buffer) => {
+    out = (out + d.toString()).slice(-100_000);
+    check();
+  });
+  return {
+    proc,
+    line: (re) =>
+      new Promise((resolve, reject) => {
+        waiters.push({ re, resolve });
+        check();
+        setTimeout(() => reject(new Error(`timed out waiting for ${re} in:\n${out.slice(-2000)}`)), 120_000).unref();
+      }),
+  };
+}
+
+async function get(url: string, gzip = false): Promise<{ ms: number; body: Buffer; status: number }> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { headers: gzip ? { 'accept-encoding': 'gzip' } : {} }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ ms: performance.now() - started, body: Buffer.concat(chunks), status: res.statusCode ?? 0 }));
+      })
+      .on('error', reject);
+  });
+}
+
+const post = (url: string, body: unknown) =>
+  new Promise<void>((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve());
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+
+const quantile = (values: number[], q: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] as number;
+};
+const sampleValue = (text: string, name: string, labels = '') => {
+  const line = text.split('\n').find((l) => l.startsWith(`${name}${labels}`) || (labels === '' && l.startsWith(`${name} `)));
+  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : undefined;
+};
+const count = (text: string, prefix: string) => text.split('\n').filter((l) => l.startsWith(prefix)).length;
+
+interface RunResult {
+  readySeconds: number;
+  listRequestsPerPoll: number;
+  listMinimum: number;
+  requestsInRun: number;
+  responses429: number;
+  statusChangeSeconds: number | undefined;
+  comesUpSeconds: number | undefined;
+  ageP50: number | undefined;
+  ageP99: number | undefined;
+  scrapeMissedTunnels: number;
+  exposition: number;
+  scrapeP50: number;
+  scrapeP99: number;
+  staticP50: number;
+  gzipP50: number;
+  gzipP99: number;
+  staticGzipP50: number;
+  rssMiB: number;
+  heapMiB: number;
+  loopLagMaxMs: number | undefined;
+}
+
+async function runOnce(tunnels: number, seconds: number, schedule: string): Promise<RunResult> {
+  const sim = child([join(DIST, 'simulator/main.js'), '--port', '0', '--accounts', '1', '--tunnels', String(tunnels), '--step-seconds', '0', '--seed', '5']);
+  const simUrl = (await sim.line(/simulator listening on (\S+)/))[1] as string;
+  const env = (await sim.line(/CLOUDFLARE_ACCOUNT_IDS=(\S+)/))[1] as string;
+  const state = JSON.parse((await get(`${simUrl}/_simulator/state`)).body.toString()) as { accounts: { tunnels: { id: string; name: string; status: string; deleted: boolean; type: string }[] }[] };
+  const fleet = state.accounts[0]?.tunnels.filter((t) => !t.deleted) ?? [];
+  const started = performance.now();
+  const exporter = child([join(DIST, 'cli.js'), '--web.listen-address=127.0.0.1:0'], {
+    CLOUDFLARE_API_TOKEN: 'sim-cloudflare-token',
+    CLOUDFLARE_ACCOUNT_IDS: env,
+    CLOUDFLARE_API_BASE_URL: `${simUrl}/client/v4`,
+    CLOUDFLARE_API_BUDGET: String(BUDGET),
+    TUNNELS_SCHEDULE: schedule,
+  });
+  const url = (await exporter.line(/"url":"([^"]+)"/))[1] as string;
   try {
-    const client = createApiClient({ api: 'cloudflare', baseUrl: sim.cloudflareBaseUrl, headers: { authorization: `Bearer ${sim.credentials.cloudflareToken}` }, log });
-    const store = createSnapshotStore();
-    const poll = createTunnelsPoller({ client, accountId: sim.accountIds[0] as string, store, reporter: createPollReporter(log) });
-    const started = performance.now();
-    await poll(new AbortController().signal);
-    const ms = performance.now() - started;
-    return { tunnels, latency: `${latencyMs} ms`, requests: sim.requests.length, poll: `${(ms / 1000).toFixed(2)} s` };
+    // Ready.
+    while ((await get(`${url}/-/ready`)).status !== 200) await new Promise((r) => setTimeout(r, 100));
+    const readySeconds = (performance.now() - started) / 1000;
+    const elapsed = () => (performance.now() - started) / 1000;
+
+    // Scrape every 500 ms for the whole run; at 20 s, one tunnel goes down and an inactive one comes up.
+    const down = fleet.find((t) => t.status === 'healthy' && t.type === 'cfd_tunnel');
+    const up = fleet.find((t) => t.status === 'inactive' && t.type === 'cfd_tunnel');
+    let changedAt: number | undefined;
+    let statusChangeSeconds: number | undefined;
+    let comesUpSeconds: number | undefined;
+    let missed = 0;
+    let last = '';
+    while (elapsed() < seconds) {
+      if (changedAt === undefined && elapsed() >= 20) {
+        await post(`${simUrl}/_simulator/tunnels/${down?.id}/status`, { status: 'down' });
+        await post(`${simUrl}/_simulator/tunnels/${up?.id}/status`, { status: 'healthy' });
+        changedAt = performance.now();
+      }
+      last = (await get(`${url}/metrics`)).body.toString();
+      if (count(last, 'cloudflare_tunnel_info{') < fleet.length) missed++;
+      if (changedAt !== undefined) {
+        if (statusChangeSeconds === undefined && sampleValue(last, 'cloudflare_tunnel_status', `{account_id="${env}",tunnel_id="${down?.id}"`) !== undefined) {
+          const line = last.split('\n').find((l) => l.includes(`tunnel_id="${down?.id}"`) && l.startsWith('cloudflare_tunnel_status{') && l.includes('status="down"'));
+          if (line?.endsWith(' 1')) statusChangeSeconds = (performance.now() - changedAt) / 1000;
+        }
+        if (comesUpSeconds === undefined && last.split('\n').some((l) => l.startsWith('cloudflare_tunnel_connections{') && l.includes(`tunnel_id="${up?.id}"`) && !l.endsWith(' 0'))) {
+          comesUpSeconds = (performance.now() - changedAt) / 1000;
+        }
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+
+    // Scrape timings, plain and gzip, against a static server holding the same bytes.
+    const body = (await get(`${url}/metrics`)).body;
+    const file = join(tmpdir(), `bench-exposition-${process.pid}.prom`);
+    writeFileSync(file, body);
+    const statik = child([fileURLToPath(import.meta.url), '--serve-static', file]);
+    const staticUrl = `http://127.0.0.1:${(await statik.line(/^(\d+)$/m))[1]}/metrics`;
+    const times = { plain: [] as number[], gzip: [] as number[], staticPlain: [] as number[], staticGzip: [] as number[] };
+    const rounds = tunnels >= 10_000 ? 10 : 30;
+    for (let i = 0; i < rounds; i++) {
+      times.plain.push((await get(`${url}/metrics`)).ms);
+      times.staticPlain.push((await get(staticUrl)).ms);
+      times.gzip.push((await get(`${url}/metrics`, true)).ms);
+      times.staticGzip.push((await get(staticUrl, true)).ms);
+    }
+    statik.proc.kill();
+
+    const requests = JSON.parse((await get(`${simUrl}/_simulator/requests`)).body.toString()) as { endpoint?: string; status: number; query: Record<string, string> }[];
+    const lists = requests.filter((r) => r.endpoint === 'tunnels.list' && r.status === 200);
+    const pages = lists.filter((r) => r.query.page === '1').length;
+    const age = (p: string) => sampleValue(last, 'cloudflare_tunnel_exporter_connections_age_seconds', `{scope="${env}",percentile="${p}"}`);
+    const rss = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${exporter.proc.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+    return {
+      readySeconds,
+      listRequestsPerPoll: pages ? lists.length / pages : 0,
+      listMinimum: Math.max(1, Math.ceil(fleet.length / 1000)),
+      requestsInRun: requests.filter((r) => r.endpoint !== undefined).length,
+      responses429: requests.filter((r) => r.status === 429).length,
+      statusChangeSeconds,
+      comesUpSeconds,
+      ageP50: age('50'),
+      ageP99: age('99'),
+      scrapeMissedTunnels: missed,
+      exposition: body.length,
+      scrapeP50: quantile(times.plain, 0.5),
+      scrapeP99: quantile(times.plain, 0.99),
+      staticP50: quantile(times.staticPlain, 0.5),
+      gzipP50: quantile(times.gzip, 0.5),
+      gzipP99: quantile(times.gzip, 0.99),
+      staticGzipP50: quantile(times.staticGzip, 0.5),
+      rssMiB: rss,
+      heapMiB: (sampleValue(body.toString(), 'nodejs_heap_size_used_bytes') ?? 0) / 1024 / 1024,
+      loopLagMaxMs: (sampleValue(body.toString(), 'nodejs_eventloop_lag_max_seconds') ?? NaN) * 1000,
+    };
   } finally {
-    await sim.close();
+    exporter.proc.kill('SIGTERM');
+    sim.proc.kill('SIGTERM');
   }
 }
 
-const scrapes = [await scrapeBenchmark(1, 100, 50), await scrapeBenchmark(5, 400, 20)];
-const polls = [await pollBenchmark(200, 0), await pollBenchmark(200, 50)];
-const rss = mb(process.memoryUsage().rss);
+async function main() {
+  const { values } = parseArgs({ options: { sizes: { type: 'string', default: '1000,10000,30000' }, runs: { type: 'string', default: '3' }, seconds: { type: 'string', default: '60' } } });
+  const sizes = values.sizes.split(',').map(Number);
+  const runs = Number(values.runs);
+  const seconds = Number(values.seconds);
+  for (const size of sizes) {
+    // The goals' schedules: every 10 s at 1,000 tunnels, the default (30 s) above.
+    const schedule = size <= 1000 ? '*/10 * * * * *' : '*/30 * * * * *';
+    const results: RunResult[] = [];
+    for (let i = 0; i < runs; i++) results.push(await runOnce(size, seconds, schedule));
+    const row = (key: keyof RunResult, digits = 2) => {
+      const vals = results.map((r) => r[key]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+      if (vals.length === 0) return 'n/a';
+      const sorted = [...vals].sort((a, b) => a - b);
+      const fmt = (v: number) => v.toFixed(digits);
+      return `${fmt(sorted[0] as number)} / ${fmt(quantile(sorted, 0.5))} / ${fmt(sorted.at(-1) as number)}${vals.length < results.length ? ` (${results.length - vals.length} n/a)` : ''}`;
+    };
+    const ratio = (a: keyof RunResult, b: keyof RunResult) => {
+      const vals = results.map((r) => (r[a] as number) / (r[b] as number)).sort((x, y) => x - y);
+      return `${(vals[0] as number).toFixed(2)} / ${quantile(vals, 0.5).toFixed(2)} / ${(vals.at(-1) as number).toFixed(2)}`;
+    };
+    const needing = results[0] ? Math.round(size * (7 / 8)) : 0;
+    const share = BUDGET - Math.ceil(size / 1000) * (300 / (size <= 1000 ? 10 : 30)) - 1;
+    process.stdout.write(`\n${size} tunnels, budget ${BUDGET}/5m, schedule ${schedule}, ${runs} runs of ${seconds} s (min / median / max):\n`);
+    console.table({
+      'ready (s)': row('readySeconds'),
+      'list requests per poll (minimum)': `${row('listRequestsPerPoll', 1)} (${results[0]?.listMinimum})`,
+      [`requests in ${seconds} s (budget ${BUDGET} per 300 s)`]: row('requestsInRun', 0),
+      '429 responses': row('responses429', 0),
+      'status change visible after (s)': row('statusChangeSeconds'),
+      'tunnel up: per-colo connections after (s)': row('comesUpSeconds'),
+      'connections age p50 at end (s)': row('ageP50', 0),
+      'connections age p99 at end (s)': row('ageP99', 0),
+      'scrapes missing tunnel series': row('scrapeMissedTunnels', 0),
+      'exposition (bytes per tunnel)': row('exposition', 0) + ` (${((results[0]?.exposition ?? 0) / size).toFixed(0)} B/tunnel)`,
+      'scrape p50 (ms)': row('scrapeP50', 1),
+      'scrape p99 (ms)': row('scrapeP99', 1),
+      'scrape p50 / static p50': ratio('scrapeP50', 'staticP50'),
+      'gzip scrape p50 (ms)': row('gzipP50', 1),
+      'gzip scrape p50 / static gzip p50': ratio('gzipP50', 'staticGzipP50'),
+      'exporter RSS (MiB)': row('rssMiB', 0),
+      'exporter heap used (MiB)': row('heapMiB', 0),
+      'event-loop lag max (ms)': row('loopLagMaxMs', 1),
+    });
+    process.stdout.write(
+      `Floor for connections age: about ${needing} tunnels can have connections; the refresh gets about ${share} of the ${BUDGET} requests per 5 minutes, so each is read every ~${((needing / Math.max(1, share)) * 300).toFixed(0)} s at best (${((needing / Math.max(1, share)) * 5).toFixed(0)} min).\n`,
+    );
+  }
+}
 
-process.stdout.write('Scrape (render from the snapshot, no cache):\n');
-console.table(scrapes);
-process.stdout.write('Poll of one account against the simulator (4 connection calls in flight, budget unlimited):\n');
-console.table(polls);
-process.stdout.write(`Process RSS at the end: ${rss}\n`);
+// A static server holding one file's bytes, plain and gzipped: the baseline a scrape is compared with.
+if (process.argv[2] === '--serve-static') {
+  const plain = readFileSync(process.argv[3] as string);
+  const zipped = gzipSync(plain);
+  const server = http.createServer((req, res) => {
+    const gz = /gzip/.test(req.headers['accept-encoding'] ?? '');
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4', 'content-length': gz ? zipped.length : plain.length, ...(gz ? { 'content-encoding': 'gzip' } : {}) });
+    res.end(gz ? zipped : plain);
+  });
+  server.listen(0, '127.0.0.1', () => process.stdout.write(`${(server.address() as AddressInfo).port}\n`));
+} else {
+  await main();
+}

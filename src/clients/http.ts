@@ -18,7 +18,7 @@ import {
   ApiTimeoutError,
   type ApiName,
 } from './errors.js';
-import { delay, type Pacer } from './pacer.js';
+import { delay, type Lane, type Pacer } from './pacer.js';
 
 /**
  * The longest a Retry-After or a Ratelimit reset may hold requests back: twice Cloudflare's 5-minute
@@ -72,6 +72,8 @@ export interface ApiRequest {
   permission: string;
   /** False when the caller ignores the body of a success (a 2xx that is not JSON is then fine). */
   expectBody?: boolean;
+  /** The budget lane: `refresh` for the continuous connections refresh, `priority` for the rest. */
+  lane?: Lane;
   signal?: AbortSignal;
 }
 
@@ -197,14 +199,24 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
 
     if (options.pacer) {
       try {
-        await options.pacer.take(req.signal);
+        await options.pacer.take(req.lane ?? 'priority', req.signal);
       } catch (cause) {
         throw new ApiAbortedError('aborted while waiting for the request budget', { api, method: req.method, path, cause });
       }
     }
 
-    const deadline = AbortSignal.timeout(timeoutMs);
-    const signal = req.signal ? AbortSignal.any([req.signal, deadline]) : deadline;
+    // One controller per attempt, aborted by its deadline or by the stop signal; both hooks are
+    // removed when the attempt ends, so nothing hangs off the long-lived stop signal (combining
+    // them with AbortSignal.any did: Node 20 keeps every combined signal on its source).
+    const attemptController = new AbortController();
+    let timedOut = false;
+    const deadlineTimer = setTimeout(() => {
+      timedOut = true;
+      attemptController.abort(new Error(`no complete response within ${timeoutMs}ms`));
+    }, timeoutMs);
+    const onStop = () => attemptController.abort(req.signal?.reason);
+    req.signal?.addEventListener('abort', onStop, { once: true });
+    const signal = attemptController.signal;
     const started = performance.now();
     const details = { api, method: req.method, path };
     const record = (code: string) => options.observer?.onRequest(api, req.operation, code, (performance.now() - started) / 1000);
@@ -234,10 +246,13 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       if (req.signal?.aborted) throw new ApiAbortedError('aborted: the exporter is stopping', { ...details, cause });
       // undici's own connect/headers/body timeouts carry codes like UND_ERR_HEADERS_TIMEOUT.
       const code = (cause as { code?: unknown }).code;
-      if (deadline.aborted || (typeof code === 'string' && code.startsWith('UND_ERR_') && code.includes('TIMEOUT'))) {
+      if (timedOut || (typeof code === 'string' && code.startsWith('UND_ERR_') && code.includes('TIMEOUT'))) {
         throw new ApiTimeoutError(`no complete response within ${timeoutMs}ms`, { ...details, cause });
       }
       throw new ApiNetworkError(`request failed: ${(cause as Error).message}`, { ...details, cause });
+    } finally {
+      clearTimeout(deadlineTimer);
+      req.signal?.removeEventListener('abort', onStop);
     }
     record(String(status));
 

@@ -1,59 +1,107 @@
-// A token bucket that paces requests to a budget per window (Cloudflare: requests per 5 minutes).
-// Waiters are served in order; a stop signal rejects them at once.
+// The request budget: at most `budget` requests in any window of `windowMs` (Cloudflare: requests
+// per 5 minutes), as a sliding window, so the budget means what it says and a fleet that fits it
+// gets its first complete picture at once. Two lanes: `priority` (tunnel lists, Gateway, the
+// re-reads and writes of remediation) may use the whole budget and is served first; `refresh` (the
+// continuous connections refresh) may use what is left after the share `reserved()` keeps for
+// the priority lane. Waiters are served in order within a lane; a stop signal rejects them at once.
+
+export type Lane = 'priority' | 'refresh';
 
 export interface PacerOptions {
   /** Requests allowed per window. */
   budget: number;
   windowMs: number;
-  /** Requests that may go out back to back after a quiet spell. */
-  burst?: number;
+  /** Slots per window the refresh lane leaves to the priority lane (read at every decision). */
+  reserved?: () => number;
   now?: () => number;
 }
 
 export interface Pacer {
-  /** Resolves when a request may be sent. */
-  take(signal?: AbortSignal): Promise<void>;
-  /** Requests that could go out right now without waiting. */
-  available(): number;
+  /** Resolves when a request in `lane` may be sent; counts it. */
+  take(lane: Lane, signal?: AbortSignal): Promise<void>;
+  /** Requests sent in the current window. */
+  used(): number;
+  /** Requests waiting for a slot, per lane. */
+  waiting(): Record<Lane, number>;
+}
+
+interface Waiter {
+  resolve: () => void;
+  reject: (reason: unknown) => void;
+  signal?: AbortSignal;
+  onAbort?: () => void;
 }
 
 export function createPacer(options: PacerOptions): Pacer {
   const now = options.now ?? Date.now;
-  const ratePerMs = options.budget / options.windowMs;
-  const capacity = Math.max(1, options.burst ?? Math.min(options.budget, Math.ceil(options.budget / 10)));
-  let tokens = capacity;
-  let updatedAt = now();
-  let queue: Promise<void> = Promise.resolve();
+  const { budget, windowMs } = options;
+  const reserved = options.reserved ?? (() => 0);
+  // Send times in the window, oldest first (times only grow). `head` skips expired ones cheaply.
+  let sent: number[] = [];
+  let head = 0;
+  const queues: Record<Lane, Waiter[]> = { priority: [], refresh: [] };
+  let timer: ReturnType<typeof setTimeout> | undefined;
 
-  const refill = () => {
-    const t = now();
-    tokens = Math.min(capacity, tokens + (t - updatedAt) * ratePerMs);
-    updatedAt = t;
+  const prune = (t: number) => {
+    while (head < sent.length && (sent[head] as number) <= t - windowMs) head++;
+    if (head > 1024 && head * 2 > sent.length) {
+      sent = sent.slice(head);
+      head = 0;
+    }
   };
+  const inWindow = () => sent.length - head;
+  const limit = (lane: Lane) => (lane === 'priority' ? budget : Math.max(0, budget - Math.min(budget, reserved())));
 
-  const takeOne = async (signal?: AbortSignal) => {
-    for (;;) {
-      signal?.throwIfAborted();
-      refill();
-      if (tokens >= 1) {
-        tokens -= 1;
-        return;
+  const pump = () => {
+    const t = now();
+    prune(t);
+    for (const lane of ['priority', 'refresh'] as const) {
+      const queue = queues[lane];
+      while (queue.length > 0 && inWindow() < limit(lane)) {
+        const waiter = queue.shift() as Waiter;
+        sent.push(t);
+        if (waiter.onAbort) waiter.signal?.removeEventListener('abort', waiter.onAbort);
+        waiter.resolve();
       }
-      await delay(Math.ceil((1 - tokens) / ratePerMs), signal);
+      // A waiting priority request is never overtaken by a refresh.
+      if (lane === 'priority' && queue.length > 0) break;
+    }
+    if (timer === undefined && (queues.priority.length > 0 || queues.refresh.length > 0) && head < sent.length) {
+      const wait = Math.max(1, (sent[head] as number) + windowMs - t);
+      timer = setTimeout(() => {
+        timer = undefined;
+        pump();
+      }, wait);
+      timer.unref?.();
     }
   };
 
   return {
-    take(signal) {
-      const turn = queue.then(() => takeOne(signal));
-      // The next waiter goes after this one whatever happens to it.
-      queue = turn.catch(() => undefined);
-      return turn;
+    take(lane, signal) {
+      return new Promise<void>((resolve, reject) => {
+        if (signal?.aborted) {
+          reject(signal.reason);
+          return;
+        }
+        const waiter: Waiter = { resolve, reject, ...(signal ? { signal } : {}) };
+        if (signal) {
+          waiter.onAbort = () => {
+            const queue = queues[lane];
+            const i = queue.indexOf(waiter);
+            if (i >= 0) queue.splice(i, 1);
+            reject(signal.reason);
+          };
+          signal.addEventListener('abort', waiter.onAbort, { once: true });
+        }
+        queues[lane].push(waiter);
+        pump();
+      });
     },
-    available() {
-      refill();
-      return Math.floor(tokens);
+    used() {
+      prune(now());
+      return inWindow();
     },
+    waiting: () => ({ priority: queues.priority.length, refresh: queues.refresh.length }),
   };
 }
 

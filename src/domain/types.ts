@@ -100,6 +100,8 @@ export interface TunnelConnections {
   fetchedAt: number;
   /** False when the tunnel's status means it has no connections and no call was made. */
   fetched: boolean;
+  /** Set when this tunnel's latest read failed: the data is from the read before. */
+  error?: string;
 }
 
 export interface ProxyEndpoint {

@@ -1,6 +1,5 @@
 // The exporter's HTTP handler, a plain (Request) => Response function so it is tested without a
 // port: /metrics (from memory, gzip when asked), /-/healthy, /-/ready and a landing page.
-import { gzipSync } from 'node:zlib';
 import type { BasicAuthCheck } from './basic-auth.js';
 
 export interface SourceStatus {
@@ -15,7 +14,8 @@ export interface SourceStatus {
 export interface HttpAppOptions {
   telemetryPath: string;
   version: string;
-  renderMetrics: () => Promise<string>;
+  /** The exposition as buffers to send one after the other, gzipped when asked. */
+  scrapeMetrics: (gzipped: boolean) => Promise<Buffer[]>;
   metricsContentType: string;
   /** Collectors and scopes that have not been polled once yet; empty when ready. */
   waitingFor: () => string[];
@@ -29,6 +29,29 @@ export interface HttpAppOptions {
 }
 
 export type HttpApp = (request: Request) => Promise<Response>;
+
+/**
+ * The buffers behind a /metrics response. The server writes them to the socket as they are (tens of
+ * megabytes at 10,000 tunnels: copying them into a fetch body on every scrape would cost more than
+ * the write); the Response itself streams the same buffers, so tests can read it as usual.
+ */
+const rawBodies = new WeakMap<Response, Buffer[]>();
+
+export function rawBody(response: Response): Buffer[] | undefined {
+  return rawBodies.get(response);
+}
+
+function bufferResponse(chunks: Buffer[], init: ResponseInit): Response {
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (const chunk of chunks) controller.enqueue(chunk);
+      controller.close();
+    },
+  });
+  const response = new Response(body, init);
+  rawBodies.set(response, chunks);
+  return response;
+}
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -88,12 +111,12 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     }
 
     if (pathname === options.telemetryPath) {
-      const body = await options.renderMetrics();
-      const headers: Record<string, string> = { 'content-type': options.metricsContentType, vary: 'Accept-Encoding' };
-      if (/\bgzip\b/i.test(request.headers.get('accept-encoding') ?? '')) {
-        return respond(gzipSync(body), 200, { ...headers, 'content-encoding': 'gzip' });
-      }
-      return respond(body, 200, headers);
+      const gzipped = /\bgzip\b/i.test(request.headers.get('accept-encoding') ?? '');
+      const chunks = await options.scrapeMetrics(gzipped);
+      return bufferResponse(chunks, {
+        status: 200,
+        headers: { ...options.headers, 'content-type': options.metricsContentType, vary: 'Accept-Encoding', ...(gzipped ? { 'content-encoding': 'gzip' } : {}) },
+      });
     }
     if (pathname === '/-/healthy') return text('Healthy\n');
     if (pathname === '/-/ready') {

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { ListenAddress } from '../config/schema.js';
 import type { Logger } from '../log.js';
-import type { HttpApp } from './app.js';
+import { rawBody, type HttpApp } from './app.js';
 import type { WebConfig } from './web-config.js';
 
 export interface RunningServer {
@@ -93,6 +93,14 @@ export async function serve(app: HttpApp, listen: ListenAddress, web: WebConfig 
         response.headers.forEach((value, name) => {
           headers[name] = value;
         });
+        const chunks = rawBody(response);
+        if (chunks) {
+          headers['content-length'] = String(chunks.reduce((n, c) => n + c.length, 0));
+          res.writeHead(response.status, headers);
+          if (req.method !== 'HEAD') for (const chunk of chunks) res.write(chunk);
+          res.end();
+          return;
+        }
         res.writeHead(response.status, headers);
         res.end(req.method === 'HEAD' ? undefined : Buffer.from(await response.arrayBuffer()));
       })

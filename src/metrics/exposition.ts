@@ -1,7 +1,7 @@
 // The Prometheus text format (0.0.4) for the domain families, written directly from the samples
-// the pure collectors return. prom-client renders the exporter's own live metrics; the snapshot's
-// series, tens of thousands for a large fleet, go through this instead, which is several times
-// faster than storing them in prom-client gauges and having them formatted back.
+// the pure collectors return (metrics/render.ts). prom-client renders the exporter's own live
+// metrics; the snapshot's series, hundreds of thousands for a large fleet, go through this
+// instead, which is several times faster than storing them in prom-client gauges.
 import type { Sample } from './samples.js';
 
 export interface FamilyHeader {
@@ -21,13 +21,23 @@ function formatValue(value: number): string {
   return String(value);
 }
 
-/** One family: HELP, TYPE and a line per sample, without a trailing newline. */
-export function formatFamily(header: FamilyHeader, samples: readonly Sample[]): string {
-  const lines = [`# HELP ${header.name} ${escapeHelp(header.help)}`, `# TYPE ${header.name} ${header.type}`];
+/** A family's HELP and TYPE lines, without a trailing newline. */
+export function formatHeader(header: FamilyHeader): string {
+  return `# HELP ${header.name} ${escapeHelp(header.help)}\n# TYPE ${header.name} ${header.type}`;
+}
+
+/** A line per sample, joined by newlines, without a trailing newline. */
+export function formatSamples(name: string, samples: readonly Sample[]): string {
+  const lines: string[] = [];
   for (const { labels, value } of samples) {
     let pairs = '';
     for (const key in labels) pairs += `${pairs ? ',' : ''}${key}="${escapeLabelValue(labels[key] as string)}"`;
-    lines.push(`${header.name}${pairs ? `{${pairs}}` : ''} ${formatValue(value)}`);
+    lines.push(`${name}${pairs ? `{${pairs}}` : ''} ${formatValue(value)}`);
   }
   return lines.join('\n');
+}
+
+/** One family: HELP, TYPE and a line per sample, without a trailing newline. */
+export function formatFamily(header: FamilyHeader, samples: readonly Sample[]): string {
+  return samples.length > 0 ? `${formatHeader(header)}\n${formatSamples(header.name, samples)}` : formatHeader(header);
 }

@@ -7,12 +7,8 @@ import type { ApiName } from '../clients/errors.js';
 import type { PollIntervals, RemediationCounters } from '../domain/types.js';
 import type { Snapshot } from '../state/store.js';
 import { REVISION, VERSION } from '../version.js';
-import { collectCollectorMetrics } from './collectors.js';
-import { collectGatewayMetrics } from './gateway.js';
-import { collectProxyRecordMetrics } from './proxy-records.js';
-import { formatFamily } from './exposition.js';
-import type { Families } from './samples.js';
-import { collectTunnelMetrics } from './tunnels.js';
+import { gzipSync } from 'node:zlib';
+import { createRenderer, type Rendered } from './render.js';
 
 
 export interface ExporterMetrics {
@@ -22,15 +18,37 @@ export interface ExporterMetrics {
   processRegistry: Registry;
   observer: ApiObserver;
   remediation: RemediationCounters;
+  /** Feeds the budget and refresh-queue self-metrics (Cloudflare). */
+  observeBudget(source: BudgetSource): void;
   /** The exporter's own exposition: the snapshot's families, then the self-metrics. */
   renderOwn(): Promise<string>;
-  /** What /metrics serves: renderOwn() followed by the process metrics. */
+  /** renderOwn() followed by the process metrics, as one text. */
   render(): Promise<string>;
+  /**
+   * What /metrics serves: the last complete pre-rendered domain part (never waiting for a render
+   * once there is one) and the self-metrics rendered now, as buffers to write one after the other.
+   */
+  scrape(gzipped: boolean): Promise<Buffer[]>;
   contentType: string;
 }
 
+export interface BudgetSource {
+  budget: number;
+  /** Requests sent in the last 5 minutes (the sliding window). */
+  used: () => number;
+  /** Requests per 5 minutes the schedules need for the fleet last listed. */
+  needed: () => number;
+  /** Tunnels waiting for a connections read, per account. */
+  queued: () => ReadonlyMap<string, number>;
+}
+
+/** Percentiles of the connections data age over an account's tunnels (a `quantile` label is for summaries). */
+const AGE_PERCENTILES = [50, 90, 99, 100] as const;
+
 export interface MetricsOptions {
   snapshot: () => Snapshot;
+  /** Called back on every snapshot change, so the domain part is rendered ahead of scrapes. */
+  subscribe?: (listener: () => void) => void;
   staleDataMaxAgeMs: number;
   intervals: PollIntervals;
   now?: () => number;
@@ -100,20 +118,50 @@ export function createExporterMetrics(options: MetricsOptions): ExporterMetrics 
   // the whole exposition on them); each is only the sum of the same gauge by type, kept below.
   for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) processRegistry.removeSingleMetric(name);
 
-  // The domain samples are computed once per snapshot and second, however many scrapes ask.
-  let cache: { version: number; second: number; families: Families } | undefined;
-  const domainSamples = (): Families => {
-    const snapshot = options.snapshot();
-    const t = now();
-    const second = Math.floor(t / 1000);
-    if (cache && cache.version === snapshot.version && cache.second === second) return cache.families;
-    const out: Families = new Map();
-    collectTunnelMetrics(snapshot, t, options.staleDataMaxAgeMs, out);
-    collectGatewayMetrics(snapshot, t, options.staleDataMaxAgeMs, out);
-    collectProxyRecordMetrics(snapshot, t, options.staleDataMaxAgeMs, out);
-    collectCollectorMetrics(snapshot, out);
-    cache = { version: snapshot.version, second, families: out };
-    return out;
+  // The domain part, rendered in the background after each snapshot change (see ./render.ts).
+  const render = createRenderer({ families: domainFamilies(options.intervals), snapshot: options.snapshot, staleDataMaxAgeMs: options.staleDataMaxAgeMs, now });
+  let latest: Rendered | undefined;
+  let rendering: Promise<Rendered> | undefined;
+  let scheduled: { timer: ReturnType<typeof setTimeout>; at: number } | undefined;
+  const outdated = () => !latest || latest.version !== options.snapshot().version || now() >= latest.nextExpiry;
+  const renderNow = (): Promise<Rendered> => {
+    rendering ??= render().then(
+      (r) => {
+        latest = r;
+        rendering = undefined;
+        schedule();
+        return r;
+      },
+      (err: unknown) => {
+        rendering = undefined;
+        throw err;
+      },
+    );
+    return rendering;
+  };
+  /** A render soon when the snapshot changed or a series expires; spaced by twice the last render's cost. */
+  function schedule(): void {
+    // A render in progress schedules the next one when it ends.
+    if (rendering) return;
+    const changed = !latest || latest.version !== options.snapshot().version;
+    const wait = changed ? Math.max(50, 2 * (latest?.durationMs ?? 0)) : (latest?.nextExpiry ?? Infinity) - now();
+    if (!Number.isFinite(wait)) return;
+    const at = Date.now() + Math.max(0, wait);
+    // An earlier render replaces a later one (a change arriving while an expiry render waits).
+    if (scheduled && scheduled.at <= at) return;
+    if (scheduled) clearTimeout(scheduled.timer);
+    const timer = setTimeout(() => {
+      scheduled = undefined;
+      void renderNow().catch(() => undefined);
+    }, Math.max(0, Math.min(wait, 2 ** 31 - 1)));
+    timer.unref();
+    scheduled = { timer, at };
+  }
+  options.subscribe?.(() => schedule());
+  /** Up to date with the snapshot (tests, --config tools): renders now when outdated. */
+  const current = async (): Promise<Rendered> => {
+    for (let i = 0; i < 3 && outdated(); i++) await renderNow();
+    return latest ?? renderNow();
   };
 
   new Gauge({
@@ -168,12 +216,63 @@ export function createExporterMetrics(options: MetricsOptions): ExporterMetrics 
     registers: [registry],
   });
 
-  const definitions = domainFamilies(options.intervals);
-  const renderOwn = async () => {
-    const samples = domainSamples();
-    const domain = definitions.map((family) => formatFamily(family, samples.get(family.name) ?? [])).join('\n\n');
-    return `${domain}\n\n${await registry.metrics()}`;
-  };
+  let budgetSource: BudgetSource | undefined;
+  new Gauge({
+    name: 'cloudflare_tunnel_exporter_api_budget_per_5m',
+    help: 'Requests per 5 minutes this exporter may send (CLOUDFLARE_API_BUDGET); the exporter never sends more in any 5-minute window.',
+    labelNames: ['api'],
+    registers: [registry],
+    collect() {
+      if (budgetSource) this.set({ api: 'cloudflare' }, budgetSource.budget);
+    },
+  });
+  new Gauge({
+    name: 'cloudflare_tunnel_exporter_api_requests_last_5m',
+    help: 'Requests sent in the last 5 minutes (the sliding window the budget applies to).',
+    labelNames: ['api'],
+    registers: [registry],
+    collect() {
+      if (budgetSource) this.set({ api: 'cloudflare' }, budgetSource.used());
+    },
+  });
+  new Gauge({
+    name: 'cloudflare_tunnel_exporter_api_requests_needed_per_5m',
+    help: 'Requests per 5 minutes the schedules need for the fleet last listed: list pages and Gateway, plus one connections read per tunnel that can have connections every tunnels interval. Above the budget, connections are refreshed less often than every interval.',
+    labelNames: ['api'],
+    registers: [registry],
+    collect() {
+      if (budgetSource) this.set({ api: 'cloudflare' }, budgetSource.needed());
+    },
+  });
+  new Gauge({
+    name: 'cloudflare_tunnel_exporter_connections_queue',
+    help: 'Tunnels of the account whose connections read is due and waiting for the budget.',
+    labelNames: ['scope'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [scope, n] of budgetSource?.queued() ?? []) this.set({ scope }, n);
+    },
+  });
+  new Gauge({
+    name: 'cloudflare_tunnel_exporter_connections_age_seconds',
+    help: 'How long ago the connectors of the account\'s tunnels were last read, as percentiles over those tunnels (100 is the oldest).',
+    labelNames: ['scope', 'percentile'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const t = now();
+      for (const [scope, entry] of options.snapshot().connections) {
+        const ages: number[] = [];
+        for (const c of entry.data?.values() ?? []) if (c.fetched) ages.push((t - c.fetchedAt) / 1000);
+        if (ages.length === 0) continue;
+        ages.sort((a, b) => a - b);
+        for (const p of AGE_PERCENTILES) this.set({ scope, percentile: String(p) }, ages[Math.min(ages.length - 1, Math.ceil((p / 100) * ages.length) - 1)] as number);
+      }
+    },
+  });
+
+  const renderOwn = async () => `${(await current()).text.toString('utf8')}\n\n${await registry.metrics()}`;
 
   return {
     registry,
@@ -202,9 +301,20 @@ export function createExporterMetrics(options: MetricsOptions): ExporterMetrics 
         for (const c of changes) dnsChangeRequired.set({ organization_id: c.organizationId, domain: c.domain, target_cname: c.targetCname }, 1);
       },
     },
+    observeBudget(source) {
+      budgetSource = source;
+    },
     renderOwn,
     async render() {
       return `${await renderOwn()}\n${await processRegistry.metrics()}`;
+    },
+    async scrape(gzipped) {
+      // The last complete render, at once; a newer one is on its way when the snapshot moved on.
+      const domain = latest ?? (await renderNow());
+      if (outdated()) schedule();
+      const own = Buffer.from(`\n\n${await registry.metrics()}\n${await processRegistry.metrics()}`);
+      // gzip members may follow one another in one body (RFC 1952); Prometheus reads them all.
+      return gzipped ? [await domain.gzip, gzipSync(own)] : [domain.text, own];
     },
   };
 }

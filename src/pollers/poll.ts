@@ -48,15 +48,3 @@ export function createPollReporter(log: Logger, now: () => number = Date.now): P
     },
   };
 }
-
-/** Runs `fn` over `items` with at most `limit` calls in flight. */
-export async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await fn(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}

@@ -18,6 +18,9 @@ export interface StaleConnectorOptions {
   staleAfterMs: number;
   cooldownMs: number;
   intervals: PollIntervals;
+  /** Connections data older than this (STALE_DATA_MAX_AGE) is not acted on. */
+  maxDataAgeMs: number;
+  now: () => number;
 }
 
 /** Connections a connector holds in a raw connections answer (the API's flag, where set, means not held). */
@@ -35,25 +38,37 @@ export function staleConnectorPolicy(options: StaleConnectorOptions): ActionPoli
     trigger: 'connections',
     skipReasons: SKIP_REASONS.filter((x) => !['max_attempts', 'credential_not_allowed', 'over_quota'].includes(x)),
     cooldownMs: () => options.cooldownMs,
-    sourceProblem: (snapshot, accountId, now) =>
-      sourceProblem([snapshot.tunnels.get(accountId), snapshot.connections.get(accountId)], now, 2 * options.intervals.tunnelsSeconds * 1000),
+    // The tunnel list must be current; each candidate's own connections data is checked below
+    // (connections are refreshed tunnel by tunnel, so one global age says nothing about a target).
+    sourceProblem: (snapshot, accountId, now) => sourceProblem([snapshot.tunnels.get(accountId)], now, 2 * options.intervals.tunnelsSeconds * 1000),
 
     candidates(snapshot: Snapshot, accountId: string): Candidate[] {
       tracker = trackStaleness(tracker, snapshot, accountId);
       const found = findStaleConnectors(snapshot, tracker, accountId, options.staleAfterMs);
       if (found.length === 0) return [];
       const share = staleShare(snapshot, accountId);
-      return found.map((c) => ({
+      const t = options.now();
+      return found.map((c) => {
+        const own = snapshot.connections.get(accountId)?.data?.get(c.tunnel.id);
+        const ownProblem = own?.error
+          ? { skip: 'source_failed' as const, reason: `the latest connections read of this tunnel failed: ${own.error}` }
+          : own && t - own.fetchedAt > options.maxDataAgeMs
+            ? { skip: 'data_stale' as const, reason: `this tunnel's connections were read ${formatDuration(t - own.fetchedAt)} ago (STALE_DATA_MAX_AGE ${formatDuration(options.maxDataAgeMs)})` }
+            : undefined;
+        return {
         key: `connector:${accountId}/${c.tunnel.id}/${c.connectorId}`,
         target: { account_id: accountId, tunnel_id: c.tunnel.id, tunnel_name: c.tunnel.name, connector_id: c.connectorId },
         reason: `connector has had no active connection for ${formatDuration(c.staleForMs)}`,
         evidence: { stale_for: formatDuration(c.staleForMs), stale_after: formatDuration(options.staleAfterMs), account_stale_share: Number(share.toFixed(2)) },
-        ...(share > BLAST_RADIUS_SHARE
-          ? { blocked: { skip: 'blast_radius' as const, reason: `${Math.round(share * 100)}% of the account's connectors have no active connection: probably the API or the exporter, not the connectors` } }
-          : !c.hasActiveSibling
-            ? { blocked: { skip: 'no_active_sibling' as const, reason: 'no other connector of this tunnel holds an active connection' } }
-            : {}),
-      }));
+        ...(ownProblem
+          ? { blocked: ownProblem }
+          : share > BLAST_RADIUS_SHARE
+            ? { blocked: { skip: 'blast_radius' as const, reason: `${Math.round(share * 100)}% of the account's connectors have no active connection: probably the API or the exporter, not the connectors` } }
+            : !c.hasActiveSibling
+              ? { blocked: { skip: 'no_active_sibling' as const, reason: 'no other connector of this tunnel holds an active connection' } }
+              : {}),
+        };
+      });
     },
 
     async recheck(c, signal) {

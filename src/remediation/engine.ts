@@ -42,7 +42,9 @@ export function createRemediation(options: RemediationOptions): Remediation {
 
   const policies: ActionPolicy[] = [];
   if (r.staleConnectors !== 'off' && clients.cloudflare) {
-    policies.push(staleConnectorPolicy({ mode: r.staleConnectors, client: clients.cloudflare, staleAfterMs: r.staleConnectorAfterMs, cooldownMs: r.cooldownMs, intervals }));
+    policies.push(
+      staleConnectorPolicy({ mode: r.staleConnectors, client: clients.cloudflare, staleAfterMs: r.staleConnectorAfterMs, cooldownMs: r.cooldownMs, intervals, maxDataAgeMs: config.staleDataMaxAgeMs, now }),
+    );
   }
   if (r.proxyRecords !== 'off' && clients.posthog) {
     policies.push(

@@ -10,41 +10,37 @@ import { ApiAuthError, ApiResponseError } from '../../src/clients/errors.js';
 import { cloudflareClient, simulator } from '../helpers/simulator.js';
 
 describe('Cloudflare tunnel lists', () => {
-  it('reads every page, asks for non-deleted tunnels only and stops on total_count', async () => {
-    const sim = await simulator({ perPageCap: 4, fleet: { accounts: 1, tunnelsPerAccount: 10, deletedTunnelsPerAccount: 2 } });
+  it('reads both types in one walk of /tunnels, every page, non-deleted only, and stops on total_count', async () => {
+    // The server caps per_page at 4 (Cloudflare's cap is 1000): 12 live tunnels are 3 pages.
+    const sim = await simulator({ perPageCap: 4, fleet: { accounts: 1, tunnelsPerAccount: 10, warpConnectorsPerAccount: 2, deletedTunnelsPerAccount: 2 } });
     const account = sim.fleet.accounts[0];
-    const tunnels = await listTunnels(cloudflareClient(sim), account?.id as string, 'cfd_tunnel');
-    const live = account?.tunnels.filter((t) => t.tun_type === 'cfd_tunnel' && t.deleted_at === null).map((t) => t.id);
+    const tunnels = await listTunnels(cloudflareClient(sim), account?.id as string);
+    const live = account?.tunnels.filter((t) => t.deleted_at === null).map((t) => t.id);
     expect(tunnels.map((t) => t.id)).toEqual(live);
-    expect(tunnels.some((t) => t.name.startsWith('deleted-'))).toBe(false);
-    expect(sim.requests.map((r) => r.query)).toEqual([
-      { is_deleted: 'false', page: '1', per_page: '100' },
-      { is_deleted: 'false', page: '2', per_page: '100' },
-      { is_deleted: 'false', page: '3', per_page: '100' },
-    ]);
+    expect(tunnels.filter((t) => t.tun_type === 'warp_connector')).toHaveLength(2);
+    expect(sim.requests.map((r) => `${r.path}?${new URLSearchParams(r.query)}`)).toEqual(
+      [1, 2, 3].map((page) => `/client/v4/accounts/${account?.id}/tunnels?tun_types=cfd_tunnel%2Cwarp_connector&is_deleted=false&page=${page}&per_page=1000`),
+    );
   });
 
   it('fails, naming the bound, when an endpoint that ignores page cannot deliver total_count tunnels', async () => {
     const sim = await simulator({ perPageCap: 3, ignorePage: true, fleet: { accounts: 1, tunnelsPerAccount: 10 } });
-    const err = await listTunnels(cloudflareClient(sim), sim.accountIds[0] as string, 'cfd_tunnel').catch((e: unknown) => e);
+    const err = await listTunnels(cloudflareClient(sim), sim.accountIds[0] as string).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApiResponseError);
-    expect((err as Error).message).toMatch(/pagination did not end within 5 pages \(total_count 10, per_page 3\); 3 distinct items read/);
+    expect((err as Error).message).toMatch(/pagination did not end within 5 pages \(total_count 12, per_page 3\); 3 distinct items read/);
     expect(sim.requests).toHaveLength(5);
   });
 
   it('stops on an empty page', async () => {
     const sim = await simulator({ fleet: { accounts: 1, tunnelsPerAccount: 0, warpConnectorsPerAccount: 0, deletedTunnelsPerAccount: 0 } });
-    expect(await listTunnels(cloudflareClient(sim), sim.accountIds[0] as string, 'cfd_tunnel')).toEqual([]);
+    expect(await listTunnels(cloudflareClient(sim), sim.accountIds[0] as string)).toEqual([]);
     expect(sim.requests).toHaveLength(1);
   });
 
-  it('lists WARP connectors from the warp_connector path', async () => {
-    const sim = await simulator({ fleet: { accounts: 1, warpConnectorsPerAccount: 3 } });
-    const account = sim.accountIds[0] as string;
-    const warp = await listTunnels(cloudflareClient(sim), account, 'warp_connector');
-    expect(warp).toHaveLength(3);
-    expect(warp.every((t) => t.tun_type === 'warp_connector')).toBe(true);
-    expect(sim.requests[0]?.path).toBe(`/client/v4/accounts/${account}/warp_connector`);
+  it('asks for 1000 tunnels a page: 2,500 tunnels are 3 requests', async () => {
+    const sim = await simulator({ fleet: { accounts: 1, tunnelsPerAccount: 2500, warpConnectorsPerAccount: 0, deletedTunnelsPerAccount: 0 } });
+    expect(await listTunnels(cloudflareClient(sim), sim.accountIds[0] as string)).toHaveLength(2500);
+    expect(sim.requests).toHaveLength(3);
   });
 });
 
@@ -135,7 +131,7 @@ describe('Cloudflare pagination that could fool the exporter', () => {
     const pages: Record<number, { id: string; name: string }[]> = { 1: range(0, 3), 2: [tunnel(2), ...range(3, 5)], 3: range(5, 7) };
     const { client, requests } = await scriptedList((n) => ({ result: pages[n] ?? [], result_info: { page: n, per_page: 3, count: pages[n]?.length ?? 0, total_count: 7 } }));
     const repeated: number[] = [];
-    const tunnels = await listTunnels(client, 'acc', 'cfd_tunnel', undefined, (n) => repeated.push(n));
+    const tunnels = await listTunnels(client, 'acc', undefined, (n) => repeated.push(n));
     expect(tunnels.map((t) => t.id)).toEqual(range(0, 7).map((t) => t.id));
     expect(repeated).toEqual([1]);
     expect(requests).toEqual([1, 2, 3]);
@@ -144,7 +140,7 @@ describe('Cloudflare pagination that could fool the exporter', () => {
   it('fails the walk past ceil(total_count / per_page) + 1 pages that never reach total_count', async () => {
     // Every page is full but brings one new id: the total is never reached.
     const { client, requests } = await scriptedList((n) => ({ result: [tunnel(0), tunnel(1), tunnel(n + 1)], result_info: { page: n, per_page: 3, count: 3, total_count: 6 } }));
-    const err = await listTunnels(client, 'acc', 'cfd_tunnel').catch((e: unknown) => e);
+    const err = await listTunnels(client, 'acc').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApiResponseError);
     expect((err as Error).message).toContain('pagination did not end within 3 pages (total_count 6, per_page 3); 5 distinct items read');
     expect(requests).toEqual([1, 2, 3]);
@@ -152,14 +148,14 @@ describe('Cloudflare pagination that could fool the exporter', () => {
 
   it('without total_count, stops on a short page', async () => {
     const { client, requests } = await scriptedList((n) => ({ result: n === 1 ? range(0, 3) : n === 2 ? range(3, 4) : range(10, 13), result_info: { page: n, per_page: 3 } }));
-    const tunnels = await listTunnels(client, 'acc', 'cfd_tunnel');
+    const tunnels = await listTunnels(client, 'acc');
     expect(tunnels).toHaveLength(4);
     expect(requests).toEqual([1, 2]);
   });
 
   it('without total_count or per_page, endless full pages fail at the hard page limit instead of growing forever', async () => {
     const { client, requests } = await scriptedList((n) => ({ result: range(n * 10, n * 10 + 3) }));
-    const err = await listTunnels(client, 'acc', 'cfd_tunnel').catch((e: unknown) => e);
+    const err = await listTunnels(client, 'acc').catch((e: unknown) => e);
     expect((err as Error).message).toContain(`pagination did not end within ${MAX_PAGES} pages`);
     expect(requests).toHaveLength(MAX_PAGES);
   });

@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import http from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { listConnectors } from '../../src/clients/cloudflare/connections.js';
@@ -35,15 +36,15 @@ describe('API client against the simulator', () => {
     const sim = await simulator();
     const observer = recordingObserver();
     const client = cloudflareClient(sim, { observer });
-    await listTunnels(client, sim.accountIds[0] as string, 'cfd_tunnel');
-    expect(observer.requests).toEqual([{ api: 'cloudflare', operation: 'list_cfd_tunnels', code: '200' }]);
+    await listTunnels(client, sim.accountIds[0] as string);
+    expect(observer.requests).toEqual([{ api: 'cloudflare', operation: 'list_tunnels', code: '200' }]);
     expect(observer.remaining).toEqual([1199]);
   });
 
   it('uses the legacy email + key pair', async () => {
     const sim = await simulator();
     const client = cloudflareClient(sim, { headers: { 'x-auth-email': sim.credentials.cloudflareEmail, 'x-auth-key': sim.credentials.cloudflareKey } });
-    expect((await listTunnels(client, sim.accountIds[0] as string, 'cfd_tunnel')).length).toBeGreaterThan(0);
+    expect((await listTunnels(client, sim.accountIds[0] as string)).length).toBeGreaterThan(0);
   });
 
   it('on 429 honours Retry-After: nothing more is sent until it has passed', async () => {
@@ -51,19 +52,19 @@ describe('API client against the simulator', () => {
     let clock = 1_000_000;
     const client = cloudflareClient(sim, { now: () => clock });
     const account = sim.accountIds[0] as string;
-    const first = await listTunnels(client, account, 'cfd_tunnel').catch((e: unknown) => e);
+    const first = await listTunnels(client, account).catch((e: unknown) => e);
     expect(first).toBeInstanceOf(ApiRateLimitedError);
     expect((first as ApiRateLimitedError).retryAfterMs).toBe(30_000);
     expect(sim.requests).toHaveLength(1);
 
     clock += 29_000;
-    const held = await listTunnels(client, account, 'cfd_tunnel').catch((e: unknown) => e);
+    const held = await listTunnels(client, account).catch((e: unknown) => e);
     expect(held).toBeInstanceOf(ApiRateLimitedError);
     expect((held as Error).message).toContain('not sent');
     expect(sim.requests).toHaveLength(1);
 
     clock += 1_001;
-    await expect(listTunnels(client, account, 'cfd_tunnel')).resolves.toBeInstanceOf(Array);
+    await expect(listTunnels(client, account)).resolves.toBeInstanceOf(Array);
     expect(sim.requests).toHaveLength(2);
   });
 
@@ -74,12 +75,12 @@ describe('API client against the simulator', () => {
     const log = createLogger({ level: 'debug', format: 'json', destination: { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) } as never });
     const client = cloudflareClient(sim, { now: () => clock, log });
     const account = sim.accountIds[0] as string;
-    const first = await listTunnels(client, account, 'cfd_tunnel').catch((e: unknown) => e);
+    const first = await listTunnels(client, account).catch((e: unknown) => e);
     expect((first as ApiRateLimitedError).retryAfterMs).toBe(MAX_RETRY_AFTER_MS);
     expect(MAX_RETRY_AFTER_MS).toBe(600_000);
     expect(lines.find((l) => String(l.msg).includes('holding all requests'))).toMatchObject({ lockout_seconds: 600, asked_seconds: 999_999_999 });
     clock += MAX_RETRY_AFTER_MS + 1;
-    await expect(listTunnels(client, account, 'cfd_tunnel')).resolves.toBeInstanceOf(Array);
+    await expect(listTunnels(client, account)).resolves.toBeInstanceOf(Array);
   });
 
   it('fails one call whose response body is larger than the limit, with a clear error', async () => {
@@ -108,10 +109,21 @@ describe('API client against the simulator', () => {
     }
   });
 
+  it('leaves nothing on the long-lived stop signal per request (no dependants, no listeners)', async () => {
+    const sim = await simulator({ fleet: { accounts: 1, tunnelsPerAccount: 2 } });
+    const client = cloudflareClient(sim);
+    const stop = new AbortController();
+    for (let i = 0; i < 200; i++) await client.send({ method: 'GET', path: `/accounts/${sim.accountIds[0]}/cfd_tunnel`, operation: 'x', permission: 'x', signal: stop.signal });
+    // AbortSignal.any([stop, deadline]) registers every combined signal on `stop` (Node 20 keeps them).
+    const dependants = Object.getOwnPropertySymbols(stop.signal).find((s) => s.description === 'kDependantSignals');
+    expect(dependants ? (stop.signal as unknown as Record<symbol, Set<unknown>>)[dependants]?.size : 0).toBe(0);
+    expect(getEventListeners(stop.signal, 'abort')).toHaveLength(0);
+  });
+
   it('retries a GET after a 5xx, with the retries counted', async () => {
     const sim = await simulator({ faults: [{ endpoint: 'tunnels.list', status: 503, times: 2 }] });
     const observer = recordingObserver();
-    const tunnels = await listTunnels(cloudflareClient(sim, { observer }), sim.accountIds[0] as string, 'cfd_tunnel');
+    const tunnels = await listTunnels(cloudflareClient(sim, { observer }), sim.accountIds[0] as string);
     expect(tunnels.length).toBeGreaterThan(0);
     expect(observer.requests.map((r) => r.code)).toEqual(['503', '503', '200']);
   });
@@ -119,15 +131,15 @@ describe('API client against the simulator', () => {
   it('gives up after the retries with a typed error naming method, path and status', async () => {
     const sim = await simulator({ faults: [{ endpoint: 'tunnels.list', status: 500 }] });
     const account = sim.accountIds[0] as string;
-    const err = await listTunnels(cloudflareClient(sim), account, 'cfd_tunnel').catch((e: unknown) => e);
+    const err = await listTunnels(cloudflareClient(sim), account).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApiServerError);
-    expect((err as Error).message).toBe(`cloudflare GET /client/v4/accounts/${account}/cfd_tunnel (HTTP 500): server error`);
+    expect((err as Error).message).toBe(`cloudflare GET /client/v4/accounts/${account}/tunnels (HTTP 500): server error`);
     expect(sim.requests).toHaveLength(3);
   });
 
   it('retries a connection reset', async () => {
     const sim = await simulator({ faults: [{ endpoint: 'tunnels.list', reset: true, times: 1 }] });
-    await expect(listTunnels(cloudflareClient(sim), sim.accountIds[0] as string, 'cfd_tunnel')).resolves.toBeInstanceOf(Array);
+    await expect(listTunnels(cloudflareClient(sim), sim.accountIds[0] as string)).resolves.toBeInstanceOf(Array);
     expect(sim.requests).toHaveLength(2);
   });
 
@@ -153,7 +165,7 @@ describe('API client against the simulator', () => {
 
   it('a malformed body fails that call with a clear error', async () => {
     const sim = await simulator({ faults: [{ endpoint: 'tunnels.list', malformed: true }] });
-    const err = await listTunnels(cloudflareClient(sim), sim.accountIds[0] as string, 'cfd_tunnel').catch((e: unknown) => e);
+    const err = await listTunnels(cloudflareClient(sim), sim.accountIds[0] as string).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApiResponseError);
     expect((err as Error).message).toMatch(/\(HTTP 200\): response body is not JSON$/);
   });
@@ -161,7 +173,7 @@ describe('API client against the simulator', () => {
   it('an auth failure names the missing permission and never the token', async () => {
     const sim = await simulator();
     const client = cloudflareClient(sim, { headers: { authorization: 'Bearer wrong-secret-token' } });
-    const err = await listTunnels(client, sim.accountIds[0] as string, 'cfd_tunnel').catch((e: unknown) => e);
+    const err = await listTunnels(client, sim.accountIds[0] as string).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApiAuthError);
     expect((err as Error).message).toContain('access denied: the credential needs the "Cloudflare Tunnel Read" permission');
     expect(JSON.stringify(err)).not.toContain('wrong-secret-token');
@@ -172,7 +184,7 @@ describe('API client against the simulator', () => {
     const sim = await simulator();
     const url = sim.cloudflareBaseUrl;
     await sim.close();
-    const err = await listTunnels(cloudflareClient(sim, { baseUrl: url }), 'acc', 'cfd_tunnel').catch((e: unknown) => e);
+    const err = await listTunnels(cloudflareClient(sim, { baseUrl: url }), 'acc').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApiNetworkError);
   });
 

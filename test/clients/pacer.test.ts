@@ -5,33 +5,57 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-describe('request pacer', () => {
-  it('lets a burst through, then paces to the budget', async () => {
-    vi.useFakeTimers();
-    const pacer = createPacer({ budget: 300, windowMs: 300_000, burst: 2 });
-    await pacer.take();
-    await pacer.take();
-    let third = false;
-    void pacer.take().then(() => {
-      third = true;
-    });
-    await vi.advanceTimersByTimeAsync(990);
-    expect(third).toBe(false);
-    await vi.advanceTimersByTimeAsync(20);
-    expect(third).toBe(true);
+/** Starts `n` takes and records the fake time at which each was granted. */
+function takeMany(pacer: ReturnType<typeof createPacer>, n: number, lane: 'priority' | 'refresh' = 'priority') {
+  const granted: number[] = [];
+  for (let i = 0; i < n; i++) void pacer.take(lane).then(() => granted.push(Date.now()));
+  return granted;
+}
+
+describe('request budget (sliding window)', () => {
+  it('grants the whole budget at once, then never more than the budget in any window', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const pacer = createPacer({ budget: 300, windowMs: 300_000 });
+    const granted = takeMany(pacer, 450);
+    await vi.advanceTimersByTimeAsync(0);
+    // A fleet that fits the budget gets its first complete picture at once, not at a tenth of it.
+    expect(granted).toHaveLength(300);
+    await vi.advanceTimersByTimeAsync(299_999);
+    expect(granted).toHaveLength(300);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(granted).toHaveLength(450);
+    // The busiest window anywhere holds at most the budget.
+    for (const start of granted) expect(granted.filter((t) => t >= start && t < start + 300_000).length).toBeLessThanOrEqual(300);
+    expect(pacer.used()).toBe(150);
   });
 
-  it('defaults the burst to a tenth of the budget', () => {
-    expect(createPacer({ budget: 300, windowMs: 300_000 }).available()).toBe(30);
+  it('keeps the reserved share for the priority lane, and serves a waiting priority request first', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const pacer = createPacer({ budget: 10, windowMs: 60_000, reserved: () => 3 });
+    const refresh = takeMany(pacer, 10, 'refresh');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(refresh).toHaveLength(7);
+    const lists = takeMany(pacer, 4);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(lists).toHaveLength(3);
+    // When the window moves on, the waiting list request goes before the waiting refreshes.
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(lists).toHaveLength(4);
+    expect(refresh.length).toBeLessThanOrEqual(10);
+    expect(lists[3]).toBeLessThanOrEqual(Math.min(...refresh.slice(7)));
   });
 
   it('rejects waiters when stopped', async () => {
-    vi.useFakeTimers();
-    const pacer = createPacer({ budget: 1, windowMs: 300_000, burst: 1 });
-    await pacer.take();
+    vi.useFakeTimers({ now: 0 });
+    const pacer = createPacer({ budget: 1, windowMs: 300_000 });
+    await pacer.take('priority');
     const controller = new AbortController();
-    const waiting = pacer.take(controller.signal);
+    const waiting = pacer.take('priority', controller.signal);
     controller.abort(new Error('stopping'));
     await expect(waiting).rejects.toThrow('stopping');
+    // The aborted waiter does not hold a slot: the next window serves the next one.
+    const next = takeMany(pacer, 1);
+    await vi.advanceTimersByTimeAsync(300_000);
+    expect(next).toHaveLength(1);
   });
 });

@@ -20,6 +20,7 @@ async function scrapeSimulatedFleet() {
   const server = await exporter.start();
   try {
     await exporter.ready();
+    await exporter.connectionsSettled();
     const res = await fetch(`${server.url}/metrics`);
     return { text: await res.text(), own: await exporter.metrics.renderOwn() };
   } finally {

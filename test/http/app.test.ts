@@ -1,4 +1,4 @@
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import bcrypt from 'bcryptjs';
 import { describe, expect, it } from 'vitest';
 import { createHttpApp, type HttpAppOptions } from '../../src/http/app.js';
@@ -8,7 +8,10 @@ function app(overrides: Partial<HttpAppOptions> = {}) {
   return createHttpApp({
     telemetryPath: '/metrics',
     version: '1.2.3',
-    renderMetrics: async () => '# HELP x_total X.\n# TYPE x_total counter\nx_total 1\n',
+    scrapeMetrics: async (gzipped) => {
+      const text = Buffer.from('# HELP x_total X.\n# TYPE x_total counter\nx_total 1\n');
+      return [gzipped ? gzipSync(text) : text];
+    },
     metricsContentType: 'text/plain; version=0.0.4; charset=utf-8',
     waitingFor: () => [],
     sources: () => [{ collector: 'tunnels', scope: 'acc<1>', ok: false, lastPollAt: 0, error: 'HTTP 500' }],

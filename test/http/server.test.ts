@@ -17,7 +17,7 @@ async function start(): Promise<RunningServer> {
   const app = createHttpApp({
     telemetryPath: '/metrics',
     version: 'test',
-    renderMetrics: async () => 'x 1\n',
+    scrapeMetrics: async () => [Buffer.from('x 1\n')],
     metricsContentType: 'text/plain; version=0.0.4; charset=utf-8',
     waitingFor: () => [],
     sources: () => [],

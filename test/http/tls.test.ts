@@ -32,7 +32,7 @@ afterEach(async () => {
 });
 
 async function start(yaml: string): Promise<number> {
-  const app = createHttpApp({ telemetryPath: '/metrics', version: 't', renderMetrics: async () => 'x 1\n', metricsContentType: 'text/plain', waitingFor: () => [], sources: () => [] });
+  const app = createHttpApp({ telemetryPath: '/metrics', version: 't', scrapeMetrics: async () => [Buffer.from('x 1\n')], metricsContentType: 'text/plain', waitingFor: () => [], sources: () => [] });
   server = await serve(app, { host: '127.0.0.1', port: 0 }, loadWebConfig(webConfig(yaml)), silentLogger());
   return server.address().port;
 }

@@ -13,6 +13,7 @@ describe('metric labels', () => {
     await exporter.start();
     try {
       await exporter.ready();
+      await exporter.connectionsSettled();
       const samples = parseExposition(await exporter.metrics.renderOwn());
       const families = domainFamilies({ tunnelsSeconds: 30, gatewaySeconds: 300, proxyRecordsSeconds: 60 });
       for (const family of families) {

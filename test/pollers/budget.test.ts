@@ -13,16 +13,16 @@ describe('Cloudflare request estimate', () => {
     const store = createSnapshotStore();
     const ok = { ok: true, at: NOW, durationSeconds: 0 };
     store.recordSuccess('tunnels', 'a', [t('1', 'healthy'), t('2', 'degraded'), t('3', 'inactive'), t('4', 'down')], ok);
-    // (2 lists + 2 connections calls) every 30s = 40 per 5 minutes, plus Gateway every 5 minutes.
-    expect(estimateCloudflareRequests(store.snapshot(), { tunnelsSeconds: 30, gatewaySeconds: 300, proxyRecordsSeconds: 60 }, NOW)).toBe(41);
+    // (1 list page + 2 connections calls) every 30s = 30 per 5 minutes, plus Gateway every 5 minutes.
+    expect(estimateCloudflareRequests(store.snapshot(), { tunnelsSeconds: 30, gatewaySeconds: 300, proxyRecordsSeconds: 60 }, NOW)).toEqual({ scheduled: 11, connections: 20, total: 31 });
   });
 
-  it('counts a list page per 100 tunnels of each type, not one per type', () => {
+  it('counts a list page per 1000 tunnels, and a page for an account not listed yet', () => {
     const store = createSnapshotStore();
     const ok = { ok: true, at: NOW, durationSeconds: 0 };
-    // 250 inactive cfd_tunnels (no connections calls) and no WARP: 3 cfd pages + 1 (empty) WARP page.
-    store.recordSuccess('tunnels', 'a', Array.from({ length: 250 }, (_, i) => t(String(i), 'inactive')), ok);
-    expect(estimateCloudflareRequests(store.snapshot(), { tunnelsSeconds: 300, gatewaySeconds: 300, proxyRecordsSeconds: 60 }, NOW)).toBe(4 + 1);
+    // 2,500 inactive tunnels (no connections calls): 3 pages; a second account not listed yet: 1.
+    store.recordSuccess('tunnels', 'a', Array.from({ length: 2500 }, (_, i) => t(String(i), 'inactive')), ok);
+    expect(estimateCloudflareRequests(store.snapshot(), { tunnelsSeconds: 300, gatewaySeconds: 300, proxyRecordsSeconds: 60 }, NOW, 2)).toEqual({ scheduled: 3 + 1 + 2, connections: 0, total: 6 });
   });
 
   it('the daemon warns when the schedules need more than CLOUDFLARE_API_BUDGET', async () => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createExporterMetrics } from '../../src/metrics/registry.js';
 import { createPollReporter } from '../../src/pollers/poll.js';
-import { createTunnelsPoller, RECENTLY_DOWN_MS } from '../../src/pollers/tunnels.js';
+import { createConnectionsRefresher, RECENTLY_DOWN_MS } from '../../src/pollers/connections.js';
+import { createTunnelsPoller } from '../../src/pollers/tunnels.js';
 import { silentLogger } from '../../src/log.js';
 import { createSnapshotStore } from '../../src/state/store.js';
 import { samples, value } from '../helpers/exposition.js';
@@ -16,9 +17,16 @@ async function setup(options: Parameters<typeof simulator>[0] = {}) {
   const metrics = createExporterMetrics({ snapshot: store.snapshot, staleDataMaxAgeMs: 600_000, intervals });
   const account = sim.fleet.accounts[0];
   if (!account) throw new Error('no account');
-  const poll = createTunnelsPoller({ client: cloudflareClient(sim), accountId: account.id, store, reporter: createPollReporter(silentLogger()) });
+  const client = cloudflareClient(sim);
+  // Interval 0: every list poll makes every tunnel due again, so each poll re-reads them all.
+  const refresher = createConnectionsRefresher({ client, store, intervalMs: 0, pace: () => ({ perSecond: 1, burst: 1000 }) });
+  const poll = createTunnelsPoller({ client, accountId: account.id, store, reporter: createPollReporter(silentLogger()), refresher });
   const scrape = () => metrics.renderOwn();
-  return { sim, store, account, poll: () => poll(new AbortController().signal), scrape };
+  const pollAndRead = async () => {
+    await poll(new AbortController().signal);
+    await refresher.drain();
+  };
+  return { sim, store, account, refresher, poll: pollAndRead, scrape };
 }
 
 describe('tunnels poller', () => {
@@ -130,20 +138,13 @@ describe('tunnels poller', () => {
   });
 });
 
-describe('tunnels poller on an account without WARP', () => {
-  it('treats a 404 on the warp_connector list as no WARP connectors, not as a failed poll', async () => {
+describe('the tunnel list', () => {
+  it('is one request for both types, and a 404 (a wrong account id) fails the poll', async () => {
     const { sim, account, poll, scrape } = await setup();
-    sim.setFaults([{ endpoint: 'tunnels.list', pathIncludes: '/warp_connector', status: 404 }]);
     await poll();
-    const text = await scrape();
-    expect(value(text, 'cloudflare_tunnel_exporter_collector_success', { collector: 'tunnels', scope: account.id })).toBe(1);
-    expect(samples(text, 'cloudflare_tunnel_info', { tunnel_type: 'warp_connector' })).toEqual([]);
-    expect(samples(text, 'cloudflare_tunnel_info', { tunnel_type: 'cfd_tunnel' }).length).toBeGreaterThan(0);
-  });
-
-  it('still fails the poll on a 404 of the cfd_tunnel list (a wrong account id)', async () => {
-    const { sim, account, poll, scrape } = await setup();
-    sim.setFaults([{ endpoint: 'tunnels.list', pathIncludes: '/cfd_tunnel', status: 404 }]);
+    expect(sim.requests.filter((r) => r.endpoint === 'tunnels.list').map((r) => r.path)).toEqual([`/client/v4/accounts/${account.id}/tunnels`]);
+    expect(samples(await scrape(), 'cloudflare_tunnel_info', { tunnel_type: 'warp_connector' }).length).toBeGreaterThan(0);
+    sim.setFaults([{ endpoint: 'tunnels.list', status: 404 }]);
     await poll();
     expect(value(await scrape(), 'cloudflare_tunnel_exporter_collector_success', { collector: 'tunnels', scope: account.id })).toBe(0);
   });

@@ -9,6 +9,7 @@ import { createLogger } from '../../src/log.js';
 import { createExporterMetrics } from '../../src/metrics/registry.js';
 import { createPollReporter } from '../../src/pollers/poll.js';
 import { createProxyRecordsPoller } from '../../src/pollers/sources.js';
+import { createConnectionsRefresher } from '../../src/pollers/connections.js';
 import { createTunnelsPoller } from '../../src/pollers/tunnels.js';
 import { createRemediation } from '../../src/remediation/engine.js';
 import { createRandom, newConnector, refillConnections, rotateConnector, setProxyRecordStatus, setTunnelStatus, type SimTunnel } from '../../src/simulator/fleet.js';
@@ -53,7 +54,12 @@ async function harness(options: HarnessOptions = {}, reuse?: { sim: Simulator; c
   const reporter = createPollReporter(log, now);
   const cf = cloudflareClient(sim, { now });
   const ph = posthogClient(sim, { now });
-  const pollTunnels = createTunnelsPoller({ client: cf, accountId: account.id, store, reporter, now });
+  const refresher = createConnectionsRefresher({ client: cf, store, intervalMs: 0, pace: () => ({ perSecond: 1, burst: 1000 }), now });
+  const listTunnels = createTunnelsPoller({ client: cf, accountId: account.id, store, reporter, refresher });
+  const pollTunnels = async (signal: AbortSignal) => {
+    await listTunnels(signal);
+    await refresher.drain();
+  };
   const org = sim.fleet.organizations[0];
   const pollRecords = createProxyRecordsPoller({ client: ph, organizationId: org?.id as string, store, reporter });
   const remediation = createRemediation({ config, store, clients: { cloudflare: cf, posthog: ph }, counters: metrics.remediation, log, now, intervals });
@@ -135,11 +141,11 @@ describe('stale connector remediation', () => {
     expect(value(await h.metrics(), 'cloudflare_tunnel_exporter_remediation_skipped_total', { action: 'cleanup_connector', reason: 'no_active_sibling' })).toBeGreaterThan(0);
   });
 
-  it('does not act on a poll that failed', async () => {
+  it('does not act when the tunnel list poll failed', async () => {
     const h = await harness();
     await h.pollAt(0);
     await h.pollAt(10);
-    h.sim.setFaults([{ endpoint: 'connections.list', pathIncludes: h.account.tunnels.find((t) => t.status === 'healthy')?.id as string, status: 500 }]);
+    h.sim.setFaults([{ endpoint: 'tunnels.list', status: 500 }]);
     await h.pollAt(20);
     expect(deletes(h.sim)).toEqual([]);
     expect(h.decisions().at(-1)).toMatchObject({ outcome: 'skipped', skip_reason: 'source_failed' });

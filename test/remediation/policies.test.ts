@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { staleConnectorPolicy } from '../../src/remediation/connectors.js';
 import { recordBackoffMs, sourceProblem } from '../../src/remediation/engine.js';
 import { findStaleConnectors, staleShare, trackStaleness, type StalenessTracker } from '../../src/remediation/policies.js';
 import { createSnapshotStore, type SnapshotStore } from '../../src/state/store.js';
@@ -95,5 +96,36 @@ describe('guards', () => {
   it('backs a record off by doubling the cooldown per attempt, at most 24h', () => {
     const hour = 3_600_000;
     expect([1, 2, 3, 4, 5, 6].map((n) => recordBackoffMs(hour, n) / hour)).toEqual([1, 2, 4, 8, 16, 24]);
+  });
+});
+
+describe("stale connector policy: the target's own data", () => {
+  it("blocks a candidate whose own connections were read longer ago than STALE_DATA_MAX_AGE", () => {
+    const store = createSnapshotStore();
+    let clock = 0;
+    const policy = staleConnectorPolicy({
+      mode: 'on',
+      client: {} as never,
+      staleAfterMs: 15 * MIN,
+      cooldownMs: 60 * MIN,
+      intervals: { tunnelsSeconds: 30, gatewaySeconds: 300, proxyRecordsSeconds: 60 },
+      maxDataAgeMs: 10 * MIN,
+      now: () => clock,
+    });
+    const observe = (at: number) => {
+      clock = at;
+      poll(store, at, [connector('old', 0, 4), connector('new', 4, 0)]);
+      return policy.candidates(store.snapshot(), 'a');
+    };
+    observe(0);
+    expect(observe(20 * MIN)[0]?.blocked).toBeUndefined();
+    // The list is polled again, the tunnel's connections are not (its read is not due yet).
+    clock = 31 * MIN;
+    store.recordSuccess('tunnels', 'a', [tunnel], { ok: true, at: clock, durationSeconds: 0 });
+    expect(policy.candidates(store.snapshot(), 'a')[0]?.blocked).toMatchObject({ skip: 'data_stale' });
+    // Read again, but that read failed: the data is the old one, marked with the error.
+    const previous = store.snapshot().connections.get('a')?.data?.get('t');
+    store.recordConnections('a', new Set(['t']), new Map([['t', { ...(previous as TunnelConnections), error: 'HTTP 500' }]]), { ok: false, at: clock, durationSeconds: 0 });
+    expect(policy.candidates(store.snapshot(), 'a')[0]?.blocked).toMatchObject({ skip: 'source_failed', reason: 'the latest connections read of this tunnel failed: HTTP 500' });
   });
 });

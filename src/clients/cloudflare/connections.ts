@@ -4,6 +4,7 @@
 // DELETE /accounts/{a}/cfd_tunnel/{t}/connections?client_id=<connector id>
 import { z } from 'zod';
 import { apiPath, type ApiClient } from '../http.js';
+import type { Lane } from '../pacer.js';
 import { sendCloudflare, sendCloudflareWrite } from './envelope.js';
 import type { TunnelType } from '../../domain/types.js';
 import { TUNNEL_READ } from './tunnels.js';
@@ -34,6 +35,8 @@ export const apiConnector = z.object({
   ha_status: z.string().nullish(),
 });
 export type ApiConnector = z.infer<typeof apiConnector>;
+/** Built once: a schema per call showed as 12% of busy CPU at 10,000 tunnels. */
+const connectorList = z.array(apiConnector).nullable().transform((v) => v ?? []);
 
 function connectionsPath(accountId: string, type: TunnelType, tunnelId: string): string {
   return type === 'cfd_tunnel'
@@ -47,6 +50,7 @@ export async function listConnectors(
   type: TunnelType,
   tunnelId: string,
   signal?: AbortSignal,
+  lane: Lane = 'priority',
 ): Promise<ApiConnector[]> {
   const { result } = await sendCloudflare(
     client,
@@ -55,9 +59,10 @@ export async function listConnectors(
       path: connectionsPath(accountId, type, tunnelId),
       operation: 'list_tunnel_connections',
       permission: TUNNEL_READ,
+      lane,
       ...(signal ? { signal } : {}),
     },
-    z.array(apiConnector).nullable().transform((v) => v ?? []),
+    connectorList,
   );
   return result;
 }

@@ -64,6 +64,17 @@ export async function sendCloudflareWrite(client: ApiClient, req: ApiRequest): P
  */
 export const MAX_PAGES = 100;
 
+/** Page schemas, built once per item schema (not once per call). */
+const pageSchemas = new WeakMap<z.ZodType, z.ZodType>();
+function pageSchemaOf<T>(item: z.ZodType<T>): z.ZodType<T[]> {
+  let schema = pageSchemas.get(item);
+  if (!schema) {
+    schema = z.array(item);
+    pageSchemas.set(item, schema);
+  }
+  return schema as z.ZodType<T[]>;
+}
+
 export interface ListOptions {
   /** Told how many ids a walk saw again (a tunnel that moved between pages); they are skipped. */
   onRepeatedIds?: (count: number) => void;
@@ -86,7 +97,7 @@ export async function listAllPages<T extends { id: string }>(
 ): Promise<T[]> {
   const seen = new Set<string>();
   const items: T[] = [];
-  const pageSchema = z.array(item);
+  const pageSchema = pageSchemaOf(item);
   let repeated = 0;
   let total: number | undefined;
   let perPage = req.perPage;

@@ -14,6 +14,7 @@ export const apiProxyEndpoint = z.object({
   updated_at: z.string().nullish(),
 });
 export type ApiProxyEndpoint = z.infer<typeof apiProxyEndpoint>;
+const endpointList = z.array(apiProxyEndpoint).nullable().transform((v) => v ?? []);
 
 export async function listProxyEndpoints(client: ApiClient, accountId: string, signal?: AbortSignal): Promise<ApiProxyEndpoint[]> {
   const { result } = await sendCloudflare(
@@ -25,7 +26,7 @@ export async function listProxyEndpoints(client: ApiClient, accountId: string, s
       permission: 'Zero Trust Read',
       ...(signal ? { signal } : {}),
     },
-    z.array(apiProxyEndpoint).nullable().transform((v) => v ?? []),
+    endpointList,
   );
   return result;
 }

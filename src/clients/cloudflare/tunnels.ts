@@ -1,8 +1,7 @@
-// Tunnel lists: GET /accounts/{account_id}/cfd_tunnel and /accounts/{account_id}/warp_connector.
+// The tunnel list: GET /accounts/{account_id}/tunnels?tun_types=cfd_tunnel,warp_connector.
 // https://developers.cloudflare.com/api/resources/zero_trust/subresources/tunnels/
 import { z } from 'zod';
 import { apiPath, type ApiClient } from '../http.js';
-import type { TunnelType } from '../../domain/types.js';
 import { listAllPages, type ListOptions } from './envelope.js';
 
 
@@ -23,24 +22,26 @@ export const apiTunnel = z.object({
 });
 export type ApiTunnel = z.infer<typeof apiTunnel>;
 
-/** Tunnels asked for per list page. */
-export const TUNNELS_PER_PAGE = 100;
+/** Tunnels asked for per list page: the most the tunnel lists serve. */
+export const TUNNELS_PER_PAGE = 1000;
 
-/** Lists the account's tunnels of one type, excluding deleted ones (the API lists them by default). */
-export function listTunnels(
-  client: ApiClient,
-  accountId: string,
-  type: TunnelType,
-  signal?: AbortSignal,
-  onRepeatedIds?: ListOptions['onRepeatedIds'],
-): Promise<ApiTunnel[]> {
+/** The tunnel types the exporter reports, as the combined list's tun_types filter. */
+const TUN_TYPES = 'cfd_tunnel,warp_connector';
+
+/**
+ * Lists the account's Cloudflare Tunnels and WARP Connector tunnels in one walk:
+ * GET /accounts/{account_id}/tunnels?tun_types=cfd_tunnel,warp_connector, which returns both with
+ * their `tun_type` (one list instead of one per type). Deleted tunnels are left out
+ * (`is_deleted=false`: the API lists them unless asked not to).
+ */
+export function listTunnels(client: ApiClient, accountId: string, signal?: AbortSignal, onRepeatedIds?: ListOptions['onRepeatedIds']): Promise<ApiTunnel[]> {
   return listAllPages(
     client,
     {
       method: 'GET',
-      path: type === 'cfd_tunnel' ? apiPath`/accounts/${accountId}/cfd_tunnel` : apiPath`/accounts/${accountId}/warp_connector`,
-      query: { is_deleted: false },
-      operation: type === 'cfd_tunnel' ? 'list_cfd_tunnels' : 'list_warp_connectors',
+      path: apiPath`/accounts/${accountId}/tunnels`,
+      query: { tun_types: TUN_TYPES, is_deleted: false },
+      operation: 'list_tunnels',
       permission: TUNNEL_READ,
       perPage: TUNNELS_PER_PAGE,
       ...(signal ? { signal } : {}),

@@ -1,0 +1,333 @@
+// The connections refresh: a continuous, budgeted loop over every listed tunnel that can have
+// connections, instead of one crawl per list poll. Each tunnel is read at most once per tunnels
+// interval, in this order:
+//   1. tunnels whose status, conns_active_at or conns_inactive_at changed since their last read
+//      (or that were never read): a tunnel that just came up gets its colos at once;
+//   2. degraded tunnels;
+//   3. the rest, oldest data first, so nothing starves.
+// Each result is stored as soon as it is read (batched for at most BATCH_MS), so no tunnel's series
+// wait for a whole crawl. Requests go through the `refresh` lane of the budget: the lists have
+// first claim, the refresh takes what is left. Concurrency follows the budget and the API's
+// latency: enough requests in flight to use the refresh share, no more.
+import { listConnectors } from '../clients/cloudflare/connections.js';
+import { ApiAbortedError, ApiRateLimitedError } from '../clients/errors.js';
+import type { ApiClient } from '../clients/http.js';
+import { delay } from '../clients/pacer.js';
+import type { Tunnel, TunnelConnections } from '../domain/types.js';
+import type { Logger } from '../log.js';
+import type { SnapshotStore } from '../state/store.js';
+import { normalizeConnectors } from './normalize.js';
+import { errorMessage } from './poll.js';
+import { deriveConnectors } from './reconnects.js';
+
+/**
+ * Cloudflare keeps tracking a down tunnel's connectors for a while after the disconnect; past this
+ * window a down tunnel is not asked for connections.
+ */
+export const RECENTLY_DOWN_MS = 30 * 60_000;
+const BATCH_MS = 200;
+const MAX_CONCURRENCY = 32;
+
+/** Whether a tunnel's status means it can have connectors worth an API call. */
+export function needsConnectionsCall(tunnel: Tunnel, now: number): boolean {
+  if (tunnel.status === 'inactive') return false;
+  if (tunnel.status === 'down') {
+    return tunnel.connsInactiveAt === undefined || now - tunnel.connsInactiveAt <= RECENTLY_DOWN_MS;
+  }
+  return true;
+}
+
+interface Entry {
+  accountId: string;
+  tunnel: Tunnel;
+  /** The list values the last read was made for: a change makes the tunnel urgent. */
+  readFor?: { status: string; activeAt?: number; inactiveAt?: number };
+  readAt?: number;
+  /** After a failed read, not before this. */
+  retryAt?: number;
+  inFlight: boolean;
+}
+
+export interface ConnectionsRefresher {
+  /** A new tunnel list for an account: new and changed tunnels are queued, gone ones forgotten. */
+  update(accountId: string, tunnels: readonly Tunnel[]): void;
+  /** Tunnels whose read is due now, per account (the refresh queue). */
+  queued(): Map<string, number>;
+  /** Reads every tunnel due now, one at a time, and stores the results (for tests and tools). */
+  drain(): Promise<void>;
+  /** Resolves once the running refresh has nothing due or in flight, with the results stored. */
+  settled(): Promise<void>;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+export interface RefresherOptions {
+  client: ApiClient;
+  store: SnapshotStore;
+  /** How often one tunnel is read at most (the tunnels schedule's interval). */
+  intervalMs: number;
+  /**
+   * The refresh's pace: reads per second (the budget left after the lists) and how many may go at
+   * once. When the whole fleet fits the budget the burst is that share, so the first complete
+   * picture comes at once; when it does not, the burst is small and reads are spread evenly, so a
+   * tunnel that just changed always finds a slot within about 1/perSecond.
+   */
+  pace: () => { perSecond: number; burst: number };
+  log?: Logger;
+  now?: () => number;
+}
+
+export function createConnectionsRefresher(options: RefresherOptions): ConnectionsRefresher {
+  const { client, store, intervalMs } = options;
+  const now = options.now ?? Date.now;
+  const controller = new AbortController();
+  const entries = new Map<string, Entry>();
+  const listed = new Map<string, Set<string>>();
+  const failing = new Map<string, Map<string, string>>();
+  const pending = new Map<string, Map<string, TunnelConnections>>();
+  let flushTimer: ReturnType<typeof setTimeout> | undefined;
+  let wake: (() => void) | undefined;
+  let running = 0;
+  let started = false;
+  let latencyMs = 200;
+  const workers = new Set<Promise<void>>();
+  let tokens = 0;
+  let tokensAt = now();
+  let primed = false;
+
+  /** Waits for a slot in the refresh's pace. */
+  const takeToken = async (): Promise<void> => {
+    for (;;) {
+      const { perSecond, burst } = options.pace();
+      const t = now();
+      if (!primed) {
+        tokens = burst;
+        primed = true;
+      }
+      tokens = Math.min(Math.max(1, burst), tokens + ((t - tokensAt) / 1000) * perSecond);
+      tokensAt = t;
+      if (tokens >= 1) {
+        tokens -= 1;
+        return;
+      }
+      const wait = perSecond > 0 ? Math.ceil(((1 - tokens) / perSecond) * 1000) : 1000;
+      await delay(Math.min(wait, 60_000), controller.signal);
+    }
+  };
+
+  const key = (accountId: string, tunnelId: string) => `${accountId}/${tunnelId}`;
+
+  const flush = () => {
+    flushTimer = undefined;
+    for (const [accountId, results] of pending) {
+      const fails = failing.get(accountId) ?? new Map<string, string>();
+      const [firstId, firstError] = fails.entries().next().value ?? [];
+      const outcome = {
+        ok: fails.size === 0,
+        at: now(),
+        durationSeconds: latencyMs / 1000,
+        ...(fails.size > 0 ? { error: `${fails.size} tunnels' latest connections read failed; first (${firstId}): ${firstError}` } : {}),
+      };
+      store.recordConnections(accountId, listed.get(accountId) ?? new Set(), results, outcome);
+    }
+    pending.clear();
+  };
+  const stage = (accountId: string, data: TunnelConnections) => {
+    let results = pending.get(accountId);
+    if (!results) {
+      results = new Map();
+      pending.set(accountId, results);
+    }
+    results.set(data.tunnelId, data);
+    flushTimer ??= setTimeout(flush, BATCH_MS);
+  };
+
+  const previousOf = (accountId: string, tunnelId: string) =>
+    pending.get(accountId)?.get(tunnelId) ?? store.snapshot().connections.get(accountId)?.data?.get(tunnelId);
+
+  /** 0 urgent (changed or never read), 1 degraded and due, 2 due; undefined when not due. */
+  const classOf = (e: Entry, t: number): number | undefined => {
+    if (e.inFlight || (e.retryAt !== undefined && e.retryAt > t)) return undefined;
+    const r = e.readFor;
+    if (!r || r.status !== e.tunnel.status || r.activeAt !== e.tunnel.connsActiveAt || r.inactiveAt !== e.tunnel.connsInactiveAt) return 0;
+    if ((e.readAt ?? 0) + intervalMs > t) return undefined;
+    return e.tunnel.status === 'degraded' ? 1 : 2;
+  };
+
+  /** The next tunnel to read, or the time the next one falls due. */
+  const next = (): { entry: Entry } | { at: number } => {
+    const t = now();
+    let best: Entry | undefined;
+    let bestClass = 3;
+    let earliest = Infinity;
+    for (const e of entries.values()) {
+      const c = classOf(e, t);
+      if (c === undefined) {
+        if (!e.inFlight) earliest = Math.min(earliest, e.retryAt !== undefined && e.retryAt > t ? e.retryAt : (e.readAt ?? 0) + intervalMs);
+        continue;
+      }
+      if (c < bestClass || (c === bestClass && (e.readAt ?? 0) < (best?.readAt ?? 0))) {
+        best = e;
+        bestClass = c;
+      }
+    }
+    return best ? { entry: best } : { at: earliest };
+  };
+
+  const read = async (e: Entry) => {
+    const { accountId, tunnel } = e;
+    e.inFlight = true;
+    const readFor = { status: tunnel.status, ...(tunnel.connsActiveAt !== undefined ? { activeAt: tunnel.connsActiveAt } : {}), ...(tunnel.connsInactiveAt !== undefined ? { inactiveAt: tunnel.connsInactiveAt } : {}) };
+    const started = performance.now();
+    try {
+      const observed = normalizeConnectors(await listConnectors(client, accountId, tunnel.type, tunnel.id, controller.signal, 'refresh'));
+      latencyMs = latencyMs * 0.8 + (performance.now() - started) * 0.2;
+      if (observed.skipped.connectors > 0 || observed.skipped.connections > 0) {
+        options.log?.warn(
+          { account_id: accountId, tunnel_id: tunnel.id, skipped_connectors: observed.skipped.connectors, skipped_connections: observed.skipped.connections },
+          'connections answer had connectors or connections without an id, or with a repeated id: left them out',
+        );
+      }
+      const data = { tunnelId: tunnel.id, ...deriveConnectors(previousOf(accountId, tunnel.id), observed.connectors), fetchedAt: now(), fetched: true };
+      Object.assign(e, { readFor, readAt: now(), inFlight: false });
+      delete e.retryAt;
+      failing.get(accountId)?.delete(tunnel.id);
+      if (entries.get(key(accountId, tunnel.id)) === e) stage(accountId, data);
+    } catch (err) {
+      e.inFlight = false;
+      if (controller.signal.aborted || err instanceof ApiAbortedError) return;
+      // The previous data stays (until STALE_DATA_MAX_AGE); the tunnel is tried again later.
+      e.retryAt = now() + Math.min(intervalMs, 60_000);
+      let fails = failing.get(accountId);
+      if (!fails) {
+        fails = new Map();
+        failing.set(accountId, fails);
+      }
+      fails.set(tunnel.id, errorMessage(err));
+      const previous = previousOf(accountId, tunnel.id);
+      if (previous) stage(accountId, { ...previous, error: errorMessage(err) });
+      else stage(accountId, { tunnelId: tunnel.id, connectors: [], reconnects: new Map(), fetchedAt: 0, fetched: false, error: errorMessage(err) });
+      // A lockout holds every request: wait it out instead of failing the whole queue at once.
+      if (err instanceof ApiRateLimitedError) await delay(err.retryAfterMs, controller.signal).catch(() => undefined);
+    }
+  };
+
+  /** Requests in flight needed to use the refresh share at the API's latency (at least one). */
+  const concurrency = () => Math.max(1, Math.min(MAX_CONCURRENCY, Math.ceil(options.pace().perSecond * (latencyMs / 1000)) + 1));
+
+  const worker = async () => {
+    running++;
+    try {
+      while (!controller.signal.aborted && running <= concurrency() && 'entry' in next()) {
+        // The slot first, then the choice: the most urgent tunnel at the time the slot comes.
+        await takeToken();
+        const pick = next();
+        if (!('entry' in pick)) {
+          tokens += 1;
+          break;
+        }
+        await read(pick.entry);
+      }
+    } catch (err) {
+      if (!controller.signal.aborted) throw err;
+    } finally {
+      running--;
+    }
+  };
+
+  /** Keeps enough workers running, and sleeps until the next tunnel falls due. */
+  const loop = async () => {
+    while (!controller.signal.aborted) {
+      while (running < concurrency() && 'entry' in next()) {
+        const w = worker();
+        workers.add(w);
+        void w.finally(() => {
+          workers.delete(w);
+          wake?.();
+        });
+      }
+      const pick = next();
+      const wait = 'at' in pick ? Math.max(10, Math.min(pick.at - now(), 60_000)) : 1000;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, wait);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wake = undefined;
+    }
+  };
+  let looping: Promise<void> | undefined;
+
+  return {
+    update(accountId, tunnels) {
+      const t = now();
+      const ids = new Set(tunnels.map((x) => x.id));
+      listed.set(accountId, ids);
+      for (const [k, e] of entries) if (e.accountId === accountId && !ids.has(e.tunnel.id)) entries.delete(k);
+      for (const id of failing.get(accountId)?.keys() ?? []) if (!ids.has(id)) failing.get(accountId)?.delete(id);
+      for (const tunnel of tunnels) {
+        const k = key(accountId, tunnel.id);
+        if (!needsConnectionsCall(tunnel, t)) {
+          // No call: no connectors, decided from the status; reconnects counted so far stay.
+          entries.delete(k);
+          failing.get(accountId)?.delete(tunnel.id);
+          // Staged at every list poll: the list is what this decision is read from, so it is as
+          // fresh as the list.
+          const previous = previousOf(accountId, tunnel.id);
+          stage(accountId, { tunnelId: tunnel.id, connectors: [], reconnects: previous?.reconnects ?? new Map(), fetchedAt: t, fetched: false });
+          continue;
+        }
+        const e = entries.get(k);
+        if (e) e.tunnel = tunnel;
+        else entries.set(k, { accountId, tunnel, inFlight: false });
+      }
+      // The list itself is news for the store even when no tunnel changed (gone tunnels go).
+      if (!pending.has(accountId)) pending.set(accountId, new Map());
+      flushTimer ??= setTimeout(flush, BATCH_MS);
+      wake?.();
+    },
+    queued() {
+      const t = now();
+      const out = new Map<string, number>();
+      for (const accountId of listed.keys()) out.set(accountId, 0);
+      for (const e of entries.values()) if (classOf(e, t) !== undefined) out.set(e.accountId, (out.get(e.accountId) ?? 0) + 1);
+      return out;
+    },
+    async drain() {
+      // Each tunnel due now, once, most urgent first.
+      const t = now();
+      const due = [...entries.values()]
+        .map((e) => ({ e, c: classOf(e, t) }))
+        .filter((x): x is { e: Entry; c: number } => x.c !== undefined)
+        .sort((a, b) => a.c - b.c || (a.e.readAt ?? 0) - (b.e.readAt ?? 0));
+      for (const { e } of due) if (entries.get(key(e.accountId, e.tunnel.id)) === e) await read(e);
+      if (flushTimer) clearTimeout(flushTimer);
+      flush();
+    },
+    async settled() {
+      const busy = () => {
+        const t = now();
+        for (const e of entries.values()) if (e.inFlight || classOf(e, t) !== undefined) return true;
+        return false;
+      };
+      while (busy() && !controller.signal.aborted) await delay(20, controller.signal).catch(() => undefined);
+      if (flushTimer) clearTimeout(flushTimer);
+      flush();
+    },
+    start() {
+      if (started) return;
+      started = true;
+      looping = loop();
+    },
+    async stop() {
+      controller.abort(new Error('exporter stopping'));
+      wake?.();
+      await looping;
+      await Promise.all(workers);
+      if (flushTimer) clearTimeout(flushTimer);
+      flush();
+    },
+  };
+}

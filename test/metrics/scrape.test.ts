@@ -1,0 +1,71 @@
+// /metrics is served from the last complete render: a scrape never waits for one (once there is
+// one), a change shows once the background render after it is done, and the gzip body (the
+// pre-rendered domain part and the self-metrics as two gzip members) decodes to the whole text.
+import { gunzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import type { Tunnel } from '../../src/domain/types.js';
+import { createExporterMetrics } from '../../src/metrics/registry.js';
+import { createSnapshotStore } from '../../src/state/store.js';
+import { value } from '../helpers/exposition.js';
+
+const T0 = Date.now();
+const tunnel = (status: Tunnel['status']): Tunnel => ({ accountId: 'acc', id: 't1', name: 'api', type: 'cfd_tunnel', status, configSrc: 'cloudflare' });
+
+function setup() {
+  const store = createSnapshotStore();
+  const metrics = createExporterMetrics({
+    snapshot: store.snapshot,
+    subscribe: (listener) => store.subscribe(listener),
+    staleDataMaxAgeMs: 600_000,
+    intervals: { tunnelsSeconds: 30, gatewaySeconds: 300, proxyRecordsSeconds: 60 },
+  });
+  const scrape = async (gzipped = false) => {
+    const chunks = await metrics.scrape(gzipped);
+    return gzipped ? gunzipSync(Buffer.concat(chunks)).toString('utf8') : Buffer.concat(chunks).toString('utf8');
+  };
+  return { store, metrics, scrape };
+}
+
+describe('pre-rendered /metrics', () => {
+  it('serves the last complete render at once, and the change after the background render', async () => {
+    const { store, scrape } = setup();
+    store.recordSuccess('tunnels', 'acc', [tunnel('healthy')], { ok: true, at: T0, durationSeconds: 0 });
+    expect(value(await scrape(), 'cloudflare_tunnel_status', { status: 'healthy' })).toBe(1);
+
+    store.recordSuccess('tunnels', 'acc', [tunnel('down')], { ok: true, at: T0, durationSeconds: 0 });
+    // Right after the change: the previous render, not a render in the scrape's path.
+    expect(value(await scrape(), 'cloudflare_tunnel_status', { status: 'healthy' })).toBe(1);
+    let seen: number | undefined;
+    for (let i = 0; i < 100 && seen !== 1; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      seen = value(await scrape(), 'cloudflare_tunnel_status', { status: 'down' });
+    }
+    expect(seen).toBe(1);
+  });
+
+  it('renders a change at once even while a render for a series expiring later is waiting', async () => {
+    const { store, scrape } = setup();
+    store.recordSuccess('tunnels', 'acc', [tunnel('healthy')], { ok: true, at: T0, durationSeconds: 0 });
+    await scrape();
+    // Let the render finish and its follow-up (the expiry, ten minutes out) be scheduled.
+    await new Promise((r) => setTimeout(r, 100));
+    store.recordSuccess('tunnels', 'acc', [tunnel('degraded')], { ok: true, at: T0, durationSeconds: 0 });
+    let seen: number | undefined;
+    for (let i = 0; i < 100 && seen !== 1; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      seen = value(await scrape(), 'cloudflare_tunnel_status', { status: 'degraded' });
+    }
+    expect(seen).toBe(1);
+  });
+
+  it('gzips the whole exposition: both parts decode, in order', async () => {
+    const { store, scrape } = setup();
+    store.recordSuccess('tunnels', 'acc', [tunnel('healthy')], { ok: true, at: T0, durationSeconds: 0 });
+    const plain = await scrape();
+    const zipped = await scrape(true);
+    expect(zipped).toContain('cloudflare_tunnel_status{');
+    expect(zipped).toContain('cloudflare_tunnel_exporter_build_info{');
+    expect(zipped.indexOf('cloudflare_tunnel_status{')).toBeLessThan(zipped.indexOf('cloudflare_tunnel_exporter_build_info{'));
+    expect(zipped.split('\n').filter((l) => l.startsWith('cloudflare_tunnel_status')).sort()).toEqual(plain.split('\n').filter((l) => l.startsWith('cloudflare_tunnel_status')).sort());
+  });
+});

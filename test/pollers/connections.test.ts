@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { createConnectionsRefresher } from '../../src/pollers/connections.js';
+import { createPollReporter } from '../../src/pollers/poll.js';
+import { createTunnelsPoller } from '../../src/pollers/tunnels.js';
+import { silentLogger } from '../../src/log.js';
+import { createSnapshotStore } from '../../src/state/store.js';
+import { cloudflareClient, simulator } from '../helpers/simulator.js';
+
+const MIN = 60_000;
+
+describe('connections refresh', () => {
+  it('reads changed tunnels first, then degraded ones, then the rest oldest first; each at most once per interval', async () => {
+    let clock = Date.parse('2026-11-01T12:00:00Z');
+    const sim = await simulator({ now: () => clock, fleet: { accounts: 1, tunnelsPerAccount: 16, warpConnectorsPerAccount: 0 } });
+    const account = sim.fleet.accounts[0];
+    if (!account) throw new Error('no account');
+    const store = createSnapshotStore();
+    const client = cloudflareClient(sim, { now: () => clock });
+    const refresher = createConnectionsRefresher({ client, store, intervalMs: 10 * MIN, pace: () => ({ perSecond: 1, burst: 100 }), now: () => clock });
+    const list = createTunnelsPoller({ client, accountId: account.id, store, reporter: createPollReporter(silentLogger()), refresher });
+    const reads = () => sim.requests.filter((r) => r.endpoint === 'connections.list').map((r) => r.path.split('/')[6] as string);
+    const signal = new AbortController().signal;
+
+    await list(signal);
+    await refresher.drain();
+    const first = reads();
+    expect(new Set(first).size).toBe(first.length);
+
+    // Five minutes on: nothing is due, so nothing is read, however often the list is polled.
+    clock += 5 * MIN;
+    await list(signal);
+    await refresher.drain();
+    expect(reads()).toHaveLength(first.length);
+
+    // A healthy tunnel goes down (the list shows it); ten minutes after the first reads, all are due.
+    const changed = account.tunnels.find((t) => t.status === 'healthy');
+    if (!changed) throw new Error('no healthy tunnel');
+    changed.status = 'down';
+    changed.conns_inactive_at = new Date(clock).toISOString();
+    clock += 5 * MIN;
+    await list(signal);
+    await refresher.drain();
+    const second = reads().slice(first.length);
+    const degraded = account.tunnels.filter((t) => t.status === 'degraded').map((t) => t.id);
+    expect(second[0]).toBe(changed.id);
+    expect(new Set(second.slice(1, 1 + degraded.length))).toEqual(new Set(degraded));
+    expect(new Set(second)).toEqual(new Set(first));
+  });
+});
