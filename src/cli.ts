@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 // Entry point: argv/env -> config -> wiring -> start; SIGTERM/SIGINT -> ordered shutdown.
 // Exit codes: 0 clean stop or --config.check/--help/--version, 1 start-up failure, 2 invalid configuration.
-import { loadConfig, type LoadResult } from './config/load.js';
+import { type LoadResult, loadConfig } from './config/load.js';
 import { renderEffectiveConfig } from './config/render.js';
-import { SETTINGS, type Config, type Setting } from './config/schema.js';
+import { type Config, SETTINGS, type Setting } from './config/schema.js';
 import { createExporter } from './exporter.js';
 import { loadWebConfig, type WebConfig } from './http/web-config.js';
 import { createLogger } from './log.js';
-import { startSimulator, type Simulator } from './simulator/server.js';
+import { type Simulator, startSimulator } from './simulator/server.js';
 import { VERSION } from './version.js';
 
 const SHUTDOWN_DEADLINE_MS = 10_000;
@@ -85,11 +85,15 @@ async function main(argv: string[]): Promise<number> {
   if (config.demo) {
     const simLog = log.child({ component: 'simulator' });
     // PostHog's default max_proxy_records is 2; the demo organization's plan allows more.
-    sim = await startSimulator({ timelineIntervalMs: 5000, fleet: { maxProxyRecords: 20 }, onEvent: (event) => simLog.info({ event }, 'simulated fleet changed') });
+    sim = await startSimulator({
+      timelineIntervalMs: 5000,
+      fleet: { maxProxyRecords: 20 },
+      onEvent: (event) => simLog.info({ event }, 'simulated fleet changed'),
+    });
     config = demoConfig(config, sim);
   }
 
-  let exporter;
+  let exporter: ReturnType<typeof createExporter>;
   try {
     exporter = createExporter({ config, log, ...(webConfig ? { webConfig } : {}) });
   } catch (err) {
@@ -140,7 +144,7 @@ async function main(argv: string[]): Promise<number> {
     });
   });
 
-  let server;
+  let server: Awaited<ReturnType<typeof exporter.start>>;
   try {
     server = await exporter.start();
   } catch (err) {

@@ -1,22 +1,23 @@
 // Wires configuration to clients, pollers, the store, metrics, remediation and HTTP, and owns the
 // order of start-up and shutdown. cli.ts handles argv, exit codes and signals around it.
-import type { Config } from './config/schema.js';
-import { createApiClient, type ApiClient } from './clients/http.js';
+
+import { type ApiClient, createApiClient } from './clients/http.js';
 import { createPacer, type Pacer } from './clients/pacer.js';
+import type { Config } from './config/schema.js';
 import { createHttpApp, type HttpAppOptions, type SourceStatus } from './http/app.js';
 import { createBasicAuth } from './http/basic-auth.js';
-import { serve, type RunningServer } from './http/server.js';
+import { type RunningServer, serve } from './http/server.js';
 import type { WebConfig } from './http/web-config.js';
 import type { Logger } from './log.js';
 import { createExporterMetrics, type ExporterMetrics } from './metrics/registry.js';
 import { estimateCloudflareRequests, type RequestEstimate } from './pollers/budget.js';
-import { createConnectionsRefresher, type ConnectionsRefresher } from './pollers/connections.js';
+import { type ConnectionsRefresher, createConnectionsRefresher } from './pollers/connections.js';
 import { createPollReporter } from './pollers/poll.js';
-import { createRemediation, type Remediation } from './remediation/engine.js';
-import { createScheduledJob, scheduleIntervalSeconds, type ScheduledJob } from './pollers/scheduler.js';
+import { createScheduledJob, type ScheduledJob, scheduleIntervalSeconds } from './pollers/scheduler.js';
 import { createGatewayPoller, createProxyRecordsPoller } from './pollers/sources.js';
 import { createTunnelsPoller } from './pollers/tunnels.js';
-import { COLLECTORS, createSnapshotStore, type CollectorName, type SnapshotStore } from './state/store.js';
+import { createRemediation, type Remediation } from './remediation/engine.js';
+import { COLLECTORS, type CollectorName, createSnapshotStore, type SnapshotStore } from './state/store.js';
 import { VERSION } from './version.js';
 
 export interface ExporterOptions {
@@ -56,7 +57,13 @@ export function createExporter(options: ExporterOptions): Exporter {
     gatewaySeconds: scheduleIntervalSeconds(config.schedules.gateway),
     proxyRecordsSeconds: scheduleIntervalSeconds(config.schedules.proxyRecords),
   };
-  const metrics = createExporterMetrics({ snapshot: store.snapshot, subscribe: (listener) => store.subscribe(listener), staleDataMaxAgeMs: config.staleDataMaxAgeMs, intervals, now });
+  const metrics = createExporterMetrics({
+    snapshot: store.snapshot,
+    subscribe: (listener) => store.subscribe(listener),
+    staleDataMaxAgeMs: config.staleDataMaxAgeMs,
+    intervals,
+    now,
+  });
   const reporter = createPollReporter(log.child({ component: 'poller' }), now);
   const jobs: ScheduledJob[] = [];
   const expected: Exporter['expected'] = [];
@@ -143,7 +150,6 @@ export function createExporter(options: ExporterOptions): Exporter {
     }
   }
 
-
   const remediation =
     config.remediation.staleConnectors !== 'off' || config.remediation.proxyRecords !== 'off'
       ? createRemediation({ config, store, clients, counters: metrics.remediation, log: log.child({ component: 'remediation' }), now, intervals })
@@ -160,7 +166,13 @@ export function createExporter(options: ExporterOptions): Exporter {
       if (estimate.total > cf.budget && Math.abs(estimate.total - warnedEstimate) > warnedEstimate * 0.1) {
         warnedEstimate = estimate.total;
         log.warn(
-          { estimated_requests_per_5m: estimate.total, scheduled_per_5m: estimate.scheduled, connections_per_5m: estimate.connections, budget: cf.budget, tunnels_schedule: config.schedules.tunnels },
+          {
+            estimated_requests_per_5m: estimate.total,
+            scheduled_per_5m: estimate.scheduled,
+            connections_per_5m: estimate.connections,
+            budget: cf.budget,
+            tunnels_schedule: config.schedules.tunnels,
+          },
           'the schedules need more Cloudflare requests than CLOUDFLARE_API_BUDGET allows: tunnel status stays fresh, connections are refreshed within what is left, oldest first; raise the budget or slow TUNNELS_SCHEDULE for fresher connections',
         );
       }

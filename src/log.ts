@@ -2,7 +2,7 @@
 // `component` field. Secrets are redacted by path as a second line of defence: no code path is
 // meant to log one in the first place.
 import { Writable } from 'node:stream';
-import { pino, type Logger, type DestinationStream } from 'pino';
+import { type DestinationStream, type Logger, pino } from 'pino';
 
 export type { Logger } from 'pino';
 

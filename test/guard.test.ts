@@ -10,7 +10,12 @@ describe('test network guard', () => {
 
   it('refuses it in a spawned daemon too: a poll against a public address fails without leaving the machine', async () => {
     const daemon = await startDaemon([], { CLOUDFLARE_API_TOKEN: 't', CLOUDFLARE_ACCOUNT_IDS: 'acc', CLOUDFLARE_API_BASE_URL: 'http://192.0.2.1/client/v4' });
-    const line = await waitFor('the failed poll', async () => daemon.stdout().split('\n').find((l) => l.includes('"collector":"tunnels"') && l.includes('poll failed')));
+    const line = await waitFor('the failed poll', async () =>
+      daemon
+        .stdout()
+        .split('\n')
+        .find((l) => l.includes('"collector":"tunnels"') && l.includes('poll failed')),
+    );
     expect(line).toContain('test network guard: refusing to connect to 192.0.2.1');
     daemon.child.kill('SIGTERM');
     expect(await daemon.exit).toBe(0);

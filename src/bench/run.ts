@@ -9,7 +9,7 @@
 // - connections data age p50/p99 at the end, and the floor the budget allows;
 // - scrape p50/p99, plain and gzip, as ratios to the same bytes served from a buffer by node:http;
 // - whether any scrape missed tunnel series; the exporter's RSS, heap and event-loop lag.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -114,7 +114,9 @@ async function runOnce(tunnels: number, seconds: number, schedule: string): Prom
   const sim = child([join(DIST, 'simulator/main.js'), '--port', '0', '--accounts', '1', '--tunnels', String(tunnels), '--step-seconds', '0', '--seed', '5']);
   const simUrl = (await sim.line(/simulator listening on (\S+)/))[1] as string;
   const env = (await sim.line(/CLOUDFLARE_ACCOUNT_IDS=(\S+)/))[1] as string;
-  const state = JSON.parse((await get(`${simUrl}/_simulator/state`)).body.toString()) as { accounts: { tunnels: { id: string; name: string; status: string; deleted: boolean; type: string }[] }[] };
+  const state = JSON.parse((await get(`${simUrl}/_simulator/state`)).body.toString()) as {
+    accounts: { tunnels: { id: string; name: string; status: string; deleted: boolean; type: string }[] }[];
+  };
   const fleet = state.accounts[0]?.tunnels.filter((t) => !t.deleted) ?? [];
   const started = performance.now();
   const exporter = child([join(DIST, 'cli.js'), '--web.listen-address=127.0.0.1:0'], {
@@ -149,10 +151,15 @@ async function runOnce(tunnels: number, seconds: number, schedule: string): Prom
       if (count(last, 'cloudflare_tunnel_info{') < fleet.length) missed++;
       if (changedAt !== undefined) {
         if (statusChangeSeconds === undefined && sampleValue(last, 'cloudflare_tunnel_status', `{account_id="${env}",tunnel_id="${down?.id}"`) !== undefined) {
-          const line = last.split('\n').find((l) => l.includes(`tunnel_id="${down?.id}"`) && l.startsWith('cloudflare_tunnel_status{') && l.includes('status="down"'));
+          const line = last
+            .split('\n')
+            .find((l) => l.includes(`tunnel_id="${down?.id}"`) && l.startsWith('cloudflare_tunnel_status{') && l.includes('status="down"'));
           if (line?.endsWith(' 1')) statusChangeSeconds = (performance.now() - changedAt) / 1000;
         }
-        if (comesUpSeconds === undefined && last.split('\n').some((l) => l.startsWith('cloudflare_tunnel_connections{') && l.includes(`tunnel_id="${up?.id}"`) && !l.endsWith(' 0'))) {
+        if (
+          comesUpSeconds === undefined &&
+          last.split('\n').some((l) => l.startsWith('cloudflare_tunnel_connections{') && l.includes(`tunnel_id="${up?.id}"`) && !l.endsWith(' 0'))
+        ) {
           comesUpSeconds = (performance.now() - changedAt) / 1000;
         }
       }
@@ -175,7 +182,11 @@ async function runOnce(tunnels: number, seconds: number, schedule: string): Prom
     }
     statik.proc.kill();
 
-    const requests = JSON.parse((await get(`${simUrl}/_simulator/requests`)).body.toString()) as { endpoint?: string; status: number; query: Record<string, string> }[];
+    const requests = JSON.parse((await get(`${simUrl}/_simulator/requests`)).body.toString()) as {
+      endpoint?: string;
+      status: number;
+      query: Record<string, string>;
+    }[];
     const lists = requests.filter((r) => r.endpoint === 'tunnels.list' && r.status === 200);
     const pages = lists.filter((r) => r.query.page === '1').length;
     const age = (p: string) => sampleValue(last, 'cloudflare_tunnel_exporter_connections_age_seconds', `{scope="${env}",percentile="${p}"}`);
@@ -209,7 +220,9 @@ async function runOnce(tunnels: number, seconds: number, schedule: string): Prom
 }
 
 async function main() {
-  const { values } = parseArgs({ options: { sizes: { type: 'string', default: '1000,10000,30000' }, runs: { type: 'string', default: '3' }, seconds: { type: 'string', default: '60' } } });
+  const { values } = parseArgs({
+    options: { sizes: { type: 'string', default: '1000,10000,30000' }, runs: { type: 'string', default: '3' }, seconds: { type: 'string', default: '60' } },
+  });
   const sizes = values.sizes.split(',').map(Number);
   const runs = Number(values.runs);
   const seconds = Number(values.seconds);
@@ -242,7 +255,7 @@ async function main() {
       'connections age p50 at end (s)': row('ageP50', 0),
       'connections age p99 at end (s)': row('ageP99', 0),
       'scrapes missing tunnel series': row('scrapeMissedTunnels', 0),
-      'exposition (bytes per tunnel)': row('exposition', 0) + ` (${((results[0]?.exposition ?? 0) / size).toFixed(0)} B/tunnel)`,
+      'exposition (bytes per tunnel)': `${row('exposition', 0)} (${((results[0]?.exposition ?? 0) / size).toFixed(0)} B/tunnel)`,
       'scrape p50 (ms)': row('scrapeP50', 1),
       'scrape p99 (ms)': row('scrapeP99', 1),
       'scrape p50 / static p50': ratio('scrapeP50', 'staticP50'),
@@ -264,7 +277,11 @@ if (process.argv[2] === '--serve-static') {
   const zipped = gzipSync(plain);
   const server = http.createServer((req, res) => {
     const gz = /gzip/.test(req.headers['accept-encoding'] ?? '');
-    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4', 'content-length': gz ? zipped.length : plain.length, ...(gz ? { 'content-encoding': 'gzip' } : {}) });
+    res.writeHead(200, {
+      'content-type': 'text/plain; version=0.0.4',
+      'content-length': gz ? zipped.length : plain.length,
+      ...(gz ? { 'content-encoding': 'gzip' } : {}),
+    });
     res.end(gz ? zipped : plain);
   });
   server.listen(0, '127.0.0.1', () => process.stdout.write(`${(server.address() as AddressInfo).port}\n`));

@@ -2,13 +2,14 @@
 // headers, a deadline and the stop signal, pacing to the configured budget, Retry-After and
 // `Ratelimit` lockouts, jittered retries of idempotent GETs, error classification and the
 // api_* self-metrics. Resource files (cloudflare/*.ts, posthog/*.ts) build on `send`.
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent, type Dispatcher, request } from 'undici';
 import type { Logger } from '../log.js';
 import {
   ApiAbortedError,
   ApiAuthError,
   ApiCredentialNotAllowedError,
   ApiError,
+  type ApiName,
   ApiNetworkError,
   ApiNotFoundError,
   ApiRateLimitedError,
@@ -16,7 +17,6 @@ import {
   ApiResponseError,
   ApiServerError,
   ApiTimeoutError,
-  type ApiName,
 } from './errors.js';
 import { delay, type Lane, type Pacer } from './pacer.js';
 
@@ -111,7 +111,6 @@ export function parseRateLimit(value: string | undefined): { remaining: number; 
   return { remaining: Number(r[1]), ...(t ? { resetSeconds: Number(t[1]) } : {}) };
 }
 
-const RETRYABLE_STATUS = new Set([500, 502, 503, 504]);
 const CLOUDFLARE_AUTH_CODES = new Set([10000, 9109]);
 const CLOUDFLARE_RATE_LIMIT_CODES = new Set([10100, 971]);
 
@@ -163,8 +162,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   const retries = options.retries ?? 2;
   const retryBaseMs = options.retryBaseMs ?? 500;
   const defaultRetryAfterMs = options.defaultRetryAfterMs ?? 60_000;
-  const dispatcher =
-    options.dispatcher ?? new Agent({ connect: { timeout: timeoutMs }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+  const dispatcher = options.dispatcher ?? new Agent({ connect: { timeout: timeoutMs }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
   const base = new URL(`${options.baseUrl.replace(/\/+$/, '')}/`);
   const { api, log } = options;
   let lockedUntil = 0;
@@ -176,8 +174,15 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     if (until > lockedUntil) {
       lockedUntil = until;
       log.warn(
-        { api, lockout_seconds: Math.ceil(ms / 1000), reason: why, ...(asked > ms ? { asked_seconds: Math.ceil(asked / 1000), capped_at_seconds: MAX_RETRY_AFTER_MS / 1000 } : {}) },
-        asked > ms ? 'API rate limit reached: holding all requests to this API (the wait asked for is capped)' : 'API rate limit reached: holding all requests to this API',
+        {
+          api,
+          lockout_seconds: Math.ceil(ms / 1000),
+          reason: why,
+          ...(asked > ms ? { asked_seconds: Math.ceil(asked / 1000), capped_at_seconds: MAX_RETRY_AFTER_MS / 1000 } : {}),
+        },
+        asked > ms
+          ? 'API rate limit reached: holding all requests to this API (the wait asked for is capped)'
+          : 'API rate limit reached: holding all requests to this API',
       );
     }
     return ms;

@@ -3,7 +3,7 @@
 import { readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
-import { SETTINGS, type Config, type Setting, type SettingKey } from './schema.js';
+import { type Config, SETTINGS, type Setting, type SettingKey } from './schema.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -57,9 +57,7 @@ interface Value {
 type Layer = Map<SettingKey, Value>;
 
 const BY_KEY = new Map<string, Setting>(SETTINGS.map((s) => [s.key, s]));
-const BY_FLAG = new Map<string, Setting>(
-  SETTINGS.filter((s): s is (typeof SETTINGS)[number] & { flag: string } => 'flag' in s).map((s) => [s.flag, s]),
-);
+const BY_FLAG = new Map<string, Setting>(SETTINGS.filter((s): s is (typeof SETTINGS)[number] & { flag: string } => 'flag' in s).map((s) => [s.flag, s]));
 
 export function loadConfig(options: LoadOptions): LoadResult {
   const readFile = options.readFile ?? ((p: string) => readFileSync(p, 'utf8'));
@@ -235,7 +233,7 @@ function readSecret(
   }
   // An HTTP header cannot carry a line break: every request would fail later. Say so now.
   const usable = (secret: string, origin: string | undefined) => {
-    if (/[\u0000-\u001f\u007f]/.test(secret)) {
+    if ([...secret].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) {
       problems.push(`${origin}: contains a line break or another control character inside the secret (only surrounding whitespace is trimmed)`);
       return null;
     }
@@ -283,13 +281,7 @@ function stateFileProblem(path: string): string | undefined {
   return undefined;
 }
 
-function assemble(
-  values: Map<SettingKey, unknown>,
-  merged: Layer,
-  readFile: (p: string) => string,
-  problems: string[],
-  demo: boolean,
-): Config {
+function assemble(values: Map<SettingKey, unknown>, merged: Layer, readFile: (p: string) => string, problems: string[], demo: boolean): Config {
   const get = <T>(key: SettingKey) => values.get(key) as T;
   const originOf = (key: SettingKey) => merged.get(key)?.origin ?? key;
 
@@ -308,11 +300,16 @@ function assemble(
   if (tokenGiven && legacyGiven) {
     problems.push('CLOUDFLARE_API_TOKEN and CLOUDFLARE_API_EMAIL/CLOUDFLARE_API_KEY: use either a token or the legacy email and key, not both');
   } else if (legacyGiven && !(given('cloudflare.api_email') && given('cloudflare.api_key'))) {
-    problems.push(`${given('cloudflare.api_email') ? originOf('cloudflare.api_email') : originOf('cloudflare.api_key')}: legacy auth needs both CLOUDFLARE_API_EMAIL and CLOUDFLARE_API_KEY`);
+    problems.push(
+      `${given('cloudflare.api_email') ? originOf('cloudflare.api_email') : originOf('cloudflare.api_key')}: legacy auth needs both CLOUDFLARE_API_EMAIL and CLOUDFLARE_API_KEY`,
+    );
   } else if ((tokenGiven || legacyGiven) && !given('cloudflare.account_ids')) {
     if (!demo) problems.push('CLOUDFLARE_ACCOUNT_IDS: required when Cloudflare credentials are set');
   } else if (!tokenGiven && !legacyGiven && given('cloudflare.account_ids')) {
-    if (!demo) problems.push(`${originOf('cloudflare.account_ids')}: needs CLOUDFLARE_API_TOKEN, CLOUDFLARE_API_TOKEN_FILE or CLOUDFLARE_API_EMAIL + CLOUDFLARE_API_KEY`);
+    if (!demo)
+      problems.push(
+        `${originOf('cloudflare.account_ids')}: needs CLOUDFLARE_API_TOKEN, CLOUDFLARE_API_TOKEN_FILE or CLOUDFLARE_API_EMAIL + CLOUDFLARE_API_KEY`,
+      );
   } else {
     const auth = token ? ({ kind: 'token', token } as const) : email && key ? ({ kind: 'key', email, key } as const) : undefined;
     if (auth && accountIds) cloudflare = { auth, accountIds, baseUrl: get('cloudflare.api_base_url'), budget: get('cloudflare.api_budget') };

@@ -29,18 +29,14 @@ export function renderEffectiveConfig(config: Config): string {
     ...(cloudflare
       ? {
           cloudflare: {
-            ...(cloudflare.auth.kind === 'token'
-              ? { api_token: REDACTED }
-              : { api_email: cloudflare.auth.email, api_key: REDACTED }),
+            ...(cloudflare.auth.kind === 'token' ? { api_token: REDACTED } : { api_email: cloudflare.auth.email, api_key: REDACTED }),
             account_ids: cloudflare.accountIds,
             api_base_url: redactUrl(cloudflare.baseUrl),
             api_budget: cloudflare.budget,
           },
         }
       : {}),
-    ...(posthog
-      ? { posthog: { api_key: REDACTED, organization_ids: posthog.organizationIds, api_base_url: redactUrl(posthog.baseUrl) } }
-      : {}),
+    ...(posthog ? { posthog: { api_key: REDACTED, organization_ids: posthog.organizationIds, api_base_url: redactUrl(posthog.baseUrl) } } : {}),
     schedules: { tunnels: schedules.tunnels, gateway: schedules.gateway, proxy_records: schedules.proxyRecords },
     stale_data_max_age: formatDuration(config.staleDataMaxAgeMs),
     remediation: {

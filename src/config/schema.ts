@@ -112,9 +112,7 @@ const telemetryPath = text.refine((v) => v.startsWith('/') && v.length > 1 && !v
   message: 'must be a path starting with / (and not under /-/)',
 });
 
-const mode = text.pipe(
-  z.enum(REMEDIATION_MODES, { error: (i) => `must be one of off, dry-run, on, got "${String(i.input)}"` }),
-);
+const mode = text.pipe(z.enum(REMEDIATION_MODES, { error: (i) => `must be one of off, dry-run, on, got "${String(i.input)}"` }));
 
 const oneOf = <T extends readonly [string, ...string[]]>(values: T) =>
   text.pipe(z.enum(values, { error: (i) => `must be one of ${values.join(', ')}, got "${String(i.input)}"` }));
@@ -133,19 +131,44 @@ export const SETTINGS = [
   { key: 'web.listen_address', env: 'LISTEN_ADDRESS', flag: 'web.listen-address', default: ':9877', doc: 'Address to serve HTTP on.', schema: listenAddress },
   { key: 'web.telemetry_path', flag: 'web.telemetry-path', default: '/metrics', doc: 'Path under which metrics are served.', schema: telemetryPath },
   { key: 'web.config_file', env: 'WEB_CONFIG_FILE', flag: 'web.config.file', doc: 'exporter-toolkit web config: TLS and bcrypt basic auth.', schema: text },
-  { key: 'log.level', env: 'LOG_LEVEL', flag: 'log.level', default: 'info', doc: 'debug, info, warn or error.', schema: oneOf(['debug', 'info', 'warn', 'error'] as const) },
+  {
+    key: 'log.level',
+    env: 'LOG_LEVEL',
+    flag: 'log.level',
+    default: 'info',
+    doc: 'debug, info, warn or error.',
+    schema: oneOf(['debug', 'info', 'warn', 'error'] as const),
+  },
   { key: 'log.format', env: 'LOG_FORMAT', flag: 'log.format', default: 'json', doc: 'json or logfmt.', schema: oneOf(['json', 'logfmt'] as const) },
   { key: 'cloudflare.api_token', env: 'CLOUDFLARE_API_TOKEN', doc: 'API token (Cloudflare Tunnel Read, Zero Trust Read).', schema: text },
   { key: 'cloudflare.api_token_file', env: 'CLOUDFLARE_API_TOKEN_FILE', doc: 'File holding the API token.', schema: text },
   { key: 'cloudflare.api_email', env: 'CLOUDFLARE_API_EMAIL', doc: 'Legacy auth: account email (with CLOUDFLARE_API_KEY).', schema: text },
   { key: 'cloudflare.api_key', env: 'CLOUDFLARE_API_KEY', doc: 'Legacy auth: global API key.', schema: text },
   { key: 'cloudflare.account_ids', env: 'CLOUDFLARE_ACCOUNT_IDS', doc: 'Comma list of account ids.', schema: list },
-  { key: 'cloudflare.api_base_url', env: 'CLOUDFLARE_API_BASE_URL', default: 'https://api.cloudflare.com/client/v4', doc: 'Cloudflare API base URL.', schema: url },
-  { key: 'cloudflare.api_budget', env: 'CLOUDFLARE_API_BUDGET', default: '300', doc: 'Requests per 5 minutes this exporter may spend (Cloudflare allows 1200 per user).', schema: positiveInt },
+  {
+    key: 'cloudflare.api_base_url',
+    env: 'CLOUDFLARE_API_BASE_URL',
+    default: 'https://api.cloudflare.com/client/v4',
+    doc: 'Cloudflare API base URL.',
+    schema: url,
+  },
+  {
+    key: 'cloudflare.api_budget',
+    env: 'CLOUDFLARE_API_BUDGET',
+    default: '300',
+    doc: 'Requests per 5 minutes this exporter may spend (Cloudflare allows 1200 per user).',
+    schema: positiveInt,
+  },
   { key: 'posthog.api_key', env: 'POSTHOG_API_KEY', doc: 'Personal API key (organization:read).', schema: text },
   { key: 'posthog.api_key_file', env: 'POSTHOG_API_KEY_FILE', doc: 'File holding the personal API key.', schema: text },
   { key: 'posthog.organization_ids', env: 'POSTHOG_ORGANIZATION_IDS', doc: 'Comma list of organization ids.', schema: list },
-  { key: 'posthog.api_base_url', env: 'POSTHOG_API_BASE_URL', default: 'https://us.posthog.com', doc: 'PostHog base URL (us, eu or self-hosted).', schema: url },
+  {
+    key: 'posthog.api_base_url',
+    env: 'POSTHOG_API_BASE_URL',
+    default: 'https://us.posthog.com',
+    doc: 'PostHog base URL (us, eu or self-hosted).',
+    schema: url,
+  },
   { key: 'schedules.tunnels', env: 'TUNNELS_SCHEDULE', default: '*/30 * * * * *', doc: 'Cron (with seconds) for tunnels and connections.', schema: cron },
   { key: 'schedules.gateway', env: 'GATEWAY_SCHEDULE', default: '0 */5 * * * *', doc: 'Cron for Gateway proxy endpoints.', schema: cron },
   { key: 'schedules.proxy_records', env: 'PROXY_RECORDS_SCHEDULE', default: '0 * * * * *', doc: 'Cron for PostHog proxy records.', schema: cron },
@@ -160,7 +183,13 @@ export const SETTINGS = [
     doc: 'retry (POST retry/, which PostHog refuses to personal API keys) or recreate (journaled DELETE + create of the same domain, organization:write).',
     schema: oneOf(PROXY_RECORD_RETRY_METHODS),
   },
-  { key: 'remediation.stale_connector_after', env: 'STALE_CONNECTOR_AFTER', default: '15m', doc: 'How long a connector must be without active connections.', schema: duration },
+  {
+    key: 'remediation.stale_connector_after',
+    env: 'STALE_CONNECTOR_AFTER',
+    default: '15m',
+    doc: 'How long a connector must be without active connections.',
+    schema: duration,
+  },
   { key: 'remediation.cooldown', env: 'REMEDIATION_COOLDOWN', default: '1h', doc: 'Minimum time between two actions on one target.', schema: duration },
   { key: 'remediation.max_actions_per_hour', env: 'REMEDIATION_MAX_ACTIONS_PER_HOUR', default: '10', doc: 'All actions together.', schema: positiveInt },
   { key: 'remediation.state_file', env: 'REMEDIATION_STATE_FILE', doc: 'Where cooldowns and attempts survive restarts.', schema: text },
@@ -173,9 +202,7 @@ export interface ListenAddress {
   port: number;
 }
 
-export type CloudflareAuth =
-  | { kind: 'token'; token: string }
-  | { kind: 'key'; email: string; key: string };
+export type CloudflareAuth = { kind: 'token'; token: string } | { kind: 'key'; email: string; key: string };
 
 export interface CloudflareConfig {
   auth: CloudflareAuth;

@@ -11,6 +11,7 @@ export interface Target {
 
 export type Panel = Record<string, unknown> & { targets?: (Target & { refId: string })[] };
 
+// biome-ignore lint/suspicious/noTemplateCurlyInString: a Grafana template variable, not a JavaScript one
 const DATASOURCE = { type: 'prometheus', uid: '${datasource}' };
 
 interface PanelOptions {
@@ -63,19 +64,45 @@ function base(type: string, o: PanelOptions): Panel {
 }
 
 export const stat = (o: PanelOptions) =>
-  base('stat', { w: 6, h: 4, ...o, options: { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, colorMode: 'background', graphMode: 'none', textMode: 'value_and_name', ...o.options } });
+  base('stat', {
+    w: 6,
+    h: 4,
+    ...o,
+    options: {
+      reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false },
+      colorMode: 'background',
+      graphMode: 'none',
+      textMode: 'value_and_name',
+      ...o.options,
+    },
+  });
 
 export const timeseries = (o: PanelOptions) =>
-  base('timeseries', { ...o, options: { legend: { displayMode: 'table', placement: 'right', calcs: ['lastNotNull', 'max'] }, tooltip: { mode: 'multi', sort: 'desc' }, ...o.options } });
+  base('timeseries', {
+    ...o,
+    options: { legend: { displayMode: 'table', placement: 'right', calcs: ['lastNotNull', 'max'] }, tooltip: { mode: 'multi', sort: 'desc' }, ...o.options },
+  });
 
 export const stateTimeline = (o: PanelOptions) =>
-  base('state-timeline', { w: 24, ...o, options: { showValue: 'never', mergeValues: true, rowHeight: 0.8, legend: { displayMode: 'list', placement: 'bottom' }, ...o.options } });
+  base('state-timeline', {
+    w: 24,
+    ...o,
+    options: { showValue: 'never', mergeValues: true, rowHeight: 0.8, legend: { displayMode: 'list', placement: 'bottom' }, ...o.options },
+  });
 
 export const table = (o: PanelOptions) =>
-  base('table', { w: 24, ...o, targets: o.targets.map((t) => ({ ...t, instant: true, format: 'table' as const })), options: { showHeader: true, cellHeight: 'sm', ...o.options } });
+  base('table', {
+    w: 24,
+    ...o,
+    targets: o.targets.map((t) => ({ ...t, instant: true, format: 'table' as const })),
+    options: { showHeader: true, cellHeight: 'sm', ...o.options },
+  });
 
 export const barGauge = (o: PanelOptions) =>
-  base('bargauge', { ...o, options: { orientation: 'horizontal', displayMode: 'gradient', reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, ...o.options } });
+  base('bargauge', {
+    ...o,
+    options: { orientation: 'horizontal', displayMode: 'gradient', reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, ...o.options },
+  });
 
 export const row = (title: string): Panel => ({ type: 'row', title, collapsed: false, gridPos: { h: 1, w: 24, x: 0, y: 0 }, panels: [] });
 
@@ -83,6 +110,10 @@ export const row = (title: string): Panel => ({ type: 'row', title, collapsed: f
 export function statusMappings(states: { text: string; color: string }[]): unknown[] {
   return [{ type: 'value', options: Object.fromEntries(states.map((s, i) => [String(i), { text: s.text, color: s.color, index: i }])) }];
 }
+
+/** The fleet overview's uid: every other dashboard links back to it. */
+export const FLEET_UID = 'cf-tunnels-fleet';
+export const DETAIL_UID = 'cf-tunnel-detail';
 
 export interface Variable {
   name: string;
@@ -102,8 +133,37 @@ export interface DashboardOptions {
   from?: string;
 }
 
+/** Every dashboard selects one exporter job (or all): other exporters use some of the same names. */
+const JOB_VARIABLE: Variable = { name: 'job', label: 'Job', query: 'label_values(cloudflare_tunnel_exporter_build_info, job)' };
+
+/**
+ * Adds `job=~"$job"` to every selector of this exporter's metrics (and `up`) in a query that does
+ * not already select a job, so a panel never mixes in another exporter's series of the same name
+ * (lablabs/cloudflare-exporter exposes cloudflare_tunnel_info with other labels).
+ */
+export function withJobSelector(expr: string): string {
+  return expr.replace(/\b((?:cloudflare|posthog)_[a-z0-9_]+|up)\b(\{([^}]*)\})?/g, (match, name: string, braces: string | undefined, inner: string | undefined) => {
+    if (braces !== undefined && /\bjob\s*(=|!=|=~|!~)/.test(inner ?? '')) return match;
+    return `${name}{job=~"$job"${inner ? `,${inner}` : ''}}`;
+  });
+}
+
+/** Grafana's import metadata (grafana.com): the datasource to ask for and what the JSON needs. */
+function importMetadata(panels: Panel[]) {
+  const types = [...new Set(panels.map((p) => p.type as string).filter((t) => t !== 'row'))].sort();
+  return {
+    __inputs: [{ name: 'DS_PROMETHEUS', label: 'Prometheus', description: 'The Prometheus that scrapes cloudflare-tunnel-exporter', type: 'datasource', pluginId: 'prometheus', pluginName: 'Prometheus' }],
+    __requires: [
+      { type: 'grafana', id: 'grafana', name: 'Grafana', version: '10.0.0' },
+      { type: 'datasource', id: 'prometheus', name: 'Prometheus', version: '1.0.0' },
+      ...types.map((id) => ({ type: 'panel', id, name: id, version: '' })),
+    ],
+  };
+}
+
 /** Lays panels out left to right, wrapping at 24 columns, and wraps them in a dashboard. */
 export function dashboard(o: DashboardOptions): Record<string, unknown> {
+  const variables = o.variables.some((v) => v.name === 'job') ? o.variables : [JOB_VARIABLE, ...o.variables];
   let x = 0;
   let y = 0;
   let rowHeight = 0;
@@ -114,7 +174,7 @@ export function dashboard(o: DashboardOptions): Record<string, unknown> {
       y += rowHeight;
       rowHeight = 0;
     }
-    const placed = { ...p, id: id + 1, gridPos: { ...grid, x, y } };
+    const placed = { ...p, id: id + 1, gridPos: { ...grid, x, y }, ...(p.targets ? { targets: p.targets.map((t) => ({ ...t, expr: withJobSelector(t.expr) })) } : {}) };
     x += grid.w;
     rowHeight = Math.max(rowHeight, grid.h);
     if (p.type === 'row') {
@@ -123,6 +183,7 @@ export function dashboard(o: DashboardOptions): Record<string, unknown> {
     return placed;
   });
   return {
+    ...importMetadata(panels),
     uid: o.uid,
     title: o.title,
     description: o.description,
@@ -134,22 +195,25 @@ export function dashboard(o: DashboardOptions): Record<string, unknown> {
     refresh: o.refresh ?? '1m',
     time: { from: o.from ?? 'now-6h', to: 'now' },
     timezone: 'browser',
-    links: [{ type: 'dashboards', tags: ['cloudflare-tunnel-exporter'], asDropdown: true, title: 'Dashboards', includeVars: true, keepTime: true }],
+    links: [
+      ...(o.uid === FLEET_UID ? [] : [{ type: 'link', title: 'Fleet overview', url: `/d/${FLEET_UID}`, icon: 'dashboard', includeVars: true, keepTime: true, targetBlank: false, tooltip: '', tags: [], asDropdown: false }]),
+      { type: 'dashboards', tags: ['cloudflare-tunnel-exporter'], asDropdown: true, title: 'Dashboards', includeVars: true, keepTime: true },
+    ],
     templating: {
       list: [
         { name: 'datasource', label: 'Data source', type: 'datasource', query: 'prometheus', current: { text: 'Prometheus', value: 'prometheus' }, hide: 0 },
-        ...o.variables.map((v) => ({
+        ...variables.map((v) => ({
           name: v.name,
           label: v.label,
           type: 'query',
           datasource: DATASOURCE,
-          query: { query: v.query, refId: `${v.name}-query` },
-          definition: v.query,
+          query: { query: v.name === 'job' ? v.query : withJobSelector(v.query), refId: `${v.name}-query` },
+          definition: v.name === 'job' ? v.query : withJobSelector(v.query),
           refresh: 2,
           sort: 1,
           multi: v.multi ?? true,
           includeAll: v.multi ?? true,
-          ...(v.multi ?? true ? { allValue: '.*', current: { text: 'All', value: '$__all' } } : {}),
+          ...((v.multi ?? true) ? { allValue: '.*', current: { text: 'All', value: '$__all' } } : {}),
           hide: 0,
         })),
       ],

@@ -30,16 +30,7 @@ export type TunnelStatus = (typeof TUNNEL_STATUSES)[number];
 export const HA_STATUSES = ['active', 'passive', 'offline'] as const;
 export type HaStatus = (typeof HA_STATUSES)[number];
 
-export const PROXY_RECORD_STATUSES = [
-  'waiting',
-  'issuing',
-  'valid',
-  'warning',
-  'erroring',
-  'deleting',
-  'timed_out',
-  'unknown',
-] as const;
+export const PROXY_RECORD_STATUSES = ['waiting', 'issuing', 'valid', 'warning', 'erroring', 'deleting', 'timed_out', 'unknown'] as const;
 export type ProxyRecordStatus = (typeof PROXY_RECORD_STATUSES)[number];
 
 export interface Tunnel {

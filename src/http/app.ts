@@ -104,7 +104,8 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     if (options.basicAuth) {
       const result = await options.basicAuth(request.headers.get('authorization'));
       authenticated = result === 'ok';
-      if (result === 'busy' && !probe) return respond('Too Many Requests: credentials are being checked\n', 429, { 'content-type': 'text/plain; charset=utf-8', 'retry-after': '1' });
+      if (result === 'busy' && !probe)
+        return respond('Too Many Requests: credentials are being checked\n', 429, { 'content-type': 'text/plain; charset=utf-8', 'retry-after': '1' });
       if (!authenticated && !probe) {
         return respond('Unauthorized\n', 401, { 'content-type': 'text/plain; charset=utf-8', 'www-authenticate': 'Basic realm="cloudflare-tunnel-exporter"' });
       }
@@ -115,7 +116,12 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
       const chunks = await options.scrapeMetrics(gzipped);
       return bufferResponse(chunks, {
         status: 200,
-        headers: { ...options.headers, 'content-type': options.metricsContentType, vary: 'Accept-Encoding', ...(gzipped ? { 'content-encoding': 'gzip' } : {}) },
+        headers: {
+          ...options.headers,
+          'content-type': options.metricsContentType,
+          vary: 'Accept-Encoding',
+          ...(gzipped ? { 'content-encoding': 'gzip' } : {}),
+        },
       });
     }
     if (pathname === '/-/healthy') return text('Healthy\n');

@@ -79,7 +79,10 @@ function costliest(users: ReadonlyMap<string, string>): string {
   return best ?? '$2b$10$CwTycUXWue0Thq9StjUM0uJ8.PLxm5Dh2Y5AiSzYdHchTPWa2v2yG';
 }
 
-export function createBasicAuth(users: ReadonlyMap<string, string>, verifier: BcryptVerifier = createWorkerVerifier()): BasicAuthCheck & { close(): Promise<void> } {
+export function createBasicAuth(
+  users: ReadonlyMap<string, string>,
+  verifier: BcryptVerifier = createWorkerVerifier(),
+): BasicAuthCheck & { close(): Promise<void> } {
   const cache = new Map<string, boolean>();
   const dummy = costliest(users);
   let pending = 0;

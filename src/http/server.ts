@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { ListenAddress } from '../config/schema.js';
 import type { Logger } from '../log.js';
-import { rawBody, type HttpApp } from './app.js';
+import { type HttpApp, rawBody } from './app.js';
 import type { WebConfig } from './web-config.js';
 
 export interface RunningServer {
@@ -44,7 +44,10 @@ function toRequest(req: http.IncomingMessage, scheme: string): Request {
 
 /** The SANs of a peer certificate ("DNS:a, IP Address:1.2.3.4, email:x@y") as bare values. */
 function subjectAltNames(text: string | undefined): string[] {
-  return (text ?? '').split(/,\s*/).map((part) => part.slice(part.indexOf(':') + 1)).filter(Boolean);
+  return (text ?? '')
+    .split(/,\s*/)
+    .map((part) => part.slice(part.indexOf(':') + 1))
+    .filter(Boolean);
 }
 
 /**

@@ -35,9 +35,7 @@ const schema = z
       })
       .strict()
       .optional(),
-    basic_auth_users: z
-      .record(z.string(), z.string().regex(/^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/, 'must be a bcrypt hash ($2y$...)'))
-      .optional(),
+    basic_auth_users: z.record(z.string(), z.string().regex(/^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/, 'must be a bcrypt hash ($2y$...)')).optional(),
   })
   .strict();
 
@@ -123,7 +121,10 @@ export function loadWebConfig(path: string, readFile: (p: string) => Buffer = (p
     const ca = t.client_ca_file ? read('tls_server_config.client_ca_file', t.client_ca_file) : undefined;
     const verify = t.client_auth_type === 'RequireAndVerifyClientCert' || t.client_auth_type === 'VerifyClientCertIfGiven';
     if (verify && !t.client_ca_file) problems.push(`${key_('client_ca_file')}: required for client_auth_type ${t.client_auth_type}`);
-    if (t.client_allowed_sans && !verify) problems.push(`${key_('client_allowed_sans')}: needs client_auth_type RequireAndVerifyClientCert or VerifyClientCertIfGiven (SANs of an unverified certificate prove nothing)`);
+    if (t.client_allowed_sans && !verify)
+      problems.push(
+        `${key_('client_allowed_sans')}: needs client_auth_type RequireAndVerifyClientCert or VerifyClientCertIfGiven (SANs of an unverified certificate prove nothing)`,
+      );
     const ciphers = (t.cipher_suites ?? []).map((name) => {
       const openssl = CIPHER_SUITES[name];
       if (!openssl) problems.push(`${key_('cipher_suites')}: ${name} is not supported (supported: ${Object.keys(CIPHER_SUITES).join(', ')})`);
@@ -153,7 +154,9 @@ export function loadWebConfig(path: string, readFile: (p: string) => Buffer = (p
       try {
         createSecureContext({ cert, key });
       } catch (err) {
-        problems.push(`${where}: tls_server_config: cert_file ${t.cert_file} and key_file ${t.key_file} are not a usable PEM certificate and key (${(err as Error).message})`);
+        problems.push(
+          `${where}: tls_server_config: cert_file ${t.cert_file} and key_file ${t.key_file} are not a usable PEM certificate and key (${(err as Error).message})`,
+        );
       }
       if (ca) {
         try {

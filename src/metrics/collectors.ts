@@ -1,6 +1,6 @@
 // Per-collector poll health from the snapshot: success, duration and last success, per scope.
 import { COLLECTORS, type Snapshot } from '../state/store.js';
-import { addSample, seconds, type Families } from './samples.js';
+import { addSample, type Families, seconds } from './samples.js';
 
 export function collectCollectorMetrics(snapshot: Snapshot, families: Families): void {
   for (const collector of COLLECTORS) {

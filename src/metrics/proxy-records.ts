@@ -1,7 +1,8 @@
 // PostHog proxy record series, rebuilt from the snapshot at scrape time. Pure.
-import { freshData, type Snapshot } from '../state/store.js';
+
 import { PROXY_RECORD_STATUSES } from '../domain/types.js';
-import { addSample, addStateSet, seconds, type Families } from './samples.js';
+import { freshData, type Snapshot } from '../state/store.js';
+import { addSample, addStateSet, type Families, seconds } from './samples.js';
 
 export function collectProxyRecordMetrics(snapshot: Snapshot, now: number, maxAgeMs: number, families: Families): void {
   for (const [organizationId, entry] of snapshot.proxy_records) {

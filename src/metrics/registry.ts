@@ -1,15 +1,15 @@
 // The exporter's own prom-client registry: every metric in SPEC with its HELP text, the domain
 // gauges rebuilt from the snapshot at scrape time, and the live self-metrics (API requests,
 // rate limit, remediation). Node's process metrics live in a separate registry.
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { ApiObserver } from '../clients/http.js';
+
+import { gzipSync } from 'node:zlib';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { ApiName } from '../clients/errors.js';
+import type { ApiObserver } from '../clients/http.js';
 import type { PollIntervals, RemediationCounters } from '../domain/types.js';
 import type { Snapshot } from '../state/store.js';
 import { REVISION, VERSION } from '../version.js';
-import { gzipSync } from 'node:zlib';
 import { createRenderer, type Rendered } from './render.js';
-
 
 export interface ExporterMetrics {
   /** The exporter's live self-metrics (API requests, rate limit, remediation, build info). */
@@ -72,7 +72,6 @@ export interface Family {
   type: 'gauge' | 'counter';
 }
 
-
 export function domainFamilies(intervals: PollIntervals): Family[] {
   const why = 'Cloudflare allows 1200 API requests per 5 minutes per user, so the exporter polls on a timer and never calls the API at scrape time';
   const cf = `Polled every ${every(intervals.tunnelsSeconds)} (TUNNELS_SCHEDULE); ${why}.`;
@@ -81,31 +80,97 @@ export function domainFamilies(intervals: PollIntervals): Family[] {
   const g = (name: string, help: string, labelNames: string[]): Family => ({ name, help, labelNames, type: 'gauge' });
   return [
     g('cloudflare_tunnel_info', `Cloudflare Tunnel metadata; always 1. ${cf}`, [...T_LABELS, 'config_src']),
-    g('cloudflare_tunnel_status', `Tunnel status as a state set: 1 for the current status (healthy, degraded, down, inactive, unknown), 0 for the others. ${cf}`, [...T_LABELS, 'status']),
+    g(
+      'cloudflare_tunnel_status',
+      `Tunnel status as a state set: 1 for the current status (healthy, degraded, down, inactive, unknown), 0 for the others. ${cf}`,
+      [...T_LABELS, 'status'],
+    ),
     g('cloudflare_tunnel_created_timestamp_seconds', `When the tunnel was created, in Unix seconds. ${cf}`, T_LABELS),
-    g('cloudflare_tunnel_connected_since_timestamp_seconds', `When the tunnel last became connected (conns_active_at), in Unix seconds; absent when never. ${cf}`, T_LABELS),
-    g('cloudflare_tunnel_disconnected_since_timestamp_seconds', `When the tunnel last lost its connections (conns_inactive_at), in Unix seconds; absent when never. ${cf}`, T_LABELS),
+    g(
+      'cloudflare_tunnel_connected_since_timestamp_seconds',
+      `When the tunnel last became connected (conns_active_at), in Unix seconds; absent when never. ${cf}`,
+      T_LABELS,
+    ),
+    g(
+      'cloudflare_tunnel_disconnected_since_timestamp_seconds',
+      `When the tunnel last lost its connections (conns_inactive_at), in Unix seconds; absent when never. ${cf}`,
+      T_LABELS,
+    ),
     g('cloudflare_tunnel_connectors', `Connectors (cloudflared or WARP Connector instances) the connections endpoint lists for the tunnel. ${cf}`, T_LABELS),
     g('cloudflare_tunnel_connections', `Connections the tunnel's connectors hold to a Cloudflare colo now. ${cf}`, [...T_LABELS, 'colo']),
-    g('cloudflare_tunnel_pending_reconnect_connections', `Derived by the exporter (Cloudflare's is_pending_reconnect now always reports false): connections that were there at an earlier poll and are gone from a connector that is still listed and not back to its complete count (the most it held since its run_at), in the colo they were in; plus any the API still flags. ${cf}`, [...T_LABELS, 'colo']),
-    { name: 'cloudflare_tunnel_connection_reconnects_total', help: `Derived by the exporter: new connection ids that filled a gap left by a dropped connection, counted in the colo of the connection replaced, since this process started. ${cf}`, labelNames: [...T_LABELS, 'colo'], type: 'counter' },
-    { name: 'cloudflare_tunnel_status_transitions_total', help: `Tunnel status changes this exporter process has observed between polls. ${cf}`, labelNames: T_LABELS, type: 'counter' },
-    g('cloudflare_tunnel_connector_info', `Tunnel connector metadata (cloudflared version, architecture, origin IP); always 1. ${cf}`, [...C_LABELS, 'version', 'arch', 'origin_ip']),
+    g(
+      'cloudflare_tunnel_pending_reconnect_connections',
+      `Derived by the exporter (Cloudflare's is_pending_reconnect now always reports false): connections that were there at an earlier poll and are gone from a connector that is still listed and not back to its complete count (the most it held since its run_at), in the colo they were in; plus any the API still flags. ${cf}`,
+      [...T_LABELS, 'colo'],
+    ),
+    {
+      name: 'cloudflare_tunnel_connection_reconnects_total',
+      help: `Derived by the exporter: new connection ids that filled a gap left by a dropped connection, counted in the colo of the connection replaced, since this process started. ${cf}`,
+      labelNames: [...T_LABELS, 'colo'],
+      type: 'counter',
+    },
+    {
+      name: 'cloudflare_tunnel_status_transitions_total',
+      help: `Tunnel status changes this exporter process has observed between polls. ${cf}`,
+      labelNames: T_LABELS,
+      type: 'counter',
+    },
+    g('cloudflare_tunnel_connector_info', `Tunnel connector metadata (cloudflared version, architecture, origin IP); always 1. ${cf}`, [
+      ...C_LABELS,
+      'version',
+      'arch',
+      'origin_ip',
+    ]),
     g('cloudflare_tunnel_connector_active_connections', `Connections the connector holds now. ${cf}`, C_LABELS),
-    g('cloudflare_tunnel_connector_missing_connections', `Derived by the exporter: the connector's complete count (the most connections it held since its run_at; cloudflared keeps 4 by default) minus the connections it holds now. ${cf}`, [...T_LABELS, 'connector_id']),
+    g(
+      'cloudflare_tunnel_connector_missing_connections',
+      `Derived by the exporter: the connector's complete count (the most connections it held since its run_at; cloudflared keeps 4 by default) minus the connections it holds now. ${cf}`,
+      [...T_LABELS, 'connector_id'],
+    ),
     g('cloudflare_tunnel_connector_config_version', `Remote configuration version the connector runs. ${cf}`, C_LABELS),
     g('cloudflare_tunnel_connector_started_timestamp_seconds', `When the connector process started (run_at), in Unix seconds. ${cf}`, C_LABELS),
-    g('cloudflare_tunnel_connector_ha_status', `WARP Connector high-availability status as a state set (active, passive, offline). ${cf}`, [...C_LABELS, 'ha_status']),
-    g('cloudflare_gateway_proxy_endpoint_info', `Zero Trust Gateway proxy endpoint metadata; always 1. ${gw}`, ['account_id', 'endpoint_id', 'name', 'kind', 'subdomain']),
-    g('cloudflare_gateway_proxy_endpoint_ip_ranges', `CIDRs allowed to use the Gateway proxy endpoint (0 for identity endpoints). ${gw}`, ['account_id', 'endpoint_id', 'name']),
-    g('posthog_proxy_record_info', `PostHog managed reverse proxy record metadata; always 1. ${ph}`, ['organization_id', 'record_id', 'domain', 'target_cname']),
-    g('posthog_proxy_record_status', `Proxy record status as a state set: 1 for the current status (waiting, issuing, valid, warning, erroring, deleting, timed_out, unknown), 0 for the others. ${ph}`, [...R_LABELS, 'status']),
+    g('cloudflare_tunnel_connector_ha_status', `WARP Connector high-availability status as a state set (active, passive, offline). ${cf}`, [
+      ...C_LABELS,
+      'ha_status',
+    ]),
+    g('cloudflare_gateway_proxy_endpoint_info', `Zero Trust Gateway proxy endpoint metadata; always 1. ${gw}`, [
+      'account_id',
+      'endpoint_id',
+      'name',
+      'kind',
+      'subdomain',
+    ]),
+    g('cloudflare_gateway_proxy_endpoint_ip_ranges', `CIDRs allowed to use the Gateway proxy endpoint (0 for identity endpoints). ${gw}`, [
+      'account_id',
+      'endpoint_id',
+      'name',
+    ]),
+    g('posthog_proxy_record_info', `PostHog managed reverse proxy record metadata; always 1. ${ph}`, [
+      'organization_id',
+      'record_id',
+      'domain',
+      'target_cname',
+    ]),
+    g(
+      'posthog_proxy_record_status',
+      `Proxy record status as a state set: 1 for the current status (waiting, issuing, valid, warning, erroring, deleting, timed_out, unknown), 0 for the others. ${ph}`,
+      [...R_LABELS, 'status'],
+    ),
     g('posthog_proxy_record_created_timestamp_seconds', `When the proxy record was created, in Unix seconds. ${ph}`, R_LABELS),
     g('posthog_proxy_record_updated_timestamp_seconds', `When the proxy record last changed, in Unix seconds. ${ph}`, R_LABELS),
-    g('posthog_proxy_records_max', `Proxy records the organization's plan allows (max_proxy_records); absent when the server does not report it. ${ph}`, ['organization_id']),
-    g('cloudflare_tunnel_exporter_collector_success', 'Whether the last poll of this collector and scope (account or organization id) succeeded: 1 yes, 0 no.', ['collector', 'scope']),
+    g('posthog_proxy_records_max', `Proxy records the organization's plan allows (max_proxy_records); absent when the server does not report it. ${ph}`, [
+      'organization_id',
+    ]),
+    g(
+      'cloudflare_tunnel_exporter_collector_success',
+      'Whether the last poll of this collector and scope (account or organization id) succeeded: 1 yes, 0 no.',
+      ['collector', 'scope'],
+    ),
     g('cloudflare_tunnel_exporter_collector_duration_seconds', 'How long the last poll of this collector and scope took, in seconds.', ['collector', 'scope']),
-    g('cloudflare_tunnel_exporter_collector_last_success_timestamp_seconds', 'When this collector and scope last polled successfully, in Unix seconds.', ['collector', 'scope']),
+    g('cloudflare_tunnel_exporter_collector_last_success_timestamp_seconds', 'When this collector and scope last polled successfully, in Unix seconds.', [
+      'collector',
+      'scope',
+    ]),
   ];
 }
 
@@ -150,10 +215,13 @@ export function createExporterMetrics(options: MetricsOptions): ExporterMetrics 
     // An earlier render replaces a later one (a change arriving while an expiry render waits).
     if (scheduled && scheduled.at <= at) return;
     if (scheduled) clearTimeout(scheduled.timer);
-    const timer = setTimeout(() => {
-      scheduled = undefined;
-      void renderNow().catch(() => undefined);
-    }, Math.max(0, Math.min(wait, 2 ** 31 - 1)));
+    const timer = setTimeout(
+      () => {
+        scheduled = undefined;
+        void renderNow().catch(() => undefined);
+      },
+      Math.max(0, Math.min(wait, 2 ** 31 - 1)),
+    );
     timer.unref();
     scheduled = { timer, at };
   }
@@ -211,7 +279,7 @@ export function createExporterMetrics(options: MetricsOptions): ExporterMetrics 
 
   const dnsChangeRequired = new Gauge({
     name: 'posthog_proxy_record_dns_change_required',
-    help: 'A proxy record the exporter recreated (PROXY_RECORD_RETRY_METHOD=recreate) came back with a new target_cname: point the domain\'s CNAME at it. 1 until the record is seen valid.',
+    help: "A proxy record the exporter recreated (PROXY_RECORD_RETRY_METHOD=recreate) came back with a new target_cname: point the domain's CNAME at it. 1 until the record is seen valid.",
     labelNames: ['organization_id', 'domain', 'target_cname'],
     registers: [registry],
   });
@@ -256,7 +324,7 @@ export function createExporterMetrics(options: MetricsOptions): ExporterMetrics 
   });
   new Gauge({
     name: 'cloudflare_tunnel_exporter_connections_age_seconds',
-    help: 'How long ago the connectors of the account\'s tunnels were last read, as percentiles over those tunnels (100 is the oldest).',
+    help: "How long ago the connectors of the account's tunnels were last read, as percentiles over those tunnels (100 is the oldest).",
     labelNames: ['scope', 'percentile'],
     registers: [registry],
     collect() {
@@ -267,7 +335,8 @@ export function createExporterMetrics(options: MetricsOptions): ExporterMetrics 
         for (const c of entry.data?.values() ?? []) if (c.fetched) ages.push((t - c.fetchedAt) / 1000);
         if (ages.length === 0) continue;
         ages.sort((a, b) => a - b);
-        for (const p of AGE_PERCENTILES) this.set({ scope, percentile: String(p) }, ages[Math.min(ages.length - 1, Math.ceil((p / 100) * ages.length) - 1)] as number);
+        for (const p of AGE_PERCENTILES)
+          this.set({ scope, percentile: String(p) }, ages[Math.min(ages.length - 1, Math.ceil((p / 100) * ages.length) - 1)] as number);
       }
     },
   });

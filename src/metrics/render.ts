@@ -12,7 +12,7 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import type { Tunnel, TunnelConnections } from '../domain/types.js';
-import { tunnelKey, type Snapshot } from '../state/store.js';
+import { type Snapshot, tunnelKey } from '../state/store.js';
 import { collectCollectorMetrics } from './collectors.js';
 import { formatHeader, formatSamples } from './exposition.js';
 import { collectGatewayMetrics } from './gateway.js';

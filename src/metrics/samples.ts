@@ -20,14 +20,7 @@ export function addSample(families: Families, name: string, labels: Labels, valu
 }
 
 /** One sample per state: 1 for the current one, 0 for the rest. */
-export function addStateSet(
-  families: Families,
-  name: string,
-  labels: Labels,
-  stateLabel: string,
-  states: readonly string[],
-  current: string,
-): void {
+export function addStateSet(families: Families, name: string, labels: Labels, stateLabel: string, states: readonly string[], current: string): void {
   for (const state of states) addSample(families, name, { ...labels, [stateLabel]: state }, state === current ? 1 : 0);
 }
 

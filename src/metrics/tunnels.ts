@@ -1,7 +1,7 @@
 // Tunnel, connector and connection series from the snapshot, one tunnel at a time (so the renderer
 // can reuse a tunnel's lines while nothing about it changed). Pure: no I/O.
 import { activeConnections, countByColo, HA_STATUSES, missingConnections, TUNNEL_STATUSES, type Tunnel, type TunnelConnections } from '../domain/types.js';
-import { addSample, addStateSet, seconds, type Families } from './samples.js';
+import { addSample, addStateSet, type Families, seconds } from './samples.js';
 
 /**
  * Every series of one tunnel. `conns` is left out by the caller when that tunnel's connections

@@ -177,7 +177,11 @@ export function createConnectionsRefresher(options: RefresherOptions): Connectio
   const read = async (e: Entry) => {
     const { accountId, tunnel } = e;
     e.inFlight = true;
-    const readFor = { status: tunnel.status, ...(tunnel.connsActiveAt !== undefined ? { activeAt: tunnel.connsActiveAt } : {}), ...(tunnel.connsInactiveAt !== undefined ? { inactiveAt: tunnel.connsInactiveAt } : {}) };
+    const readFor = {
+      status: tunnel.status,
+      ...(tunnel.connsActiveAt !== undefined ? { activeAt: tunnel.connsActiveAt } : {}),
+      ...(tunnel.connsInactiveAt !== undefined ? { inactiveAt: tunnel.connsInactiveAt } : {}),
+    };
     const started = performance.now();
     try {
       const observed = normalizeConnectors(await listConnectors(client, accountId, tunnel.type, tunnel.id, controller.signal, 'refresh'));

@@ -5,14 +5,14 @@ import type { ApiTunnel } from '../clients/cloudflare/tunnels.js';
 import type { ApiProxyRecord, ProxyRecordList } from '../clients/posthog/proxy-records.js';
 import {
   HA_STATUSES,
-  PROXY_RECORD_STATUSES,
-  TUNNEL_STATUSES,
-  type ObservedConnector,
   type HaStatus,
+  type ObservedConnector,
+  PROXY_RECORD_STATUSES,
   type ProxyEndpoint,
   type ProxyRecord,
-  type ProxyRecords,
   type ProxyRecordStatus,
+  type ProxyRecords,
+  TUNNEL_STATUSES,
   type Tunnel,
   type TunnelStatus,
   type TunnelType,
@@ -101,14 +101,16 @@ export function normalizeConnectors(connectors: ApiConnector[]): NormalizedConne
 /** Gateway proxy endpoints; an id the API repeats is kept once (two series would be a lie). */
 export function normalizeProxyEndpoints(accountId: string, endpoints: ApiProxyEndpoint[]): ProxyEndpoint[] {
   const seen = new Set<string>();
-  return endpoints.filter((e) => !seen.has(e.id) && seen.add(e.id)).map((e) => ({
-    accountId,
-    id: e.id,
-    name: e.name,
-    kind: e.kind ?? 'ip',
-    subdomain: e.subdomain ?? '',
-    ipRanges: e.ips?.length ?? 0,
-  }));
+  return endpoints
+    .filter((e) => !seen.has(e.id) && seen.add(e.id))
+    .map((e) => ({
+      accountId,
+      id: e.id,
+      name: e.name,
+      kind: e.kind ?? 'ip',
+      subdomain: e.subdomain ?? '',
+      ipRanges: e.ips?.length ?? 0,
+    }));
 }
 
 function normalizeProxyRecord(organizationId: string, r: ApiProxyRecord): ProxyRecord {

@@ -43,7 +43,7 @@ export function deriveConnectors(previous: TunnelConnections | undefined, observ
     for (const x of held) {
       if (lastIds.has(x.id) || gone.length === 0) continue;
       const sameColo = gone.findIndex((g) => g.colo === x.colo);
-      const [filled] = gone.splice(sameColo >= 0 ? sameColo : 0, 1);
+      const [filled] = gone.splice(Math.max(sameColo, 0), 1);
       if (filled) countReconnect(filled.colo);
     }
     const complete = Math.max(last.complete, held.length);

@@ -34,7 +34,13 @@ export function createTunnelsPoller(options: TunnelsPollerOptions): (signal: Abo
       const listed = await listTunnels(client, accountId, signal, (count) =>
         options.log?.warn({ account_id: accountId, repeated_ids: count }, 'tunnel list pages repeated ids (tunnels moved while paging): skipped the repeats'),
       );
-      tunnels = TUNNEL_TYPES.flatMap((type) => normalizeTunnels(accountId, type, listed.filter((t) => t.tun_type === type)));
+      tunnels = TUNNEL_TYPES.flatMap((type) =>
+        normalizeTunnels(
+          accountId,
+          type,
+          listed.filter((t) => t.tun_type === type),
+        ),
+      );
     } catch (err) {
       if (isAbort(err, signal)) return;
       store.recordFailure('tunnels', accountId, finish(false, err));

@@ -1,13 +1,13 @@
 // The stale connector action's policy: a cfd_tunnel connector without an active connection for
 // STALE_CONNECTOR_AFTER, next to a sibling that has one, removed with DELETE ...?client_id=.
-import { deleteConnector, listConnectors, type ApiConnector } from '../clients/cloudflare/connections.js';
+import { type ApiConnector, deleteConnector, listConnectors } from '../clients/cloudflare/connections.js';
 import type { ApiClient } from '../clients/http.js';
 import { formatDuration } from '../config/duration.js';
 import type { RemediationMode } from '../config/schema.js';
 import type { PollIntervals } from '../domain/types.js';
 import type { Snapshot } from '../state/store.js';
-import { sourceProblem, SKIP_REASONS, type ActionPolicy, type Candidate } from './pipeline.js';
-import { CLEANUP_CONNECTOR, findStaleConnectors, staleShare, trackStaleness, type StalenessTracker } from './policies.js';
+import { type ActionPolicy, type Candidate, SKIP_REASONS, sourceProblem } from './pipeline.js';
+import { CLEANUP_CONNECTOR, findStaleConnectors, type StalenessTracker, staleShare, trackStaleness } from './policies.js';
 
 /** More than this share of an account's connectors without an active connection: act on none. */
 const BLAST_RADIUS_SHARE = 0.5;
@@ -53,27 +53,39 @@ export function staleConnectorPolicy(options: StaleConnectorOptions): ActionPoli
         const ownProblem = own?.error
           ? { skip: 'source_failed' as const, reason: `the latest connections read of this tunnel failed: ${own.error}` }
           : own && t - own.fetchedAt > options.maxDataAgeMs
-            ? { skip: 'data_stale' as const, reason: `this tunnel's connections were read ${formatDuration(t - own.fetchedAt)} ago (STALE_DATA_MAX_AGE ${formatDuration(options.maxDataAgeMs)})` }
+            ? {
+                skip: 'data_stale' as const,
+                reason: `this tunnel's connections were read ${formatDuration(t - own.fetchedAt)} ago (STALE_DATA_MAX_AGE ${formatDuration(options.maxDataAgeMs)})`,
+              }
             : undefined;
         return {
-        key: `connector:${accountId}/${c.tunnel.id}/${c.connectorId}`,
-        target: { account_id: accountId, tunnel_id: c.tunnel.id, tunnel_name: c.tunnel.name, connector_id: c.connectorId },
-        reason: `connector has had no active connection for ${formatDuration(c.staleForMs)}`,
-        evidence: { stale_for: formatDuration(c.staleForMs), stale_after: formatDuration(options.staleAfterMs), account_stale_share: Number(share.toFixed(2)) },
-        ...(ownProblem
-          ? { blocked: ownProblem }
-          : share > BLAST_RADIUS_SHARE
-            ? { blocked: { skip: 'blast_radius' as const, reason: `${Math.round(share * 100)}% of the account's connectors have no active connection: probably the API or the exporter, not the connectors` } }
-            : !c.hasActiveSibling
-              ? { blocked: { skip: 'no_active_sibling' as const, reason: 'no other connector of this tunnel holds an active connection' } }
-              : {}),
+          key: `connector:${accountId}/${c.tunnel.id}/${c.connectorId}`,
+          target: { account_id: accountId, tunnel_id: c.tunnel.id, tunnel_name: c.tunnel.name, connector_id: c.connectorId },
+          reason: `connector has had no active connection for ${formatDuration(c.staleForMs)}`,
+          evidence: {
+            stale_for: formatDuration(c.staleForMs),
+            stale_after: formatDuration(options.staleAfterMs),
+            account_stale_share: Number(share.toFixed(2)),
+          },
+          ...(ownProblem
+            ? { blocked: ownProblem }
+            : share > BLAST_RADIUS_SHARE
+              ? {
+                  blocked: {
+                    skip: 'blast_radius' as const,
+                    reason: `${Math.round(share * 100)}% of the account's connectors have no active connection: probably the API or the exporter, not the connectors`,
+                  },
+                }
+              : !c.hasActiveSibling
+                ? { blocked: { skip: 'no_active_sibling' as const, reason: 'no other connector of this tunnel holds an active connection' } }
+                : {}),
         };
       });
     },
 
     async recheck(c, signal) {
       const { account_id: accountId, tunnel_id: tunnelId, connector_id: connectorId } = c.target as Record<'account_id' | 'tunnel_id' | 'connector_id', string>;
-      let live;
+      let live: ApiConnector[];
       try {
         live = await listConnectors(client, accountId, 'cfd_tunnel', tunnelId, signal);
       } catch (err) {

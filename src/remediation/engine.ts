@@ -7,7 +7,7 @@ import type { PollIntervals, RemediationCounters } from '../domain/types.js';
 import type { Logger } from '../log.js';
 import type { SnapshotStore } from '../state/store.js';
 import { staleConnectorPolicy } from './connectors.js';
-import { countedMode, createPipeline, type ActionPolicy } from './pipeline.js';
+import { type ActionPolicy, countedMode, createPipeline } from './pipeline.js';
 import { proxyRecordPolicy } from './proxy-records.js';
 import { loadRemediationState, type RemediationState } from './state.js';
 
@@ -35,20 +35,38 @@ export interface RemediationOptions {
 export function createRemediation(options: RemediationOptions): Remediation {
   const { config, store, clients, counters, log, now, intervals } = options;
   const r = config.remediation;
-  const state =
-    options.state ?? loadRemediationState({ ...(r.stateFile ? { path: r.stateFile } : {}), now: now(), cooldownMs: r.cooldownMs, log });
+  const state = options.state ?? loadRemediationState({ ...(r.stateFile ? { path: r.stateFile } : {}), now: now(), cooldownMs: r.cooldownMs, log });
   const controller = new AbortController();
   const pipeline = createPipeline({ snapshot: store.snapshot, state, counters, log, now, maxActionsPerHour: r.maxActionsPerHour, signal: controller.signal });
 
   const policies: ActionPolicy[] = [];
   if (r.staleConnectors !== 'off' && clients.cloudflare) {
     policies.push(
-      staleConnectorPolicy({ mode: r.staleConnectors, client: clients.cloudflare, staleAfterMs: r.staleConnectorAfterMs, cooldownMs: r.cooldownMs, intervals, maxDataAgeMs: config.staleDataMaxAgeMs, now }),
+      staleConnectorPolicy({
+        mode: r.staleConnectors,
+        client: clients.cloudflare,
+        staleAfterMs: r.staleConnectorAfterMs,
+        cooldownMs: r.cooldownMs,
+        intervals,
+        maxDataAgeMs: config.staleDataMaxAgeMs,
+        now,
+      }),
     );
   }
   if (r.proxyRecords !== 'off' && clients.posthog) {
     policies.push(
-      proxyRecordPolicy({ mode: r.proxyRecords, method: r.proxyRecordRetryMethod, client: clients.posthog, cooldownMs: r.cooldownMs, intervals, state, counters, log, snapshot: store.snapshot, now }),
+      proxyRecordPolicy({
+        mode: r.proxyRecords,
+        method: r.proxyRecordRetryMethod,
+        client: clients.posthog,
+        cooldownMs: r.cooldownMs,
+        intervals,
+        state,
+        counters,
+        log,
+        snapshot: store.snapshot,
+        now,
+      }),
     );
   }
 
@@ -67,7 +85,12 @@ export function createRemediation(options: RemediationOptions): Remediation {
         for (const p of policies) if (change.collector === p.trigger) enqueue(() => pipeline.run(p, change.scope));
       });
       log.info(
-        { stale_connectors: r.staleConnectors, proxy_records: r.proxyRecords, proxy_record_retry_method: r.proxyRecordRetryMethod, state_file: r.stateFile ?? null },
+        {
+          stale_connectors: r.staleConnectors,
+          proxy_records: r.proxyRecords,
+          proxy_record_retry_method: r.proxyRecordRetryMethod,
+          state_file: r.stateFile ?? null,
+        },
         'remediation enabled',
       );
     },

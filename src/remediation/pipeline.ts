@@ -3,9 +3,10 @@
 // acts). Steps: source fresh? policy guard? attempts, cooldown, hourly budget? re-read the target
 // and check again; record the action (cooldown first, so a crash mid-write still cools down);
 // act, or in dry-run don't; audit one log line; persist the state.
+
+import { ApiNotFoundError } from '../clients/errors.js';
 import type { RemediationMode } from '../config/schema.js';
 import type { RemediationCounters } from '../domain/types.js';
-import { ApiNotFoundError } from '../clients/errors.js';
 import type { Logger } from '../log.js';
 import type { CollectorName, Snapshot, SourceEntry } from '../state/store.js';
 import type { RemediationAction } from './policies.js';
@@ -37,7 +38,9 @@ export interface Candidate {
 }
 
 /** What a re-read decided: skip (the reason), or act (the write to send). */
-export type Recheck = { skip: SkipReason; reason?: string; error?: string } | { act: (signal: AbortSignal) => Promise<ActResult>; evidence?: Record<string, unknown> };
+export type Recheck =
+  | { skip: SkipReason; reason?: string; error?: string }
+  | { act: (signal: AbortSignal) => Promise<ActResult>; evidence?: Record<string, unknown> };
 
 /** A write's outcome: done, or not taken after all (nothing changed: the action is taken back). */
 export type ActResult = { done: true; evidence?: Record<string, unknown> } | { notTaken: SkipReason; reason: string };
@@ -67,7 +70,7 @@ export interface ActionPolicy {
 /** Whether entries allow acting: each one's last poll succeeded and its data is recent enough. */
 export function sourceProblem(entries: (SourceEntry<unknown> | undefined)[], now: number, maxAgeMs: number): SkipReason | undefined {
   for (const entry of entries) {
-    if (!entry || !entry.last.ok) return 'source_failed';
+    if (!entry?.last.ok) return 'source_failed';
     if (entry.lastSuccessAt === undefined || now - entry.lastSuccessAt > maxAgeMs) return 'data_stale';
   }
   return undefined;
@@ -106,7 +109,16 @@ export function createPipeline(options: PipelineOptions) {
 
   const audit = (action: RemediationAction, d: Decision) => {
     if (d.outcome === 'skipped' && d.skip) counters.skipped(action, d.skip);
-    const line = { action, mode: d.mode, target: d.target, reason: d.reason, evidence: d.evidence, outcome: d.outcome, ...(d.skip ? { skip_reason: d.skip } : {}), ...(d.error ? { error: d.error } : {}) };
+    const line = {
+      action,
+      mode: d.mode,
+      target: d.target,
+      reason: d.reason,
+      evidence: d.evidence,
+      outcome: d.outcome,
+      ...(d.skip ? { skip_reason: d.skip } : {}),
+      ...(d.error ? { error: d.error } : {}),
+    };
     if (d.skip && QUIET_SKIPS.has(d.skip)) log.debug(line, 'remediation decision');
     else if (d.outcome === 'failed') log.error(line, 'remediation decision');
     else log.info(line, 'remediation decision');
@@ -123,12 +135,15 @@ export function createPipeline(options: PipelineOptions) {
     if (blocked) return skip(blocked.skip, { reason: blocked.reason });
     const previous = state.target(c.key);
     const attempts = previous?.attempts ?? 0;
-    if (policy.maxAttempts !== undefined && attempts >= policy.maxAttempts) return skip('max_attempts', { reason: `gave up after ${policy.maxAttempts} attempts` });
-    if (state.blockedUntil(c.key) > t) return skip('cooldown', { evidence: { ...c.evidence, next_allowed_at: new Date(state.blockedUntil(c.key)).toISOString() } });
+    if (policy.maxAttempts !== undefined && attempts >= policy.maxAttempts)
+      return skip('max_attempts', { reason: `gave up after ${policy.maxAttempts} attempts` });
+    if (state.blockedUntil(c.key) > t)
+      return skip('cooldown', { evidence: { ...c.evidence, next_allowed_at: new Date(state.blockedUntil(c.key)).toISOString() } });
     if (state.actionsInLastHour(t) >= options.maxActionsPerHour) return skip('hourly_limit');
 
     const checked = await policy.recheck(c, signal);
-    if ('skip' in checked) return skip(checked.skip, { ...(checked.reason ? { reason: checked.reason } : {}), ...(checked.error ? { error: checked.error } : {}) });
+    if ('skip' in checked)
+      return skip(checked.skip, { ...(checked.reason ? { reason: checked.reason } : {}), ...(checked.error ? { error: checked.error } : {}) });
     const next = state.recordAction(c.key, t, (n) => policy.cooldownMs(n));
     const evidence = { ...c.evidence, ...checked.evidence, attempt: next.attempts, next_allowed_at: new Date(next.nextAllowedAt).toISOString() };
 

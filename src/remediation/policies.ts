@@ -1,7 +1,8 @@
 // Remediation policies: pure functions of the snapshot and the clock that say what needs action.
 // No I/O, no state of their own: the engine keeps the staleness tracker they return.
-import type { Snapshot } from '../state/store.js';
+
 import { activeConnections, type ProxyRecord, type Tunnel } from '../domain/types.js';
+import type { Snapshot } from '../state/store.js';
 
 export const CLEANUP_CONNECTOR = 'cleanup_connector';
 export const RETRY_PROXY_RECORD = 'retry_proxy_record';
@@ -32,7 +33,12 @@ export function trackStaleness(previous: StalenessTracker, snapshot: Snapshot, a
       const key = connectorKey(accountId, tunnelId, connector.id);
       const before = previous.get(key);
       if (activeConnections(connector) > 0) continue;
-      next.set(key, before && before.lastSeen <= tunnel.fetchedAt ? { since: before.since, lastSeen: tunnel.fetchedAt } : { since: tunnel.fetchedAt, lastSeen: tunnel.fetchedAt });
+      next.set(
+        key,
+        before && before.lastSeen <= tunnel.fetchedAt
+          ? { since: before.since, lastSeen: tunnel.fetchedAt }
+          : { since: tunnel.fetchedAt, lastSeen: tunnel.fetchedAt },
+      );
     }
   }
   return next;

@@ -15,12 +15,19 @@
 // new id, and one that errors again at once (its DNS still wrong) must wait for its cooldown.
 import { ApiCredentialNotAllowedError, ApiNotFoundError } from '../clients/errors.js';
 import type { ApiClient } from '../clients/http.js';
-import { createProxyRecord, deleteProxyRecord, getProxyRecord, listProxyRecords, retryProxyRecord, type ApiProxyRecord } from '../clients/posthog/proxy-records.js';
+import {
+  type ApiProxyRecord,
+  createProxyRecord,
+  deleteProxyRecord,
+  getProxyRecord,
+  listProxyRecords,
+  retryProxyRecord,
+} from '../clients/posthog/proxy-records.js';
 import type { ProxyRecordRetryMethod, RemediationMode } from '../config/schema.js';
 import type { PollIntervals, RemediationCounters } from '../domain/types.js';
 import type { Logger } from '../log.js';
 import type { Snapshot } from '../state/store.js';
-import { sourceProblem, SKIP_REASONS, type ActionPolicy, type ActResult, type Candidate, type Recheck } from './pipeline.js';
+import { type ActionPolicy, type ActResult, type Candidate, type Recheck, SKIP_REASONS, sourceProblem } from './pipeline.js';
 import { findFailedProxyRecords, RETRY_PROXY_RECORD, RETRYABLE_RECORD_STATUSES } from './policies.js';
 import type { JournalEntry, RemediationState } from './state.js';
 
@@ -86,11 +93,22 @@ export function proxyRecordPolicy(options: ProxyRecordPolicyOptions): ActionPoli
       state.clearJournal(entry.organizationId, entry.domain);
       await state.save();
       log.info(
-        { action: RETRY_PROXY_RECORD, organization_id: entry.organizationId, domain: entry.domain, old_record_id: entry.oldId, record_id: record.id, created, target_cname_changed: changed },
+        {
+          action: RETRY_PROXY_RECORD,
+          organization_id: entry.organizationId,
+          domain: entry.domain,
+          old_record_id: entry.oldId,
+          record_id: record.id,
+          created,
+          target_cname_changed: changed,
+        },
         'proxy record recreate finished from the journal',
       );
     } catch (err) {
-      log.error({ action: RETRY_PROXY_RECORD, organization_id: entry.organizationId, domain: entry.domain, err: (err as Error).message }, 'could not finish a proxy record recreate from the journal: trying again next cycle');
+      log.error(
+        { action: RETRY_PROXY_RECORD, organization_id: entry.organizationId, domain: entry.domain, err: (err as Error).message },
+        'could not finish a proxy record recreate from the journal: trying again next cycle',
+      );
     }
   };
 
@@ -148,7 +166,12 @@ export function proxyRecordPolicy(options: ProxyRecordPolicyOptions): ActionPoli
         for (const r of records) if (r.status === 'valid') state.forget(recordKey(organizationId, r.domain));
         // A required DNS change is done once the record is valid, and moot once its domain is gone
         // (unless a journal entry is about to bring it back).
-        const journaled = new Set(state.journal().filter((e) => e.organizationId === organizationId).map((e) => e.domain));
+        const journaled = new Set(
+          state
+            .journal()
+            .filter((e) => e.organizationId === organizationId)
+            .map((e) => e.domain),
+        );
         const before = state.dnsChanges().length;
         for (const c of state.dnsChanges()) {
           if (c.organizationId !== organizationId) continue;
@@ -187,7 +210,10 @@ export function proxyRecordPolicy(options: ProxyRecordPolicyOptions): ActionPoli
 
     guard(c) {
       if (options.method !== 'retry' || !refused.has(c.target.organization_id as string)) return undefined;
-      return { skip: 'credential_not_allowed', reason: 'PostHog refused retry/ to this credential in this organization; set PROXY_RECORD_RETRY_METHOD=recreate' };
+      return {
+        skip: 'credential_not_allowed',
+        reason: 'PostHog refused retry/ to this credential in this organization; set PROXY_RECORD_RETRY_METHOD=recreate',
+      };
     },
 
     async recheck(c, signal): Promise<Recheck> {

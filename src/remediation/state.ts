@@ -77,7 +77,10 @@ export function loadRemediationState(options: { path?: string; now: number; cool
           log.error({ path, err: (err as Error).message }, 'could not move the corrupt remediation state file aside');
         }
         data.cooldownAllUntil = options.now + options.cooldownMs;
-        log.warn({ path, moved_to: aside, cooldown_all_until: new Date(data.cooldownAllUntil).toISOString() }, 'remediation state file is corrupt: moved aside; every target is in cooldown for one cooldown period');
+        log.warn(
+          { path, moved_to: aside, cooldown_all_until: new Date(data.cooldownAllUntil).toISOString() },
+          'remediation state file is corrupt: moved aside; every target is in cooldown for one cooldown period',
+        );
       }
     }
   }

@@ -140,8 +140,34 @@ function hexId(random: Random): string {
 const COLOS = ['ams01', 'fra06', 'lhr01', 'cdg01', 'iad08', 'ord02', 'dfw08', 'sjc01', 'sea01', 'sin02', 'nrt01', 'syd05', 'gru02', 'jnb01', 'bom01'];
 const CLOUDFLARED_VERSIONS = ['2025.11.1', '2025.10.0', '2025.9.1', '2025.8.0', '2024.12.2'];
 const ARCHES = ['linux_amd64', 'linux_arm64', 'darwin_arm64', 'windows_amd64'];
-const TUNNEL_NAMES = ['api', 'web', 'grafana', 'ssh-bastion', 'k8s-ingress', 'admin', 'payments', 'docs', 'staging', 'ci-runner', 'metrics', 'auth', 'search', 'media', 'webhooks', 'intranet'];
-const DOMAINS = ['ph.acme.io', 'e.shop.example', 'analytics.widgets.dev', 't.newsroom.example', 'ingest.saas.example', 'p.blog.example', 'm.travel.example', 'x.games.example'];
+const TUNNEL_NAMES = [
+  'api',
+  'web',
+  'grafana',
+  'ssh-bastion',
+  'k8s-ingress',
+  'admin',
+  'payments',
+  'docs',
+  'staging',
+  'ci-runner',
+  'metrics',
+  'auth',
+  'search',
+  'media',
+  'webhooks',
+  'intranet',
+];
+const DOMAINS = [
+  'ph.acme.io',
+  'e.shop.example',
+  'analytics.widgets.dev',
+  't.newsroom.example',
+  'ingest.saas.example',
+  'p.blog.example',
+  'm.travel.example',
+  'x.games.example',
+];
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -177,10 +203,17 @@ function connection(random: Random, connector: SimConnector, colo: string, opene
 }
 
 /** A cloudflared process: four connections spread over two colos, as cloudflared makes them. */
-export function newConnector(random: Random, now: number, options: { version?: string; warp?: boolean; haStatus?: SimConnector['ha_status'] } = {}): SimConnector {
+export function newConnector(
+  random: Random,
+  now: number,
+  options: { version?: string; warp?: boolean; haStatus?: SimConnector['ha_status'] } = {},
+): SimConnector {
   const version = options.version ?? pick(random, CLOUDFLARED_VERSIONS);
   const first = pick(random, COLOS);
-  const second = pick(random, COLOS.filter((c) => c !== first));
+  const second = pick(
+    random,
+    COLOS.filter((c) => c !== first),
+  );
   const runAt = now - Math.floor(random() * 14 * 86_400_000);
   const connector: SimConnector = {
     id: uuid(random),

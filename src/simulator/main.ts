@@ -31,7 +31,17 @@ function wholeNumber(name: string, value: string, min: number, max: number): num
   return n;
 }
 
-let values;
+let values: {
+  host: string;
+  port: string;
+  seed: string;
+  accounts: string;
+  tunnels: string;
+  'max-proxy-records': string;
+  'step-seconds': string;
+  'retry-accepts-api-keys': boolean;
+  help: boolean;
+};
 try {
   ({ values } = parseArgs({
     options: {
@@ -64,7 +74,7 @@ const options = {
   stepSeconds: wholeNumber('step-seconds', values['step-seconds'], 0, 86_400),
 };
 
-let sim;
+let sim: Awaited<ReturnType<typeof startSimulator>>;
 try {
   sim = await startSimulator({
     host: values.host,

@@ -16,18 +16,18 @@ import type { AddressInfo } from 'node:net';
 import {
   createRandom,
   deriveStatus,
-  generateFleet,
-  setProxyRecordStatus,
-  setTunnelStatus,
-  targetCname,
-  uuid,
   type FleetOptions,
+  generateFleet,
   type SimFleet,
   type SimOrganization,
   type SimProxyRecord,
   type SimProxyStatus,
   type SimTunnel,
   type SimTunnelStatus,
+  setProxyRecordStatus,
+  setTunnelStatus,
+  targetCname,
+  uuid,
 } from './fleet.js';
 import { createTimeline, type Timeline } from './timeline.js';
 
@@ -177,7 +177,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     const policy = `"burst";q=${rate.limit};w=${rate.windowSeconds}`;
     if (b.lockedUntil > t) {
       const wait = Math.ceil((b.lockedUntil - t) / 1000);
-      return { headers: { ratelimit: `"default";r=0;t=${wait}`, 'ratelimit-policy': policy, 'retry-after': String(wait) }, reply: cfError(429, 971, 'Please wait and consider throttling your request speed') };
+      return {
+        headers: { ratelimit: `"default";r=0;t=${wait}`, 'ratelimit-policy': policy, 'retry-after': String(wait) },
+        reply: cfError(429, 971, 'Please wait and consider throttling your request speed'),
+      };
     }
     b.used++;
     const reset = Math.max(1, Math.ceil((b.windowStart + rate.windowSeconds * 1000 - t) / 1000));
@@ -195,7 +198,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     const auth = req.headers.authorization;
     if (auth === `Bearer ${credentials.cloudflareToken}`) return { id: 'token', write: true };
     if (auth === `Bearer ${credentials.readOnlyCloudflareToken}`) return { id: 'read-only-token', write: false };
-    if (req.headers['x-auth-email'] === credentials.cloudflareEmail && req.headers['x-auth-key'] === credentials.cloudflareKey) return { id: 'key', write: true };
+    if (req.headers['x-auth-email'] === credentials.cloudflareEmail && req.headers['x-auth-key'] === credentials.cloudflareKey)
+      return { id: 'key', write: true };
     return undefined;
   };
 
@@ -282,7 +286,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       }
       if (resource === 'tunnels' && !tunnelId && method === 'GET') {
         // A comma list (the API reference) or the parameter repeated (the official SDK).
-        const asked = url.searchParams.getAll('tun_types').flatMap((v) => v.split(',')).filter(Boolean);
+        const asked = url.searchParams
+          .getAll('tun_types')
+          .flatMap((v) => v.split(','))
+          .filter(Boolean);
         const types = asked.length > 0 ? asked : ['cfd_tunnel', 'warp_connector', 'ip_sec', 'gre', 'cni'];
         return withRate(listTunnels(account, url.searchParams, types));
       }
@@ -356,7 +363,17 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         status: 200,
         body: {
           steps: timeline.steps,
-          accounts: fleet.accounts.map((a) => ({ id: a.id, tunnels: a.tunnels.map((t) => ({ id: t.id, name: t.name, type: t.tun_type, status: t.status, deleted: t.deleted_at !== null, connectors: t.connectors.map((c) => c.id) })) })),
+          accounts: fleet.accounts.map((a) => ({
+            id: a.id,
+            tunnels: a.tunnels.map((t) => ({
+              id: t.id,
+              name: t.name,
+              type: t.tun_type,
+              status: t.status,
+              deleted: t.deleted_at !== null,
+              connectors: t.connectors.map((c) => c.id),
+            })),
+          })),
           organizations: fleet.organizations.map((o) => ({ id: o.id, records: o.records.map((r) => ({ id: r.id, domain: r.domain, status: r.status })) })),
           faults,
         },
@@ -387,7 +404,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     if (what === 'proxy_records' && id && field === 'status' && method === 'POST') {
       const record = fleet.organizations.flatMap((o) => o.records).find((r) => r.id === id);
       const status = json().status as SimProxyStatus;
-      if (!record || !['waiting', 'issuing', 'valid', 'warning', 'erroring', 'deleting', 'timed_out'].includes(status)) return { status: 400, body: { error: 'unknown record or status' } };
+      if (!record || !['waiting', 'issuing', 'valid', 'warning', 'erroring', 'deleting', 'timed_out'].includes(status))
+        return { status: 400, body: { error: 'unknown record or status' } };
       setProxyRecordStatus(record, status, now());
       return { status: 200, body: record };
     }
@@ -463,7 +481,14 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       const endpoint = classify(req.method ?? 'GET', url.pathname);
       const fault = matchingFault(endpoint, url.pathname);
       const record = (status: number) =>
-        requests.push({ method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams), ...(endpoint ? { endpoint } : {}), status, at: now() });
+        requests.push({
+          method: req.method ?? 'GET',
+          path: url.pathname,
+          query: Object.fromEntries(url.searchParams),
+          ...(endpoint ? { endpoint } : {}),
+          status,
+          at: now(),
+        });
 
       const answer = () => {
         if (fault?.hang) {

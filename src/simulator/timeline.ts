@@ -8,11 +8,11 @@ import {
   dropConnections,
   refillConnections,
   rotateConnector,
-  setProxyRecordStatus,
-  setTunnelStatus,
   type SimFleet,
   type SimProxyRecord,
   type SimTunnel,
+  setProxyRecordStatus,
+  setTunnelStatus,
 } from './fleet.js';
 
 export interface Timeline {

@@ -1,12 +1,12 @@
 import http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MAX_PAGES } from '../../src/clients/cloudflare/envelope.js';
-import { createApiClient } from '../../src/clients/http.js';
-import { silentLogger } from '../../src/log.js';
 import { deleteConnector, listConnectors } from '../../src/clients/cloudflare/connections.js';
+import { MAX_PAGES } from '../../src/clients/cloudflare/envelope.js';
 import { listProxyEndpoints } from '../../src/clients/cloudflare/gateway.js';
 import { listTunnels } from '../../src/clients/cloudflare/tunnels.js';
 import { ApiAuthError, ApiResponseError } from '../../src/clients/errors.js';
+import { createApiClient } from '../../src/clients/http.js';
+import { silentLogger } from '../../src/log.js';
 import { cloudflareClient, simulator } from '../helpers/simulator.js';
 
 describe('Cloudflare tunnel lists', () => {
@@ -129,7 +129,10 @@ describe('Cloudflare pagination that could fool the exporter', () => {
   it('trusts total_count: a page that repeats an id is not a stop, the tunnels after it are read', async () => {
     // Page 2 repeats t2 (a tunnel that moved while paging) and carries t3..t4.
     const pages: Record<number, { id: string; name: string }[]> = { 1: range(0, 3), 2: [tunnel(2), ...range(3, 5)], 3: range(5, 7) };
-    const { client, requests } = await scriptedList((n) => ({ result: pages[n] ?? [], result_info: { page: n, per_page: 3, count: pages[n]?.length ?? 0, total_count: 7 } }));
+    const { client, requests } = await scriptedList((n) => ({
+      result: pages[n] ?? [],
+      result_info: { page: n, per_page: 3, count: pages[n]?.length ?? 0, total_count: 7 },
+    }));
     const repeated: number[] = [];
     const tunnels = await listTunnels(client, 'acc', undefined, (n) => repeated.push(n));
     expect(tunnels.map((t) => t.id)).toEqual(range(0, 7).map((t) => t.id));
@@ -139,7 +142,10 @@ describe('Cloudflare pagination that could fool the exporter', () => {
 
   it('fails the walk past ceil(total_count / per_page) + 1 pages that never reach total_count', async () => {
     // Every page is full but brings one new id: the total is never reached.
-    const { client, requests } = await scriptedList((n) => ({ result: [tunnel(0), tunnel(1), tunnel(n + 1)], result_info: { page: n, per_page: 3, count: 3, total_count: 6 } }));
+    const { client, requests } = await scriptedList((n) => ({
+      result: [tunnel(0), tunnel(1), tunnel(n + 1)],
+      result_info: { page: n, per_page: 3, count: 3, total_count: 6 },
+    }));
     const err = await listTunnels(client, 'acc').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApiResponseError);
     expect((err as Error).message).toContain('pagination did not end within 3 pages (total_count 6, per_page 3); 5 distinct items read');
@@ -147,7 +153,10 @@ describe('Cloudflare pagination that could fool the exporter', () => {
   });
 
   it('without total_count, stops on a short page', async () => {
-    const { client, requests } = await scriptedList((n) => ({ result: n === 1 ? range(0, 3) : n === 2 ? range(3, 4) : range(10, 13), result_info: { page: n, per_page: 3 } }));
+    const { client, requests } = await scriptedList((n) => ({
+      result: n === 1 ? range(0, 3) : n === 2 ? range(3, 4) : range(10, 13),
+      result_info: { page: n, per_page: 3 },
+    }));
     const tunnels = await listTunnels(client, 'acc');
     expect(tunnels).toHaveLength(4);
     expect(requests).toEqual([1, 2]);

@@ -3,17 +3,10 @@ import http from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { listConnectors } from '../../src/clients/cloudflare/connections.js';
 import { listTunnels } from '../../src/clients/cloudflare/tunnels.js';
-import {
-  ApiAuthError,
-  ApiNetworkError,
-  ApiRateLimitedError,
-  ApiResponseError,
-  ApiServerError,
-  ApiTimeoutError,
-} from '../../src/clients/errors.js';
+import { ApiAuthError, ApiNetworkError, ApiRateLimitedError, ApiResponseError, ApiServerError, ApiTimeoutError } from '../../src/clients/errors.js';
 import { apiPath, createApiClient, MAX_RESPONSE_BYTES, MAX_RETRY_AFTER_MS, parseRateLimit, parseRetryAfter } from '../../src/clients/http.js';
-import { createLogger, silentLogger } from '../../src/log.js';
 import { retryProxyRecord } from '../../src/clients/posthog/proxy-records.js';
+import { createLogger, silentLogger } from '../../src/log.js';
 import { cloudflareClient, posthogClient, recordingObserver, simulator } from '../helpers/simulator.js';
 
 describe('header parsing', () => {
@@ -72,7 +65,11 @@ describe('API client against the simulator', () => {
     const sim = await simulator({ faults: [{ endpoint: 'tunnels.list', rateLimited: true, retryAfterSeconds: 999_999_999, times: 1 }] });
     let clock = 1_000_000;
     const lines: Record<string, unknown>[] = [];
-    const log = createLogger({ level: 'debug', format: 'json', destination: { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) } as never });
+    const log = createLogger({
+      level: 'debug',
+      format: 'json',
+      destination: { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) } as never,
+    });
     const client = cloudflareClient(sim, { now: () => clock, log });
     const account = sim.accountIds[0] as string;
     const first = await listTunnels(client, account).catch((e: unknown) => e);
@@ -113,7 +110,8 @@ describe('API client against the simulator', () => {
     const sim = await simulator({ fleet: { accounts: 1, tunnelsPerAccount: 2 } });
     const client = cloudflareClient(sim);
     const stop = new AbortController();
-    for (let i = 0; i < 200; i++) await client.send({ method: 'GET', path: `/accounts/${sim.accountIds[0]}/cfd_tunnel`, operation: 'x', permission: 'x', signal: stop.signal });
+    for (let i = 0; i < 200; i++)
+      await client.send({ method: 'GET', path: `/accounts/${sim.accountIds[0]}/cfd_tunnel`, operation: 'x', permission: 'x', signal: stop.signal });
     // AbortSignal.any([stop, deadline]) registers every combined signal on `stop` (Node 20 keeps them).
     const dependants = Object.getOwnPropertySymbols(stop.signal).find((s) => s.description === 'kDependantSignals');
     expect(dependants ? (stop.signal as unknown as Record<symbol, Set<unknown>>)[dependants]?.size : 0).toBe(0);

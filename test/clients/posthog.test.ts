@@ -1,9 +1,9 @@
 import http from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { createApiClient } from '../../src/clients/http.js';
-import { silentLogger } from '../../src/log.js';
 import { ApiCredentialNotAllowedError, ApiRequestError } from '../../src/clients/errors.js';
+import { createApiClient } from '../../src/clients/http.js';
 import { createProxyRecord, deleteProxyRecord, getProxyRecord, listProxyRecords, retryProxyRecord } from '../../src/clients/posthog/proxy-records.js';
+import { silentLogger } from '../../src/log.js';
 import { posthogClient, simulator } from '../helpers/simulator.js';
 
 describe('PostHog proxy records', () => {
@@ -16,7 +16,7 @@ describe('PostHog proxy records', () => {
     expect(sim.requests).toHaveLength(shape === 'paginated' ? 3 : 1);
   });
 
-  it('classifies PostHog\'s refusal of a personal API key on retry/ as its own error, naming the cause', async () => {
+  it("classifies PostHog's refusal of a personal API key on retry/ as its own error, naming the cause", async () => {
     const sim = await simulator();
     const org = sim.fleet.organizations[0];
     const erroring = org?.records.find((r) => r.status === 'erroring');
@@ -36,7 +36,9 @@ describe('PostHog proxy records', () => {
     expect(org?.records.map((r) => r.domain)).toContain('fresh.example.com');
     await deleteProxyRecord(client, org?.id as string, created.id);
     expect(org?.records.map((r) => r.domain)).not.toContain('fresh.example.com');
-    const refused = await createProxyRecord(client, org?.id as string, 'a.example.com').then(() => createProxyRecord(client, org?.id as string, 'b.example.com')).catch((e: unknown) => e);
+    const refused = await createProxyRecord(client, org?.id as string, 'a.example.com')
+      .then(() => createProxyRecord(client, org?.id as string, 'b.example.com'))
+      .catch((e: unknown) => e);
     expect((refused as Error).message).toContain('(HTTP 400)');
   });
 
@@ -74,7 +76,13 @@ describe('PostHog proxy records', () => {
       const { port } = server.address() as { port: number };
       const client = createApiClient({ api: 'posthog', baseUrl: `http://127.0.0.1:${port}`, headers: {}, log: silentLogger(), retries: 0 });
       const sent: string[] = [];
-      const observed = { ...client, send: (req: Parameters<typeof client.send>[0]) => (sent.push(req.path), client.send(req)) };
+      const observed = {
+        ...client,
+        send: (req: Parameters<typeof client.send>[0]) => {
+          sent.push(req.path);
+          return client.send(req);
+        },
+      };
       const err = await listProxyRecords(observed, 'org').catch((e: unknown) => e);
       expect((err as Error).message).toContain('the next link points at a page already read');
       expect(sent).toHaveLength(1);
@@ -88,7 +96,17 @@ describe('PostHog proxy records', () => {
     const server = http.createServer((req, res) => {
       const n = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('n') ?? 1);
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ count: 4, next: `http://${req.headers.host}/api/organizations/org/proxy_records/?n=${n + 1}`, previous: null, results: [{ id: `r${n}`, domain: `${n}.example.com` }, { id: `s${n}`, domain: `s${n}.example.com` }] }));
+      res.end(
+        JSON.stringify({
+          count: 4,
+          next: `http://${req.headers.host}/api/organizations/org/proxy_records/?n=${n + 1}`,
+          previous: null,
+          results: [
+            { id: `r${n}`, domain: `${n}.example.com` },
+            { id: `s${n}`, domain: `s${n}.example.com` },
+          ],
+        }),
+      );
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {

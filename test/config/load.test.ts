@@ -18,6 +18,7 @@ function problemsOf(argv: string[], env: Record<string, string>, files: Record<s
 
 // Real files for the fixtures, fakes for secrets.
 import { readFileSync } from 'node:fs';
+
 function jsonRead(p: string): string {
   return readFileSync(p, 'utf8');
 }
@@ -80,7 +81,9 @@ describe('environment and flags', () => {
 
   it('with no source and no --demo, names the variables and --demo', () => {
     const [problem] = problemsOf([], {});
-    expect(problem).toMatch(/^no source is enabled: set CLOUDFLARE_API_TOKEN .*CLOUDFLARE_ACCOUNT_IDS.*POSTHOG_API_KEY.*POSTHOG_ORGANIZATION_IDS; or run with --demo/);
+    expect(problem).toMatch(
+      /^no source is enabled: set CLOUDFLARE_API_TOKEN .*CLOUDFLARE_ACCOUNT_IDS.*POSTHOG_API_KEY.*POSTHOG_ORGANIZATION_IDS; or run with --demo/,
+    );
   });
 
   it('needs ids with credentials and credentials with ids', () => {
@@ -104,7 +107,12 @@ describe('environment and flags', () => {
       env: { CLOUDFLARE_API_TOKEN_FILE: '/s/cf', CLOUDFLARE_ACCOUNT_IDS: 'a, b,a', POSTHOG_API_KEY_FILE: '/s/ph', POSTHOG_ORGANIZATION_IDS: 'org' },
       readFile: (p) => files[p as keyof typeof files] ?? '',
     });
-    expect(config.cloudflare).toEqual({ auth: { kind: 'token', token: 'file-token' }, accountIds: ['a', 'b'], baseUrl: 'https://api.cloudflare.com/client/v4', budget: 300 });
+    expect(config.cloudflare).toEqual({
+      auth: { kind: 'token', token: 'file-token' },
+      accountIds: ['a', 'b'],
+      baseUrl: 'https://api.cloudflare.com/client/v4',
+      budget: 300,
+    });
     expect(config.posthog).toEqual({ apiKey: 'phx_key', organizationIds: ['org'], baseUrl: 'https://us.posthog.com' });
     expect(problemsOf([], { ...CF, CLOUDFLARE_API_TOKEN_FILE: '/s/cf' }, files)).toEqual([
       'CLOUDFLARE_API_TOKEN and CLOUDFLARE_API_TOKEN_FILE: set only one of them',
@@ -141,13 +149,29 @@ describe('environment and flags', () => {
       log: { level: 'info', format: 'json' },
       schedules: { tunnels: '*/30 * * * * *', gateway: '0 */5 * * * *', proxyRecords: '0 * * * * *' },
       staleDataMaxAgeMs: 600_000,
-      remediation: { staleConnectors: 'off', proxyRecords: 'off', proxyRecordRetryMethod: 'retry', staleConnectorAfterMs: 900_000, cooldownMs: 3_600_000, maxActionsPerHour: 10 },
+      remediation: {
+        staleConnectors: 'off',
+        proxyRecords: 'off',
+        proxyRecordRetryMethod: 'retry',
+        staleConnectorAfterMs: 900_000,
+        cooldownMs: 3_600_000,
+        maxActionsPerHour: 10,
+      },
     });
     expect(config.posthog).toBeUndefined();
   });
 
   it('renders the effective config with secrets redacted', () => {
-    const { config } = loadConfig({ argv: [], env: { CLOUDFLARE_API_EMAIL: 'me@example.com', CLOUDFLARE_API_KEY: 'global-key-123', CLOUDFLARE_ACCOUNT_IDS: 'a', POSTHOG_API_KEY: 'phx_secret', POSTHOG_ORGANIZATION_IDS: 'o' } });
+    const { config } = loadConfig({
+      argv: [],
+      env: {
+        CLOUDFLARE_API_EMAIL: 'me@example.com',
+        CLOUDFLARE_API_KEY: 'global-key-123',
+        CLOUDFLARE_ACCOUNT_IDS: 'a',
+        POSTHOG_API_KEY: 'phx_secret',
+        POSTHOG_ORGANIZATION_IDS: 'o',
+      },
+    });
     const text = renderEffectiveConfig(config);
     expect(text).not.toContain('global-key-123');
     expect(text).not.toContain('phx_secret');

@@ -1,18 +1,18 @@
 // The built daemon as users run it: exit codes, --config.check, readiness, metrics over HTTP(S),
 // logfmt, and a clean stop on SIGTERM even with a request hanging upstream.
 import { execFileSync, spawn } from 'node:child_process';
-import net from 'node:net';
 import { cpSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import bcrypt from 'bcryptjs';
 import { Agent, request } from 'undici';
 import { describe, expect, it } from 'vitest';
-import { fileURLToPath } from 'node:url';
+import type { Simulator } from '../../src/simulator/server.js';
 import { GUARD, runCli, startDaemon, waitFor } from '../helpers/daemon.js';
 import { samples } from '../helpers/exposition.js';
 import { simulator } from '../helpers/simulator.js';
-import type { Simulator } from '../../src/simulator/server.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -111,8 +111,31 @@ describe('daemon against the simulator', () => {
 
   it('serves HTTPS with bcrypt basic auth from --web.config.file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tls-'));
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'tls.key'), '-out', join(dir, 'tls.crt'), '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
-    writeFileSync(join(dir, 'web.yml'), `tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\nbasic_auth_users:\n  prometheus: ${bcrypt.hashSync('scrape-me', 4)}\n`);
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        join(dir, 'tls.key'),
+        '-out',
+        join(dir, 'tls.crt'),
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
+    writeFileSync(
+      join(dir, 'web.yml'),
+      `tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\nbasic_auth_users:\n  prometheus: ${bcrypt.hashSync('scrape-me', 4)}\n`,
+    );
     const sim = await simulator();
     const daemon = await startDaemon([`--web.config.file=${join(dir, 'web.yml')}`], simEnv(sim));
     expect(daemon.url).toMatch(/^https:\/\//);
@@ -177,14 +200,22 @@ describe('configuration that used to pass --config.check and then fail', () => {
   });
 
   it('--config.check redacts user:password@ in a base URL', async () => {
-    const { code, stdout } = await runCli(['--config.check'], { CLOUDFLARE_API_TOKEN: 't', CLOUDFLARE_ACCOUNT_IDS: 'acc', CLOUDFLARE_API_BASE_URL: 'https://user:hunter2@proxy.example/client/v4' });
+    const { code, stdout } = await runCli(['--config.check'], {
+      CLOUDFLARE_API_TOKEN: 't',
+      CLOUDFLARE_ACCOUNT_IDS: 'acc',
+      CLOUDFLARE_API_BASE_URL: 'https://user:hunter2@proxy.example/client/v4',
+    });
     expect(code).toBe(0);
     expect(stdout).toContain('api_base_url: https://<redacted>@proxy.example/client/v4');
     expect(stdout).not.toContain('hunter2');
   });
 
   it('an absurd duration: exit 2', async () => {
-    const { code, stderr } = await runCli(['--config.check'], { CLOUDFLARE_API_TOKEN: 't', CLOUDFLARE_ACCOUNT_IDS: 'acc', STALE_DATA_MAX_AGE: '99999999999999999999999h' });
+    const { code, stderr } = await runCli(['--config.check'], {
+      CLOUDFLARE_API_TOKEN: 't',
+      CLOUDFLARE_ACCOUNT_IDS: 'acc',
+      STALE_DATA_MAX_AGE: '99999999999999999999999h',
+    });
     expect(code).toBe(2);
     expect(stderr).toContain('STALE_DATA_MAX_AGE: must be at most 365d, got "99999999999999999999999h"');
   });
@@ -218,7 +249,11 @@ describe('signals', () => {
   it('SIGHUP without a web config is logged and changes nothing', async () => {
     const daemon = await startDaemon(['--demo']);
     daemon.child.kill('SIGHUP');
-    await waitFor(() => `the SIGHUP log line (exit ${daemon.child.exitCode}, signal ${daemon.child.signalCode})\n${daemon.stdout().slice(-2000)}\n${daemon.stderr().slice(-500)}`, async () => (daemon.stdout().includes('SIGHUP: no --web.config.file to reload') ? true : undefined));
+    await waitFor(
+      () =>
+        `the SIGHUP log line (exit ${daemon.child.exitCode}, signal ${daemon.child.signalCode})\n${daemon.stdout().slice(-2000)}\n${daemon.stderr().slice(-500)}`,
+      async () => (daemon.stdout().includes('SIGHUP: no --web.config.file to reload') ? true : undefined),
+    );
     expect((await fetch(`${daemon.url}/-/healthy`)).status).toBe(200);
     daemon.child.kill('SIGTERM');
     expect(await daemon.exit).toBe(0);
@@ -232,7 +267,10 @@ describe('signals', () => {
     daemon.child.kill('SIGUSR1');
     await new Promise((r) => setTimeout(r, 500));
     expect(daemon.stderr()).not.toContain('Debugger listening');
-    const inspector = await fetch('http://127.0.0.1:9229/json/version').then(() => 'open', () => 'closed');
+    const inspector = await fetch('http://127.0.0.1:9229/json/version').then(
+      () => 'open',
+      () => 'closed',
+    );
     expect(inspector).toBe('closed');
     expect(daemon.child.exitCode).toBeNull();
     daemon.child.kill('SIGTERM');
@@ -269,15 +307,33 @@ describe('npm run demo', () => {
     for (const f of ['package.json', 'tsconfig.json', 'tsconfig.build.json']) cpSync(join(ROOT, f), join(copy, f));
     cpSync(join(ROOT, 'src'), join(copy, 'src'), { recursive: true });
     symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'));
-    const npm = spawn('npm', ['run', 'demo'], { cwd: copy, env: { ...process.env, LISTEN_ADDRESS: `127.0.0.1:${port}`, NODE_OPTIONS: `--import=${GUARD}` }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const npm = spawn('npm', ['run', 'demo'], {
+      cwd: copy,
+      env: { ...process.env, LISTEN_ADDRESS: `127.0.0.1:${port}`, NODE_OPTIONS: `--import=${GUARD}` },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     npm.stdout.on('data', (d: Buffer) => (output += d.toString()));
     npm.stderr.on('data', (d: Buffer) => (output += d.toString()));
     const exited = new Promise((r) => npm.on('exit', r));
-    await waitFor(() => `the demo listening\n${output}`, async () => ((await fetch(`http://127.0.0.1:${port}/-/healthy`)).ok ? true : undefined), 60_000);
+    await waitFor(
+      () => `the demo listening\n${output}`,
+      async () => ((await fetch(`http://127.0.0.1:${port}/-/healthy`)).ok ? true : undefined),
+      60_000,
+    );
     npm.kill('SIGTERM');
     await exited;
-    await waitFor('the port to close', async () => ((await fetch(`http://127.0.0.1:${port}/-/healthy`).then(() => 'open', () => 'closed')) === 'closed' ? true : undefined), 12_000);
+    await waitFor(
+      'the port to close',
+      async () =>
+        (await fetch(`http://127.0.0.1:${port}/-/healthy`).then(
+          () => 'open',
+          () => 'closed',
+        )) === 'closed'
+          ? true
+          : undefined,
+      12_000,
+    );
   });
 
   it('shows derived pending reconnects and reconnects within two minutes', { timeout: 150_000 }, async () => {

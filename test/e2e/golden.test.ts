@@ -12,10 +12,14 @@ import { tool } from '../helpers/tools.js';
 
 const NOW = Date.parse('2026-11-01T12:00:00Z');
 const GOLDEN = new URL('../fixtures/golden.prom', import.meta.url);
-const VARIABLE = /^(# (HELP|TYPE) )?(process_|nodejs_|cloudflare_tunnel_exporter_(collector_duration_seconds|api_request_duration_seconds|api_ratelimit_remaining|build_info))/;
+const VARIABLE =
+  /^(# (HELP|TYPE) )?(process_|nodejs_|cloudflare_tunnel_exporter_(collector_duration_seconds|api_request_duration_seconds|api_ratelimit_remaining|build_info))/;
 
 async function scrapeSimulatedFleet() {
-  const sim = await simulator({ now: () => NOW, fleet: { seed: 11, accounts: 1, tunnelsPerAccount: 8, warpConnectorsPerAccount: 1, proxyEndpointsPerAccount: 2, recordsPerOrganization: 9 } });
+  const sim = await simulator({
+    now: () => NOW,
+    fleet: { seed: 11, accounts: 1, tunnelsPerAccount: 8, warpConnectorsPerAccount: 1, proxyEndpointsPerAccount: 2, recordsPerOrganization: 9 },
+  });
   const exporter = createExporter({ config: simulatorConfig(sim), log: silentLogger(), now: () => NOW });
   const server = await exporter.start();
   try {

@@ -42,14 +42,20 @@ describe('the daemon remediating', () => {
     const staleId = stale?.connectors[0]?.id;
     const daemon = await startDaemon([], env(sim, 'on'));
     await waitFor('the DELETE', async () => (sim.requests.some((r) => r.method === 'DELETE') ? true : undefined), 20_000);
-    await waitFor('a few more record polls', async () => (sim.requests.filter((r) => r.endpoint === 'proxy_records.list').length >= 4 ? true : undefined), 20_000);
+    await waitFor(
+      'a few more record polls',
+      async () => (sim.requests.filter((r) => r.endpoint === 'proxy_records.list').length >= 4 ? true : undefined),
+      20_000,
+    );
     const writes = sim.requests.filter((r) => r.method !== 'GET');
     expect(writes.filter((r) => r.method === 'DELETE')).toEqual([expect.objectContaining({ query: { client_id: staleId }, status: 200 })]);
     expect(writes.filter((r) => r.method === 'POST')).toEqual([expect.objectContaining({ endpoint: 'proxy_records.retry', status: 403 })]);
     const text = await (await fetch(`${daemon.url}/metrics`)).text();
     expect(value(text, 'cloudflare_tunnel_exporter_remediation_actions_total', { action: 'cleanup_connector', mode: 'live' })).toBe(1);
     expect(value(text, 'cloudflare_tunnel_exporter_remediation_actions_total', { action: 'retry_proxy_record', mode: 'live' })).toBe(0);
-    expect(value(text, 'cloudflare_tunnel_exporter_remediation_skipped_total', { action: 'retry_proxy_record', reason: 'credential_not_allowed' })).toBeGreaterThanOrEqual(2);
+    expect(
+      value(text, 'cloudflare_tunnel_exporter_remediation_skipped_total', { action: 'retry_proxy_record', reason: 'credential_not_allowed' }),
+    ).toBeGreaterThanOrEqual(2);
     expect(daemon.stdout().match(/PostHog refuses this credential on proxy record retry/g)).toHaveLength(1);
     daemon.child.kill('SIGTERM');
     expect(await daemon.exit).toBe(0);
@@ -61,8 +67,17 @@ describe('the daemon remediating', () => {
     const failed = org?.records.filter((r) => r.status === 'erroring' || r.status === 'timed_out') ?? [];
     const domains = org?.records.map((r) => r.domain).sort();
     const daemon = await startDaemon([], { ...env(sim, 'on', 'recreate'), REMEDIATE_STALE_CONNECTORS: 'off' });
-    await waitFor('the creates', async () => (sim.requests.filter((r) => r.endpoint === 'proxy_records.create').length === failed.length ? true : undefined), 20_000);
-    expect(sim.requests.filter((r) => r.endpoint === 'proxy_records.delete').map((r) => r.path).sort()).toEqual(failed.map((r) => `/api/organizations/${org?.id}/proxy_records/${r.id}/`).sort());
+    await waitFor(
+      'the creates',
+      async () => (sim.requests.filter((r) => r.endpoint === 'proxy_records.create').length === failed.length ? true : undefined),
+      20_000,
+    );
+    expect(
+      sim.requests
+        .filter((r) => r.endpoint === 'proxy_records.delete')
+        .map((r) => r.path)
+        .sort(),
+    ).toEqual(failed.map((r) => `/api/organizations/${org?.id}/proxy_records/${r.id}/`).sort());
     expect(sim.requests.some((r) => r.endpoint === 'proxy_records.retry')).toBe(false);
     expect(org?.records.map((r) => r.domain).sort()).toEqual(domains);
     daemon.child.kill('SIGTERM');

@@ -7,7 +7,7 @@
 // One deliberate change to the shipped rules: every `for:` becomes 1s and Prometheus evaluates
 // every second, so the test takes seconds instead of the rules' real 5-60 minutes. The
 // expressions, labels and annotations are the shipped ones; promtool's rule tests cover `for:`.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -59,13 +59,28 @@ describe('exporter + Prometheus + Alertmanager', () => {
     const prometheusBin = tool('prometheus', ctx);
     const alertmanagerBin = tool('alertmanager', ctx);
 
-    const sim = await simulator({ fleet: { accounts: 1, tunnelsPerAccount: 8, warpConnectorsPerAccount: 1 }, rateLimit: { limit: 100_000, windowSeconds: 300 } });
+    const sim = await simulator({
+      fleet: { accounts: 1, tunnelsPerAccount: 8, warpConnectorsPerAccount: 1 },
+      rateLimit: { limit: 100_000, windowSeconds: 300 },
+    });
     const everySecond = '* * * * * *';
     const exporter = createExporter({
       config: simulatorConfig(sim, {
         schedules: { tunnels: everySecond, gateway: everySecond, proxyRecords: everySecond },
-        remediation: { staleConnectors: 'dry-run', proxyRecords: 'dry-run', proxyRecordRetryMethod: 'retry', staleConnectorAfterMs: 900_000, cooldownMs: 3_600_000, maxActionsPerHour: 10 },
-        cloudflare: { auth: { kind: 'token', token: sim.credentials.cloudflareToken }, accountIds: sim.accountIds, baseUrl: sim.cloudflareBaseUrl, budget: 100_000 },
+        remediation: {
+          staleConnectors: 'dry-run',
+          proxyRecords: 'dry-run',
+          proxyRecordRetryMethod: 'retry',
+          staleConnectorAfterMs: 900_000,
+          cooldownMs: 3_600_000,
+          maxActionsPerHour: 10,
+        },
+        cloudflare: {
+          auth: { kind: 'token', token: sim.credentials.cloudflareToken },
+          accountIds: sim.accountIds,
+          baseUrl: sim.cloudflareBaseUrl,
+          budget: 100_000,
+        },
       }),
       log: silentLogger(),
     });
@@ -84,12 +99,29 @@ describe('exporter + Prometheus + Alertmanager', () => {
           `scrape_configs: [ { job_name: cloudflare-tunnel-exporter, static_configs: [ { targets: ["${new URL(server.url).host}"] } ] } ]`,
         ].join('\n'),
       );
-      const am = start(alertmanagerBin, [`--config.file=${root}alertmanager/alertmanager.yml`, `--storage.path=${join(dir, 'am')}`, `--web.listen-address=127.0.0.1:${amPort}`, '--cluster.listen-address=']);
-      const prom = start(prometheusBin, [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'prom')}`, `--web.listen-address=127.0.0.1:${promPort}`]);
+      const am = start(alertmanagerBin, [
+        `--config.file=${root}alertmanager/alertmanager.yml`,
+        `--storage.path=${join(dir, 'am')}`,
+        `--web.listen-address=127.0.0.1:${amPort}`,
+        '--cluster.listen-address=',
+      ]);
+      const prom = start(prometheusBin, [
+        `--config.file=${join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${join(dir, 'prom')}`,
+        `--web.listen-address=127.0.0.1:${promPort}`,
+      ]);
       const promUrl = `http://127.0.0.1:${promPort}`;
       const amUrl = `http://127.0.0.1:${amPort}`;
-      await waitFor(() => `Alertmanager ready\n${am.output()}`, async () => ((await fetch(`${amUrl}/-/ready`)).ok ? true : undefined), 20_000);
-      await waitFor(() => `Prometheus ready\n${prom.output()}`, async () => ((await fetch(`${promUrl}/-/ready`)).ok ? true : undefined), 20_000);
+      await waitFor(
+        () => `Alertmanager ready\n${am.output()}`,
+        async () => ((await fetch(`${amUrl}/-/ready`)).ok ? true : undefined),
+        20_000,
+      );
+      await waitFor(
+        () => `Prometheus ready\n${prom.output()}`,
+        async () => ((await fetch(`${promUrl}/-/ready`)).ok ? true : undefined),
+        20_000,
+      );
 
       const query = async (expr: string) => {
         const res = await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(expr)}`);
@@ -108,17 +140,31 @@ describe('exporter + Prometheus + Alertmanager', () => {
       await waitFor('a first poll of the flapping tunnel', () => derived('cloudflare_tunnel_connections'));
       await setStatus('degraded');
       await waitFor('derived pending reconnects', () => derived('cloudflare_tunnel_pending_reconnect_connections'));
-      await waitFor('a scrape of them', async () => ((await query('cloudflare_tunnel_pending_reconnect_connections > 0')).length > 0 ? true : undefined), 30_000);
+      await waitFor(
+        'a scrape of them',
+        async () => ((await query('cloudflare_tunnel_pending_reconnect_connections > 0')).length > 0 ? true : undefined),
+        30_000,
+      );
       await setStatus('healthy');
       await waitFor('counted reconnects', () => derived('cloudflare_tunnel_connection_reconnects_total'));
       // And it drops again, so the dashboards' "pending now" panels have something to show.
       await setStatus('degraded');
       await waitFor('pending again', () => derived('cloudflare_tunnel_pending_reconnect_connections'));
-      await waitFor('a few scrapes', async () => ((await query('count_over_time(up{job="cloudflare-tunnel-exporter"}[1m]) >= 4')).length > 0 ? true : undefined), 30_000);
+      await waitFor(
+        'a few scrapes',
+        async () => ((await query('count_over_time(up{job="cloudflare-tunnel-exporter"}[1m]) >= 4')).length > 0 ? true : undefined),
+        30_000,
+      );
 
       // Every dashboard query returns data, with the dashboards' variables set as a user would.
       const detailTunnel = sim.fleet.accounts[0]?.tunnels.find((t) => t.status === 'healthy' && t.tun_type === 'cfd_tunnel');
-      const vars: Record<string, string> = { account_id: '.*', organization_id: '.*', job: 'cloudflare-tunnel-exporter', tunnel: detailTunnel?.name as string, __rate_interval: '30s' };
+      const vars: Record<string, string> = {
+        account_id: '.*',
+        organization_id: '.*',
+        job: 'cloudflare-tunnel-exporter',
+        tunnel: detailTunnel?.name as string,
+        __rate_interval: '30s',
+      };
       const empty: string[] = [];
       let count = 0;
       for (const [file, model] of Object.entries(DASHBOARDS)) {
@@ -149,7 +195,10 @@ describe('exporter + Prometheus + Alertmanager', () => {
       // The same tunnel's pending-reconnect alert arrives too, and is inhibited by the down one.
       const pending = await waitFor(
         'CloudflareTunnelPendingReconnects in Alertmanager',
-        async () => (await alerts()).find((a) => a.labels.alertname === 'CloudflareTunnelPendingReconnects' && a.labels.tunnel_id === victim.id && a.status.state === 'suppressed'),
+        async () =>
+          (await alerts()).find(
+            (a) => a.labels.alertname === 'CloudflareTunnelPendingReconnects' && a.labels.tunnel_id === victim.id && a.status.state === 'suppressed',
+          ),
         30_000,
       );
       expect(pending.status.inhibitedBy.length).toBe(1);

@@ -1,5 +1,5 @@
 // Runs the built daemon (dist/cli.js) as a user would, and reads its JSON log for the URL.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach } from 'vitest';
 

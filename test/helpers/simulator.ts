@@ -1,9 +1,9 @@
 // Test helpers around the embedded simulator: clients and configs pointed at it.
 import { afterEach } from 'vitest';
+import { type ApiClient, type ApiClientOptions, type ApiObserver, createApiClient } from '../../src/clients/http.js';
 import type { Config } from '../../src/config/schema.js';
-import { createApiClient, type ApiClient, type ApiClientOptions, type ApiObserver } from '../../src/clients/http.js';
 import { silentLogger } from '../../src/log.js';
-import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/server.js';
+import { type Simulator, type SimulatorOptions, startSimulator } from '../../src/simulator/server.js';
 
 const running: Simulator[] = [];
 afterEach(async () => {
@@ -54,7 +54,14 @@ export function simulatorConfig(sim: Simulator, overrides: Partial<Config> = {})
     // Far-apart schedules: tests drive polls with job.tick(), the cron never fires during a test.
     schedules: { tunnels: '0 0 0 1 1 *', gateway: '0 0 0 1 1 *', proxyRecords: '0 0 0 1 1 *' },
     staleDataMaxAgeMs: 600_000,
-    remediation: { staleConnectors: 'off', proxyRecords: 'off', proxyRecordRetryMethod: 'retry', staleConnectorAfterMs: 900_000, cooldownMs: 3_600_000, maxActionsPerHour: 10 },
+    remediation: {
+      staleConnectors: 'off',
+      proxyRecords: 'off',
+      proxyRecordRetryMethod: 'retry',
+      staleConnectorAfterMs: 900_000,
+      cooldownMs: 3_600_000,
+      maxActionsPerHour: 10,
+    },
     demo: false,
     ...overrides,
   };

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import bcrypt from 'bcryptjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createBasicAuth, MAX_PENDING, type BcryptVerifier } from '../../src/http/basic-auth.js';
+import { type BcryptVerifier, createBasicAuth, MAX_PENDING } from '../../src/http/basic-auth.js';
 
 const basic = (u: string, p: string) => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
 
@@ -26,7 +26,13 @@ describe('basic auth', () => {
 
   it('compares an unknown user against the costliest configured hash, so timing does not reveal who exists', async () => {
     const { verifier, asked } = recordingVerifier();
-    const check = createBasicAuth(new Map([['alice', cheap], ['bob', costly]]), verifier);
+    const check = createBasicAuth(
+      new Map([
+        ['alice', cheap],
+        ['bob', costly],
+      ]),
+      verifier,
+    );
     const result = check(basic('mallory', 'pw-b'));
     await new Promise((r) => setImmediate(r));
     expect(asked.map((a) => a.hash)).toEqual([costly]);

@@ -4,7 +4,7 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHttpApp } from '../../src/http/app.js';
-import { serve, type RunningServer } from '../../src/http/server.js';
+import { type RunningServer, serve } from '../../src/http/server.js';
 import { silentLogger } from '../../src/log.js';
 
 let server: RunningServer | undefined;

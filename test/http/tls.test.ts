@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHttpApp } from '../../src/http/app.js';
-import { serve, type RunningServer } from '../../src/http/server.js';
+import { type RunningServer, serve } from '../../src/http/server.js';
 import { loadWebConfig } from '../../src/http/web-config.js';
 import { silentLogger } from '../../src/log.js';
 
@@ -32,7 +32,14 @@ afterEach(async () => {
 });
 
 async function start(yaml: string): Promise<number> {
-  const app = createHttpApp({ telemetryPath: '/metrics', version: 't', scrapeMetrics: async () => [Buffer.from('x 1\n')], metricsContentType: 'text/plain', waitingFor: () => [], sources: () => [] });
+  const app = createHttpApp({
+    telemetryPath: '/metrics',
+    version: 't',
+    scrapeMetrics: async () => [Buffer.from('x 1\n')],
+    metricsContentType: 'text/plain',
+    waitingFor: () => [],
+    sources: () => [],
+  });
   server = await serve(app, { host: '127.0.0.1', port: 0 }, loadWebConfig(webConfig(yaml)), silentLogger());
   return server.address().port;
 }
@@ -97,7 +104,9 @@ describe('TLS cipher suites and curves', () => {
     expect(() => loadWebConfig(webConfig('  cipher_suites: [TLS_RSA_WITH_RC4_128_SHA]\n'))).toThrow(/cipher_suites: TLS_RSA_WITH_RC4_128_SHA is not supported/);
     expect(() => loadWebConfig(webConfig('  cipher_suites: [NOT_A_SUITE]\n'))).toThrow(/cipher_suites: NOT_A_SUITE is not supported/);
     expect(() => loadWebConfig(webConfig('  curve_preferences: [CurveP1]\n'))).toThrow(/curve_preferences: CurveP1 is not supported/);
-    expect(() => loadWebConfig(webConfig('  client_allowed_sans: [a.example]\n'))).toThrow(/client_allowed_sans: needs client_auth_type RequireAndVerifyClientCert or VerifyClientCertIfGiven/);
+    expect(() => loadWebConfig(webConfig('  client_allowed_sans: [a.example]\n'))).toThrow(
+      /client_allowed_sans: needs client_auth_type RequireAndVerifyClientCert or VerifyClientCertIfGiven/,
+    );
     const http2 = webConfig('').replace(/web\.yml$/, 'http2.yml');
     writeFileSync(http2, 'http_server_config:\n  http2: true\n');
     expect(() => loadWebConfig(http2)).toThrow(/http_server_config.http2: HTTP\/2 is not supported/);

@@ -32,7 +32,9 @@ describe('web config file', () => {
 
   it('names every problem: unknown keys, bad hashes, missing files', () => {
     const dir = write({ 'web.yml': 'tls_server_config:\n  cert_file: missing.crt\n  key_file: missing.key\n' });
-    expect(() => loadWebConfig(join(dir, 'web.yml'))).toThrow(/tls_server_config.cert_file: cannot read missing.crt \(ENOENT\)\n.*key_file: cannot read missing.key/);
+    expect(() => loadWebConfig(join(dir, 'web.yml'))).toThrow(
+      /tls_server_config.cert_file: cannot read missing.crt \(ENOENT\)\n.*key_file: cannot read missing.key/,
+    );
     const bad = write({ 'web.yml': 'basic_auth_users:\n  bob: plaintext\ntls_config: {}\n' });
     expect(() => loadWebConfig(join(bad, 'web.yml'))).toThrow(/basic_auth_users.bob: must be a bcrypt hash[\s\S]*Unrecognized key: "tls_config"/);
   });

@@ -66,6 +66,16 @@ describe('pre-rendered /metrics', () => {
     expect(zipped).toContain('cloudflare_tunnel_status{');
     expect(zipped).toContain('cloudflare_tunnel_exporter_build_info{');
     expect(zipped.indexOf('cloudflare_tunnel_status{')).toBeLessThan(zipped.indexOf('cloudflare_tunnel_exporter_build_info{'));
-    expect(zipped.split('\n').filter((l) => l.startsWith('cloudflare_tunnel_status')).sort()).toEqual(plain.split('\n').filter((l) => l.startsWith('cloudflare_tunnel_status')).sort());
+    expect(
+      zipped
+        .split('\n')
+        .filter((l) => l.startsWith('cloudflare_tunnel_status'))
+        .sort(),
+    ).toEqual(
+      plain
+        .split('\n')
+        .filter((l) => l.startsWith('cloudflare_tunnel_status'))
+        .sort(),
+    );
   });
 });

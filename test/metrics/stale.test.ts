@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import type { ProxyRecords, Tunnel } from '../../src/domain/types.js';
 import { createExporterMetrics } from '../../src/metrics/registry.js';
 import { createSnapshotStore } from '../../src/state/store.js';
-import type { ProxyRecords, Tunnel } from '../../src/domain/types.js';
 import { samples, value } from '../helpers/exposition.js';
 
 const T0 = Date.parse('2026-11-01T12:00:00Z');
@@ -66,7 +66,14 @@ describe('stale data', () => {
     store.recordSuccess('proxy_records', 'org', records, { ok: true, at: at(), durationSeconds: 0.1 });
     const states = samples(await scrape(), 'posthog_proxy_record_status', { record_id: 'r1' });
     expect(Object.fromEntries(states.map((s) => [s.labels.status, s.value]))).toEqual({
-      waiting: 0, issuing: 0, valid: 0, warning: 0, erroring: 1, deleting: 0, timed_out: 0, unknown: 0,
+      waiting: 0,
+      issuing: 0,
+      valid: 0,
+      warning: 0,
+      erroring: 1,
+      deleting: 0,
+      timed_out: 0,
+      unknown: 0,
     });
   });
 
@@ -82,14 +89,41 @@ describe('stale data', () => {
   it("drops one tunnel's connection series once its own connections data is older than STALE_DATA_MAX_AGE, while the list is fresh", async () => {
     const { store, scrape, advance, at } = setup();
     const other: Tunnel = { ...tunnel, id: 't2', name: 'web' };
-    const connector = (id: string) => ({ id, version: '2025.11.1', arch: 'linux_amd64', originIp: '', connections: [{ id: `${id}-1`, colo: 'ams01', flaggedPending: false }], complete: 1, gone: [] });
-    const read = (id: string, fetchedAt: number) => ({ tunnelId: id, connectors: [connector(`${id}-c`)], reconnects: new Map<string, number>(), fetchedAt, fetched: true });
+    const connector = (id: string) => ({
+      id,
+      version: '2025.11.1',
+      arch: 'linux_amd64',
+      originIp: '',
+      connections: [{ id: `${id}-1`, colo: 'ams01', flaggedPending: false }],
+      complete: 1,
+      gone: [],
+    });
+    const read = (id: string, fetchedAt: number) => ({
+      tunnelId: id,
+      connectors: [connector(`${id}-c`)],
+      reconnects: new Map<string, number>(),
+      fetchedAt,
+      fetched: true,
+    });
     store.recordSuccess('tunnels', 'acc', [tunnel, other], { ok: true, at: at(), durationSeconds: 0.1 });
-    store.recordConnections('acc', new Set(['t1', 't2']), new Map([['t1', read('t1', at())], ['t2', read('t2', at())]]), { ok: true, at: at(), durationSeconds: 0.1 });
+    store.recordConnections(
+      'acc',
+      new Set(['t1', 't2']),
+      new Map([
+        ['t1', read('t1', at())],
+        ['t2', read('t2', at())],
+      ]),
+      { ok: true, at: at(), durationSeconds: 0.1 },
+    );
     advance(600_001);
     // The list is read again; only t2's connections are (t1's call keeps failing).
     store.recordSuccess('tunnels', 'acc', [tunnel, other], { ok: true, at: at(), durationSeconds: 0.1 });
-    store.recordConnections('acc', new Set(['t1', 't2']), new Map([['t2', read('t2', at())]]), { ok: false, at: at(), durationSeconds: 0.1, error: '1 of 2 failed' });
+    store.recordConnections('acc', new Set(['t1', 't2']), new Map([['t2', read('t2', at())]]), {
+      ok: false,
+      at: at(),
+      durationSeconds: 0.1,
+      error: '1 of 2 failed',
+    });
     const text = await scrape();
     expect(value(text, 'cloudflare_tunnel_status', { tunnel_id: 't1', status: 'healthy' })).toBe(1);
     expect(samples(text, 'cloudflare_tunnel_connections', { tunnel_id: 't1' })).toEqual([]);

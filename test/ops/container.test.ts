@@ -5,10 +5,10 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import bcrypt from 'bcryptjs';
 import { fileURLToPath } from 'node:url';
-import { parse } from 'yaml';
+import bcrypt from 'bcryptjs';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { CLI, runCli, startDaemon } from '../helpers/daemon.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -44,7 +44,10 @@ describe('Dockerfile', () => {
   it.each([
     ['basic auth', (hash: string) => `basic_auth_users:\n  prometheus: ${hash}\n`],
     ['TLS', () => 'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n'],
-    ['TLS with required client certificates', () => 'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n'],
+    [
+      'TLS with required client certificates',
+      () => 'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n',
+    ],
   ])('the HEALTHCHECK passes with a web config using %s (WEB_CONFIG_FILE)', async (_name, web) => {
     const dir = mkdtempSync(join(tmpdir(), 'health-'));
     for (const f of ['server.crt', 'server.key', 'ca.crt']) copyFileSync(`${root}test/fixtures/tls/${f}`, join(dir, f));
@@ -52,10 +55,14 @@ describe('Dockerfile', () => {
     const daemon = await startDaemon(['--demo'], { WEB_CONFIG_FILE: join(dir, 'web.yml') });
     const port = new URL(daemon.url).port;
     const healthcheck = CLI.replace(/cli\.js$/, 'healthcheck.js');
-    expect(execFileSync(process.execPath, [healthcheck], { env: { LISTEN_ADDRESS: `:${port}`, WEB_CONFIG_FILE: join(dir, 'web.yml') }, stdio: 'pipe' }).toString()).toBe('');
+    expect(
+      execFileSync(process.execPath, [healthcheck], { env: { LISTEN_ADDRESS: `:${port}`, WEB_CONFIG_FILE: join(dir, 'web.yml') }, stdio: 'pipe' }).toString(),
+    ).toBe('');
     daemon.child.kill('SIGTERM');
     await daemon.exit;
-    expect(() => execFileSync(process.execPath, [healthcheck], { env: { LISTEN_ADDRESS: `:${port}`, WEB_CONFIG_FILE: join(dir, 'web.yml') }, stdio: 'pipe' })).toThrow();
+    expect(() =>
+      execFileSync(process.execPath, [healthcheck], { env: { LISTEN_ADDRESS: `:${port}`, WEB_CONFIG_FILE: join(dir, 'web.yml') }, stdio: 'pipe' }),
+    ).toThrow();
   });
 
   it('the HEALTHCHECK script exits 0 against a running exporter and 1 without one', async () => {
@@ -79,7 +86,9 @@ describe('docker-compose.yml', () => {
   });
 
   it('mounts only files and folders that exist in the repository', () => {
-    const mounts = Object.values(compose.services).flatMap((s) => s.volumes ?? []).filter((v) => v.startsWith('./'));
+    const mounts = Object.values(compose.services)
+      .flatMap((s) => s.volumes ?? [])
+      .filter((v) => v.startsWith('./'));
     expect(mounts.length).toBeGreaterThanOrEqual(5);
     for (const mount of mounts) expect(existsSync(`${root}${mount.split(':')[0]}`), mount).toBe(true);
   });
@@ -87,6 +96,7 @@ describe('docker-compose.yml', () => {
   it("runs the exporter's command: demo by default, real mode with DEMO=false", async () => {
     const command = compose.services.exporter?.command ?? [];
     expect(command.slice(0, 3)).toEqual(['node', '--disable-sigusr1', 'dist/cli.js']);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: compose's variable syntax, not JavaScript's
     const withDemo = (demo: string) => (command[3] as string).replace('${DEMO:-true}', demo);
     const demo = await runCli([withDemo('true'), '--config.check']);
     expect(demo.code).toBe(0);
@@ -106,7 +116,10 @@ describe('docker-compose.yml', () => {
     const dir = mkdtempSync(join(tmpdir(), 'secrets-'));
     const env: Record<string, string> = { ...ids };
     for (const file of files) {
-      const overlay = parse(readFileSync(`${root}${file}`, 'utf8')) as { services: { exporter: { environment: Record<string, string> } }; secrets: Record<string, { file: string }> };
+      const overlay = parse(readFileSync(`${root}${file}`, 'utf8')) as {
+        services: { exporter: { environment: Record<string, string> } };
+        secrets: Record<string, { file: string }>;
+      };
       for (const [name, value] of Object.entries(overlay.services.exporter.environment)) {
         const secret = value.replace('/run/secrets/', '');
         expect(overlay.secrets[secret]?.file, `${file}: ${name}`).toBe(`./secrets/${secret}`);

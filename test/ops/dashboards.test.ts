@@ -4,6 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { DASHBOARDS } from '../../src/dashboards/definitions.js';
+import { withJobSelector } from '../../src/dashboards/panels.js';
 import { renderDashboard } from '../../src/dashboards/render.js';
 import { createExporterMetrics } from '../../src/metrics/registry.js';
 import { createSnapshotStore } from '../../src/state/store.js';
@@ -13,7 +14,11 @@ import { dashboardQueries, metricNames } from '../helpers/promql.js';
 const dir = new URL('../../grafana/dashboards/', import.meta.url);
 
 async function exposedNames(): Promise<Set<string>> {
-  const metrics = createExporterMetrics({ snapshot: createSnapshotStore().snapshot, staleDataMaxAgeMs: 1, intervals: { tunnelsSeconds: 30, gatewaySeconds: 300, proxyRecordsSeconds: 60 } });
+  const metrics = createExporterMetrics({
+    snapshot: createSnapshotStore().snapshot,
+    staleDataMaxAgeMs: 1,
+    intervals: { tunnelsSeconds: 30, gatewaySeconds: 300, proxyRecordsSeconds: 60 },
+  });
   const names = new Set(['up']);
   for (const m of declaredFamilies(await metrics.renderOwn())) {
     names.add(m.name);
@@ -42,6 +47,45 @@ describe('Grafana dashboards', () => {
     expect(checked).toBeGreaterThan(40);
   });
 
+  it('selects one exporter job in every query and variable (another exporter uses some of the same names)', () => {
+    for (const [file, model] of Object.entries(DASHBOARDS)) {
+      const list = (model.templating as { list: { name: string; query?: { query: string } }[] }).list;
+      expect(list.map((v) => v.name), file).toContain('job');
+      // The job variable's own query lists the jobs, so it selects none (dashboardQueries unwraps label_values).
+      const jobQueries = ['label_values(cloudflare_tunnel_exporter_build_info, job)', 'cloudflare_tunnel_exporter_build_info'];
+      const queries = [...dashboardQueries(model), ...list.filter((v) => v.name !== 'job').map((v) => v.query?.query)].filter((q): q is string => typeof q === 'string' && !jobQueries.includes(q));
+      for (const expr of queries) {
+        for (const selector of expr.matchAll(/\b(?:cloudflare|posthog)_[a-z0-9_]+\b(\{[^}]*\})?/g)) expect(selector[0], `${file}: ${expr}`).toMatch(/\{job=~"\$job"|job=~"\$job"/);
+        expect(withJobSelector(expr), `${file}: ${expr}`).toBe(expr);
+      }
+    }
+    expect(withJobSelector('sum(rate(cloudflare_x_total[5m])) / cloudflare_y{a="b"}')).toBe('sum(rate(cloudflare_x_total{job=~"$job"}[5m])) / cloudflare_y{job=~"$job",a="b"}');
+  });
+
+  it('links: the fleet table opens the tunnel detail with the tunnel selected, every other dashboard links back', () => {
+    const fleet = DASHBOARDS['fleet-overview.json'] as { panels: { title: string; fieldConfig: { overrides: { matcher: { options: string }; properties: { id: string; value: { url: string }[] }[] }[] } }[] };
+    const table = fleet.panels.find((p) => p.title === 'Tunnels');
+    const link = table?.fieldConfig.overrides.find((o) => o.matcher.options === 'Tunnel')?.properties.find((p) => p.id === 'links')?.value[0]?.url;
+    const detail = DASHBOARDS['tunnel-detail.json'] as { uid: string; templating: { list: { name: string }[] } };
+    expect(link).toContain(`/d/${detail.uid}?`);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's data link variables
+    for (const v of ['var-tunnel=${__value.raw}', 'var-account_id=${__data.fields.Account}', 'var-job=${job}']) expect(link).toContain(v);
+    expect(detail.templating.list.map((v) => v.name)).toEqual(expect.arrayContaining(['tunnel', 'account_id']));
+    for (const [file, model] of Object.entries(DASHBOARDS)) {
+      if (file === 'fleet-overview.json') continue;
+      expect((model.links as { url?: string }[]).some((l) => l.url === `/d/${(fleet as unknown as { uid: string }).uid}`), file).toBe(true);
+    }
+  });
+
+  it('carries __inputs and __requires, so the JSON imports on grafana.com', () => {
+    for (const [file, model] of Object.entries(DASHBOARDS)) {
+      expect(model.__inputs, file).toEqual([expect.objectContaining({ type: 'datasource', pluginId: 'prometheus' })]);
+      const requires = (model.__requires as { type: string; id: string }[]).map((r) => `${r.type}:${r.id}`);
+      expect(requires, file).toEqual(expect.arrayContaining(['grafana:grafana', 'datasource:prometheus']));
+      for (const p of model.panels as { type: string }[]) if (p.type !== 'row') expect(requires, file).toContain(`panel:${p.type}`);
+    }
+  });
+
   it('the metric extractor catches a misspelt metric', () => {
     expect(metricNames('sum by (colo) (cloudflare_tunnel_conections{account_id=~"$account_id"})')).toEqual(['cloudflare_tunnel_conections']);
     expect(metricNames('histogram_quantile(0.95, sum by (le) (rate(x_bucket[5m])))')).toEqual(['x_bucket']);
@@ -51,7 +95,13 @@ describe('Grafana dashboards', () => {
     for (const [file, model] of Object.entries(DASHBOARDS)) {
       const list = (model.templating as { list: { name: string; type: string }[] }).list;
       expect(list[0], file).toMatchObject({ name: 'datasource', type: 'datasource' });
-      for (const p of model.panels as { type: string; title: string; description?: string; fieldConfig?: { defaults: { unit?: string } }; targets?: { expr: string }[] }[]) {
+      for (const p of model.panels as {
+        type: string;
+        title: string;
+        description?: string;
+        fieldConfig?: { defaults: { unit?: string } };
+        targets?: { expr: string }[];
+      }[]) {
         if (p.type === 'row') continue;
         expect(p.description, `${file} ${p.title}`).toBeTruthy();
         expect(p.fieldConfig?.defaults.unit, `${file} ${p.title}`).toBeTruthy();
@@ -62,7 +112,9 @@ describe('Grafana dashboards', () => {
 
   it('the alert rules also name only exposed metrics', async () => {
     const known = await exposedNames();
-    const rules = (parse(readFileSync(new URL('../../prometheus/alerts.yml', import.meta.url), 'utf8')) as { groups: { rules: { alert: string; expr: string }[] }[] }).groups.flatMap((g) => g.rules);
+    const rules = (
+      parse(readFileSync(new URL('../../prometheus/alerts.yml', import.meta.url), 'utf8')) as { groups: { rules: { alert: string; expr: string }[] }[] }
+    ).groups.flatMap((g) => g.rules);
     for (const r of rules) for (const name of metricNames(r.expr)) expect(known.has(name), `${r.alert}: ${name}`).toBe(true);
   });
 });

@@ -3,8 +3,8 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { tool } from '../helpers/tools.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -20,11 +20,24 @@ interface Rule {
 const rules = (parse(readFileSync(`${root}prometheus/alerts.yml`, 'utf8')) as { groups: { rules: Rule[] }[] }).groups.flatMap((g) => g.rules);
 
 const REQUIRED = [
-  'CloudflareTunnelDown', 'CloudflareTunnelDegraded', 'CloudflareTunnelNoRedundancy', 'CloudflareTunnelPendingReconnects',
-  'CloudflareTunnelFlapping', 'CloudflareTunnelConnectorVersionSkew', 'PostHogProxyRecordErroring', 'PostHogProxyRecordTimedOut',
-  'PostHogProxyRecordWarning', 'PostHogProxyRecordStuck', 'PostHogProxyRecordsAtPlanLimit', 'CloudflareTunnelExporterDown',
-  'CloudflareTunnelExporterCollectorFailing', 'CloudflareTunnelExporterDataStale', 'CloudflareTunnelExporterRateLimited',
-  'CloudflareTunnelExporterRemediationFailing', 'CloudflareTunnelConnectionsFlapping', 'PostHogProxyRecordDnsChangeRequired',
+  'CloudflareTunnelDown',
+  'CloudflareTunnelDegraded',
+  'CloudflareTunnelNoRedundancy',
+  'CloudflareTunnelPendingReconnects',
+  'CloudflareTunnelFlapping',
+  'CloudflareTunnelConnectorVersionSkew',
+  'PostHogProxyRecordErroring',
+  'PostHogProxyRecordTimedOut',
+  'PostHogProxyRecordWarning',
+  'PostHogProxyRecordStuck',
+  'PostHogProxyRecordsAtPlanLimit',
+  'CloudflareTunnelExporterDown',
+  'CloudflareTunnelExporterCollectorFailing',
+  'CloudflareTunnelExporterDataStale',
+  'CloudflareTunnelExporterRateLimited',
+  'CloudflareTunnelExporterRemediationFailing',
+  'CloudflareTunnelConnectionsFlapping',
+  'PostHogProxyRecordDnsChangeRequired',
 ];
 
 describe('alert rules', () => {
@@ -61,7 +74,8 @@ describe('alert rules', () => {
 });
 
 describe('alertmanager example', () => {
-  const route = (amtool: string, ...labels: string[]) => run(amtool, ['config', 'routes', 'test', '--config.file=alertmanager/alertmanager.yml', ...labels]).trim();
+  const route = (amtool: string, ...labels: string[]) =>
+    run(amtool, ['config', 'routes', 'test', '--config.file=alertmanager/alertmanager.yml', ...labels]).trim();
 
   it('passes amtool check-config', (ctx) => {
     const amtool = tool('amtool', ctx);
@@ -70,14 +84,20 @@ describe('alertmanager example', () => {
 
   it('routes critical to the pager, warning to tickets and leaves info unrouted', (ctx) => {
     const amtool = tool('amtool', ctx);
-    for (const r of rules) expect(route(amtool, `alertname=${r.alert}`, `severity=${r.labels.severity}`), r.alert).toBe({ critical: 'pager', warning: 'ticket', info: 'null' }[r.labels.severity]);
+    for (const r of rules)
+      expect(route(amtool, `alertname=${r.alert}`, `severity=${r.labels.severity}`), r.alert).toBe(
+        { critical: 'pager', warning: 'ticket', info: 'null' }[r.labels.severity],
+      );
   });
 
   it('inhibits what a down tunnel or a down exporter explains', () => {
-    const config = parse(readFileSync(`${root}alertmanager/alertmanager.yml`, 'utf8')) as { inhibit_rules: { source_matchers: string[]; target_matchers: string[]; equal?: string[] }[] };
+    const config = parse(readFileSync(`${root}alertmanager/alertmanager.yml`, 'utf8')) as {
+      inhibit_rules: { source_matchers: string[]; target_matchers: string[]; equal?: string[] }[];
+    };
     const tunnelDown = config.inhibit_rules.find((r) => r.source_matchers.includes('alertname="CloudflareTunnelDown"'));
     expect(tunnelDown?.equal).toEqual(['account_id', 'tunnel_id']);
-    for (const name of ['CloudflareTunnelDegraded', 'CloudflareTunnelNoRedundancy', 'CloudflareTunnelPendingReconnects']) expect(tunnelDown?.target_matchers[0]).toContain(name);
+    for (const name of ['CloudflareTunnelDegraded', 'CloudflareTunnelNoRedundancy', 'CloudflareTunnelPendingReconnects'])
+      expect(tunnelDown?.target_matchers[0]).toContain(name);
     const exporterDown = config.inhibit_rules.find((r) => r.source_matchers.includes('alertname="CloudflareTunnelExporterDown"'));
     const targetPattern = new RegExp(`^${/alertname=~"(.*)"/.exec(exporterDown?.target_matchers[0] ?? '')?.[1]}$`);
     for (const r of rules.filter((x) => x.alert !== 'CloudflareTunnelExporterDown')) expect(targetPattern.test(r.alert), r.alert).toBe(true);

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/log.js';
 import { createConnectionsRefresher } from '../../src/pollers/connections.js';
 import { createPollReporter } from '../../src/pollers/poll.js';
 import { createTunnelsPoller } from '../../src/pollers/tunnels.js';
-import { silentLogger } from '../../src/log.js';
 import { createSnapshotStore } from '../../src/state/store.js';
 import { cloudflareClient, simulator } from '../helpers/simulator.js';
 

@@ -7,7 +7,9 @@ describe('poll reporter', () => {
     const lines: { level: string; msg: string; err?: string }[] = [];
     const log = createLogger({ level: 'debug', format: 'json', destination: { write: (s: string) => void lines.push(JSON.parse(s)) } as never });
     const reporter = createPollReporter(log);
-    const denied = new Error('cloudflare GET /client/v4/accounts/a/cfd_tunnel (HTTP 403): access denied: the credential needs the "Cloudflare Tunnel Read" permission');
+    const denied = new Error(
+      'cloudflare GET /client/v4/accounts/a/cfd_tunnel (HTTP 403): access denied: the credential needs the "Cloudflare Tunnel Read" permission',
+    );
     reporter.failed('tunnels', 'a', denied);
     reporter.failed('tunnels', 'a', denied);
     reporter.failed('tunnels', 'a', denied);

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/log.js';
 import { createExporterMetrics } from '../../src/metrics/registry.js';
 import { createPollReporter } from '../../src/pollers/poll.js';
 import { createGatewayPoller } from '../../src/pollers/sources.js';
-import { silentLogger } from '../../src/log.js';
 import { createSnapshotStore } from '../../src/state/store.js';
 import { samples } from '../helpers/exposition.js';
 import { cloudflareClient, simulator } from '../helpers/simulator.js';
@@ -15,7 +15,11 @@ describe('Gateway proxy endpoints poller', () => {
     if (!account || !first) throw new Error('no endpoint');
     account.proxyEndpoints.push({ ...first });
     const store = createSnapshotStore();
-    const metrics = createExporterMetrics({ snapshot: store.snapshot, staleDataMaxAgeMs: 600_000, intervals: { tunnelsSeconds: 30, gatewaySeconds: 300, proxyRecordsSeconds: 60 } });
+    const metrics = createExporterMetrics({
+      snapshot: store.snapshot,
+      staleDataMaxAgeMs: 600_000,
+      intervals: { tunnelsSeconds: 30, gatewaySeconds: 300, proxyRecordsSeconds: 60 },
+    });
     const poll = createGatewayPoller({ client: cloudflareClient(sim), accountId: account.id, store, reporter: createPollReporter(silentLogger()) });
     await poll(new AbortController().signal);
     const text = await metrics.renderOwn();

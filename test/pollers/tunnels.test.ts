@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { createExporterMetrics } from '../../src/metrics/registry.js';
-import { createPollReporter } from '../../src/pollers/poll.js';
-import { createConnectionsRefresher, RECENTLY_DOWN_MS } from '../../src/pollers/connections.js';
-import { createTunnelsPoller } from '../../src/pollers/tunnels.js';
 import { silentLogger } from '../../src/log.js';
+import { createExporterMetrics } from '../../src/metrics/registry.js';
+import { createConnectionsRefresher, RECENTLY_DOWN_MS } from '../../src/pollers/connections.js';
+import { createPollReporter } from '../../src/pollers/poll.js';
+import { createTunnelsPoller } from '../../src/pollers/tunnels.js';
+import { createRandom, type SimConnection, type SimConnector, setTunnelStatus } from '../../src/simulator/fleet.js';
 import { createSnapshotStore } from '../../src/state/store.js';
 import { samples, value } from '../helpers/exposition.js';
-import { createRandom, setTunnelStatus, type SimConnection, type SimConnector } from '../../src/simulator/fleet.js';
 import { cloudflareClient, simulator } from '../helpers/simulator.js';
 
 const intervals = { tunnelsSeconds: 30, gatewaySeconds: 300, proxyRecordsSeconds: 60 };
@@ -51,9 +51,7 @@ describe('tunnels poller', () => {
     expect(sim.requests.filter((r) => r.endpoint === 'connections.list')).toHaveLength(
       account.tunnels.filter(
         (t) =>
-          t.deleted_at === null &&
-          t.status !== 'inactive' &&
-          !(t.status === 'down' && Date.now() - Date.parse(t.conns_inactive_at ?? '') > RECENTLY_DOWN_MS),
+          t.deleted_at === null && t.status !== 'inactive' && !(t.status === 'down' && Date.now() - Date.parse(t.conns_inactive_at ?? '') > RECENTLY_DOWN_MS),
       ).length,
     );
   });
@@ -74,8 +72,9 @@ describe('tunnels poller', () => {
     const { account, poll, scrape } = await setup();
     const [one, two] = account.tunnels.filter((t) => t.status === 'healthy' && t.tun_type === 'cfd_tunnel');
     const warp = account.tunnels.find((t) => t.tun_type === 'warp_connector');
-    delete (one?.connectors[0] as { id?: string }).id;
-    delete (two?.connectors[0]?.conns[0] as { id?: string }).id;
+    if (!one?.connectors[0] || !two?.connectors[0]?.conns[0]) throw new Error('fleet lacks connectors');
+    delete (one.connectors[0] as { id?: string }).id;
+    delete (two.connectors[0].conns[0] as { id?: string }).id;
     delete warp?.connectors[0]?.ha_status;
     await poll();
     const text = await scrape();
@@ -238,7 +237,7 @@ describe('derived pending reconnects over successive polls', () => {
     expect(at(text, 'cloudflare_tunnel_connector_missing_connections', { connector_id: connector.id })).toBe(0);
   });
 
-  it('the simulator\'s own degrade and recover show pending, then reconnects', async () => {
+  it("the simulator's own degrade and recover show pending, then reconnects", async () => {
     const { sim, tunnel, poll, scrape, at } = await oneConnector();
     await poll();
     setTunnelStatus(tunnel, 'degraded', Date.now(), createRandom(3));

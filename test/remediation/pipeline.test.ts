@@ -7,12 +7,20 @@ import { describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config/schema.js';
 import { createLogger } from '../../src/log.js';
 import { createExporterMetrics } from '../../src/metrics/registry.js';
+import { createConnectionsRefresher } from '../../src/pollers/connections.js';
 import { createPollReporter } from '../../src/pollers/poll.js';
 import { createProxyRecordsPoller } from '../../src/pollers/sources.js';
-import { createConnectionsRefresher } from '../../src/pollers/connections.js';
 import { createTunnelsPoller } from '../../src/pollers/tunnels.js';
 import { createRemediation } from '../../src/remediation/engine.js';
-import { createRandom, newConnector, refillConnections, rotateConnector, setProxyRecordStatus, setTunnelStatus, type SimTunnel } from '../../src/simulator/fleet.js';
+import {
+  createRandom,
+  newConnector,
+  refillConnections,
+  rotateConnector,
+  type SimTunnel,
+  setProxyRecordStatus,
+  setTunnelStatus,
+} from '../../src/simulator/fleet.js';
 import type { Simulator, SimulatorOptions } from '../../src/simulator/server.js';
 import { createSnapshotStore } from '../../src/state/store.js';
 import { value } from '../helpers/exposition.js';
@@ -31,7 +39,9 @@ interface HarnessOptions {
 async function harness(options: HarnessOptions = {}, reuse?: { sim: Simulator; clock: { t: number } }) {
   const clock = reuse?.clock ?? { t: T0 };
   const now = () => clock.t;
-  const sim = reuse?.sim ?? (await simulator({ now, ...options.simulator, fleet: { accounts: 1, tunnelsPerAccount: 8, recordsPerOrganization: 9, ...options.simulator?.fleet } }));
+  const sim =
+    reuse?.sim ??
+    (await simulator({ now, ...options.simulator, fleet: { accounts: 1, tunnelsPerAccount: 8, recordsPerOrganization: 9, ...options.simulator?.fleet } }));
   const account = sim.fleet.accounts[0];
   if (!account) throw new Error('no account');
   if (!reuse) {
@@ -44,13 +54,25 @@ async function harness(options: HarnessOptions = {}, reuse?: { sim: Simulator; c
     for (const t of healthy.slice(0, options.rotate ?? 1)) rotateConnector(t, clock.t, random);
   }
   const config = simulatorConfig(sim, {
-    remediation: { staleConnectors: 'on', proxyRecords: 'off', proxyRecordRetryMethod: 'retry', staleConnectorAfterMs: 15 * MIN, cooldownMs: 60 * MIN, maxActionsPerHour: 10, ...options.remediation },
+    remediation: {
+      staleConnectors: 'on',
+      proxyRecords: 'off',
+      proxyRecordRetryMethod: 'retry',
+      staleConnectorAfterMs: 15 * MIN,
+      cooldownMs: 60 * MIN,
+      maxActionsPerHour: 10,
+      ...options.remediation,
+    },
   });
   const store = createSnapshotStore();
   const intervals = { tunnelsSeconds: 300, gatewaySeconds: 300, proxyRecordsSeconds: 300 };
   const metrics = createExporterMetrics({ snapshot: store.snapshot, staleDataMaxAgeMs: 600_000, intervals, now });
   const lines: Record<string, unknown>[] = [];
-  const log = createLogger({ level: 'debug', format: 'json', destination: { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) } as never });
+  const log = createLogger({
+    level: 'debug',
+    format: 'json',
+    destination: { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) } as never,
+  });
   const reporter = createPollReporter(log, now);
   const cf = cloudflareClient(sim, { now });
   const ph = posthogClient(sim, { now });
@@ -104,12 +126,17 @@ describe('stale connector remediation', () => {
     const h = await harness();
     const [tunnel] = rotated(h.sim);
     const staleId = tunnel?.connectors[0]?.id as string;
-    const siblingActive = tunnel?.connectors.slice(1).flatMap((c) => c.conns).filter((c) => !c.is_pending_reconnect).length;
+    const siblingActive = tunnel?.connectors
+      .slice(1)
+      .flatMap((c) => c.conns)
+      .filter((c) => !c.is_pending_reconnect).length;
     await h.pollAt(0);
     await h.pollAt(10);
     expect(deletes(h.sim)).toEqual([]);
     await h.pollAt(15);
-    expect(deletes(h.sim)).toEqual([expect.objectContaining({ path: `/client/v4/accounts/${h.account.id}/cfd_tunnel/${tunnel?.id}/connections`, query: { client_id: staleId } })]);
+    expect(deletes(h.sim)).toEqual([
+      expect.objectContaining({ path: `/client/v4/accounts/${h.account.id}/cfd_tunnel/${tunnel?.id}/connections`, query: { client_id: staleId } }),
+    ]);
     expect(tunnel?.connectors.map((c) => c.id)).not.toContain(staleId);
     await h.pollAt(20);
     await h.pollAt(40);
@@ -137,8 +164,15 @@ describe('stale connector remediation', () => {
     expect(h.decisions().filter((d) => d.skip_reason === 'no_active_sibling').length).toBeGreaterThan(0);
     // Stopped by the first guard, on the polled data: no re-read is spent on it.
     expect(h.sim.requests.filter((r) => r.endpoint === 'connections.list' && r.path.includes(down.id))).toHaveLength(4);
-    expect(h.decisions().filter((d) => d.skip_reason === 'no_active_sibling').every((d) => d.reason === 'no other connector of this tunnel holds an active connection')).toBe(true);
-    expect(value(await h.metrics(), 'cloudflare_tunnel_exporter_remediation_skipped_total', { action: 'cleanup_connector', reason: 'no_active_sibling' })).toBeGreaterThan(0);
+    expect(
+      h
+        .decisions()
+        .filter((d) => d.skip_reason === 'no_active_sibling')
+        .every((d) => d.reason === 'no other connector of this tunnel holds an active connection'),
+    ).toBe(true);
+    expect(
+      value(await h.metrics(), 'cloudflare_tunnel_exporter_remediation_skipped_total', { action: 'cleanup_connector', reason: 'no_active_sibling' }),
+    ).toBeGreaterThan(0);
   });
 
   it('does not act when the tunnel list poll failed', async () => {
@@ -187,7 +221,7 @@ describe('stale connector remediation', () => {
     expect(deletes(h.sim)).toHaveLength(2);
   });
 
-  it('acts on none when more than half of the connected tunnels\' connectors look stale at once', async () => {
+  it("acts on none when more than half of the connected tunnels' connectors look stale at once", async () => {
     const h = await harness({ rotate: 0 });
     // Every connected tunnel suddenly shows four extra connectors without an active connection.
     const random = createRandom(9);
@@ -201,7 +235,9 @@ describe('stale connector remediation', () => {
     await h.pollAt(0);
     await h.pollAt(20);
     expect(deletes(h.sim)).toEqual([]);
-    expect(value(await h.metrics(), 'cloudflare_tunnel_exporter_remediation_skipped_total', { action: 'cleanup_connector', reason: 'blast_radius' })).toBeGreaterThan(0);
+    expect(
+      value(await h.metrics(), 'cloudflare_tunnel_exporter_remediation_skipped_total', { action: 'cleanup_connector', reason: 'blast_radius' }),
+    ).toBeGreaterThan(0);
     expect(h.decisions().find((d) => d.skip_reason === 'blast_radius')?.reason).toMatch(/^\d+% of the account's connectors have no active connection/);
   });
 
@@ -224,7 +260,6 @@ describe('stale connector remediation', () => {
     expect(deletes(h.sim)).toHaveLength(1);
   });
 
-
   it('dry-run decides, logs and counts as on would, and sends nothing but reads', async () => {
     const h = await harness({ remediation: { staleConnectors: 'dry-run' } });
     const [tunnel] = rotated(h.sim);
@@ -235,7 +270,9 @@ describe('stale connector remediation', () => {
     expect(h.sim.requests.every((r) => r.method === 'GET')).toBe(true);
     expect(tunnel?.connectors).toHaveLength(connectors as number);
     expect(value(await h.metrics(), 'cloudflare_tunnel_exporter_remediation_actions_total', { action: 'cleanup_connector', mode: 'dry_run' })).toBe(1);
-    expect(h.decisions().filter((d) => d.outcome === 'would_act')).toEqual([expect.objectContaining({ mode: 'dry-run', target: expect.objectContaining({ connector_id: tunnel?.connectors[0]?.id }) })]);
+    expect(h.decisions().filter((d) => d.outcome === 'would_act')).toEqual([
+      expect.objectContaining({ mode: 'dry-run', target: expect.objectContaining({ connector_id: tunnel?.connectors[0]?.id }) }),
+    ]);
   });
 
   it('keeps cooldowns across a restart through REMEDIATION_STATE_FILE; a corrupt file means cooldown for all', async () => {
@@ -273,7 +310,11 @@ describe('proxy record remediation', () => {
     const failed = h.org.records.filter((r) => r.status === 'erroring' || r.status === 'timed_out');
     expect(failed.length).toBe(2);
     await h.pollAt(0);
-    expect(posts(h.sim).map((r) => r.path).sort()).toEqual(failed.map((r) => `/api/organizations/${h.org.id}/proxy_records/${r.id}/retry/`).sort());
+    expect(
+      posts(h.sim)
+        .map((r) => r.path)
+        .sort(),
+    ).toEqual(failed.map((r) => `/api/organizations/${h.org.id}/proxy_records/${r.id}/retry/`).sort());
     // Each was re-read right before its retry.
     for (const r of failed) {
       const i = h.sim.requests.findIndex((q) => q.method === 'POST' && q.path.includes(r.id));
@@ -285,7 +326,11 @@ describe('proxy record remediation', () => {
   });
 
   it('backs off per record, doubling, and gives up after 5 attempts', async () => {
-    const h = await harness({ rotate: 0, remediation: { staleConnectors: 'off', proxyRecords: 'on', cooldownMs: 10 * MIN, maxActionsPerHour: 100 }, simulator: { posthogRetryAcceptsApiKeys: true } });
+    const h = await harness({
+      rotate: 0,
+      remediation: { staleConnectors: 'off', proxyRecords: 'on', cooldownMs: 10 * MIN, maxActionsPerHour: 100 },
+      simulator: { posthogRetryAcceptsApiKeys: true },
+    });
     const record = h.org.records.find((r) => r.status === 'erroring');
     for (const r of h.org.records) if (r !== record && r.status === 'timed_out') setProxyRecordStatus(r, 'valid', T0);
     const breakAgain = () => record && setProxyRecordStatus(record, 'erroring', h.clock.t);
@@ -325,9 +370,9 @@ describe('proxy record remediation: recreate', () => {
   const recreate = (extra: HarnessOptions = {}, reuse?: Parameters<typeof harness>[1]) =>
     harness(
       {
-      rotate: 0,
-      ...extra,
-      remediation: { staleConnectors: 'off', proxyRecords: 'on', proxyRecordRetryMethod: 'recreate', ...extra.remediation },
+        rotate: 0,
+        ...extra,
+        remediation: { staleConnectors: 'off', proxyRecords: 'on', proxyRecordRetryMethod: 'recreate', ...extra.remediation },
         simulator: { ...extra.simulator, fleet: { maxProxyRecords: 20, ...extra.simulator?.fleet } },
       },
       reuse,
@@ -344,7 +389,12 @@ describe('proxy record remediation: recreate', () => {
     expect(writes(h.sim)).toEqual(['DELETE proxy_records.delete', 'POST proxy_records.create']);
     // From the re-read on: read, delete, check the domain is not back already, create.
     const reread = h.sim.requests.findIndex((r) => r.endpoint === 'proxy_records.get');
-    expect(h.sim.requests.slice(reread).map((r) => r.endpoint)).toEqual(['proxy_records.get', 'proxy_records.delete', 'proxy_records.list', 'proxy_records.create']);
+    expect(h.sim.requests.slice(reread).map((r) => r.endpoint)).toEqual([
+      'proxy_records.get',
+      'proxy_records.delete',
+      'proxy_records.list',
+      'proxy_records.create',
+    ]);
     expect(domains(h)).toEqual(before);
     const again = h.org.records.find((r) => r.domain === erroring?.domain);
     expect(again?.id).not.toBe(erroring?.id);
@@ -396,7 +446,9 @@ describe('proxy record remediation: recreate', () => {
     first.stop();
     await polling.catch(() => undefined);
     expect(first.org.records.some((r) => r.domain === erroring?.domain)).toBe(false);
-    expect(JSON.parse(readFileSync(stateFile, 'utf8')).journal).toEqual([expect.objectContaining({ domain: erroring?.domain, oldId: erroring?.id, oldTargetCname: erroring?.target_cname })]);
+    expect(JSON.parse(readFileSync(stateFile, 'utf8')).journal).toEqual([
+      expect.objectContaining({ domain: erroring?.domain, oldId: erroring?.id, oldTargetCname: erroring?.target_cname }),
+    ]);
 
     first.sim.setFaults([]);
     const second = await recreate({ remediation: { stateFile } }, { sim: first.sim, clock: first.clock });
@@ -420,7 +472,10 @@ describe('proxy record remediation: recreate', () => {
     await h.pollAt(0);
     const recreated = h.org.records.find((r) => r.domain === erroring?.domain);
     expect(recreated?.target_cname).toMatch(/\.proxy-cf\.posthog\.example$/);
-    expect(h.lines.find((l) => l.level === 'error' && l.domain === erroring?.domain)).toMatchObject({ old_target_cname: erroring?.target_cname, new_target_cname: recreated?.target_cname });
+    expect(h.lines.find((l) => l.level === 'error' && l.domain === erroring?.domain)).toMatchObject({
+      old_target_cname: erroring?.target_cname,
+      new_target_cname: recreated?.target_cname,
+    });
     expect(value(await h.metrics(), 'posthog_proxy_record_dns_change_required', { domain: erroring?.domain as string })).toBe(1);
     if (recreated) setProxyRecordStatus(recreated, 'valid', h.clock.t);
     await h.pollAt(1);

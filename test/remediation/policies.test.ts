@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import type { Connector, Tunnel, TunnelConnections } from '../../src/domain/types.js';
 import { staleConnectorPolicy } from '../../src/remediation/connectors.js';
 import { recordBackoffMs, sourceProblem } from '../../src/remediation/engine.js';
-import { findStaleConnectors, staleShare, trackStaleness, type StalenessTracker } from '../../src/remediation/policies.js';
+import { findStaleConnectors, type StalenessTracker, staleShare, trackStaleness } from '../../src/remediation/policies.js';
 import { createSnapshotStore, type SnapshotStore } from '../../src/state/store.js';
-import type { Connector, Tunnel, TunnelConnections } from '../../src/domain/types.js';
 
 const MIN = 60_000;
 const tunnel: Tunnel = { accountId: 'a', id: 't', name: 'api', type: 'cfd_tunnel', status: 'degraded', configSrc: 'cloudflare' };
@@ -76,7 +76,16 @@ describe('stale connector policy', () => {
       new Set(['t', 'down']),
       new Map([
         ['t', { tunnelId: 't', connectors: [connector('1', 0, 4), connector('3', 4, 0)], reconnects: new Map(), fetchedAt: 1, fetched: true }],
-        ['down', { tunnelId: 'down', connectors: [connector('4', 0, 4), connector('5', 0, 4), connector('6', 0, 4)], reconnects: new Map(), fetchedAt: 1, fetched: true }],
+        [
+          'down',
+          {
+            tunnelId: 'down',
+            connectors: [connector('4', 0, 4), connector('5', 0, 4), connector('6', 0, 4)],
+            reconnects: new Map(),
+            fetchedAt: 1,
+            fetched: true,
+          },
+        ],
       ]),
       { ok: true, at: 1, durationSeconds: 0 },
     );
@@ -100,7 +109,7 @@ describe('guards', () => {
 });
 
 describe("stale connector policy: the target's own data", () => {
-  it("blocks a candidate whose own connections were read longer ago than STALE_DATA_MAX_AGE", () => {
+  it('blocks a candidate whose own connections were read longer ago than STALE_DATA_MAX_AGE', () => {
     const store = createSnapshotStore();
     let clock = 0;
     const policy = staleConnectorPolicy({
@@ -125,7 +134,14 @@ describe("stale connector policy: the target's own data", () => {
     expect(policy.candidates(store.snapshot(), 'a')[0]?.blocked).toMatchObject({ skip: 'data_stale' });
     // Read again, but that read failed: the data is the old one, marked with the error.
     const previous = store.snapshot().connections.get('a')?.data?.get('t');
-    store.recordConnections('a', new Set(['t']), new Map([['t', { ...(previous as TunnelConnections), error: 'HTTP 500' }]]), { ok: false, at: clock, durationSeconds: 0 });
-    expect(policy.candidates(store.snapshot(), 'a')[0]?.blocked).toMatchObject({ skip: 'source_failed', reason: 'the latest connections read of this tunnel failed: HTTP 500' });
+    store.recordConnections('a', new Set(['t']), new Map([['t', { ...(previous as TunnelConnections), error: 'HTTP 500' }]]), {
+      ok: false,
+      at: clock,
+      durationSeconds: 0,
+    });
+    expect(policy.candidates(store.snapshot(), 'a')[0]?.blocked).toMatchObject({
+      skip: 'source_failed',
+      reason: 'the latest connections read of this tunnel failed: HTTP 500',
+    });
   });
 });

@@ -118,7 +118,7 @@ describe('simulator contract: PostHog', () => {
     expect((await get(`${sim.posthogBaseUrl}/api/organizations/${org?.id}/proxy_records/`, { authorization: 'Bearer x' })).status).toBe(401);
   });
 
-  it('refuses a personal API key on retry/ with 403 and PostHog\'s detail, in every status', async () => {
+  it("refuses a personal API key on retry/ with 403 and PostHog's detail, in every status", async () => {
     const sim = await simulator({ fleet: { recordsPerOrganization: 9 } });
     const org = sim.fleet.organizations[0];
     for (const record of org?.records ?? []) {

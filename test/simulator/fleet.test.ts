@@ -80,7 +80,10 @@ describe('simulator control endpoint', () => {
     expect((await fetch(`${sim.url}/_simulator/faults`, { method: 'DELETE' })).status).toBe(204);
     expect((await fetch(list, { headers: auth })).status).toBe(200);
     const requests = (await (await fetch(`${sim.url}/_simulator/requests`)).json()) as { endpoint: string; status: number }[];
-    expect(requests.map((r) => [r.endpoint, r.status])).toEqual([['tunnels.list', 503], ['tunnels.list', 200]]);
+    expect(requests.map((r) => [r.endpoint, r.status])).toEqual([
+      ['tunnels.list', 503],
+      ['tunnels.list', 200],
+    ]);
 
     const tunnel = sim.fleet.accounts[0]?.tunnels.find((t) => t.status === 'healthy');
     const forced = await fetch(`${sim.url}/_simulator/tunnels/${tunnel?.id}/status`, { method: 'POST', body: JSON.stringify({ status: 'down' }) });

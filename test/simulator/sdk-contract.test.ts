@@ -36,13 +36,23 @@ describe('simulator against the official Cloudflare SDK', () => {
     const account = sim.fleet.accounts[0];
     const client = sdk(sim);
     const cfd = await all(client.zeroTrust.tunnels.cloudflared.list({ account_id: account?.id as string, per_page: 2 }));
-    expect(cfd.map((t) => t.id).sort()).toEqual(account?.tunnels.filter((t) => t.tun_type === 'cfd_tunnel' && t.deleted_at === null).map((t) => t.id).sort());
+    expect(cfd.map((t) => t.id).sort()).toEqual(
+      account?.tunnels
+        .filter((t) => t.tun_type === 'cfd_tunnel' && t.deleted_at === null)
+        .map((t) => t.id)
+        .sort(),
+    );
     const deleted = await all(client.zeroTrust.tunnels.cloudflared.list({ account_id: account?.id as string, is_deleted: true }));
     expect(deleted.map((t) => t.name)).toEqual(account?.tunnels.filter((t) => t.deleted_at !== null).map((t) => t.name));
     const onlyWarp = await all(client.zeroTrust.tunnels.list({ account_id: account?.id as string, tun_types: ['warp_connector'] }));
     expect(onlyWarp.map((t) => t.tun_type)).toEqual(['warp_connector', 'warp_connector']);
     const warp = await all(client.zeroTrust.tunnels.warpConnector.list({ account_id: account?.id as string }));
-    expect(warp.map((t) => t.id).sort()).toEqual(account?.tunnels.filter((t) => t.tun_type === 'warp_connector').map((t) => t.id).sort());
+    expect(warp.map((t) => t.id).sort()).toEqual(
+      account?.tunnels
+        .filter((t) => t.tun_type === 'warp_connector')
+        .map((t) => t.id)
+        .sort(),
+    );
   });
 
   it('reads connections (cfd and WARP), one connector by id, and Gateway proxy endpoints', async () => {
@@ -58,7 +68,10 @@ describe('simulator against the official Cloudflare SDK', () => {
       // Cloudflare removed the feature; the field reads false.
       expect(c.conns?.every((x) => x.is_pending_reconnect === false)).toBe(true);
     }
-    const one = await client.zeroTrust.tunnels.cloudflared.connectors.get(cfd?.connectors[0]?.id as string, { account_id: accountId, tunnel_id: cfd?.id as string });
+    const one = await client.zeroTrust.tunnels.cloudflared.connectors.get(cfd?.connectors[0]?.id as string, {
+      account_id: accountId,
+      tunnel_id: cfd?.id as string,
+    });
     expect(one.id).toBe(cfd?.connectors[0]?.id);
 
     const warp = account?.tunnels.find((t) => t.tun_type === 'warp_connector');
@@ -69,9 +82,11 @@ describe('simulator against the official Cloudflare SDK', () => {
     expect(endpoints.map((e) => e.id)).toEqual(account?.proxyEndpoints.map((e) => e.id));
   });
 
-  it('surfaces the simulator refusing a bad token as the SDK\'s own authentication error', async () => {
+  it("surfaces the simulator refusing a bad token as the SDK's own authentication error", async () => {
     const sim = await simulator({ fleet: { accounts: 1 } });
     const client = new Cloudflare({ apiToken: 'wrong', baseURL: sim.cloudflareBaseUrl, maxRetries: 0 });
-    await expect(all(client.zeroTrust.tunnels.cloudflared.list({ account_id: sim.accountIds[0] as string }))).rejects.toBeInstanceOf(Cloudflare.PermissionDeniedError);
+    await expect(all(client.zeroTrust.tunnels.cloudflared.list({ account_id: sim.accountIds[0] as string }))).rejects.toBeInstanceOf(
+      Cloudflare.PermissionDeniedError,
+    );
   });
 });

@@ -3,10 +3,10 @@
 // GET    /accounts/{a}/warp_connector/{t}/connections  (connectors carry ha_status)
 // DELETE /accounts/{a}/cfd_tunnel/{t}/connections?client_id=<connector id>
 import { z } from 'zod';
-import { apiPath, type ApiClient } from '../http.js';
+import type { TunnelType } from '../../domain/types.js';
+import { type ApiClient, apiPath } from '../http.js';
 import type { Lane } from '../pacer.js';
 import { sendCloudflare, sendCloudflareWrite } from './envelope.js';
-import type { TunnelType } from '../../domain/types.js';
 import { TUNNEL_READ } from './tunnels.js';
 
 const TUNNEL_WRITE = 'Cloudflare Tunnel Write';
@@ -36,7 +36,10 @@ export const apiConnector = z.object({
 });
 export type ApiConnector = z.infer<typeof apiConnector>;
 /** Built once: a schema per call showed as 12% of busy CPU at 10,000 tunnels. */
-const connectorList = z.array(apiConnector).nullable().transform((v) => v ?? []);
+const connectorList = z
+  .array(apiConnector)
+  .nullable()
+  .transform((v) => v ?? []);
 
 function connectionsPath(accountId: string, type: TunnelType, tunnelId: string): string {
   return type === 'cfd_tunnel'
@@ -71,13 +74,7 @@ export async function listConnectors(
  * Removes one connector from a cfd_tunnel. Without `client_id` the API removes every connector of
  * the tunnel, so an empty id is refused here rather than sent.
  */
-export async function deleteConnector(
-  client: ApiClient,
-  accountId: string,
-  tunnelId: string,
-  connectorId: string,
-  signal?: AbortSignal,
-): Promise<void> {
+export async function deleteConnector(client: ApiClient, accountId: string, tunnelId: string, connectorId: string, signal?: AbortSignal): Promise<void> {
   if (connectorId.trim() === '') throw new Error('deleteConnector: refusing to send a DELETE without client_id');
   await sendCloudflareWrite(client, {
     method: 'DELETE',

@@ -23,11 +23,7 @@ const envelope = z.object({
 export type ResultInfo = z.infer<typeof resultInfo>;
 
 /** Sends a request and returns the envelope's `result`, parsed with `schema`. */
-export async function sendCloudflare<T>(
-  client: ApiClient,
-  req: ApiRequest,
-  schema: z.ZodType<T>,
-): Promise<{ result: T; resultInfo: ResultInfo }> {
+export async function sendCloudflare<T>(client: ApiClient, req: ApiRequest, schema: z.ZodType<T>): Promise<{ result: T; resultInfo: ResultInfo }> {
   const res = await client.send(req);
   const details = { api: client.api, method: req.method, path: req.path, status: res.status };
   const env = envelope.safeParse(res.body);
@@ -54,7 +50,13 @@ export async function sendCloudflareWrite(client: ApiClient, req: ApiRequest): P
   const env = envelope.safeParse(res.body);
   if (env.success && !env.data.success) {
     const codes = env.data.errors.map((e) => e.code).filter((c): c is number => c !== undefined);
-    throw new ApiRequestError(`request failed (codes ${codes.join(', ') || 'none'})`, { api: client.api, method: req.method, path: req.path, status: res.status, codes });
+    throw new ApiRequestError(`request failed (codes ${codes.join(', ') || 'none'})`, {
+      api: client.api,
+      method: req.method,
+      path: req.path,
+      status: res.status,
+      codes,
+    });
   }
 }
 

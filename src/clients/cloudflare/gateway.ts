@@ -1,7 +1,7 @@
 // Zero Trust Gateway proxy endpoints: GET /accounts/{a}/gateway/proxy_endpoints (one page).
 // https://developers.cloudflare.com/api/resources/zero_trust/subresources/gateway/subresources/proxy_endpoints/
 import { z } from 'zod';
-import { apiPath, type ApiClient } from '../http.js';
+import { type ApiClient, apiPath } from '../http.js';
 import { sendCloudflare } from './envelope.js';
 
 export const apiProxyEndpoint = z.object({
@@ -14,7 +14,10 @@ export const apiProxyEndpoint = z.object({
   updated_at: z.string().nullish(),
 });
 export type ApiProxyEndpoint = z.infer<typeof apiProxyEndpoint>;
-const endpointList = z.array(apiProxyEndpoint).nullable().transform((v) => v ?? []);
+const endpointList = z
+  .array(apiProxyEndpoint)
+  .nullable()
+  .transform((v) => v ?? []);
 
 export async function listProxyEndpoints(client: ApiClient, accountId: string, signal?: AbortSignal): Promise<ApiProxyEndpoint[]> {
   const { result } = await sendCloudflare(

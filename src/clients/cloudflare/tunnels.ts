@@ -1,9 +1,8 @@
 // The tunnel list: GET /accounts/{account_id}/tunnels?tun_types=cfd_tunnel,warp_connector.
 // https://developers.cloudflare.com/api/resources/zero_trust/subresources/tunnels/
 import { z } from 'zod';
-import { apiPath, type ApiClient } from '../http.js';
-import { listAllPages, type ListOptions } from './envelope.js';
-
+import { type ApiClient, apiPath } from '../http.js';
+import { type ListOptions, listAllPages } from './envelope.js';
 
 export const TUNNEL_READ = 'Cloudflare Tunnel Read';
 

@@ -8,7 +8,7 @@
 // Source: PostHog's posthog/api/proxy_record.py and posthog/permissions.py.
 import { z } from 'zod';
 import { ApiResponseError } from '../errors.js';
-import { apiPath, type ApiClient } from '../http.js';
+import { type ApiClient, apiPath } from '../http.js';
 
 const ORGANIZATION_READ = 'organization:read';
 const ORGANIZATION_WRITE = 'organization:write';
@@ -95,12 +95,7 @@ export async function listProxyRecords(client: ApiClient, organizationId: string
   return { records, maxProxyRecords };
 }
 
-export async function getProxyRecord(
-  client: ApiClient,
-  organizationId: string,
-  recordId: string,
-  signal?: AbortSignal,
-): Promise<ApiProxyRecord> {
+export async function getProxyRecord(client: ApiClient, organizationId: string, recordId: string, signal?: AbortSignal): Promise<ApiProxyRecord> {
   const path = apiPath`/api/organizations/${organizationId}/proxy_records/${recordId}/`;
   const res = await client.send({
     method: 'GET',
@@ -112,12 +107,7 @@ export async function getProxyRecord(
   return parse(apiProxyRecord, res.body, client, 'GET', path);
 }
 
-export async function retryProxyRecord(
-  client: ApiClient,
-  organizationId: string,
-  recordId: string,
-  signal?: AbortSignal,
-): Promise<void> {
+export async function retryProxyRecord(client: ApiClient, organizationId: string, recordId: string, signal?: AbortSignal): Promise<void> {
   await client.send({
     method: 'POST',
     path: apiPath`/api/organizations/${organizationId}/proxy_records/${recordId}/retry/`,
