@@ -20,7 +20,9 @@ function documentedMetrics(): Map<string, { type: string; labels: string[] }> {
     const cells = line.split('|').map((c) => c.trim());
     const name = /^`([a-z0-9_]+)`$/.exec(cells[1] ?? '')?.[1];
     if (!name) continue;
-    const labels = [...(cells[3] ?? '').matchAll(/`([^`]+)`/g)].flatMap((m) => (m[1] as string).split(',').map((l) => l.trim())).flatMap((l) => (l === '<T>' ? T : [l]));
+    const labels = [...(cells[3] ?? '').matchAll(/`([^`]+)`/g)]
+      .flatMap((m) => (m[1] as string).split(',').map((l) => l.trim()))
+      .flatMap((l) => (l === '<T>' ? T : [l]));
     out.set(name, { type: cells[2] as string, labels });
   }
   return out;
@@ -35,7 +37,7 @@ describe('docs/metrics.md', () => {
     for (const f of exposed) expect(documented.get(f.name)?.type, f.name).toBe(f.type);
   });
 
-  it("gives every snapshot family the labels it really has, in order", () => {
+  it('gives every snapshot family the labels it really has, in order', () => {
     const documented = documentedMetrics();
     for (const family of domainFamilies(intervals)) expect(documented.get(family.name)?.labels, family.name).toEqual(family.labelNames);
   });

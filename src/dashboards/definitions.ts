@@ -105,7 +105,6 @@ const fleetOverview = dashboard({
               value: [
                 {
                   title: 'Tunnel detail',
-                  // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's data link variables
                   url: `/d/${DETAIL_UID}?\${__url_time_range}&var-datasource=\${datasource}&var-job=\${job}&var-account_id=\${__data.fields.Account}&var-tunnel=\${__value.raw}`,
                 },
               ],
@@ -422,7 +421,8 @@ const exporterHealth = dashboard({
     }),
     timeseries({
       title: 'Cloudflare budget use',
-      description: 'Requests sent in the last 5 minutes (never above the budget), the budget (CLOUDFLARE_API_BUDGET), and what the schedules need to keep every tunnel one interval fresh. Needed above budget: connections are refreshed less often, oldest first.',
+      description:
+        'Requests sent in the last 5 minutes (never above the budget), the budget (CLOUDFLARE_API_BUDGET), and what the schedules need to keep every tunnel one interval fresh. Needed above budget: connections are refreshed less often, oldest first.',
       targets: [
         { expr: `max(cloudflare_tunnel_exporter_api_requests_last_5m{${JOB},api="cloudflare"})`, legendFormat: 'sent (last 5m)' },
         { expr: `max(cloudflare_tunnel_exporter_api_budget_per_5m{${JOB},api="cloudflare"})`, legendFormat: 'budget' },

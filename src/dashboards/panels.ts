@@ -142,17 +142,29 @@ const JOB_VARIABLE: Variable = { name: 'job', label: 'Job', query: 'label_values
  * (lablabs/cloudflare-exporter exposes cloudflare_tunnel_info with other labels).
  */
 export function withJobSelector(expr: string): string {
-  return expr.replace(/\b((?:cloudflare|posthog)_[a-z0-9_]+|up)\b(\{([^}]*)\})?/g, (match, name: string, braces: string | undefined, inner: string | undefined) => {
-    if (braces !== undefined && /\bjob\s*(=|!=|=~|!~)/.test(inner ?? '')) return match;
-    return `${name}{job=~"$job"${inner ? `,${inner}` : ''}}`;
-  });
+  return expr.replace(
+    /\b((?:cloudflare|posthog)_[a-z0-9_]+|up)\b(\{([^}]*)\})?/g,
+    (match, name: string, braces: string | undefined, inner: string | undefined) => {
+      if (braces !== undefined && /\bjob\s*(=|!=|=~|!~)/.test(inner ?? '')) return match;
+      return `${name}{job=~"$job"${inner ? `,${inner}` : ''}}`;
+    },
+  );
 }
 
 /** Grafana's import metadata (grafana.com): the datasource to ask for and what the JSON needs. */
 function importMetadata(panels: Panel[]) {
   const types = [...new Set(panels.map((p) => p.type as string).filter((t) => t !== 'row'))].sort();
   return {
-    __inputs: [{ name: 'DS_PROMETHEUS', label: 'Prometheus', description: 'The Prometheus that scrapes cloudflare-tunnel-exporter', type: 'datasource', pluginId: 'prometheus', pluginName: 'Prometheus' }],
+    __inputs: [
+      {
+        name: 'DS_PROMETHEUS',
+        label: 'Prometheus',
+        description: 'The Prometheus that scrapes cloudflare-tunnel-exporter',
+        type: 'datasource',
+        pluginId: 'prometheus',
+        pluginName: 'Prometheus',
+      },
+    ],
     __requires: [
       { type: 'grafana', id: 'grafana', name: 'Grafana', version: '10.0.0' },
       { type: 'datasource', id: 'prometheus', name: 'Prometheus', version: '1.0.0' },
@@ -174,7 +186,12 @@ export function dashboard(o: DashboardOptions): Record<string, unknown> {
       y += rowHeight;
       rowHeight = 0;
     }
-    const placed = { ...p, id: id + 1, gridPos: { ...grid, x, y }, ...(p.targets ? { targets: p.targets.map((t) => ({ ...t, expr: withJobSelector(t.expr) })) } : {}) };
+    const placed = {
+      ...p,
+      id: id + 1,
+      gridPos: { ...grid, x, y },
+      ...(p.targets ? { targets: p.targets.map((t) => ({ ...t, expr: withJobSelector(t.expr) })) } : {}),
+    };
     x += grid.w;
     rowHeight = Math.max(rowHeight, grid.h);
     if (p.type === 'row') {
@@ -196,7 +213,22 @@ export function dashboard(o: DashboardOptions): Record<string, unknown> {
     time: { from: o.from ?? 'now-6h', to: 'now' },
     timezone: 'browser',
     links: [
-      ...(o.uid === FLEET_UID ? [] : [{ type: 'link', title: 'Fleet overview', url: `/d/${FLEET_UID}`, icon: 'dashboard', includeVars: true, keepTime: true, targetBlank: false, tooltip: '', tags: [], asDropdown: false }]),
+      ...(o.uid === FLEET_UID
+        ? []
+        : [
+            {
+              type: 'link',
+              title: 'Fleet overview',
+              url: `/d/${FLEET_UID}`,
+              icon: 'dashboard',
+              includeVars: true,
+              keepTime: true,
+              targetBlank: false,
+              tooltip: '',
+              tags: [],
+              asDropdown: false,
+            },
+          ]),
       { type: 'dashboards', tags: ['cloudflare-tunnel-exporter'], asDropdown: true, title: 'Dashboards', includeVars: true, keepTime: true },
     ],
     templating: {

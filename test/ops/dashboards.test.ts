@@ -50,20 +50,30 @@ describe('Grafana dashboards', () => {
   it('selects one exporter job in every query and variable (another exporter uses some of the same names)', () => {
     for (const [file, model] of Object.entries(DASHBOARDS)) {
       const list = (model.templating as { list: { name: string; query?: { query: string } }[] }).list;
-      expect(list.map((v) => v.name), file).toContain('job');
+      expect(
+        list.map((v) => v.name),
+        file,
+      ).toContain('job');
       // The job variable's own query lists the jobs, so it selects none (dashboardQueries unwraps label_values).
       const jobQueries = ['label_values(cloudflare_tunnel_exporter_build_info, job)', 'cloudflare_tunnel_exporter_build_info'];
-      const queries = [...dashboardQueries(model), ...list.filter((v) => v.name !== 'job').map((v) => v.query?.query)].filter((q): q is string => typeof q === 'string' && !jobQueries.includes(q));
+      const queries = [...dashboardQueries(model), ...list.filter((v) => v.name !== 'job').map((v) => v.query?.query)].filter(
+        (q): q is string => typeof q === 'string' && !jobQueries.includes(q),
+      );
       for (const expr of queries) {
-        for (const selector of expr.matchAll(/\b(?:cloudflare|posthog)_[a-z0-9_]+\b(\{[^}]*\})?/g)) expect(selector[0], `${file}: ${expr}`).toMatch(/\{job=~"\$job"|job=~"\$job"/);
+        for (const selector of expr.matchAll(/\b(?:cloudflare|posthog)_[a-z0-9_]+\b(\{[^}]*\})?/g))
+          expect(selector[0], `${file}: ${expr}`).toMatch(/\{job=~"\$job"|job=~"\$job"/);
         expect(withJobSelector(expr), `${file}: ${expr}`).toBe(expr);
       }
     }
-    expect(withJobSelector('sum(rate(cloudflare_x_total[5m])) / cloudflare_y{a="b"}')).toBe('sum(rate(cloudflare_x_total{job=~"$job"}[5m])) / cloudflare_y{job=~"$job",a="b"}');
+    expect(withJobSelector('sum(rate(cloudflare_x_total[5m])) / cloudflare_y{a="b"}')).toBe(
+      'sum(rate(cloudflare_x_total{job=~"$job"}[5m])) / cloudflare_y{job=~"$job",a="b"}',
+    );
   });
 
   it('links: the fleet table opens the tunnel detail with the tunnel selected, every other dashboard links back', () => {
-    const fleet = DASHBOARDS['fleet-overview.json'] as { panels: { title: string; fieldConfig: { overrides: { matcher: { options: string }; properties: { id: string; value: { url: string }[] }[] }[] } }[] };
+    const fleet = DASHBOARDS['fleet-overview.json'] as {
+      panels: { title: string; fieldConfig: { overrides: { matcher: { options: string }; properties: { id: string; value: { url: string }[] }[] }[] } }[];
+    };
     const table = fleet.panels.find((p) => p.title === 'Tunnels');
     const link = table?.fieldConfig.overrides.find((o) => o.matcher.options === 'Tunnel')?.properties.find((p) => p.id === 'links')?.value[0]?.url;
     const detail = DASHBOARDS['tunnel-detail.json'] as { uid: string; templating: { list: { name: string }[] } };
@@ -73,7 +83,10 @@ describe('Grafana dashboards', () => {
     expect(detail.templating.list.map((v) => v.name)).toEqual(expect.arrayContaining(['tunnel', 'account_id']));
     for (const [file, model] of Object.entries(DASHBOARDS)) {
       if (file === 'fleet-overview.json') continue;
-      expect((model.links as { url?: string }[]).some((l) => l.url === `/d/${(fleet as unknown as { uid: string }).uid}`), file).toBe(true);
+      expect(
+        (model.links as { url?: string }[]).some((l) => l.url === `/d/${(fleet as unknown as { uid: string }).uid}`),
+        file,
+      ).toBe(true);
     }
   });
 

@@ -77,7 +77,8 @@ describe('Kubernetes manifests', () => {
       const m = /^([A-Z_]+)=(.*)$/.exec(line);
       if (m) env[m[1] as string] = (m[2] as string).replace('/run/secrets/cloudflare-tunnel-exporter', secrets);
     }
-    for (const e of manifest('deployment.yaml').spec.template.spec.containers[0].env) env[e.name] = e.name === 'REMEDIATION_STATE_FILE' ? join(secrets, 'state.json') : e.value;
+    for (const e of manifest('deployment.yaml').spec.template.spec.containers[0].env)
+      env[e.name] = e.name === 'REMEDIATION_STATE_FILE' ? join(secrets, 'state.json') : e.value;
     const { code, stderr } = await runCli(['--config.check'], env);
     expect(stderr).toBe('');
     expect(code).toBe(0);
