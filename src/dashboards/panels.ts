@@ -1,6 +1,7 @@
 // Small builders for Grafana dashboard JSON (schemaVersion 39), so the four dashboards share one
 // datasource variable, one style of panel and units, and every query lives in code where a test
 // can read it. No SDK: the JSON model is stable and this is all we use of it.
+import { withSelector } from '../promql.js';
 
 export interface Target {
   expr: string;
@@ -136,19 +137,9 @@ export interface DashboardOptions {
 /** Every dashboard selects one exporter job (or all): other exporters use some of the same names. */
 const JOB_VARIABLE: Variable = { name: 'job', label: 'Job', query: 'label_values(cloudflare_tunnel_exporter_build_info, job)' };
 
-/**
- * Adds `job=~"$job"` to every selector of this exporter's metrics (and `up`) in a query that does
- * not already select a job, so a panel never mixes in another exporter's series of the same name
- * (lablabs/cloudflare-exporter exposes cloudflare_tunnel_info with other labels).
- */
+/** Adds `job=~"$job"` to every selector of this exporter's metrics in a query (see src/promql.ts). */
 export function withJobSelector(expr: string): string {
-  return expr.replace(
-    /\b((?:cloudflare|posthog)_[a-z0-9_]+|up)\b(\{([^}]*)\})?/g,
-    (match, name: string, braces: string | undefined, inner: string | undefined) => {
-      if (braces !== undefined && /\bjob\s*(=|!=|=~|!~)/.test(inner ?? '')) return match;
-      return `${name}{job=~"$job"${inner ? `,${inner}` : ''}}`;
-    },
-  );
+  return withSelector(expr, 'job=~"$job"');
 }
 
 /** Grafana's import metadata (grafana.com): the datasource to ask for and what the JSON needs. */

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { type Mixin, renderAlertRules } from '../../src/deploy/alert-rules.js';
 import { tool } from '../helpers/tools.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -41,6 +42,23 @@ const REQUIRED = [
 ];
 
 describe('alert rules', () => {
+  it('prometheus/alerts.yml is generated from alerts.src.yml and mixin.json: the job selector in every selector, the runbook base URL in every link', () => {
+    const mixin = JSON.parse(readFileSync(`${root}prometheus/mixin.json`, 'utf8')) as Mixin;
+    expect(readFileSync(`${root}prometheus/alerts.yml`, 'utf8')).toBe(renderAlertRules(readFileSync(`${root}prometheus/alerts.src.yml`, 'utf8'), mixin));
+    for (const r of rules) {
+      for (const selector of r.expr.matchAll(/\b((?:cloudflare|posthog)_[a-z0-9_]+|up)\b(\{[^}]*\})?/g))
+        expect(selector[0], r.alert).toContain(mixin.jobSelector);
+      expect(r.annotations.runbook_url, r.alert).toBe(`${mixin.runbookBaseUrl}#${r.alert.toLowerCase()}`);
+    }
+    // Another selector, another base: both land everywhere.
+    const other = renderAlertRules(readFileSync(`${root}prometheus/alerts.src.yml`, 'utf8'), {
+      jobSelector: 'job="cte"',
+      runbookBaseUrl: 'https://wiki.example/runbooks',
+    });
+    expect(other).not.toContain('cloudflare-tunnel-exporter"');
+    expect(other.match(/runbook_url: https:\/\/wiki\.example\/runbooks#/g)).toHaveLength(rules.length);
+  });
+
   it('has every required alert, in mixin style, with a runbook section each', () => {
     expect(rules.map((r) => r.alert).sort()).toEqual([...REQUIRED].sort());
     const runbooks = readFileSync(`${root}docs/runbooks.md`, 'utf8');
