@@ -4,8 +4,9 @@
 import { type ApiClient, createApiClient } from './clients/http.js';
 import { createPacer, type Pacer } from './clients/pacer.js';
 import type { Config } from './config/schema.js';
-import { createHttpApp, type HttpAppOptions, type SourceStatus } from './http/app.js';
+import { createHttpApp, type HttpAppOptions } from './http/app.js';
 import { createBasicAuth } from './http/basic-auth.js';
+import type { SourceStatus } from './http/landing.js';
 import { type RunningServer, serve } from './http/server.js';
 import type { WebConfig } from './http/web-config.js';
 import type { Logger } from './log.js';
@@ -18,7 +19,7 @@ import { createGatewayPoller, createProxyRecordsPoller } from './pollers/sources
 import { createTunnelsPoller } from './pollers/tunnels.js';
 import { createRemediation, type Remediation } from './remediation/engine.js';
 import { COLLECTORS, type CollectorName, createSnapshotStore, type SnapshotStore } from './state/store.js';
-import { VERSION } from './version.js';
+import { DOCS_URL, VERSION } from './version.js';
 
 export interface ExporterOptions {
   config: Config;
@@ -210,8 +211,30 @@ export function createExporter(options: ExporterOptions): Exporter {
     scrapeMetrics: metrics.scrape,
     metricsContentType: metrics.contentType,
     waitingFor,
-    sources,
-    remediation: { staleConnectors: config.remediation.staleConnectors, proxyRecords: config.remediation.proxyRecords },
+    landing: () => ({
+      docsUrl: DOCS_URL,
+      now: now(),
+      sources: sources(),
+      ...(config.cloudflare && pacer
+        ? {
+            budget: {
+              budget: config.cloudflare.budget,
+              usedLast5m: pacer.used(),
+              neededPer5m: estimate.total,
+              queued: [...(refresher?.queued().values() ?? [])].reduce((a, b) => a + b, 0),
+            },
+          }
+        : {}),
+      ...(remediation
+        ? {
+            remediation: {
+              staleConnectors: config.remediation.staleConnectors,
+              proxyRecords: config.remediation.proxyRecords,
+              decisions: remediation.recent().slice(0, 10),
+            },
+          }
+        : {}),
+    }),
     ...(basicAuth ? { basicAuth } : {}),
     ...(options.webConfig?.headers ? { headers: options.webConfig.headers } : {}),
   };

@@ -24,6 +24,8 @@ const BUDGET = 300;
 
 function child(args: string[], env: Record<string, string> = {}): { proc: ChildProcess; line: (re: RegExp) => Promise<RegExpExecArray> } {
   const proc = spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(proc);
+  proc.on('exit', () => children.delete(proc));
   let out = '';
   const waiters: { re: RegExp; resolve: (m: RegExpExecArray) => void }[] = [];
   const check = () => {
@@ -109,6 +111,12 @@ interface RunResult {
   heapMiB: number;
   loopLagMaxMs: number | undefined;
 }
+
+/** Every child this process started, killed when it exits, whatever ended the run. */
+const children = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+});
 
 async function runOnce(tunnels: number, seconds: number, schedule: string): Promise<RunResult> {
   const sim = child([join(DIST, 'simulator/main.js'), '--port', '0', '--accounts', '1', '--tunnels', String(tunnels), '--step-seconds', '0', '--seed', '5']);

@@ -1,15 +1,7 @@
 // The exporter's HTTP handler, a plain (Request) => Response function so it is tested without a
 // port: /metrics (from memory, gzip when asked), /-/healthy, /-/ready and a landing page.
 import type { BasicAuthCheck } from './basic-auth.js';
-
-export interface SourceStatus {
-  collector: string;
-  scope: string;
-  ok: boolean;
-  lastPollAt: number;
-  lastSuccessAt?: number;
-  error?: string;
-}
+import { type LandingPageData, renderLandingPage } from './landing.js';
 
 export interface HttpAppOptions {
   telemetryPath: string;
@@ -19,9 +11,8 @@ export interface HttpAppOptions {
   metricsContentType: string;
   /** Collectors and scopes that have not been polled once yet; empty when ready. */
   waitingFor: () => string[];
-  sources: () => SourceStatus[];
-  /** Remediation modes, shown on the landing page. */
-  remediation?: { staleConnectors: string; proxyRecords: string };
+  /** What the landing page (`/`) shows, read at each request. */
+  landing: () => Omit<LandingPageData, 'version' | 'telemetryPath' | 'ready'>;
   /** Read at every request, so a reloaded web config (SIGHUP) applies to the next one. */
   basicAuth?: BasicAuthCheck;
   /** Read at every request, like basicAuth. */
@@ -51,40 +42,6 @@ function bufferResponse(chunks: Buffer[], init: ResponseInit): Response {
   const response = new Response(body, init);
   rawBodies.set(response, chunks);
   return response;
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-function landingPage(options: HttpAppOptions): string {
-  const rows = options
-    .sources()
-    .map(
-      (s) =>
-        `<tr><td>${escapeHtml(s.collector)}</td><td>${escapeHtml(s.scope)}</td><td>${s.ok ? 'ok' : 'failed'}</td>` +
-        `<td>${new Date(s.lastPollAt).toISOString()}</td><td>${s.lastSuccessAt ? new Date(s.lastSuccessAt).toISOString() : 'never'}</td>` +
-        `<td>${escapeHtml(s.error ?? '')}</td></tr>`,
-    )
-    .join('\n');
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Cloudflare Tunnel Exporter</title>
-<style>body{font-family:system-ui,sans-serif;margin:2rem}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}</style>
-</head><body>
-<h1>Cloudflare Tunnel Exporter</h1>
-<p>Version ${escapeHtml(options.version)}</p>
-<ul>
-<li><a href="${escapeHtml(options.telemetryPath)}">Metrics</a></li>
-<li><a href="/-/healthy">Health</a></li>
-<li><a href="/-/ready">Readiness</a></li>
-</ul>
-${options.remediation ? `<p>Remediation: stale connectors <b>${escapeHtml(options.remediation.staleConnectors)}</b>, proxy records <b>${escapeHtml(options.remediation.proxyRecords)}</b></p>\n` : ''}<h2>Sources</h2>
-<table><thead><tr><th>collector</th><th>scope</th><th>last poll</th><th>polled at</th><th>last success</th><th>error</th></tr></thead>
-<tbody>
-${rows || '<tr><td colspan="6">no poll has finished yet</td></tr>'}
-</tbody></table>
-</body></html>
-`;
 }
 
 export function createHttpApp(options: HttpAppOptions): HttpApp {
@@ -130,7 +87,15 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
       if (waiting.length === 0) return text('Ready\n');
       return text(authenticated ? `Not ready: waiting for the first poll of ${waiting.join(', ')}\n` : 'Not ready\n', 503);
     }
-    if (pathname === '/') return respond(landingPage(options), 200, { 'content-type': 'text/html; charset=utf-8' });
+    if (pathname === '/') {
+      const page = renderLandingPage({
+        ...options.landing(),
+        version: options.version,
+        telemetryPath: options.telemetryPath,
+        ready: options.waitingFor().length === 0,
+      });
+      return respond(page, 200, { 'content-type': 'text/html; charset=utf-8' });
+    }
     return text('Not Found\n', 404);
   };
 }

@@ -9,7 +9,7 @@ import type { ApiObserver } from '../clients/http.js';
 import type { PollIntervals, RemediationCounters } from '../domain/types.js';
 import type { Snapshot } from '../state/store.js';
 import { REVISION, VERSION } from '../version.js';
-import { createRenderer, type Rendered } from './render.js';
+import { createRenderer, type Rendered, sourceCount } from './render.js';
 
 export interface ExporterMetrics {
   /** The exporter's live self-metrics (API requests, rate limit, remediation, build info). */
@@ -285,6 +285,24 @@ export function createExporterMetrics(options: MetricsOptions): ExporterMetrics 
   });
 
   let budgetSource: BudgetSource | undefined;
+  /** Per account, the read times of its tunnels' connections, oldest first; sorted once per snapshot. */
+  let readTimesCache: { version: number; byScope: Map<string, number[]> } | undefined;
+  const readTimes = (): Map<string, number[]> => {
+    const snapshot = options.snapshot();
+    if (readTimesCache?.version === snapshot.version) return readTimesCache.byScope;
+    const byScope = new Map<string, number[]>();
+    for (const [scope, entry] of snapshot.connections) {
+      const times: number[] = [];
+      for (const c of entry.data?.values() ?? []) if (c.fetched) times.push(c.fetchedAt);
+      if (times.length > 0)
+        byScope.set(
+          scope,
+          times.sort((a, b) => a - b),
+        );
+    }
+    readTimesCache = { version: snapshot.version, byScope };
+    return byScope;
+  };
   new Gauge({
     name: 'cloudflare_tunnel_exporter_api_budget_per_5m',
     help: 'Requests per 5 minutes this exporter may send (CLOUDFLARE_API_BUDGET); the exporter never sends more in any 5-minute window.',
@@ -330,13 +348,12 @@ export function createExporterMetrics(options: MetricsOptions): ExporterMetrics 
     collect() {
       this.reset();
       const t = now();
-      for (const [scope, entry] of options.snapshot().connections) {
-        const ages: number[] = [];
-        for (const c of entry.data?.values() ?? []) if (c.fetched) ages.push((t - c.fetchedAt) / 1000);
-        if (ages.length === 0) continue;
-        ages.sort((a, b) => a - b);
-        for (const p of AGE_PERCENTILES)
-          this.set({ scope, percentile: String(p) }, ages[Math.min(ages.length - 1, Math.ceil((p / 100) * ages.length) - 1)] as number);
+      for (const [scope, readAt] of readTimes()) {
+        // The p-th percentile of age is now minus the (100 - p)-th percentile of read time.
+        for (const p of AGE_PERCENTILES) {
+          const oldestFirst = readAt[Math.min(readAt.length - 1, Math.max(0, readAt.length - Math.ceil((p / 100) * readAt.length)))] as number;
+          this.set({ scope, percentile: String(p) }, (t - oldestFirst) / 1000);
+        }
       }
     },
   });
@@ -379,7 +396,9 @@ export function createExporterMetrics(options: MetricsOptions): ExporterMetrics 
     },
     async scrape(gzipped) {
       // The last complete render, at once; a newer one is on its way when the snapshot moved on.
-      const domain = latest ?? (await renderNow());
+      // A render that lacks a source the snapshot now has (the tunnel list arriving after the first
+      // render) is not served: that scrape waits for a current one.
+      const domain = latest && latest.sources >= sourceCount(options.snapshot()) ? latest : await current();
       if (outdated()) schedule();
       const own = Buffer.from(`\n\n${await registry.metrics()}\n${await processRegistry.metrics()}`);
       // gzip members may follow one another in one body (RFC 1952); Prometheus reads them all.

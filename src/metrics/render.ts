@@ -32,6 +32,8 @@ export interface FamilyDefinition {
 export interface Rendered {
   /** The snapshot version rendered. */
   version: number;
+  /** How many collector/scope entries that snapshot had (a new source makes a render incomplete). */
+  sources: number;
   text: Buffer;
   gzip: Promise<Buffer>;
   /** When the first series in it expires (epoch ms; Infinity when none can). */
@@ -56,6 +58,11 @@ const sameTunnel = (a: Tunnel, b: Tunnel) =>
     a.createdAt === b.createdAt &&
     a.connsActiveAt === b.connsActiveAt &&
     a.connsInactiveAt === b.connsInactiveAt);
+
+/** Collector/scope entries in a snapshot: a render with fewer lacks a source that has arrived since. */
+export function sourceCount(snapshot: Snapshot): number {
+  return snapshot.tunnels.size + snapshot.connections.size + snapshot.gateway_proxy_endpoints.size + snapshot.proxy_records.size;
+}
 
 export function createRenderer(options: { families: FamilyDefinition[]; snapshot: () => Snapshot; staleDataMaxAgeMs: number; now: () => number }) {
   const { families, staleDataMaxAgeMs: maxAge } = options;
@@ -127,6 +134,6 @@ export function createRenderer(options: { families: FamilyDefinition[]; snapshot
     const zipped = gzip(text);
     // A rejected gzip is handled by whoever awaits it; do not let it be unhandled meanwhile.
     zipped.catch(() => undefined);
-    return { version: snapshot.version, text, gzip: zipped, nextExpiry, durationMs: performance.now() - started };
+    return { version: snapshot.version, sources: sourceCount(snapshot), text, gzip: zipped, nextExpiry, durationMs: performance.now() - started };
   };
 }

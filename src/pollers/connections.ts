@@ -37,11 +37,30 @@ export function needsConnectionsCall(tunnel: Tunnel, now: number): boolean {
   return true;
 }
 
+/** What a tunnel's list entry said at a reference point: a change from it makes the tunnel urgent. */
+interface ListValues {
+  status: string;
+  activeAt?: number;
+  inactiveAt?: number;
+}
+
+const valuesOf = (t: Tunnel): ListValues => ({
+  status: t.status,
+  ...(t.connsActiveAt !== undefined ? { activeAt: t.connsActiveAt } : {}),
+  ...(t.connsInactiveAt !== undefined ? { inactiveAt: t.connsInactiveAt } : {}),
+});
+const changedFrom = (ref: ListValues, t: Tunnel) => ref.status !== t.status || ref.activeAt !== t.connsActiveAt || ref.inactiveAt !== t.connsInactiveAt;
+
 interface Entry {
   accountId: string;
   tunnel: Tunnel;
-  /** The list values the last read was made for: a change makes the tunnel urgent. */
-  readFor?: { status: string; activeAt?: number; inactiveAt?: number };
+  /** Whether its status means it can have connectors worth a call (inactive and long-down: no). */
+  needsCall: boolean;
+  /**
+   * The list values of its last read, or of the last list that decided it needs no call, or, for
+   * a tunnel never read, of the list that first showed it: a change from them makes it urgent.
+   */
+  reference: ListValues;
   readAt?: number;
   /** After a failed read, not before this. */
   retryAt?: number;
@@ -145,12 +164,17 @@ export function createConnectionsRefresher(options: RefresherOptions): Connectio
   const previousOf = (accountId: string, tunnelId: string) =>
     pending.get(accountId)?.get(tunnelId) ?? store.snapshot().connections.get(accountId)?.data?.get(tunnelId);
 
-  /** 0 urgent (changed or never read), 1 degraded and due, 2 due; undefined when not due. */
+  /**
+   * 0: its list values changed from its reference (it came up, went down, reconnected);
+   * 1: degraded, and due or never read; 2: the rest, due or never read (oldest first);
+   * undefined: not due, in flight, waiting after a failure, or no call needed. A tunnel never read
+   * is not urgent by itself: with a fleet larger than the budget the first crawl never ends, and a
+   * tunnel that comes up must not wait behind it.
+   */
   const classOf = (e: Entry, t: number): number | undefined => {
-    if (e.inFlight || (e.retryAt !== undefined && e.retryAt > t)) return undefined;
-    const r = e.readFor;
-    if (!r || r.status !== e.tunnel.status || r.activeAt !== e.tunnel.connsActiveAt || r.inactiveAt !== e.tunnel.connsInactiveAt) return 0;
-    if ((e.readAt ?? 0) + intervalMs > t) return undefined;
+    if (!e.needsCall || e.inFlight || (e.retryAt !== undefined && e.retryAt > t)) return undefined;
+    if (changedFrom(e.reference, e.tunnel)) return 0;
+    if (e.readAt !== undefined && e.readAt + intervalMs > t) return undefined;
     return e.tunnel.status === 'degraded' ? 1 : 2;
   };
 
@@ -163,7 +187,7 @@ export function createConnectionsRefresher(options: RefresherOptions): Connectio
     for (const e of entries.values()) {
       const c = classOf(e, t);
       if (c === undefined) {
-        if (!e.inFlight) earliest = Math.min(earliest, e.retryAt !== undefined && e.retryAt > t ? e.retryAt : (e.readAt ?? 0) + intervalMs);
+        if (e.needsCall && !e.inFlight) earliest = Math.min(earliest, e.retryAt !== undefined && e.retryAt > t ? e.retryAt : (e.readAt ?? 0) + intervalMs);
         continue;
       }
       if (c < bestClass || (c === bestClass && (e.readAt ?? 0) < (best?.readAt ?? 0))) {
@@ -177,11 +201,7 @@ export function createConnectionsRefresher(options: RefresherOptions): Connectio
   const read = async (e: Entry) => {
     const { accountId, tunnel } = e;
     e.inFlight = true;
-    const readFor = {
-      status: tunnel.status,
-      ...(tunnel.connsActiveAt !== undefined ? { activeAt: tunnel.connsActiveAt } : {}),
-      ...(tunnel.connsInactiveAt !== undefined ? { inactiveAt: tunnel.connsInactiveAt } : {}),
-    };
+    const readFor = valuesOf(tunnel);
     const started = performance.now();
     try {
       const observed = normalizeConnectors(await listConnectors(client, accountId, tunnel.type, tunnel.id, controller.signal, 'refresh'));
@@ -193,7 +213,7 @@ export function createConnectionsRefresher(options: RefresherOptions): Connectio
         );
       }
       const data = { tunnelId: tunnel.id, ...deriveConnectors(previousOf(accountId, tunnel.id), observed.connectors), fetchedAt: now(), fetched: true };
-      Object.assign(e, { readFor, readAt: now(), inFlight: false });
+      Object.assign(e, { reference: readFor, readAt: now(), inFlight: false });
       delete e.retryAt;
       failing.get(accountId)?.delete(tunnel.id);
       if (entries.get(key(accountId, tunnel.id)) === e) stage(accountId, data);
@@ -273,19 +293,23 @@ export function createConnectionsRefresher(options: RefresherOptions): Connectio
       for (const id of failing.get(accountId)?.keys() ?? []) if (!ids.has(id)) failing.get(accountId)?.delete(id);
       for (const tunnel of tunnels) {
         const k = key(accountId, tunnel.id);
-        if (!needsConnectionsCall(tunnel, t)) {
-          // No call: no connectors, decided from the status; reconnects counted so far stay.
-          entries.delete(k);
+        let e = entries.get(k);
+        if (!e) {
+          e = { accountId, tunnel, needsCall: false, reference: valuesOf(tunnel), inFlight: false };
+          entries.set(k, e);
+        }
+        e.tunnel = tunnel;
+        e.needsCall = needsConnectionsCall(tunnel, t);
+        if (!e.needsCall) {
+          // No call: no connectors, decided from the status; reconnects counted so far stay. The
+          // decision is the reference: a tunnel that comes up has changed from it.
+          e.reference = valuesOf(tunnel);
           failing.get(accountId)?.delete(tunnel.id);
           // Staged at every list poll: the list is what this decision is read from, so it is as
           // fresh as the list.
           const previous = previousOf(accountId, tunnel.id);
           stage(accountId, { tunnelId: tunnel.id, connectors: [], reconnects: previous?.reconnects ?? new Map(), fetchedAt: t, fetched: false });
-          continue;
         }
-        const e = entries.get(k);
-        if (e) e.tunnel = tunnel;
-        else entries.set(k, { accountId, tunnel, inFlight: false });
       }
       // The list itself is news for the store even when no tunnel changed (gone tunnels go).
       if (!pending.has(accountId)) pending.set(accountId, new Map());

@@ -7,7 +7,7 @@ import type { PollIntervals, RemediationCounters } from '../domain/types.js';
 import type { Logger } from '../log.js';
 import type { SnapshotStore } from '../state/store.js';
 import { staleConnectorPolicy } from './connectors.js';
-import { type ActionPolicy, countedMode, createPipeline } from './pipeline.js';
+import { type ActionPolicy, countedMode, createPipeline, type RecentDecision } from './pipeline.js';
 import { proxyRecordPolicy } from './proxy-records.js';
 import { loadRemediationState, type RemediationState } from './state.js';
 
@@ -19,6 +19,8 @@ export interface Remediation {
   stop(): void;
   /** Resolves when no decision is in progress. */
   idle(): Promise<void>;
+  /** The latest decisions, newest first (the landing page). */
+  recent(): readonly RecentDecision[];
 }
 
 export interface RemediationOptions {
@@ -99,5 +101,6 @@ export function createRemediation(options: RemediationOptions): Remediation {
       controller.abort(new Error('exporter stopping'));
     },
     idle: () => queue,
+    recent: () => pipeline.recent(),
   };
 }

@@ -91,6 +91,19 @@ interface Decision {
   error?: string;
 }
 
+/** A decision as the landing page shows it; the log line carries the evidence. */
+export interface RecentDecision {
+  at: number;
+  action: RemediationAction;
+  mode: RemediationMode;
+  target: Record<string, string>;
+  outcome: Decision['outcome'];
+  reason: string;
+  skip?: SkipReason;
+}
+
+const RECENT_DECISIONS = 20;
+
 export interface PipelineOptions {
   snapshot: () => Snapshot;
   state: RemediationState;
@@ -107,8 +120,11 @@ const QUIET_SKIPS = new Set<SkipReason>(['cooldown', 'credential_not_allowed']);
 export function createPipeline(options: PipelineOptions) {
   const { state, counters, log, now, signal } = options;
 
+  const recent: RecentDecision[] = [];
   const audit = (action: RemediationAction, d: Decision) => {
     if (d.outcome === 'skipped' && d.skip) counters.skipped(action, d.skip);
+    recent.unshift({ at: now(), action, mode: d.mode, target: d.target, outcome: d.outcome, reason: d.reason, ...(d.skip ? { skip: d.skip } : {}) });
+    if (recent.length > RECENT_DECISIONS) recent.pop();
     const line = {
       action,
       mode: d.mode,
@@ -189,5 +205,7 @@ export function createPipeline(options: PipelineOptions) {
       }
     },
     saveState,
+    /** The latest decisions, newest first. */
+    recent: (): readonly RecentDecision[] => recent,
   };
 }

@@ -10,22 +10,11 @@ import bcrypt from 'bcryptjs';
 import { Agent, request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import type { Simulator } from '../../src/simulator/server.js';
-import { GUARD, runCli, startDaemon, waitFor } from '../helpers/daemon.js';
+import { freePort, GUARD, runCli, startDaemon, waitFor } from '../helpers/daemon.js';
 import { samples } from '../helpers/exposition.js';
 import { simulator } from '../helpers/simulator.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function simEnv(sim: Simulator): Record<string, string> {
   return {

@@ -17,7 +17,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { DASHBOARDS } from '../../src/dashboards/definitions.js';
 import { createExporter } from '../../src/exporter.js';
 import { silentLogger } from '../../src/log.js';
-import { waitFor } from '../helpers/daemon.js';
+import { freePort, waitFor } from '../helpers/daemon.js';
 import { samples } from '../helpers/exposition.js';
 import { dashboardQueries } from '../helpers/promql.js';
 import { simulator, simulatorConfig } from '../helpers/simulator.js';
@@ -28,17 +28,6 @@ const children: ChildProcess[] = [];
 afterAll(() => {
   for (const c of children) c.kill('SIGKILL');
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function start(bin: string, args: string[]): { child: ChildProcess; output: () => string } {
   const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });

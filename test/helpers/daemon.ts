@@ -1,5 +1,6 @@
 // Runs the built daemon (dist/cli.js) as a user would, and reads its JSON log for the URL.
 import { type ChildProcess, spawn } from 'node:child_process';
+import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach } from 'vitest';
 
@@ -70,4 +71,16 @@ export async function waitFor<T>(what: string | (() => string), fn: () => Promis
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** A free loopback port (for servers that cannot be told to pick one themselves). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }

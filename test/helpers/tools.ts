@@ -19,3 +19,11 @@ export function tool(name: 'promtool' | 'amtool' | 'prometheus' | 'alertmanager'
   if (required) throw new Error(`${path} is missing: run scripts/install-tools.sh`);
   return ctx.skip(`${name} not found: run scripts/install-tools.sh (npm run tools) to run this test`);
 }
+
+/** Debian's Chromium (apt-get install chromium; .ci/run installs it), like the tools above. */
+export function browser(ctx: Skippable): string {
+  const path = '/usr/bin/chromium';
+  if (existsSync(path)) return path;
+  if (required) throw new Error(`${path} is missing: apt-get install chromium`);
+  return ctx.skip('chromium not found: apt-get install chromium to run this test');
+}

@@ -14,7 +14,11 @@ function app(overrides: Partial<HttpAppOptions> = {}) {
     },
     metricsContentType: 'text/plain; version=0.0.4; charset=utf-8',
     waitingFor: () => [],
-    sources: () => [{ collector: 'tunnels', scope: 'acc<1>', ok: false, lastPollAt: 0, error: 'HTTP 500' }],
+    landing: () => ({
+      docsUrl: 'https://docs.example/',
+      now: 90_000,
+      sources: [{ collector: 'tunnels', scope: 'acc<1>', ok: false, lastPollAt: 0, lastSuccessAt: 0, error: 'HTTP 500' }],
+    }),
     ...overrides,
   });
 }
@@ -49,15 +53,36 @@ describe('HTTP app', () => {
     expect((await a(get('/-/ready'))).status).toBe(200);
   });
 
-  it('shows a landing page with version, links, remediation modes and each source, escaped', async () => {
-    const res = await app({ remediation: { staleConnectors: 'dry-run', proxyRecords: 'off' } })(get('/'));
+  it('shows a status page: sources with their age and error (escaped), budget, remediation and its decisions, links', async () => {
+    const res = await app({
+      landing: () => ({
+        docsUrl: 'https://docs.example/',
+        now: 90_000,
+        sources: [{ collector: 'tunnels', scope: 'acc<1>', ok: false, lastPollAt: 0, lastSuccessAt: 0, error: 'HTTP 500' }],
+        budget: { budget: 300, usedLast5m: 75, neededPer5m: 900, queued: 12 },
+        remediation: {
+          staleConnectors: 'dry-run',
+          proxyRecords: 'off',
+          decisions: [
+            { at: 30_000, action: 'cleanup_connector', mode: 'dry-run', target: { tunnel_name: 'api' }, outcome: 'would_act', reason: 'stale for 15m' },
+          ],
+        },
+      }),
+    })(get('/'));
     const html = await res.text();
     expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(html).toContain('Version 1.2.3');
     expect(html).toContain('<a href="/metrics">Metrics</a>');
-    expect(html).toContain('<td>acc&#60;1&#62;</td><td>failed</td>');
-    expect(html).toContain('HTTP 500');
-    expect(html).toContain('Remediation: stale connectors <b>dry-run</b>, proxy records <b>off</b>');
+    expect(html).toContain('<a href="https://docs.example/">Documentation</a>');
+    expect(html).toContain('<td class="id">acc&#60;1&#62;</td><td>failed</td>');
+    expect(html).toContain('<td>1m 30s</td><td>HTTP 500</td>');
+    expect(html).toContain('Ready; 1 source failing.');
+    expect(html).toContain('<b>75</b> of <b>300</b> requests in the last 5 minutes (25%)');
+    expect(html).toContain('more than the budget');
+    expect(html).toContain('Stale connectors: <b>dry-run</b>. Proxy records: <b>off</b>.');
+    expect(html).toContain(
+      '<td>1m 0s ago</td><td>cleanup_connector</td><td>dry-run</td><td class="id" title="tunnel_name=api">api</td><td>would_act</td><td>stale for 15m</td>',
+    );
   });
 
   it('rejects other methods and unknown paths', async () => {

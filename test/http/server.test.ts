@@ -20,7 +20,7 @@ async function start(): Promise<RunningServer> {
     scrapeMetrics: async () => [Buffer.from('x 1\n')],
     metricsContentType: 'text/plain; version=0.0.4; charset=utf-8',
     waitingFor: () => [],
-    sources: () => [],
+    landing: () => ({ docsUrl: 'https://docs.example/', now: 0, sources: [] }),
   });
   server = await serve(app, { host: '127.0.0.1', port: 0 }, undefined, silentLogger());
   return server;

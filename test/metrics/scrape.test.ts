@@ -3,7 +3,7 @@
 // pre-rendered domain part and the self-metrics as two gzip members) decodes to the whole text.
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import type { Tunnel } from '../../src/domain/types.js';
+import type { Tunnel, TunnelConnections } from '../../src/domain/types.js';
 import { createExporterMetrics } from '../../src/metrics/registry.js';
 import { createSnapshotStore } from '../../src/state/store.js';
 import { value } from '../helpers/exposition.js';
@@ -43,6 +43,15 @@ describe('pre-rendered /metrics', () => {
     expect(seen).toBe(1);
   });
 
+  it('never serves a render that lacks a source the snapshot has (the first scrape after readiness)', async () => {
+    const { store, scrape } = setup();
+    // Gateway answers first; a render of that is done before the tunnel list arrives.
+    store.recordSuccess('gateway_proxy_endpoints', 'acc', [], { ok: true, at: T0, durationSeconds: 0 });
+    await scrape();
+    store.recordSuccess('tunnels', 'acc', [tunnel('healthy')], { ok: true, at: T0, durationSeconds: 0 });
+    expect(value(await scrape(), 'cloudflare_tunnel_status', { status: 'healthy' })).toBe(1);
+  });
+
   it('renders a change at once even while a render for a series expiring later is waiting', async () => {
     const { store, scrape } = setup();
     store.recordSuccess('tunnels', 'acc', [tunnel('healthy')], { ok: true, at: T0, durationSeconds: 0 });
@@ -77,5 +86,32 @@ describe('pre-rendered /metrics', () => {
         .filter((l) => l.startsWith('cloudflare_tunnel_status'))
         .sort(),
     );
+  });
+
+  it('exposes the age of the connections data as percentiles over the tunnels', async () => {
+    let clock = T0;
+    const store = createSnapshotStore();
+    const metrics = createExporterMetrics({
+      snapshot: store.snapshot,
+      staleDataMaxAgeMs: 600_000,
+      intervals: { tunnelsSeconds: 30, gatewaySeconds: 300, proxyRecordsSeconds: 60 },
+      now: () => clock,
+    });
+    const read = (id: string, at: number): [string, TunnelConnections] => [
+      id,
+      { tunnelId: id, connectors: [], reconnects: new Map(), fetchedAt: at, fetched: true },
+    ];
+    // Read 10, 20, 30 and 40 seconds before the scrape.
+    store.recordConnections(
+      'acc',
+      new Set(['a', 'b', 'c', 'd']),
+      new Map([read('a', T0 - 40_000), read('b', T0 - 30_000), read('c', T0 - 20_000), read('d', T0 - 10_000)]),
+      { ok: true, at: T0, durationSeconds: 0 },
+    );
+    const text = await metrics.renderOwn();
+    expect(value(text, 'cloudflare_tunnel_exporter_connections_age_seconds', { scope: 'acc', percentile: '50' })).toBe(20);
+    expect(value(text, 'cloudflare_tunnel_exporter_connections_age_seconds', { scope: 'acc', percentile: '100' })).toBe(40);
+    clock += 5000;
+    expect(value(await metrics.renderOwn(), 'cloudflare_tunnel_exporter_connections_age_seconds', { scope: 'acc', percentile: '100' })).toBe(45);
   });
 });

@@ -3,6 +3,7 @@ import { silentLogger } from '../../src/log.js';
 import { createConnectionsRefresher } from '../../src/pollers/connections.js';
 import { createPollReporter } from '../../src/pollers/poll.js';
 import { createTunnelsPoller } from '../../src/pollers/tunnels.js';
+import { createRandom, setTunnelStatus } from '../../src/simulator/fleet.js';
 import { createSnapshotStore } from '../../src/state/store.js';
 import { cloudflareClient, simulator } from '../helpers/simulator.js';
 
@@ -45,5 +46,26 @@ describe('connections refresh', () => {
     expect(second[0]).toBe(changed.id);
     expect(new Set(second.slice(1, 1 + degraded.length))).toEqual(new Set(degraded));
     expect(new Set(second)).toEqual(new Set(first));
+  });
+
+  it('reads a tunnel that just came up before the tunnels still waiting for their first read', async () => {
+    const sim = await simulator({ fleet: { accounts: 1, tunnelsPerAccount: 24, warpConnectorsPerAccount: 0 } });
+    const account = sim.fleet.accounts[0];
+    if (!account) throw new Error('no account');
+    const store = createSnapshotStore();
+    const client = cloudflareClient(sim);
+    const refresher = createConnectionsRefresher({ client, store, intervalMs: 10 * MIN, pace: () => ({ perSecond: 1, burst: 100 }) });
+    const list = createTunnelsPoller({ client, accountId: account.id, store, reporter: createPollReporter(silentLogger()), refresher });
+    const signal = new AbortController().signal;
+    await list(signal);
+    // None read yet (a fleet bigger than the budget is always mid-crawl); an inactive tunnel comes up.
+    const up = account.tunnels.find((t) => t.status === 'inactive');
+    if (!up) throw new Error('no inactive tunnel');
+    setTunnelStatus(up, 'healthy', Date.now(), createRandom(2));
+    await list(signal);
+    await refresher.drain();
+    const reads = sim.requests.filter((r) => r.endpoint === 'connections.list').map((r) => r.path.split('/')[6]);
+    expect(reads[0]).toBe(up.id);
+    expect(reads.length).toBeGreaterThan(10);
   });
 });
