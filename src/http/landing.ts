@@ -47,7 +47,7 @@ function escapeHtml(text: string): string {
 }
 
 /** "42s", "3m 5s", "2h 10m": how long ago, for people. */
-export function ago(ms: number): string {
+function ago(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
   if (s < 60) return `${s}s`;
   if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`;
