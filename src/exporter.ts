@@ -174,7 +174,9 @@ export function createExporter(options: ExporterOptions): Exporter {
             budget: cf.budget,
             tunnels_schedule: config.schedules.tunnels,
           },
-          'the schedules need more Cloudflare requests than CLOUDFLARE_API_BUDGET allows: tunnel status stays fresh, connections are refreshed within what is left, oldest first; raise the budget or slow TUNNELS_SCHEDULE for fresher connections',
+          estimate.scheduled > cf.budget
+            ? 'the list polls alone need more Cloudflare requests than CLOUDFLARE_API_BUDGET allows: tunnel status is polled less often than TUNNELS_SCHEDULE and no connections are read; raise the budget (Cloudflare allows 1200 per user) or slow TUNNELS_SCHEDULE'
+            : 'the schedules need more Cloudflare requests than CLOUDFLARE_API_BUDGET allows: tunnel status stays fresh, connections are refreshed within what is left, oldest first; raise the budget or slow TUNNELS_SCHEDULE for fresher connections',
         );
       }
     });
@@ -221,6 +223,7 @@ export function createExporter(options: ExporterOptions): Exporter {
               budget: config.cloudflare.budget,
               usedLast5m: pacer.used(),
               neededPer5m: estimate.total,
+              listsPer5m: estimate.scheduled,
               queued: [...(refresher?.queued().values() ?? [])].reduce((a, b) => a + b, 0),
             },
           }

@@ -273,8 +273,11 @@ async function main() {
       'exporter heap used (MiB)': row('heapMiB', 0),
       'event-loop lag max (ms)': row('loopLagMaxMs', 1),
     });
+    const lists = BUDGET - share;
     process.stdout.write(
-      `Floor for connections age: about ${needing} tunnels can have connections; the refresh gets about ${share} of the ${BUDGET} requests per 5 minutes, so each is read every ~${((needing / Math.max(1, share)) * 300).toFixed(0)} s at best (${((needing / Math.max(1, share)) * 5).toFixed(0)} min).\n`,
+      share > 0
+        ? `Floor for connections age: about ${needing} tunnels can have connections; the refresh gets about ${share} of the ${BUDGET} requests per 5 minutes, so each is read every ~${((needing / share) * 300).toFixed(0)} s at best (${((needing / share) * 5).toFixed(0)} min).\n`
+        : `Floor for connections age: none. The list polls alone need ${lists} of the ${BUDGET} requests per 5 minutes, so the list polls stretch past their schedule and no connections read is ever due; raise CLOUDFLARE_API_BUDGET or lengthen TUNNELS_SCHEDULE.\n`,
     );
   }
 }

@@ -17,6 +17,8 @@ export interface BudgetStatus {
   budget: number;
   usedLast5m: number;
   neededPer5m: number;
+  /** Of those, the tunnel list pages and Gateway polls, which have first claim on the budget. */
+  listsPer5m: number;
   /** Tunnels waiting for a connections read, over all accounts. */
   queued: number;
 }
@@ -74,7 +76,7 @@ function budgetSection(b: BudgetStatus): string {
   const short = b.neededPer5m > b.budget;
   return `<section id="budget"><h2>Cloudflare API budget</h2>
 <p><meter min="0" max="${b.budget}" value="${b.usedLast5m}"></meter> <b>${b.usedLast5m}</b> of <b>${b.budget}</b> requests in the last 5 minutes (${share}%)</p>
-<p>The schedules need <b>${b.neededPer5m}</b> per 5 minutes${short ? ': <span class="warn">more than the budget</span>, so connections are refreshed less often than every interval, oldest first' : ''}. Tunnels waiting for a connections read: <b>${b.queued}</b>.</p>
+<p>The schedules need <b>${b.neededPer5m}</b> per 5 minutes${short ? ': <span class="warn">more than the budget</span>, so connections are refreshed less often than every interval, oldest first' : ''}.${b.listsPer5m > b.budget ? ` <span class="warn">The list polls alone need <b>${b.listsPer5m}</b>: tunnel status is polled less often than TUNNELS_SCHEDULE and no connections are read.</span>` : ''} Tunnels waiting for a connections read: <b>${b.queued}</b>.</p>
 </section>`;
 }
 

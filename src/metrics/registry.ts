@@ -2,7 +2,8 @@
 // gauges rebuilt from the snapshot at scrape time, and the live self-metrics (API requests,
 // rate limit, remediation). Node's process metrics live in a separate registry.
 
-import { gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gzip as gzipCallback, gzipSync } from 'node:zlib';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { ApiName } from '../clients/errors.js';
 import type { ApiObserver } from '../clients/http.js';
@@ -10,6 +11,8 @@ import type { PollIntervals, RemediationCounters } from '../domain/types.js';
 import type { Snapshot } from '../state/store.js';
 import { REVISION, VERSION } from '../version.js';
 import { createRenderer, type Rendered, sourceCount } from './render.js';
+
+const gzip = promisify(gzipCallback);
 
 export interface ExporterMetrics {
   /** The exporter's live self-metrics (API requests, rate limit, remediation, build info). */
@@ -195,6 +198,7 @@ export function createExporterMetrics(options: MetricsOptions): ExporterMetrics 
         latest = r;
         rendering = undefined;
         schedule();
+        void zipLatest().catch(() => undefined);
         return r;
       },
       (err: unknown) => {
@@ -226,6 +230,24 @@ export function createExporterMetrics(options: MetricsOptions): ExporterMetrics 
     scheduled = { timer, at };
   }
   options.subscribe?.(() => schedule());
+
+  // gzip on libuv's thread pool, one at a time and always of the newest render: renders can come
+  // faster than a tens-of-megabytes gzip, and queueing one per render would only burn CPU and
+  // memory. A gzipped scrape serves the newest finished gzip while it is still valid.
+  let zipped: { of: Rendered; body: Buffer } | undefined;
+  let zipping: Promise<void> | undefined;
+  const zipLatest = (): Promise<void> => {
+    zipping ??= (async () => {
+      while (latest && zipped?.of !== latest) {
+        const of = latest;
+        zipped = { of, body: await gzip(of.text) };
+      }
+    })().finally(() => {
+      zipping = undefined;
+    });
+    return zipping;
+  };
+  const servable = (r: Rendered) => r.sources >= sourceCount(options.snapshot()) && now() < r.nextExpiry;
   /** Up to date with the snapshot (tests, --config tools): renders now when outdated. */
   const current = async (): Promise<Rendered> => {
     for (let i = 0; i < 3 && outdated(); i++) await renderNow();
@@ -401,8 +423,13 @@ export function createExporterMetrics(options: MetricsOptions): ExporterMetrics 
       const domain = latest && latest.sources >= sourceCount(options.snapshot()) ? latest : await current();
       if (outdated()) schedule();
       const own = Buffer.from(`\n\n${await registry.metrics()}\n${await processRegistry.metrics()}`);
+      if (!gzipped) return [domain.text, own];
+      // The newest finished gzip while its series are valid; else wait for the one under way.
+      if (!zipped || !servable(zipped.of)) await zipLatest();
+      const z = zipped;
+      const body = z && (z.of.version >= domain.version || servable(z.of)) ? z.body : await gzip(domain.text);
       // gzip members may follow one another in one body (RFC 1952); Prometheus reads them all.
-      return gzipped ? [await domain.gzip, gzipSync(own)] : [domain.text, own];
+      return [body, gzipSync(own)];
     },
   };
 }

@@ -1,16 +1,14 @@
-// Renders the snapshot's series (the domain part of /metrics) to the text format, plain and
-// gzipped, once per snapshot change instead of once per scrape. At 10,000 tunnels the exposition
+// Renders the snapshot's series (the domain part of /metrics) to the text format once per snapshot
+// change instead of once per scrape. At 10,000 tunnels the exposition
 // is tens of megabytes, so:
 // - each tunnel's lines are kept and reused while the tunnel, its connections data (the store
 //   replaces the object only when it is read again) and their freshness are unchanged;
 // - the work yields to the event loop every few hundred tunnels, so scrapes and pollers are never
-//   held up for long;
-// - gzip runs on libuv's thread pool.
+//   held up for long.
+// The caller gzips renders (./registry.ts).
 // The result also says when the next series expires (STALE_DATA_MAX_AGE), so the caller renders
 // again then even when nothing changes.
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { promisify } from 'node:util';
-import { gzip as gzipCallback } from 'node:zlib';
 import type { Tunnel, TunnelConnections } from '../domain/types.js';
 import { type Snapshot, tunnelKey } from '../state/store.js';
 import { collectCollectorMetrics } from './collectors.js';
@@ -20,7 +18,6 @@ import { collectProxyRecordMetrics } from './proxy-records.js';
 import type { Families } from './samples.js';
 import { tunnelSamples } from './tunnels.js';
 
-const gzip = promisify(gzipCallback);
 const TUNNELS_PER_SLICE = 500;
 
 export interface FamilyDefinition {
@@ -35,7 +32,6 @@ export interface Rendered {
   /** How many collector/scope entries that snapshot had (a new source makes a render incomplete). */
   sources: number;
   text: Buffer;
-  gzip: Promise<Buffer>;
   /** When the first series in it expires (epoch ms; Infinity when none can). */
   nextExpiry: number;
   durationMs: number;
@@ -131,9 +127,6 @@ export function createRenderer(options: { families: FamilyDefinition[]; snapshot
       if (body.length > 1 << 20) await yieldToLoop();
     }
     const text = Buffer.concat(chunks);
-    const zipped = gzip(text);
-    // A rejected gzip is handled by whoever awaits it; do not let it be unhandled meanwhile.
-    zipped.catch(() => undefined);
-    return { version: snapshot.version, sources: sourceCount(snapshot), text, gzip: zipped, nextExpiry, durationMs: performance.now() - started };
+    return { version: snapshot.version, sources: sourceCount(snapshot), text, nextExpiry, durationMs: performance.now() - started };
   };
 }

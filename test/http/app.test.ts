@@ -59,7 +59,7 @@ describe('HTTP app', () => {
         docsUrl: 'https://docs.example/',
         now: 90_000,
         sources: [{ collector: 'tunnels', scope: 'acc<1>', ok: false, lastPollAt: 0, lastSuccessAt: 0, error: 'HTTP 500' }],
-        budget: { budget: 300, usedLast5m: 75, neededPer5m: 900, queued: 12 },
+        budget: { budget: 300, usedLast5m: 75, neededPer5m: 900, listsPer5m: 110, queued: 12 },
         remediation: {
           staleConnectors: 'dry-run',
           proxyRecords: 'off',
@@ -79,10 +79,25 @@ describe('HTTP app', () => {
     expect(html).toContain('Ready; 1 source failing.');
     expect(html).toContain('<b>75</b> of <b>300</b> requests in the last 5 minutes (25%)');
     expect(html).toContain('more than the budget');
+    expect(html).not.toContain('The list polls alone');
     expect(html).toContain('Stale connectors: <b>dry-run</b>. Proxy records: <b>off</b>.');
     expect(html).toContain(
       '<td>1m 0s ago</td><td>cleanup_connector</td><td>dry-run</td><td class="id" title="tunnel_name=api">api</td><td>would_act</td><td>stale for 15m</td>',
     );
+  });
+
+  it('says when the list polls alone need more than the budget', async () => {
+    const res = await app({
+      landing: () => ({
+        version: '1.2.3',
+        docsUrl: 'https://docs.example/',
+        ready: true,
+        now: 90_000,
+        sources: [],
+        budget: { budget: 300, usedLast5m: 300, neededPer5m: 30_000, listsPer5m: 311, queued: 30_000 },
+      }),
+    })(get('/'));
+    expect(await res.text()).toContain('The list polls alone need <b>311</b>');
   });
 
   it('rejects other methods and unknown paths', async () => {

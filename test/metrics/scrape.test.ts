@@ -88,6 +88,21 @@ describe('pre-rendered /metrics', () => {
     );
   });
 
+  it('serves the newest finished gzip, and each change once its gzip is done', async () => {
+    const { store, scrape } = setup();
+    store.recordSuccess('tunnels', 'acc', [tunnel('healthy')], { ok: true, at: T0, durationSeconds: 0 });
+    expect(value(await scrape(true), 'cloudflare_tunnel_status', { status: 'healthy' })).toBe(1);
+    for (const status of ['down', 'degraded', 'healthy'] as const) {
+      store.recordSuccess('tunnels', 'acc', [tunnel(status)], { ok: true, at: T0, durationSeconds: 0 });
+      let seen: number | undefined;
+      for (let i = 0; i < 100 && seen !== 1; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        seen = value(await scrape(true), 'cloudflare_tunnel_status', { status });
+      }
+      expect(seen).toBe(1);
+    }
+  });
+
   it('exposes the age of the connections data as percentiles over the tunnels', async () => {
     let clock = T0;
     const store = createSnapshotStore();

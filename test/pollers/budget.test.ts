@@ -65,4 +65,24 @@ describe('Cloudflare request estimate', () => {
     daemon.child.kill('SIGTERM');
     expect(await daemon.exit).toBe(0);
   });
+
+  it('the daemon says so when the list polls alone need more than CLOUDFLARE_API_BUDGET', async () => {
+    const sim = await simulator({ fleet: { accounts: 1, tunnelsPerAccount: 8 } });
+    const daemon = await startDaemon([], {
+      CLOUDFLARE_API_TOKEN: sim.credentials.cloudflareToken,
+      CLOUDFLARE_ACCOUNT_IDS: sim.accountIds.join(','),
+      CLOUDFLARE_API_BASE_URL: sim.cloudflareBaseUrl,
+      // A list page every 30 s and a Gateway poll every 5 minutes: 11 per 5 minutes.
+      CLOUDFLARE_API_BUDGET: '5',
+    });
+    const line = await waitFor('the list budget warning', async () =>
+      daemon
+        .stdout()
+        .split('\n')
+        .find((l) => l.includes('the list polls alone need more Cloudflare requests than CLOUDFLARE_API_BUDGET')),
+    );
+    expect(JSON.parse(line)).toMatchObject({ level: 'warn', budget: 5, scheduled_per_5m: 11 });
+    daemon.child.kill('SIGTERM');
+    expect(await daemon.exit).toBe(0);
+  });
 });
