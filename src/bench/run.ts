@@ -8,7 +8,8 @@
 // - a tunnel that comes up: seconds until /metrics shows its per-colo connections;
 // - connections data age p50/p99 at the end, and the floor the budget allows;
 // - scrape p50/p99, plain and gzip, as ratios to the same bytes served from a buffer by node:http;
-// - whether any scrape missed tunnel series; the exporter's RSS, heap and event-loop lag.
+// - whether any scrape missed tunnel series; the exporter's RSS, heap and event-loop lag;
+// - the lowest heap used in each sixth of the run (run it with --seconds 1800 for a soak).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -109,6 +110,8 @@ interface RunResult {
   staticGzipP50: number;
   rssMiB: number;
   heapMiB: number;
+  /** The lowest heap used seen in each sixth of the run: a floor that climbs is a leak. */
+  heapFloorsMiB: number[];
   loopLagMaxMs: number | undefined;
 }
 
@@ -149,6 +152,7 @@ async function runOnce(tunnels: number, seconds: number, schedule: string): Prom
     let comesUpSeconds: number | undefined;
     let missed = 0;
     let last = '';
+    const heapFloors: number[] = [];
     while (elapsed() < seconds) {
       if (changedAt === undefined && elapsed() >= 20) {
         await post(`${simUrl}/_simulator/tunnels/${down?.id}/status`, { status: 'down' });
@@ -157,6 +161,9 @@ async function runOnce(tunnels: number, seconds: number, schedule: string): Prom
       }
       last = (await get(`${url}/metrics`)).body.toString();
       if (count(last, 'cloudflare_tunnel_info{') < fleet.length) missed++;
+      const heap = sampleValue(last, 'nodejs_heap_size_used_bytes');
+      const sixth = Math.min(5, Math.floor((elapsed() / seconds) * 6));
+      if (heap !== undefined) heapFloors[sixth] = Math.min(heapFloors[sixth] ?? Infinity, heap / 1024 / 1024);
       if (changedAt !== undefined) {
         if (statusChangeSeconds === undefined && sampleValue(last, 'cloudflare_tunnel_status', `{account_id="${env}",tunnel_id="${down?.id}"`) !== undefined) {
           const line = last
@@ -219,6 +226,7 @@ async function runOnce(tunnels: number, seconds: number, schedule: string): Prom
       staticGzipP50: quantile(times.staticGzip, 0.5),
       rssMiB: rss,
       heapMiB: (sampleValue(body.toString(), 'nodejs_heap_size_used_bytes') ?? 0) / 1024 / 1024,
+      heapFloorsMiB: heapFloors,
       loopLagMaxMs: (sampleValue(body.toString(), 'nodejs_eventloop_lag_max_seconds') ?? NaN) * 1000,
     };
   } finally {
@@ -271,6 +279,7 @@ async function main() {
       'gzip scrape p50 / static gzip p50': ratio('gzipP50', 'staticGzipP50'),
       'exporter RSS (MiB)': row('rssMiB', 0),
       'exporter heap used (MiB)': row('heapMiB', 0),
+      'heap floor per sixth of the run (MiB)': results.map((r) => r.heapFloorsMiB.map((v) => v.toFixed(0)).join(' ')).join(' | '),
       'event-loop lag max (ms)': row('loopLagMaxMs', 1),
     });
     const lists = BUDGET - share;
