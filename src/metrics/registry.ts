@@ -189,6 +189,8 @@ export function createExporterMetrics(options: MetricsOptions): ExporterMetrics 
   // The domain part, rendered in the background after each snapshot change (see ./render.ts).
   const render = createRenderer({ families: domainFamilies(options.intervals), snapshot: options.snapshot, staleDataMaxAgeMs: options.staleDataMaxAgeMs, now });
   let latest: Rendered | undefined;
+  /** Renders finished so far: which one a gzip is of. */
+  let renders = 0;
   let rendering: Promise<Rendered> | undefined;
   let scheduled: { timer: ReturnType<typeof setTimeout>; at: number } | undefined;
   const outdated = () => !latest || latest.version !== options.snapshot().version || now() >= latest.nextExpiry;
@@ -196,6 +198,7 @@ export function createExporterMetrics(options: MetricsOptions): ExporterMetrics 
     rendering ??= render().then(
       (r) => {
         latest = r;
+        renders++;
         rendering = undefined;
         schedule();
         void zipLatest().catch(() => undefined);
@@ -233,21 +236,24 @@ export function createExporterMetrics(options: MetricsOptions): ExporterMetrics 
 
   // gzip on libuv's thread pool, one at a time and always of the newest render: renders can come
   // faster than a tens-of-megabytes gzip, and queueing one per render would only burn CPU and
-  // memory. A gzipped scrape serves the newest finished gzip while it is still valid.
-  let zipped: { of: Rendered; body: Buffer } | undefined;
+  // memory. A gzipped scrape serves the newest finished gzip while it is still valid. It keeps
+  // what it says about its render, not the render itself (the plain text is as big again).
+  type Zipped = Pick<Rendered, 'version' | 'sources' | 'nextExpiry'> & { seq: number; body: Buffer };
+  let zipped: Zipped | undefined;
   let zipping: Promise<void> | undefined;
   const zipLatest = (): Promise<void> => {
     zipping ??= (async () => {
-      while (latest && zipped?.of !== latest) {
-        const of = latest;
-        zipped = { of, body: await gzip(of.text) };
+      while (latest && zipped?.seq !== renders) {
+        const { version, sources, nextExpiry, text } = latest;
+        const seq = renders;
+        zipped = { version, sources, nextExpiry, seq, body: await gzip(text) };
       }
     })().finally(() => {
       zipping = undefined;
     });
     return zipping;
   };
-  const servable = (r: Rendered) => r.sources >= sourceCount(options.snapshot()) && now() < r.nextExpiry;
+  const servable = (z: Zipped) => z.sources >= sourceCount(options.snapshot()) && now() < z.nextExpiry;
   /** Up to date with the snapshot (tests, --config tools): renders now when outdated. */
   const current = async (): Promise<Rendered> => {
     for (let i = 0; i < 3 && outdated(); i++) await renderNow();
@@ -425,9 +431,9 @@ export function createExporterMetrics(options: MetricsOptions): ExporterMetrics 
       const own = Buffer.from(`\n\n${await registry.metrics()}\n${await processRegistry.metrics()}`);
       if (!gzipped) return [domain.text, own];
       // The newest finished gzip while its series are valid; else wait for the one under way.
-      if (!zipped || !servable(zipped.of)) await zipLatest();
+      if (!zipped || !servable(zipped)) await zipLatest().catch(() => undefined);
       const z = zipped;
-      const body = z && (z.of.version >= domain.version || servable(z.of)) ? z.body : await gzip(domain.text);
+      const body = z && (z.version >= domain.version || servable(z)) ? z.body : await gzip(domain.text);
       // gzip members may follow one another in one body (RFC 1952); Prometheus reads them all.
       return [body, gzipSync(own)];
     },
