@@ -44,7 +44,7 @@ describe('docs/metrics.md', () => {
 });
 
 describe('docs/configuration.md', () => {
-  it('is what npm run docs generates from the settings table', () => {
+  it('is what npm run generate writes from the settings table', () => {
     expect(read('docs/configuration.md')).toBe(renderConfigurationDoc());
   });
 

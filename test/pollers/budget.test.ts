@@ -46,43 +46,35 @@ describe('Cloudflare request estimate', () => {
     });
   });
 
-  it('the daemon warns when the schedules need more than CLOUDFLARE_API_BUDGET', async () => {
+  /** A daemon against 8 tunnels with this budget; the first log line that contains `text`. */
+  async function budgetWarning(budget: string, text: string) {
     const sim = await simulator({ fleet: { accounts: 1, tunnelsPerAccount: 8 } });
     const daemon = await startDaemon([], {
       CLOUDFLARE_API_TOKEN: sim.credentials.cloudflareToken,
       CLOUDFLARE_ACCOUNT_IDS: sim.accountIds.join(','),
       CLOUDFLARE_API_BASE_URL: sim.cloudflareBaseUrl,
-      CLOUDFLARE_API_BUDGET: '50',
+      CLOUDFLARE_API_BUDGET: budget,
     });
-    const line = await waitFor('the budget warning', async () =>
+    const line = await waitFor(text, async () =>
       daemon
         .stdout()
         .split('\n')
-        .find((l) => l.includes('more Cloudflare requests than CLOUDFLARE_API_BUDGET')),
+        .find((l) => l.includes(text)),
     );
-    expect(JSON.parse(line)).toMatchObject({ level: 'warn', budget: 50, tunnels_schedule: '*/30 * * * * *' });
-    expect(JSON.parse(line).estimated_requests_per_5m).toBeGreaterThan(50);
     daemon.child.kill('SIGTERM');
     expect(await daemon.exit).toBe(0);
+    return JSON.parse(line);
+  }
+
+  it('the daemon warns when the schedules need more than CLOUDFLARE_API_BUDGET', async () => {
+    const line = await budgetWarning('50', 'the schedules need more Cloudflare requests than CLOUDFLARE_API_BUDGET');
+    expect(line).toMatchObject({ level: 'warn', budget: 50, tunnels_schedule: '*/30 * * * * *' });
+    expect(line.estimated_requests_per_5m).toBeGreaterThan(50);
   });
 
   it('the daemon says so when the list polls alone need more than CLOUDFLARE_API_BUDGET', async () => {
-    const sim = await simulator({ fleet: { accounts: 1, tunnelsPerAccount: 8 } });
-    const daemon = await startDaemon([], {
-      CLOUDFLARE_API_TOKEN: sim.credentials.cloudflareToken,
-      CLOUDFLARE_ACCOUNT_IDS: sim.accountIds.join(','),
-      CLOUDFLARE_API_BASE_URL: sim.cloudflareBaseUrl,
-      // A list page every 30 s and a Gateway poll every 5 minutes: 11 per 5 minutes.
-      CLOUDFLARE_API_BUDGET: '5',
-    });
-    const line = await waitFor('the list budget warning', async () =>
-      daemon
-        .stdout()
-        .split('\n')
-        .find((l) => l.includes('the list polls alone need more Cloudflare requests than CLOUDFLARE_API_BUDGET')),
-    );
-    expect(JSON.parse(line)).toMatchObject({ level: 'warn', budget: 5, scheduled_per_5m: 11 });
-    daemon.child.kill('SIGTERM');
-    expect(await daemon.exit).toBe(0);
+    // A list page every 30 s and a Gateway poll every 5 minutes: 11 per 5 minutes.
+    const line = await budgetWarning('5', 'the list polls alone need more Cloudflare requests than CLOUDFLARE_API_BUDGET');
+    expect(line).toMatchObject({ level: 'warn', budget: 5, scheduled_per_5m: 11 });
   });
 });
