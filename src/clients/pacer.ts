@@ -3,7 +3,7 @@
 // gets its first complete picture at once. Two lanes: `priority` (tunnel lists, Gateway, the
 // re-reads and writes of remediation) may use the whole budget and is served first; `refresh` (the
 // continuous connections refresh) may use what is left after the share `reserved()` keeps for
-// the priority lane. Waiters are served in order within a lane; a stop signal rejects them at once.
+// the priority lane, less what that lane has already sent in the window. Waiters are served in order within a lane; a stop signal rejects them at once.
 
 export type Lane = 'priority' | 'refresh';
 
@@ -36,21 +36,30 @@ export function createPacer(options: PacerOptions): Pacer {
   const now = options.now ?? Date.now;
   const { budget, windowMs } = options;
   const reserved = options.reserved ?? (() => 0);
-  // Send times in the window, oldest first (times only grow). `head` skips expired ones cheaply.
+  // Send times in the window, oldest first (times only grow), and whether each was a priority
+  // request. `head` skips expired ones cheaply.
   let sent: number[] = [];
+  let priority: boolean[] = [];
   let head = 0;
+  let priorityInWindow = 0;
   const queues: Record<Lane, Waiter[]> = { priority: [], refresh: [] };
   let timer: ReturnType<typeof setTimeout> | undefined;
 
   const prune = (t: number) => {
-    while (head < sent.length && (sent[head] as number) <= t - windowMs) head++;
+    while (head < sent.length && (sent[head] as number) <= t - windowMs) {
+      if (priority[head]) priorityInWindow--;
+      head++;
+    }
     if (head > 1024 && head * 2 > sent.length) {
       sent = sent.slice(head);
+      priority = priority.slice(head);
       head = 0;
     }
   };
   const inWindow = () => sent.length - head;
-  const limit = (lane: Lane) => (lane === 'priority' ? budget : Math.max(0, budget - Math.min(budget, reserved())));
+  // The refresh lane leaves room for the part of the reserved share the priority lane has not
+  // used in this window yet; what the priority lane already sent is counted once, as sent.
+  const limit = (lane: Lane) => (lane === 'priority' ? budget : Math.max(0, budget - Math.max(0, Math.min(budget, reserved()) - priorityInWindow)));
 
   const pump = () => {
     const t = now();
@@ -60,6 +69,8 @@ export function createPacer(options: PacerOptions): Pacer {
       while (queue.length > 0 && inWindow() < limit(lane)) {
         const waiter = queue.shift() as Waiter;
         sent.push(t);
+        priority.push(lane === 'priority');
+        if (lane === 'priority') priorityInWindow++;
         if (waiter.onAbort) waiter.signal?.removeEventListener('abort', waiter.onAbort);
         waiter.resolve();
       }

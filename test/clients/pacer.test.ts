@@ -45,6 +45,19 @@ describe('request budget (sliding window)', () => {
     expect(lists[3]).toBeLessThanOrEqual(Math.min(...refresh.slice(7)));
   });
 
+  it('reserves only the part of the priority share not yet used in the window', async () => {
+    vi.useFakeTimers({ now: 0 });
+    // 4 of 10 per window kept for the lists; the lists have already sent their 4.
+    const pacer = createPacer({ budget: 10, windowMs: 60_000, reserved: () => 4 });
+    expect(takeMany(pacer, 4)).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(0);
+    const refresh = takeMany(pacer, 10, 'refresh');
+    await vi.advanceTimersByTimeAsync(0);
+    // The rest of the budget, not the rest minus the share the lists have already spent.
+    expect(refresh).toHaveLength(6);
+    expect(pacer.used()).toBe(10);
+  });
+
   it('rejects waiters when stopped', async () => {
     vi.useFakeTimers({ now: 0 });
     const pacer = createPacer({ budget: 1, windowMs: 300_000 });
