@@ -259,7 +259,8 @@ async function main() {
       return `${(vals[0] as number).toFixed(2)} / ${quantile(vals, 0.5).toFixed(2)} / ${(vals.at(-1) as number).toFixed(2)}`;
     };
     const needing = results[0] ? Math.round(size * (7 / 8)) : 0;
-    const share = BUDGET - Math.ceil(size / 1000) * (300 / (size <= 1000 ? 10 : 30)) - 1;
+    // List pages per poll as measured (WARP connectors count too), every schedule; one Gateway poll.
+    const share = BUDGET - (results[0]?.listMinimum ?? Math.ceil(size / 1000)) * (300 / (size <= 1000 ? 10 : 30)) - 1;
     process.stdout.write(`\n${size} tunnels, budget ${BUDGET}/5m, schedule ${schedule}, ${runs} runs of ${seconds} s (min / median / max):\n`);
     console.table({
       'ready (s)': row('readySeconds'),
@@ -286,7 +287,7 @@ async function main() {
     process.stdout.write(
       share > 0
         ? `Floor for connections age: about ${needing} tunnels can have connections; the refresh gets about ${share} of the ${BUDGET} requests per 5 minutes, so each is read every ~${((needing / share) * 300).toFixed(0)} s at best (${((needing / share) * 5).toFixed(0)} min).\n`
-        : `Floor for connections age: none. The list polls alone need ${lists} of the ${BUDGET} requests per 5 minutes, so the list polls stretch past their schedule and no connections read is ever due; raise CLOUDFLARE_API_BUDGET or lengthen TUNNELS_SCHEDULE.\n`,
+        : `Floor for connections age: none. The list polls alone need ${lists} of the ${BUDGET} requests per 5 minutes, so the list polls stretch past their schedule and no connections read gets a slot; raise CLOUDFLARE_API_BUDGET or lengthen TUNNELS_SCHEDULE.\n`,
     );
   }
 }
