@@ -3,7 +3,8 @@
 // gets its first complete picture at once. Two lanes: `priority` (tunnel lists, Gateway, the
 // re-reads and writes of remediation) may use the whole budget and is served first; `refresh` (the
 // continuous connections refresh) may use what is left after the share `reserved()` keeps for
-// the priority lane, less what that lane has already sent in the window. Waiters are served in order within a lane; a stop signal rejects them at once.
+// the priority lane, less what that lane has already sent in the window. Waiters are served in
+// order within a lane; a stop signal rejects them at once.
 
 export type Lane = 'priority' | 'refresh';
 
