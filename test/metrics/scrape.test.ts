@@ -23,24 +23,28 @@ function setup() {
     const chunks = await metrics.scrape(gzipped);
     return gzipped ? gunzipSync(Buffer.concat(chunks)).toString('utf8') : Buffer.concat(chunks).toString('utf8');
   };
-  return { store, metrics, scrape };
+  /** Scrapes every 20 ms, up to 2 s, until the tunnel's status is `status`; the last value seen. */
+  const scrapeUntil = async (status: Tunnel['status'], gzipped = false) => {
+    let seen: number | undefined;
+    for (let i = 0; i < 100 && seen !== 1; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      seen = value(await scrape(gzipped), 'cloudflare_tunnel_status', { status });
+    }
+    return seen;
+  };
+  return { store, metrics, scrape, scrapeUntil };
 }
 
 describe('pre-rendered /metrics', () => {
   it('serves the last complete render at once, and the change after the background render', async () => {
-    const { store, scrape } = setup();
+    const { store, scrape, scrapeUntil } = setup();
     store.recordSuccess('tunnels', 'acc', [tunnel('healthy')], { ok: true, at: T0, durationSeconds: 0 });
     expect(value(await scrape(), 'cloudflare_tunnel_status', { status: 'healthy' })).toBe(1);
 
     store.recordSuccess('tunnels', 'acc', [tunnel('down')], { ok: true, at: T0, durationSeconds: 0 });
     // Right after the change: the previous render, not a render in the scrape's path.
     expect(value(await scrape(), 'cloudflare_tunnel_status', { status: 'healthy' })).toBe(1);
-    let seen: number | undefined;
-    for (let i = 0; i < 100 && seen !== 1; i++) {
-      await new Promise((r) => setTimeout(r, 20));
-      seen = value(await scrape(), 'cloudflare_tunnel_status', { status: 'down' });
-    }
-    expect(seen).toBe(1);
+    expect(await scrapeUntil('down')).toBe(1);
   });
 
   it('never serves a render that lacks a source the snapshot has (the first scrape after readiness)', async () => {
@@ -53,18 +57,13 @@ describe('pre-rendered /metrics', () => {
   });
 
   it('renders a change at once even while a render for a series expiring later is waiting', async () => {
-    const { store, scrape } = setup();
+    const { store, scrape, scrapeUntil } = setup();
     store.recordSuccess('tunnels', 'acc', [tunnel('healthy')], { ok: true, at: T0, durationSeconds: 0 });
     await scrape();
     // Let the render finish and its follow-up (the expiry, ten minutes out) be scheduled.
     await new Promise((r) => setTimeout(r, 100));
     store.recordSuccess('tunnels', 'acc', [tunnel('degraded')], { ok: true, at: T0, durationSeconds: 0 });
-    let seen: number | undefined;
-    for (let i = 0; i < 100 && seen !== 1; i++) {
-      await new Promise((r) => setTimeout(r, 20));
-      seen = value(await scrape(), 'cloudflare_tunnel_status', { status: 'degraded' });
-    }
-    expect(seen).toBe(1);
+    expect(await scrapeUntil('degraded')).toBe(1);
   });
 
   it('gzips the whole exposition: both parts decode, in order', async () => {
@@ -89,17 +88,12 @@ describe('pre-rendered /metrics', () => {
   });
 
   it('serves the newest finished gzip, and each change once its gzip is done', async () => {
-    const { store, scrape } = setup();
+    const { store, scrape, scrapeUntil } = setup();
     store.recordSuccess('tunnels', 'acc', [tunnel('healthy')], { ok: true, at: T0, durationSeconds: 0 });
     expect(value(await scrape(true), 'cloudflare_tunnel_status', { status: 'healthy' })).toBe(1);
     for (const status of ['down', 'degraded', 'healthy'] as const) {
       store.recordSuccess('tunnels', 'acc', [tunnel(status)], { ok: true, at: T0, durationSeconds: 0 });
-      let seen: number | undefined;
-      for (let i = 0; i < 100 && seen !== 1; i++) {
-        await new Promise((r) => setTimeout(r, 20));
-        seen = value(await scrape(true), 'cloudflare_tunnel_status', { status });
-      }
-      expect(seen).toBe(1);
+      expect(await scrapeUntil(status, true)).toBe(1);
     }
   });
 
