@@ -100,7 +100,12 @@ export async function serve(app: HttpApp, listen: ListenAddress, web: WebConfig 
         if (chunks) {
           headers['content-length'] = String(chunks.reduce((n, c) => n + c.length, 0));
           res.writeHead(response.status, headers);
-          if (req.method !== 'HEAD') for (const chunk of chunks) res.write(chunk);
+          if (req.method !== 'HEAD') {
+            // Hundreds of pieces at 10,000 tunnels: one writev instead of a write each.
+            res.cork();
+            for (const chunk of chunks) res.write(chunk);
+            res.uncork();
+          }
           res.end();
           return;
         }

@@ -189,8 +189,6 @@ export function createExporterMetrics(options: MetricsOptions): ExporterMetrics 
   // The domain part, rendered in the background after each snapshot change (see ./render.ts).
   const render = createRenderer({ families: domainFamilies(options.intervals), snapshot: options.snapshot, staleDataMaxAgeMs: options.staleDataMaxAgeMs, now });
   let latest: Rendered | undefined;
-  /** Renders finished so far: which one a gzip is of. */
-  let renders = 0;
   let rendering: Promise<Rendered> | undefined;
   let scheduled: { timer: ReturnType<typeof setTimeout>; at: number } | undefined;
   const outdated = () => !latest || latest.version !== options.snapshot().version || now() >= latest.nextExpiry;
@@ -198,10 +196,10 @@ export function createExporterMetrics(options: MetricsOptions): ExporterMetrics 
     rendering ??= render().then(
       (r) => {
         latest = r;
-        renders++;
         rendering = undefined;
         schedule();
-        void zipLatest().catch(() => undefined);
+        // Prometheus asks for gzip: once a scrape has, each render's new pieces are gzipped ahead.
+        if (gzipWanted) void zippedBody(r).catch(() => undefined);
         return r;
       },
       (err: unknown) => {
@@ -234,26 +232,33 @@ export function createExporterMetrics(options: MetricsOptions): ExporterMetrics 
   }
   options.subscribe?.(() => schedule());
 
-  // gzip on libuv's thread pool, one at a time and always of the newest render: renders can come
-  // faster than a tens-of-megabytes gzip, and queueing one per render would only burn CPU and
-  // memory. A gzipped scrape serves the newest finished gzip while it is still valid. It keeps
-  // what it says about its render, not the render itself (the plain text is as big again).
-  type Zipped = Pick<Rendered, 'version' | 'sources' | 'nextExpiry'> & { seq: number; body: Buffer };
-  let zipped: Zipped | undefined;
-  let zipping: Promise<void> | undefined;
-  const zipLatest = (): Promise<void> => {
-    zipping ??= (async () => {
-      while (latest && zipped?.seq !== renders) {
-        const { version, sources, nextExpiry, text } = latest;
-        const seq = renders;
-        zipped = { version, sources, nextExpiry, seq, body: await gzip(text) };
-      }
-    })().finally(() => {
-      zipping = undefined;
-    });
-    return zipping;
+  // Each piece of a render is gzipped once, on libuv's thread pool, as its own gzip member (RFC 1952
+  // allows members one after the other in a body; Prometheus reads them all). A piece unchanged
+  // since the last render is the same Buffer, so a connections read costs the gzip of one block's
+  // pieces, not of the whole exposition; a gzip lives as long as its piece.
+  const zips = new WeakMap<Buffer, Promise<Buffer>>();
+  const zipOf = (piece: Buffer): Promise<Buffer> => {
+    let z = zips.get(piece);
+    if (!z) {
+      z = gzip(piece);
+      zips.set(piece, z);
+      // A failed gzip is not kept: the next scrape tries again.
+      z.catch(() => zips.delete(piece));
+    }
+    return z;
   };
-  const servable = (z: Zipped) => z.sources >= sourceCount(options.snapshot()) && now() < z.nextExpiry;
+  let gzipWanted = false;
+  /** A render's gzip members, joined once (a few megabytes at most), so a scrape is one write. */
+  const zippedBodies = new WeakMap<Rendered, Promise<Buffer>>();
+  const zippedBody = (r: Rendered): Promise<Buffer> => {
+    let body = zippedBodies.get(r);
+    if (!body) {
+      body = Promise.all(r.chunks.map(zipOf)).then((members) => Buffer.concat(members));
+      zippedBodies.set(r, body);
+      body.catch(() => zippedBodies.delete(r));
+    }
+    return body;
+  };
   /** Up to date with the snapshot (tests, --config tools): renders now when outdated. */
   const current = async (): Promise<Rendered> => {
     for (let i = 0; i < 3 && outdated(); i++) await renderNow();
@@ -314,19 +319,17 @@ export function createExporterMetrics(options: MetricsOptions): ExporterMetrics 
 
   let budgetSource: BudgetSource | undefined;
   /** Per account, the read times of its tunnels' connections, oldest first; sorted once per snapshot. */
-  let readTimesCache: { version: number; byScope: Map<string, number[]> } | undefined;
-  const readTimes = (): Map<string, number[]> => {
+  let readTimesCache: { version: number; byScope: Map<string, Float64Array> } | undefined;
+  const readTimes = (): Map<string, Float64Array> => {
     const snapshot = options.snapshot();
     if (readTimesCache?.version === snapshot.version) return readTimesCache.byScope;
-    const byScope = new Map<string, number[]>();
+    const byScope = new Map<string, Float64Array>();
     for (const [scope, entry] of snapshot.connections) {
-      const times: number[] = [];
-      for (const c of entry.data?.values() ?? []) if (c.fetched) times.push(c.fetchedAt);
-      if (times.length > 0)
-        byScope.set(
-          scope,
-          times.sort((a, b) => a - b),
-        );
+      // A typed array sorts numerically without a comparator: several times faster at 10,000.
+      const times = new Float64Array(entry.data?.size ?? 0);
+      let n = 0;
+      for (const c of entry.data?.values() ?? []) if (c.fetched) times[n++] = c.fetchedAt;
+      if (n > 0) byScope.set(scope, times.subarray(0, n).sort());
     }
     readTimesCache = { version: snapshot.version, byScope };
     return byScope;
@@ -386,7 +389,7 @@ export function createExporterMetrics(options: MetricsOptions): ExporterMetrics 
     },
   });
 
-  const renderOwn = async () => `${(await current()).text.toString('utf8')}\n\n${await registry.metrics()}`;
+  const renderOwn = async () => `${Buffer.concat((await current()).chunks).toString('utf8')}\n${await registry.metrics()}`;
 
   return {
     registry,
@@ -428,14 +431,11 @@ export function createExporterMetrics(options: MetricsOptions): ExporterMetrics 
       // render) is not served: that scrape waits for a current one.
       const domain = latest && latest.sources >= sourceCount(options.snapshot()) ? latest : await current();
       if (outdated()) schedule();
-      const own = Buffer.from(`\n\n${await registry.metrics()}\n${await processRegistry.metrics()}`);
-      if (!gzipped) return [domain.text, own];
-      // The newest finished gzip while its series are valid; else wait for the one under way.
-      if (!zipped || !servable(zipped)) await zipLatest().catch(() => undefined);
-      const z = zipped;
-      const body = z && (z.version >= domain.version || servable(z)) ? z.body : await gzip(domain.text);
-      // gzip members may follow one another in one body (RFC 1952); Prometheus reads them all.
-      return [body, gzipSync(own)];
+      // The domain part ends with a newline; a blank line before the self-metrics.
+      const own = Buffer.from(`\n${await registry.metrics()}\n${await processRegistry.metrics()}`);
+      if (!gzipped) return [...domain.chunks, own];
+      gzipWanted = true;
+      return [await zippedBody(domain), gzipSync(own)];
     },
   };
 }
