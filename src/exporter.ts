@@ -184,6 +184,7 @@ export function createExporter(options: ExporterOptions): Exporter {
       budget: cf.budget,
       used: () => pacer?.used() ?? 0,
       needed: () => estimate.total,
+      scheduled: () => estimate.scheduled,
       queued: () => refresher?.queued() ?? new Map(),
     });
   }

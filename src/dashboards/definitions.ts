@@ -422,11 +422,12 @@ const exporterHealth = dashboard({
     timeseries({
       title: 'Cloudflare budget use',
       description:
-        'Requests sent in the last 5 minutes (never above the budget), the budget (CLOUDFLARE_API_BUDGET), and what the schedules need to keep every tunnel one interval fresh. Needed above budget: connections are refreshed less often, oldest first.',
+        'Requests sent in the last 5 minutes (never above the budget), the budget (CLOUDFLARE_API_BUDGET), and what the schedules need to keep every tunnel one interval fresh. Needed above budget: connections are refreshed less often, oldest first. Needed by the list polls above budget: tunnel status is late and no connections are read.',
       targets: [
         { expr: `max(cloudflare_tunnel_exporter_api_requests_last_5m{${JOB},api="cloudflare"})`, legendFormat: 'sent (last 5m)' },
         { expr: `max(cloudflare_tunnel_exporter_api_budget_per_5m{${JOB},api="cloudflare"})`, legendFormat: 'budget' },
         { expr: `max(cloudflare_tunnel_exporter_api_requests_needed_per_5m{${JOB},api="cloudflare"})`, legendFormat: 'needed' },
+        { expr: `max(cloudflare_tunnel_exporter_api_requests_scheduled_per_5m{${JOB},api="cloudflare"})`, legendFormat: 'needed by the list polls' },
       ],
     }),
     timeseries({

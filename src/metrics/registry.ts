@@ -41,6 +41,8 @@ export interface BudgetSource {
   used: () => number;
   /** Requests per 5 minutes the schedules need for the fleet last listed. */
   needed: () => number;
+  /** Of those, what the list and Gateway polls need (they come first). */
+  scheduled: () => number;
   /** Tunnels waiting for a connections read, per account. */
   queued: () => ReadonlyMap<string, number>;
 }
@@ -363,6 +365,15 @@ export function createExporterMetrics(options: MetricsOptions): ExporterMetrics 
     registers: [registry],
     collect() {
       if (budgetSource) this.set({ api: 'cloudflare' }, budgetSource.needed());
+    },
+  });
+  new Gauge({
+    name: 'cloudflare_tunnel_exporter_api_requests_scheduled_per_5m',
+    help: 'Of the requests needed, those of the polls that come first: tunnel list pages (1000 tunnels a page) every tunnels interval, and Gateway. Above the budget, the list polls stretch beyond TUNNELS_SCHEDULE and no connections are read.',
+    labelNames: ['api'],
+    registers: [registry],
+    collect() {
+      if (budgetSource) this.set({ api: 'cloudflare' }, budgetSource.scheduled());
     },
   });
   new Gauge({
