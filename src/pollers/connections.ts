@@ -27,7 +27,6 @@ import { deriveConnectors } from './reconnects.js';
 export const RECENTLY_DOWN_MS = 30 * 60_000;
 const BATCH_MS = 200;
 const MAX_CONCURRENCY = 32;
-const QUEUED_MEMO_MS = 1000;
 
 /** Whether a tunnel's status means it can have connectors worth an API call. */
 export function needsConnectionsCall(tunnel: Tunnel, now: number): boolean {
@@ -68,7 +67,10 @@ interface Entry {
 export interface ConnectionsRefresher {
   /** A new tunnel list for an account: new and changed tunnels are queued, gone ones forgotten. */
   update(accountId: string, tunnels: readonly Tunnel[]): void;
-  /** Tunnels whose read is due now, per account (the refresh queue). */
+  /**
+   * Tunnels whose read is due, per account (the refresh queue), as of the refresh's last decision:
+   * every list, every read done, and at least once a second while tunnels wait.
+   */
   queued(): ReadonlyMap<string, number>;
   /** Reads every tunnel due now, one at a time, and stores the results (for tests and tools). */
   drain(): Promise<void>;
@@ -176,23 +178,42 @@ export function createConnectionsRefresher(options: RefresherOptions): Connectio
     return e.tunnel.status === 'degraded' ? 1 : 2;
   };
 
-  /** The next tunnel to read, or the time the next one falls due. */
+  /** Tunnels due per account, as of the last scan (see queued()). */
+  let dueCounts = new Map<string, number>();
+
+  /**
+   * The next tunnel to read, or the time the next one falls due. The scan also counts the tunnels
+   * due per account: the refresh scans at every decision (a list arriving, a read done, a tunnel
+   * falling due), so a scrape reads the queue from here instead of scanning 10,000 tunnels again.
+   */
   const next = (): { entry: Entry } | { at: number } => {
     const t = now();
     let best: Entry | undefined;
     let bestClass = 3;
     let earliest = Infinity;
+    const counts = new Map<string, number>();
+    // Entries come in runs per account (each list adds its own): one map update per run.
+    let account: string | undefined;
+    let n = 0;
     for (const e of entries.values()) {
       const c = classOf(e, t);
       if (c === undefined) {
         if (e.needsCall && !e.inFlight) earliest = Math.min(earliest, e.retryAt !== undefined && e.retryAt > t ? e.retryAt : (e.readAt ?? 0) + intervalMs);
         continue;
       }
+      if (e.accountId !== account) {
+        if (account !== undefined) counts.set(account, (counts.get(account) ?? 0) + n);
+        account = e.accountId;
+        n = 0;
+      }
+      n++;
       if (c < bestClass || (c === bestClass && (e.readAt ?? 0) < (best?.readAt ?? 0))) {
         best = e;
         bestClass = c;
       }
     }
+    if (account !== undefined) counts.set(account, (counts.get(account) ?? 0) + n);
+    dueCounts = counts;
     return best ? { entry: best } : { at: earliest };
   };
 
@@ -281,7 +302,6 @@ export function createConnectionsRefresher(options: RefresherOptions): Connectio
     }
   };
   let looping: Promise<void> | undefined;
-  let queuedMemo: { at: number; out: Map<string, number> } | undefined;
 
   return {
     update(accountId, tunnels) {
@@ -310,36 +330,18 @@ export function createConnectionsRefresher(options: RefresherOptions): Connectio
           stage(accountId, { tunnelId: tunnel.id, connectors: [], reconnects: previous?.reconnects ?? new Map(), fetchedAt: t, fetched: false });
         }
       }
-      queuedMemo = undefined;
       // The list itself is news for the store even when no tunnel changed (gone tunnels go).
       if (!pending.has(accountId)) pending.set(accountId, new Map());
       flushTimer ??= setTimeout(flush, BATCH_MS);
+      // Counted at once (the queue gauge), whenever the loop wakes.
+      next();
       wake?.();
     },
     queued() {
-      const t = now();
-      // A scan of every tunnel (a third of a millisecond at 10,000) at most once a second, whatever
-      // the scrape rate; a new list is counted at once.
-      if (queuedMemo && t >= queuedMemo.at && t - queuedMemo.at < QUEUED_MEMO_MS) return queuedMemo.out;
+      // Without the refresh loop (tests, one-off tools) nothing scans: scan now.
+      if (!looping) next();
       const out = new Map<string, number>();
-      for (const accountId of listed.keys()) out.set(accountId, 0);
-      // Entries come in runs per account (each list adds its own): one map update per run.
-      let account: string | undefined;
-      let n = 0;
-      const add = () => {
-        if (account !== undefined) out.set(account, (out.get(account) ?? 0) + n);
-      };
-      for (const e of entries.values()) {
-        if (classOf(e, t) === undefined) continue;
-        if (e.accountId !== account) {
-          add();
-          account = e.accountId;
-          n = 0;
-        }
-        n++;
-      }
-      add();
-      queuedMemo = { at: t, out };
+      for (const accountId of listed.keys()) out.set(accountId, dueCounts.get(accountId) ?? 0);
       return out;
     },
     async drain() {

@@ -68,4 +68,33 @@ describe('connections refresh', () => {
     expect(reads[0]).toBe(up.id);
     expect(reads.length).toBeGreaterThan(10);
   });
+
+  it('counts the tunnels waiting for a read, per account, with and without the refresh running', async () => {
+    let clock = Date.parse('2026-11-01T12:00:00Z');
+    const sim = await simulator({ now: () => clock, fleet: { accounts: 1, tunnelsPerAccount: 12, warpConnectorsPerAccount: 0 } });
+    const account = sim.fleet.accounts[0];
+    if (!account) throw new Error('no account');
+    const store = createSnapshotStore();
+    const client = cloudflareClient(sim, { now: () => clock });
+    const refresher = createConnectionsRefresher({ client, store, intervalMs: 10 * MIN, pace: () => ({ perSecond: 1000, burst: 100 }), now: () => clock });
+    const list = createTunnelsPoller({ client, accountId: account.id, store, reporter: createPollReporter(silentLogger()), refresher });
+    const signal = new AbortController().signal;
+    // Inactive tunnels need no call; the rest wait for their first read.
+    const needing = account.tunnels.filter((t) => t.deleted_at === null && t.status !== 'inactive' && t.status !== 'down').length;
+    await list(signal);
+    expect(needing).toBeGreaterThan(0);
+    expect(refresher.queued().get(account.id)).toBeGreaterThanOrEqual(needing);
+    await refresher.drain();
+    expect(refresher.queued().get(account.id)).toBe(0);
+
+    // Running: ten minutes on all are due again; the refresh reads them and the queue is empty again.
+    refresher.start();
+    clock += 10 * MIN;
+    await list(signal);
+    expect(refresher.queued().get(account.id)).toBeGreaterThanOrEqual(needing);
+    await refresher.settled();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(refresher.queued().get(account.id)).toBe(0);
+    await refresher.stop();
+  });
 });
