@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 
 const DIST = fileURLToPath(new URL('../', import.meta.url));
 const BUDGET = 300;
@@ -97,6 +97,8 @@ interface RunResult {
   requestsInRun: number;
   responses429: number;
   statusChangeSeconds: number | undefined;
+  /** From the start of the first list poll after the change (the schedule's wait taken out). */
+  statusAfterListSeconds: number | undefined;
   comesUpSeconds: number | undefined;
   ageP50: number | undefined;
   ageP99: number | undefined;
@@ -121,7 +123,7 @@ process.on('exit', () => {
   for (const c of children) c.kill('SIGKILL');
 });
 
-async function runOnce(tunnels: number, seconds: number, schedule: string): Promise<RunResult> {
+async function runOnce(tunnels: number, seconds: number, schedule: string, exporterEnv: Record<string, string>): Promise<RunResult> {
   const sim = child([join(DIST, 'simulator/main.js'), '--port', '0', '--accounts', '1', '--tunnels', String(tunnels), '--step-seconds', '0', '--seed', '5']);
   const simUrl = (await sim.line(/simulator listening on (\S+)/))[1] as string;
   const env = (await sim.line(/CLOUDFLARE_ACCOUNT_IDS=(\S+)/))[1] as string;
@@ -136,6 +138,7 @@ async function runOnce(tunnels: number, seconds: number, schedule: string): Prom
     CLOUDFLARE_API_BASE_URL: `${simUrl}/client/v4`,
     CLOUDFLARE_API_BUDGET: String(BUDGET),
     TUNNELS_SCHEDULE: schedule,
+    ...exporterEnv,
   });
   const url = (await exporter.line(/"url":"([^"]+)"/))[1] as string;
   try {
@@ -148,19 +151,27 @@ async function runOnce(tunnels: number, seconds: number, schedule: string): Prom
     const down = fleet.find((t) => t.status === 'healthy' && t.type === 'cfd_tunnel');
     const up = fleet.find((t) => t.status === 'inactive' && t.type === 'cfd_tunnel');
     let changedAt: number | undefined;
+    let changedAtWall = 0;
+    let statusVisibleAtWall: number | undefined;
     let statusChangeSeconds: number | undefined;
     let comesUpSeconds: number | undefined;
     let missed = 0;
     let last = '';
     const heapFloors: number[] = [];
+    // prom-client resets its event-loop histogram at each scrape: the max over all of them.
+    let loopLagMax: number | undefined;
     while (elapsed() < seconds) {
       if (changedAt === undefined && elapsed() >= 20) {
         await post(`${simUrl}/_simulator/tunnels/${down?.id}/status`, { status: 'down' });
         await post(`${simUrl}/_simulator/tunnels/${up?.id}/status`, { status: 'healthy' });
         changedAt = performance.now();
+        changedAtWall = Date.now();
       }
-      last = (await get(`${url}/metrics`)).body.toString();
+      // As Prometheus scrapes: gzip, always.
+      last = gunzipSync((await get(`${url}/metrics`, true)).body).toString();
       if (count(last, 'cloudflare_tunnel_info{') < fleet.length) missed++;
+      const lag = sampleValue(last, 'nodejs_eventloop_lag_max_seconds');
+      if (lag !== undefined && Number.isFinite(lag)) loopLagMax = Math.max(loopLagMax ?? 0, lag * 1000);
       const heap = sampleValue(last, 'nodejs_heap_size_used_bytes');
       const sixth = Math.min(5, Math.floor((elapsed() / seconds) * 6));
       if (heap !== undefined) heapFloors[sixth] = Math.min(heapFloors[sixth] ?? Infinity, heap / 1024 / 1024);
@@ -169,7 +180,10 @@ async function runOnce(tunnels: number, seconds: number, schedule: string): Prom
           const line = last
             .split('\n')
             .find((l) => l.includes(`tunnel_id="${down?.id}"`) && l.startsWith('cloudflare_tunnel_status{') && l.includes('status="down"'));
-          if (line?.endsWith(' 1')) statusChangeSeconds = (performance.now() - changedAt) / 1000;
+          if (line?.endsWith(' 1')) {
+            statusChangeSeconds = (performance.now() - changedAt) / 1000;
+            statusVisibleAtWall = Date.now();
+          }
         }
         if (
           comesUpSeconds === undefined &&
@@ -188,7 +202,7 @@ async function runOnce(tunnels: number, seconds: number, schedule: string): Prom
     const statik = child([fileURLToPath(import.meta.url), '--serve-static', file]);
     const staticUrl = `http://127.0.0.1:${(await statik.line(/^(\d+)$/m))[1]}/metrics`;
     const times = { plain: [] as number[], gzip: [] as number[], staticPlain: [] as number[], staticGzip: [] as number[] };
-    const rounds = tunnels >= 10_000 ? 10 : 30;
+    const rounds = tunnels >= 30_000 ? 10 : 30;
     for (let i = 0; i < rounds; i++) {
       times.plain.push((await get(`${url}/metrics`)).ms);
       times.staticPlain.push((await get(staticUrl)).ms);
@@ -201,6 +215,7 @@ async function runOnce(tunnels: number, seconds: number, schedule: string): Prom
       endpoint?: string;
       status: number;
       query: Record<string, string>;
+      at: number;
     }[];
     const lists = requests.filter((r) => r.endpoint === 'tunnels.list' && r.status === 200);
     const pages = lists.filter((r) => r.query.page === '1').length;
@@ -213,6 +228,10 @@ async function runOnce(tunnels: number, seconds: number, schedule: string): Prom
       requestsInRun: requests.filter((r) => r.endpoint !== undefined).length,
       responses429: requests.filter((r) => r.status === 429).length,
       statusChangeSeconds,
+      statusAfterListSeconds:
+        statusVisibleAtWall === undefined
+          ? undefined
+          : (statusVisibleAtWall - (lists.find((r) => r.query.page === '1' && r.at >= changedAtWall)?.at ?? NaN)) / 1000,
       comesUpSeconds,
       ageP50: age('50'),
       ageP99: age('99'),
@@ -227,7 +246,7 @@ async function runOnce(tunnels: number, seconds: number, schedule: string): Prom
       rssMiB: rss,
       heapMiB: (sampleValue(body.toString(), 'nodejs_heap_size_used_bytes') ?? 0) / 1024 / 1024,
       heapFloorsMiB: heapFloors,
-      loopLagMaxMs: (sampleValue(body.toString(), 'nodejs_eventloop_lag_max_seconds') ?? NaN) * 1000,
+      loopLagMaxMs: loopLagMax,
     };
   } finally {
     exporter.proc.kill('SIGTERM');
@@ -237,8 +256,15 @@ async function runOnce(tunnels: number, seconds: number, schedule: string): Prom
 
 async function main() {
   const { values } = parseArgs({
-    options: { sizes: { type: 'string', default: '1000,10000,30000' }, runs: { type: 'string', default: '3' }, seconds: { type: 'string', default: '60' } },
+    options: {
+      sizes: { type: 'string', default: '1000,10000,30000' },
+      runs: { type: 'string', default: '3' },
+      seconds: { type: 'string', default: '60' },
+      // Extra environment for the exporter, e.g. --env MALLOC_ARENA_MAX=2 (repeatable).
+      env: { type: 'string', multiple: true, default: [] },
+    },
   });
+  const exporterEnv = Object.fromEntries(values.env.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
   const sizes = values.sizes.split(',').map(Number);
   const runs = Number(values.runs);
   const seconds = Number(values.seconds);
@@ -246,7 +272,7 @@ async function main() {
     // The goals' schedules: every 10 s at 1,000 tunnels, the default (30 s) above.
     const schedule = size <= 1000 ? '*/10 * * * * *' : '*/30 * * * * *';
     const results: RunResult[] = [];
-    for (let i = 0; i < runs; i++) results.push(await runOnce(size, seconds, schedule));
+    for (let i = 0; i < runs; i++) results.push(await runOnce(size, seconds, schedule, exporterEnv));
     const row = (key: keyof RunResult, digits = 2) => {
       const vals = results.map((r) => r[key]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
       if (vals.length === 0) return 'n/a';
@@ -261,13 +287,17 @@ async function main() {
     const needing = results[0] ? Math.round(size * (7 / 8)) : 0;
     // List pages per poll as measured (WARP connectors count too), every schedule; one Gateway poll.
     const share = BUDGET - (results[0]?.listMinimum ?? Math.ceil(size / 1000)) * (300 / (size <= 1000 ? 10 : 30)) - 1;
-    process.stdout.write(`\n${size} tunnels, budget ${BUDGET}/5m, schedule ${schedule}, ${runs} runs of ${seconds} s (min / median / max):\n`);
+    const envText = values.env.length > 0 ? `, exporter env ${values.env.join(' ')}` : '';
+    process.stdout.write(
+      `\n${size} tunnels, budget ${BUDGET}/5m, schedule ${schedule}, ${runs} runs of ${seconds} s${envText}, Node ${process.version} (min / median / max):\n`,
+    );
     console.table({
       'ready (s)': row('readySeconds'),
       'list requests per poll (minimum)': `${row('listRequestsPerPoll', 1)} (${results[0]?.listMinimum})`,
       [`requests in ${seconds} s (budget ${BUDGET} per 300 s)`]: row('requestsInRun', 0),
       '429 responses': row('responses429', 0),
       'status change visible after (s)': row('statusChangeSeconds'),
+      '  of which after its list poll began (s)': row('statusAfterListSeconds'),
       'tunnel up: per-colo connections after (s)': row('comesUpSeconds'),
       'connections age p50 at end (s)': row('ageP50', 0),
       'connections age p99 at end (s)': row('ageP99', 0),
