@@ -187,10 +187,8 @@ export function createExporterMetrics(options: MetricsOptions): ExporterMetrics 
   // prom-client's gauges named *_total break the naming convention (promtool check metrics fails
   // the whole exposition on them); each is only the sum of the same gauge by type, kept below.
   for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) processRegistry.removeSingleMetric(name);
-  // This gauge is measured by waiting for the event loop's next turn at scrape time, so every
-  // scrape waited behind whatever else ran in that turn; the nodejs_eventloop_lag_* percentiles
-  // (from a continuous monitor) say the same without the wait.
-  processRegistry.removeSingleMetric('nodejs_eventloop_lag_seconds');
+  // Keep nodejs_eventloop_lag_seconds: its collect is what sets every nodejs_eventloop_lag_*
+  // percentile (test/metrics/scrape.test.ts).
 
   // The domain part, rendered in the background after each snapshot change (see ./render.ts).
   const render = createRenderer({ families: domainFamilies(options.intervals), snapshot: options.snapshot, staleDataMaxAgeMs: options.staleDataMaxAgeMs, now });

@@ -97,6 +97,24 @@ describe('pre-rendered /metrics', () => {
     }
   });
 
+  it("reports the event loop's lag from Node's monitor (a blocked loop shows)", async () => {
+    const { metrics } = setup();
+    await metrics.scrape(false);
+    // A timer callback that holds the event loop for 60 ms.
+    await new Promise<void>((resolve) =>
+      setTimeout(() => {
+        const until = performance.now() + 60;
+        while (performance.now() < until) {
+          // busy
+        }
+        resolve();
+      }, 20),
+    );
+    await new Promise((r) => setTimeout(r, 30));
+    const text = Buffer.concat(await metrics.scrape(false)).toString('utf8');
+    expect(value(text, 'nodejs_eventloop_lag_max_seconds')).toBeGreaterThan(0.04);
+  });
+
   it('exposes the age of the connections data as percentiles over the tunnels', async () => {
     let clock = T0;
     const store = createSnapshotStore();
