@@ -111,6 +111,9 @@ interface RunResult {
   gzipP99: number;
   staticGzipP50: number;
   rssMiB: number;
+  /** RSS sampled at every scrape of the run after its first 30 s: median and max. */
+  rssP50MiB: number;
+  rssMaxMiB: number;
   heapMiB: number;
   /** The lowest heap used seen in each sixth of the run: a floor that climbs is a leak. */
   heapFloorsMiB: number[];
@@ -160,6 +163,8 @@ async function runOnce(tunnels: number, seconds: number, schedule: string, expor
     const heapFloors: number[] = [];
     // prom-client resets its event-loop histogram at each scrape: the max over all of them.
     let loopLagMax: number | undefined;
+    const rssSamples: number[] = [];
+    const rssNow = () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${exporter.proc.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
     while (elapsed() < seconds) {
       if (changedAt === undefined && elapsed() >= 20) {
         await post(`${simUrl}/_simulator/tunnels/${down?.id}/status`, { status: 'down' });
@@ -172,6 +177,7 @@ async function runOnce(tunnels: number, seconds: number, schedule: string, expor
       if (count(last, 'cloudflare_tunnel_info{') < fleet.length) missed++;
       const lag = sampleValue(last, 'nodejs_eventloop_lag_max_seconds');
       if (lag !== undefined && Number.isFinite(lag)) loopLagMax = Math.max(loopLagMax ?? 0, lag * 1000);
+      if (elapsed() >= 30) rssSamples.push(rssNow());
       const heap = sampleValue(last, 'nodejs_heap_size_used_bytes');
       const sixth = Math.min(5, Math.floor((elapsed() / seconds) * 6));
       if (heap !== undefined) heapFloors[sixth] = Math.min(heapFloors[sixth] ?? Infinity, heap / 1024 / 1024);
@@ -220,7 +226,7 @@ async function runOnce(tunnels: number, seconds: number, schedule: string, expor
     const lists = requests.filter((r) => r.endpoint === 'tunnels.list' && r.status === 200);
     const pages = lists.filter((r) => r.query.page === '1').length;
     const age = (p: string) => sampleValue(last, 'cloudflare_tunnel_exporter_connections_age_seconds', `{scope="${env}",percentile="${p}"}`);
-    const rss = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${exporter.proc.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+    const rss = rssNow();
     return {
       readySeconds,
       listRequestsPerPoll: pages ? lists.length / pages : 0,
@@ -244,6 +250,8 @@ async function runOnce(tunnels: number, seconds: number, schedule: string, expor
       gzipP99: quantile(times.gzip, 0.99),
       staticGzipP50: quantile(times.staticGzip, 0.5),
       rssMiB: rss,
+      rssP50MiB: quantile(rssSamples, 0.5),
+      rssMaxMiB: quantile(rssSamples, 1),
       heapMiB: (sampleValue(body.toString(), 'nodejs_heap_size_used_bytes') ?? 0) / 1024 / 1024,
       heapFloorsMiB: heapFloors,
       loopLagMaxMs: loopLagMax,
@@ -308,7 +316,8 @@ async function main() {
       'scrape p50 / static p50': ratio('scrapeP50', 'staticP50'),
       'gzip scrape p50 (ms)': row('gzipP50', 1),
       'gzip scrape p50 / static gzip p50': ratio('gzipP50', 'staticGzipP50'),
-      'exporter RSS (MiB)': row('rssMiB', 0),
+      'exporter RSS at the end (MiB)': row('rssMiB', 0),
+      'exporter RSS p50 / max over the run after 30 s (MiB)': `${row('rssP50MiB', 0)}; max ${row('rssMaxMiB', 0)}`,
       'exporter heap used (MiB)': row('heapMiB', 0),
       'heap floor per sixth of the run (MiB)': results.map((r) => r.heapFloorsMiB.map((v) => v.toFixed(0)).join(' ')).join(' | '),
       'event-loop lag max (ms)': row('loopLagMaxMs', 1),
