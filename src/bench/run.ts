@@ -88,6 +88,16 @@ const sampleValue = (text: string, name: string, labels = '') => {
   const line = text.split('\n').find((l) => l.startsWith(`${name}${labels}`) || (labels === '' && l.startsWith(`${name} `)));
   return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : undefined;
 };
+/** The most timestamps (ms) in any 300 s window. */
+const busiest = (times: number[]) => {
+  const sorted = [...times].sort((a, b) => a - b);
+  let most = 0;
+  for (let i = 0, j = 0; i < sorted.length; i++) {
+    while ((sorted[i] as number) - (sorted[j] as number) >= 300_000) j++;
+    most = Math.max(most, i - j + 1);
+  }
+  return most;
+};
 const count = (text: string, prefix: string) => text.split('\n').filter((l) => l.startsWith(prefix)).length;
 
 interface RunResult {
@@ -95,6 +105,8 @@ interface RunResult {
   listRequestsPerPoll: number;
   listMinimum: number;
   requestsInRun: number;
+  /** The most Cloudflare requests in any 300 s window of the run (the budget's window). */
+  busiestWindow: number;
   responses429: number;
   statusChangeSeconds: number | undefined;
   /** From the start of the first list poll after the change (the schedule's wait taken out). */
@@ -232,6 +244,7 @@ async function runOnce(tunnels: number, seconds: number, schedule: string, expor
       listRequestsPerPoll: pages ? lists.length / pages : 0,
       listMinimum: Math.max(1, Math.ceil(fleet.length / 1000)),
       requestsInRun: requests.filter((r) => r.endpoint !== undefined).length,
+      busiestWindow: busiest(requests.filter((r) => r.endpoint !== undefined).map((r) => r.at)),
       responses429: requests.filter((r) => r.status === 429).length,
       statusChangeSeconds,
       statusAfterListSeconds:
@@ -303,6 +316,7 @@ async function main() {
       'ready (s)': row('readySeconds'),
       'list requests per poll (minimum)': `${row('listRequestsPerPoll', 1)} (${results[0]?.listMinimum})`,
       [`requests in ${seconds} s (budget ${BUDGET} per 300 s)`]: row('requestsInRun', 0),
+      'busiest 300 s window (requests)': row('busiestWindow', 0),
       '429 responses': row('responses429', 0),
       'status change visible after (s)': row('statusChangeSeconds'),
       '  of which after its list poll began (s)': row('statusAfterListSeconds'),
