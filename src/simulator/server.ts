@@ -72,6 +72,7 @@ export interface RecordedRequest {
   query: Record<string, string>;
   endpoint?: Endpoint;
   status: number;
+  /** When the request arrived (the simulator clock). */
   at: number;
 }
 
@@ -466,6 +467,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      // Logged as the time the request arrived, as the real API's rate limit counts it (not the
+      // time the answer was ready, which a 1,000-tunnel page delays).
+      const arrived = now();
       const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'simulator'}`);
       const body = Buffer.concat(chunks).toString('utf8');
       const parts = url.pathname.split('/').filter(Boolean);
@@ -487,7 +491,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
           query: Object.fromEntries(url.searchParams),
           ...(endpoint ? { endpoint } : {}),
           status,
-          at: now(),
+          at: arrived,
         });
 
       const answer = () => {
