@@ -83,7 +83,8 @@ export function createExporter(options: ExporterOptions): Exporter {
     // Updated on every tunnel list (below); until then, one page per account.
     estimate = estimateCloudflareRequests(store.snapshot(), intervals, now(), accounts);
     const reserved = () => Math.min(cf.budget, estimate.scheduled + remediationShare);
-    pacer = createPacer({ budget: cf.budget, windowMs: FIVE_MINUTES_MS, reserved, now });
+    // A second of margin: a request granted at the window's edge may reach Cloudflare a little later.
+    pacer = createPacer({ budget: cf.budget, windowMs: FIVE_MINUTES_MS, marginMs: 1000, reserved, now });
     const client = createApiClient({
       ...common,
       api: 'cloudflare',

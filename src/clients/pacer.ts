@@ -12,6 +12,13 @@ export interface PacerOptions {
   /** Requests allowed per window. */
   budget: number;
   windowMs: number;
+  /**
+   * A slot is given again only this long after its window ended. The budget is counted when a
+   * slot is granted, the API counts arrivals, and a request arrives a little after its grant (the
+   * event loop, the connection): without a margin, a window measured at the API could hold one or
+   * two more than the budget.
+   */
+  marginMs?: number;
   /** Slots per window the refresh lane leaves to the priority lane (read at every decision). */
   reserved?: () => number;
   now?: () => number;
@@ -20,7 +27,7 @@ export interface PacerOptions {
 export interface Pacer {
   /** Resolves when a request in `lane` may be sent; counts it. */
   take(lane: Lane, signal?: AbortSignal): Promise<void>;
-  /** Requests sent in the current window. */
+  /** Requests sent in the current window (its margin included). */
   used(): number;
   /** Requests waiting for a slot, per lane. */
   waiting(): Record<Lane, number>;
@@ -35,7 +42,9 @@ interface Waiter {
 
 export function createPacer(options: PacerOptions): Pacer {
   const now = options.now ?? Date.now;
-  const { budget, windowMs } = options;
+  const { budget } = options;
+  // Slots are held for the window plus the margin.
+  const windowMs = options.windowMs + (options.marginMs ?? 0);
   const reserved = options.reserved ?? (() => 0);
   // Send times in the window, oldest first (times only grow), and whether each was a priority
   // request. `head` skips expired ones cheaply.

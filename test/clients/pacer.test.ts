@@ -29,6 +29,19 @@ describe('request budget (sliding window)', () => {
     expect(pacer.used()).toBe(150);
   });
 
+  it('reuses a slot only a margin after the window, so arrivals delayed after the grant still fit the budget', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const pacer = createPacer({ budget: 2, windowMs: 300_000, marginMs: 1000 });
+    const granted = takeMany(pacer, 3);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(granted).toHaveLength(2);
+    // A request granted at 0 may arrive a little later; its slot is not given again at 300 s.
+    await vi.advanceTimersByTimeAsync(300_000);
+    expect(granted).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(granted).toEqual([0, 0, 301_000]);
+  });
+
   it('keeps the reserved share for the priority lane, and serves a waiting priority request first', async () => {
     vi.useFakeTimers({ now: 0 });
     const pacer = createPacer({ budget: 10, windowMs: 60_000, reserved: () => 3 });
