@@ -101,7 +101,7 @@ export async function serve(app: HttpApp, listen: ListenAddress, web: WebConfig 
           headers['content-length'] = String(chunks.reduce((n, c) => n + c.length, 0));
           res.writeHead(response.status, headers);
           if (req.method !== 'HEAD') {
-            // Hundreds of pieces at 10,000 tunnels: one writev instead of a write each.
+            // About 180 pieces at 10,000 tunnels (500 at 30,000): one writev instead of a write each.
             res.cork();
             for (const chunk of chunks) res.write(chunk);
             res.uncork();
