@@ -9,16 +9,31 @@ import { cloudflareClient, simulator } from '../helpers/simulator.js';
 
 const MIN = 60_000;
 
+/** One account of `tunnels` tunnels on a fake clock, its list poller and a refresher reading `perSecond`. */
+async function fakeClockFleet(tunnels: number, perSecond: number) {
+  let clock = Date.parse('2026-11-01T12:00:00Z');
+  const sim = await simulator({ now: () => clock, fleet: { accounts: 1, tunnelsPerAccount: tunnels, warpConnectorsPerAccount: 0 } });
+  const account = sim.fleet.accounts[0];
+  if (!account) throw new Error('no account');
+  const store = createSnapshotStore();
+  const client = cloudflareClient(sim, { now: () => clock });
+  const refresher = createConnectionsRefresher({ client, store, intervalMs: 10 * MIN, pace: () => ({ perSecond, burst: 100 }), now: () => clock });
+  const list = createTunnelsPoller({ client, accountId: account.id, store, reporter: createPollReporter(silentLogger()), refresher });
+  return {
+    sim,
+    account,
+    list,
+    refresher,
+    advance: (ms: number) => {
+      clock += ms;
+    },
+    now: () => clock,
+  };
+}
+
 describe('connections refresh', () => {
   it('reads changed tunnels first, then degraded ones, then the rest oldest first; each at most once per interval', async () => {
-    let clock = Date.parse('2026-11-01T12:00:00Z');
-    const sim = await simulator({ now: () => clock, fleet: { accounts: 1, tunnelsPerAccount: 16, warpConnectorsPerAccount: 0 } });
-    const account = sim.fleet.accounts[0];
-    if (!account) throw new Error('no account');
-    const store = createSnapshotStore();
-    const client = cloudflareClient(sim, { now: () => clock });
-    const refresher = createConnectionsRefresher({ client, store, intervalMs: 10 * MIN, pace: () => ({ perSecond: 1, burst: 100 }), now: () => clock });
-    const list = createTunnelsPoller({ client, accountId: account.id, store, reporter: createPollReporter(silentLogger()), refresher });
+    const { sim, account, list, refresher, advance, now } = await fakeClockFleet(16, 1);
     const reads = () => sim.requests.filter((r) => r.endpoint === 'connections.list').map((r) => r.path.split('/')[6] as string);
     const signal = new AbortController().signal;
 
@@ -28,7 +43,7 @@ describe('connections refresh', () => {
     expect(new Set(first).size).toBe(first.length);
 
     // Five minutes on: nothing is due, so nothing is read, however often the list is polled.
-    clock += 5 * MIN;
+    advance(5 * MIN);
     await list(signal);
     await refresher.drain();
     expect(reads()).toHaveLength(first.length);
@@ -37,8 +52,8 @@ describe('connections refresh', () => {
     const changed = account.tunnels.find((t) => t.status === 'healthy');
     if (!changed) throw new Error('no healthy tunnel');
     changed.status = 'down';
-    changed.conns_inactive_at = new Date(clock).toISOString();
-    clock += 5 * MIN;
+    changed.conns_inactive_at = new Date(now()).toISOString();
+    advance(5 * MIN);
     await list(signal);
     await refresher.drain();
     const second = reads().slice(first.length);
@@ -70,14 +85,7 @@ describe('connections refresh', () => {
   });
 
   it('counts the tunnels waiting for a read, per account, with and without the refresh running', async () => {
-    let clock = Date.parse('2026-11-01T12:00:00Z');
-    const sim = await simulator({ now: () => clock, fleet: { accounts: 1, tunnelsPerAccount: 12, warpConnectorsPerAccount: 0 } });
-    const account = sim.fleet.accounts[0];
-    if (!account) throw new Error('no account');
-    const store = createSnapshotStore();
-    const client = cloudflareClient(sim, { now: () => clock });
-    const refresher = createConnectionsRefresher({ client, store, intervalMs: 10 * MIN, pace: () => ({ perSecond: 1000, burst: 100 }), now: () => clock });
-    const list = createTunnelsPoller({ client, accountId: account.id, store, reporter: createPollReporter(silentLogger()), refresher });
+    const { account, list, refresher, advance } = await fakeClockFleet(12, 1000);
     const signal = new AbortController().signal;
     // Inactive tunnels need no call; the rest wait for their first read.
     const needing = account.tunnels.filter((t) => t.deleted_at === null && t.status !== 'inactive' && t.status !== 'down').length;
@@ -89,7 +97,7 @@ describe('connections refresh', () => {
 
     // Running: ten minutes on all are due again; the refresh reads them and the queue is empty again.
     refresher.start();
-    clock += 10 * MIN;
+    advance(10 * MIN);
     await list(signal);
     expect(refresher.queued().get(account.id)).toBeGreaterThanOrEqual(needing);
     await refresher.settled();
