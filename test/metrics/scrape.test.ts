@@ -11,13 +11,14 @@ import { value } from '../helpers/exposition.js';
 const T0 = Date.now();
 const tunnel = (status: Tunnel['status']): Tunnel => ({ accountId: 'acc', id: 't1', name: 'api', type: 'cfd_tunnel', status, configSrc: 'cloudflare' });
 
-function setup() {
+function setup(now?: () => number) {
   const store = createSnapshotStore();
   const metrics = createExporterMetrics({
     snapshot: store.snapshot,
     subscribe: (listener) => store.subscribe(listener),
     staleDataMaxAgeMs: 600_000,
     intervals: { tunnelsSeconds: 30, gatewaySeconds: 300, proxyRecordsSeconds: 60 },
+    ...(now ? { now } : {}),
   });
   const scrape = async (gzipped = false) => {
     const chunks = await metrics.scrape(gzipped);
@@ -117,13 +118,7 @@ describe('pre-rendered /metrics', () => {
 
   it('exposes the age of the connections data as percentiles over the tunnels', async () => {
     let clock = T0;
-    const store = createSnapshotStore();
-    const metrics = createExporterMetrics({
-      snapshot: store.snapshot,
-      staleDataMaxAgeMs: 600_000,
-      intervals: { tunnelsSeconds: 30, gatewaySeconds: 300, proxyRecordsSeconds: 60 },
-      now: () => clock,
-    });
+    const { store, metrics } = setup(() => clock);
     const read = (id: string, at: number): [string, TunnelConnections] => [
       id,
       { tunnelId: id, connectors: [], reconnects: new Map(), fetchedAt: at, fetched: true },
