@@ -1,13 +1,14 @@
 // The exporter's HTTP handler, a plain (Request) => Response function so it is tested without a
 // port: /metrics (from memory, gzip when asked), /-/healthy, /-/ready and a landing page.
+import type { ScrapeBody } from '../metrics/registry.js';
 import type { BasicAuthCheck } from './basic-auth.js';
 import { type LandingPageData, renderLandingPage } from './landing.js';
 
 export interface HttpAppOptions {
   telemetryPath: string;
   version: string;
-  /** The exposition as buffers to send one after the other, gzipped when asked. */
-  scrapeMetrics: (gzipped: boolean) => Promise<Buffer[]>;
+  /** The exposition, gzipped when asked: buffers to send at once, then the part rendered live. */
+  scrapeMetrics: (gzipped: boolean) => Promise<ScrapeBody>;
   metricsContentType: string;
   /** Collectors and scopes that have not been polled once yet; empty when ready. */
   waitingFor: () => string[];
@@ -24,23 +25,27 @@ export type HttpApp = (request: Request) => Promise<Response>;
 /**
  * The buffers behind a /metrics response. The server writes them to the socket as they are (tens of
  * megabytes at 10,000 tunnels: copying them into a fetch body on every scrape would cost more than
- * the write); the Response itself streams the same buffers, so tests can read it as usual.
+ * the write), the prerendered ones before the live part is rendered; the Response itself streams
+ * the same buffers, so tests can read it as usual.
  */
-const rawBodies = new WeakMap<Response, Buffer[]>();
+const rawBodies = new WeakMap<Response, ScrapeBody>();
 
-export function rawBody(response: Response): Buffer[] | undefined {
+export function rawBody(response: Response): ScrapeBody | undefined {
   return rawBodies.get(response);
 }
 
-function bufferResponse(chunks: Buffer[], init: ResponseInit): Response {
+function bufferResponse(scraped: ScrapeBody, init: ResponseInit): Response {
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
-      for (const chunk of chunks) controller.enqueue(chunk);
+      for (const chunk of scraped.prerendered) controller.enqueue(chunk);
+    },
+    async pull(controller) {
+      controller.enqueue(await scraped.live());
       controller.close();
     },
   });
   const response = new Response(body, init);
-  rawBodies.set(response, chunks);
+  rawBodies.set(response, scraped);
   return response;
 }
 
@@ -70,8 +75,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
 
     if (pathname === options.telemetryPath) {
       const gzipped = /\bgzip\b/i.test(request.headers.get('accept-encoding') ?? '');
-      const chunks = await options.scrapeMetrics(gzipped);
-      return bufferResponse(chunks, {
+      return bufferResponse(await options.scrapeMetrics(gzipped), {
         status: 200,
         headers: {
           ...options.headers,

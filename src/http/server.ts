@@ -96,17 +96,20 @@ export async function serve(app: HttpApp, listen: ListenAddress, web: WebConfig 
         response.headers.forEach((value, name) => {
           headers[name] = value;
         });
-        const chunks = rawBody(response);
-        if (chunks) {
-          headers['content-length'] = String(chunks.reduce((n, c) => n + c.length, 0));
+        const scraped = rawBody(response);
+        if (scraped) {
+          // No content-length: the prerendered part goes out now, chunked, and the live part
+          // (rendered after it) follows it.
           res.writeHead(response.status, headers);
-          if (req.method !== 'HEAD') {
-            // About 180 pieces at 10,000 tunnels (500 at 30,000): one writev instead of a write each.
-            res.cork();
-            for (const chunk of chunks) res.write(chunk);
-            res.uncork();
+          if (req.method === 'HEAD') {
+            res.end();
+            return;
           }
-          res.end();
+          // About 180 pieces at 10,000 tunnels (500 at 30,000) plain, one gzipped: one writev.
+          res.cork();
+          for (const chunk of scraped.prerendered) res.write(chunk);
+          res.uncork();
+          res.end(await scraped.live());
           return;
         }
         res.writeHead(response.status, headers);
@@ -114,7 +117,12 @@ export async function serve(app: HttpApp, listen: ListenAddress, web: WebConfig 
       })
       .catch((err: unknown) => {
         log.error({ err }, 'HTTP handler failed');
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+        // Once part of a body is out, cutting the response short is what tells the client it failed.
+        if (res.headersSent) {
+          res.destroy();
+          return;
+        }
+        res.writeHead(500, { 'content-type': 'text/plain' });
         res.end('Internal Server Error\n');
       });
   };

@@ -3,7 +3,7 @@
 // rate limit, remediation). Node's process metrics live in a separate registry.
 
 import { promisify } from 'node:util';
-import { gzip as gzipCallback, gzipSync } from 'node:zlib';
+import { gzip as gzipCallback } from 'node:zlib';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { ApiName } from '../clients/errors.js';
 import type { ApiObserver } from '../clients/http.js';
@@ -11,6 +11,7 @@ import type { PollIntervals, RemediationCounters } from '../domain/types.js';
 import type { Snapshot } from '../state/store.js';
 import { REVISION, VERSION } from '../version.js';
 import { createRenderer, type Rendered, sourceCount } from './render.js';
+import { storedGzip } from './stored-gzip.js';
 
 const gzip = promisify(gzipCallback);
 
@@ -27,12 +28,20 @@ export interface ExporterMetrics {
   renderOwn(): Promise<string>;
   /** renderOwn() followed by the process metrics, as one text. */
   render(): Promise<string>;
-  /**
-   * What /metrics serves: the last complete pre-rendered domain part (never waiting for a render
-   * once there is one) and the self-metrics rendered now, as buffers to write one after the other.
-   */
-  scrape(gzipped: boolean): Promise<Buffer[]>;
+  /** What /metrics serves (see ScrapeBody). */
+  scrape(gzipped: boolean): Promise<ScrapeBody>;
   contentType: string;
+}
+
+/**
+ * A /metrics body in two parts. `prerendered` is the last complete render of the domain part (never
+ * waiting for a render once there is one), ready to write at once; `live()` renders the self-metrics
+ * and process metrics then, so they are measured after the prerendered bytes are on their way.
+ * Gzipped, each part is gzip members that follow one another (RFC 1952).
+ */
+export interface ScrapeBody {
+  prerendered: Buffer[];
+  live: () => Promise<Buffer>;
 }
 
 export interface BudgetSource {
@@ -444,11 +453,17 @@ export function createExporterMetrics(options: MetricsOptions): ExporterMetrics 
       // render) is not served: that scrape waits for a current one.
       const domain = latest && latest.sources >= sourceCount(options.snapshot()) ? latest : await current();
       if (outdated()) schedule();
-      // The domain part ends with a newline; a blank line before the self-metrics.
-      const own = Buffer.from(`\n${await registry.metrics()}\n${await processRegistry.metrics()}`);
-      if (!gzipped) return [...domain.chunks, own];
+      // The domain part ends with a newline; a blank line before the self-metrics. The process
+      // metrics wait for a turn of the event loop (prom-client's lag gauge): both start at once.
+      const live = async () => {
+        const [proc, self] = await Promise.all([processRegistry.metrics(), registry.metrics()]);
+        const own = Buffer.from(`\n${self}\n${proc}`);
+        // A few kilobytes: stored as they are, since setting up a compressor costs more than they would save.
+        return gzipped ? storedGzip(own) : own;
+      };
+      if (!gzipped) return { prerendered: domain.chunks, live };
       gzipWanted = true;
-      return [await zippedBody(domain), gzipSync(own)];
+      return { prerendered: [await zippedBody(domain)], live };
     },
   };
 }

@@ -1,9 +1,11 @@
 // The HTTP server as a hostile client meets it: raw requests over a socket, so a malformed Host or
 // an unusual method reaches the server exactly as sent. Any request gets a 4xx at worst, never a
-// crash, and the server keeps serving afterwards.
+// crash, and the server keeps serving afterwards. /metrics goes out in two parts: what was rendered
+// ahead, then what is rendered at the scrape.
+import http from 'node:http';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createHttpApp } from '../../src/http/app.js';
+import { createHttpApp, type HttpAppOptions } from '../../src/http/app.js';
 import { type RunningServer, serve } from '../../src/http/server.js';
 import { silentLogger } from '../../src/log.js';
 
@@ -13,11 +15,13 @@ afterEach(async () => {
   server = undefined;
 });
 
-async function start(): Promise<RunningServer> {
+const scrapeBody = async () => ({ prerendered: [Buffer.from('x 1\n')], live: async () => Buffer.from('y 1\n') });
+
+async function start(scrapeMetrics: HttpAppOptions['scrapeMetrics'] = scrapeBody): Promise<RunningServer> {
   const app = createHttpApp({
     telemetryPath: '/metrics',
     version: 'test',
-    scrapeMetrics: async () => [Buffer.from('x 1\n')],
+    scrapeMetrics,
     metricsContentType: 'text/plain; version=0.0.4; charset=utf-8',
     waitingFor: () => [],
     landing: () => ({ docsUrl: 'https://docs.example/', now: 0, sources: [] }),
@@ -55,5 +59,71 @@ describe('HTTP server against hostile requests', () => {
     expect(await raw(port, request)).toMatch(status);
     const res = await fetch(`http://127.0.0.1:${port}/metrics`);
     expect(res.status).toBe(200);
+  });
+});
+
+describe('HTTP server: /metrics', () => {
+  it('sends the prerendered part before it renders the live part, then both as one body', async () => {
+    let received = '';
+    let liveCalledAfter: string | undefined;
+    const { port } = (
+      await start(async () => ({
+        prerendered: [Buffer.from('a 1\n'), Buffer.from('b 2\n')],
+        live: async () => {
+          // Waits until the client holds the prerendered bytes.
+          for (let i = 0; i < 100 && !received.includes('b 2'); i++) await new Promise((r) => setTimeout(r, 10));
+          liveCalledAfter = received;
+          return Buffer.from('c 3\n');
+        },
+      }))
+    ).address();
+    const body = await new Promise<string>((resolve, reject) => {
+      http.get(`http://127.0.0.1:${port}/metrics`, (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => {
+          text += d.toString();
+          received = text;
+        });
+        res.on('end', () => resolve(text));
+        res.on('error', reject);
+      });
+    });
+    expect(liveCalledAfter).toBe('a 1\nb 2\n');
+    expect(body).toBe('a 1\nb 2\nc 3\n');
+  });
+
+  it('answers HEAD without rendering the live part', async () => {
+    let rendered = 0;
+    const { port } = (
+      await start(async () => ({
+        prerendered: [Buffer.from('a 1\n')],
+        live: async () => {
+          rendered++;
+          return Buffer.from('c 3\n');
+        },
+      }))
+    ).address();
+    const res = await fetch(`http://127.0.0.1:${port}/metrics`, { method: 'HEAD' });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('');
+    expect(rendered).toBe(0);
+  });
+
+  it('cuts the response short when the live part fails, so the scrape fails, and keeps serving', async () => {
+    let fail = true;
+    const { port } = (
+      await start(async () => ({
+        prerendered: [Buffer.from('a 1\n')],
+        live: async () => {
+          if (fail) throw new Error('collect failed');
+          return Buffer.from('c 3\n');
+        },
+      }))
+    ).address();
+    // These bodies are not gzip: the client must not ask for it.
+    const plain = { headers: { 'accept-encoding': 'identity' } };
+    await expect(fetch(`http://127.0.0.1:${port}/metrics`, plain).then((r) => r.text())).rejects.toThrow(/terminated/);
+    fail = false;
+    expect(await (await fetch(`http://127.0.0.1:${port}/metrics`, plain)).text()).toBe('a 1\nc 3\n');
   });
 });
