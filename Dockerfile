@@ -19,6 +19,11 @@ FROM node:26-slim
 ARG BUILD_REVISION=unknown
 ENV NODE_ENV=production \
     BUILD_REVISION=${BUILD_REVISION}
+# glibc's malloc raises its mmap threshold each time a large block is freed, so the exposition's
+# buffers (tens of kilobytes to a megabyte each, replaced as tunnels change) end up in its heap and
+# fragment it. Fixing the threshold at glibc's own starting value sends them to mmap, which gives
+# them back when they are freed: about 20-40 MiB less RSS at 10,000 tunnels (README, Performance).
+ENV MALLOC_MMAP_THRESHOLD_=131072
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

@@ -10,6 +10,8 @@
 // - scrape p50/p99, plain and gzip, as ratios to the same bytes served from a buffer by node:http;
 // - whether any scrape missed tunnel series; the exporter's RSS, heap and event-loop lag;
 // - the lowest heap used in each sixth of the run (run it with --seconds 1800 for a soak).
+// The exporter runs with the Docker image's allocator settings (its `ENV MALLOC_...` lines) unless
+// --no-image-env; --env KEY=VALUE adds or overrides (CLOUDFLARE_API_BUDGET too).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -21,7 +23,16 @@ import { parseArgs } from 'node:util';
 import { gunzipSync, gzipSync } from 'node:zlib';
 
 const DIST = fileURLToPath(new URL('../', import.meta.url));
-const BUDGET = 300;
+/** The default CLOUDFLARE_API_BUDGET; --env CLOUDFLARE_API_BUDGET=N runs (and computes) with N. */
+const DEFAULT_BUDGET = 300;
+/**
+ * The allocator settings the Docker image sets (its `ENV MALLOC_...` lines), so the exporter is
+ * measured as the image runs it; --no-image-env leaves them out.
+ */
+function imageEnv(): Record<string, string> {
+  const dockerfile = readFileSync(fileURLToPath(new URL('../../Dockerfile', import.meta.url)), 'utf8');
+  return Object.fromEntries([...dockerfile.matchAll(/^ENV (MALLOC_[A-Z_]+)=(\S+)$/gm)].map((m) => [m[1] as string, m[2] as string]));
+}
 
 function child(args: string[], env: Record<string, string> = {}): { proc: ChildProcess; line: (re: RegExp) => Promise<RegExpExecArray> } {
   const proc = spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -151,7 +162,7 @@ async function runOnce(tunnels: number, seconds: number, schedule: string, expor
     CLOUDFLARE_API_TOKEN: 'sim-cloudflare-token',
     CLOUDFLARE_ACCOUNT_IDS: env,
     CLOUDFLARE_API_BASE_URL: `${simUrl}/client/v4`,
-    CLOUDFLARE_API_BUDGET: String(BUDGET),
+    CLOUDFLARE_API_BUDGET: String(DEFAULT_BUDGET),
     TUNNELS_SCHEDULE: schedule,
     ...exporterEnv,
   });
@@ -283,9 +294,14 @@ async function main() {
       seconds: { type: 'string', default: '60' },
       // Extra environment for the exporter, e.g. --env MALLOC_ARENA_MAX=2 (repeatable).
       env: { type: 'string', multiple: true, default: [] },
+      'no-image-env': { type: 'boolean', default: false },
     },
   });
-  const exporterEnv = Object.fromEntries(values.env.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  const exporterEnv = {
+    ...(values['no-image-env'] ? {} : imageEnv()),
+    ...Object.fromEntries(values.env.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
+  };
+  const BUDGET = Number(exporterEnv.CLOUDFLARE_API_BUDGET ?? DEFAULT_BUDGET);
   const sizes = values.sizes.split(',').map(Number);
   const runs = Number(values.runs);
   const seconds = Number(values.seconds);
@@ -308,7 +324,12 @@ async function main() {
     const needing = results[0] ? Math.round(size * (7 / 8)) : 0;
     // List pages per poll as measured (WARP connectors count too), every schedule; one Gateway poll.
     const share = BUDGET - (results[0]?.listMinimum ?? Math.ceil(size / 1000)) * (300 / (size <= 1000 ? 10 : 30)) - 1;
-    const envText = values.env.length > 0 ? `, exporter env ${values.env.join(' ')}` : '';
+    const envText =
+      Object.keys(exporterEnv).length > 0
+        ? `, exporter env ${Object.entries(exporterEnv)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(' ')}`
+        : '';
     process.stdout.write(
       `\n${size} tunnels, budget ${BUDGET}/5m, schedule ${schedule}, ${runs} runs of ${seconds} s${envText}, Node ${process.version} (min / median / max):\n`,
     );

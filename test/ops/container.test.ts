@@ -35,6 +35,24 @@ describe('Dockerfile', () => {
     expect(dockerfile).toMatch(/^CMD \["node", "--disable-sigusr1", "dist\/cli\.js"\]$/m);
   });
 
+  it("runs its CMD with the image's environment: every ENV, malloc's threshold a number glibc accepts", async () => {
+    const args = Object.fromEntries([...dockerfile.matchAll(/^ARG (\w+)=(\S*)$/gm)].map((m) => [m[1], m[2]]));
+    const env: Record<string, string> = {};
+    for (const [, body] of dockerfile.matchAll(/^ENV ((?:.*\\\n)*.*)$/gm)) {
+      for (const [, name, value] of (body as string).matchAll(/(\w+)=(\S+)/g)) {
+        env[name as string] = (value as string).replace(/\$\{(\w+)\}/g, (_, arg: string) => args[arg] ?? '');
+      }
+    }
+    expect(Object.keys(env).sort()).toEqual(['BUILD_REVISION', 'MALLOC_MMAP_THRESHOLD_', 'NODE_ENV']);
+    // glibc ignores, without a word, a value that is not a plain number of bytes or is over 32 MiB.
+    expect(env.MALLOC_MMAP_THRESHOLD_).toMatch(/^\d+$/);
+    expect(Number(env.MALLOC_MMAP_THRESHOLD_)).toBeLessThanOrEqual(32 * 1024 * 1024);
+    const daemon = await startDaemon(['--demo'], env);
+    expect(await (await fetch(`${daemon.url}/metrics`)).text()).toContain('cloudflare_tunnel_exporter_build_info{');
+    daemon.child.kill('SIGTERM');
+    expect(await daemon.exit).toBe(0);
+  });
+
   it('copies only files that exist', () => {
     for (const [, sources] of dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)) {
       for (const source of (sources as string).split(/\s+/)) expect(existsSync(`${root}${source}`), source).toBe(true);
