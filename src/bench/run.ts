@@ -9,7 +9,9 @@
 // - connections data age p50/p99 at the end, and the floor the budget allows;
 // - scrape p50/p99, plain and gzip, as ratios to the same bytes served from a buffer by node:http;
 // - whether any scrape missed tunnel series; the exporter's RSS, heap and event-loop lag;
-// - the lowest heap used in each sixth of the run (run it with --seconds 1800 for a soak).
+// - the lowest heap used in each sixth of the run, or each 5 minutes of a run of 30 minutes or
+//   more (a soak), with the tunnels whose connections had been read by then: a floor that climbs
+//   while that count does not is a leak.
 // The exporter runs with the Docker image's allocator settings (its `ENV MALLOC_...` lines) unless
 // --no-image-env; --env KEY=VALUE adds or overrides (CLOUDFLARE_API_BUDGET too).
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -138,8 +140,10 @@ interface RunResult {
   rssP50MiB: number;
   rssMaxMiB: number;
   heapMiB: number;
-  /** The lowest heap used seen in each sixth of the run: a floor that climbs is a leak. */
+  /** The lowest heap used seen in each window (a sixth of the run, or 5 minutes in a soak). */
   heapFloorsMiB: number[];
+  /** Tunnels with a connectors series (connections read) at each window's first scrape. */
+  tunnelsReadPerWindow: number[];
   loopLagMaxMs: number | undefined;
 }
 
@@ -184,6 +188,8 @@ async function runOnce(tunnels: number, seconds: number, schedule: string, expor
     let missed = 0;
     let last = '';
     const heapFloors: number[] = [];
+    const tunnelsRead: number[] = [];
+    const windows = seconds >= 1800 ? Math.ceil(seconds / 300) : 6;
     // prom-client resets its event-loop histogram at each scrape: the max over all of them.
     let loopLagMax: number | undefined;
     const rssSamples: number[] = [];
@@ -202,8 +208,9 @@ async function runOnce(tunnels: number, seconds: number, schedule: string, expor
       if (lag !== undefined && Number.isFinite(lag)) loopLagMax = Math.max(loopLagMax ?? 0, lag * 1000);
       if (elapsed() >= 30) rssSamples.push(rssNow());
       const heap = sampleValue(last, 'nodejs_heap_size_used_bytes');
-      const sixth = Math.min(5, Math.floor((elapsed() / seconds) * 6));
-      if (heap !== undefined) heapFloors[sixth] = Math.min(heapFloors[sixth] ?? Infinity, heap / 1024 / 1024);
+      const window = Math.min(windows - 1, Math.floor((elapsed() / seconds) * windows));
+      if (heap !== undefined) heapFloors[window] = Math.min(heapFloors[window] ?? Infinity, heap / 1024 / 1024);
+      tunnelsRead[window] ??= count(last, 'cloudflare_tunnel_connectors{');
       if (changedAt !== undefined) {
         if (statusChangeSeconds === undefined && sampleValue(last, 'cloudflare_tunnel_status', `{account_id="${env}",tunnel_id="${down?.id}"`) !== undefined) {
           const line = last
@@ -278,6 +285,7 @@ async function runOnce(tunnels: number, seconds: number, schedule: string, expor
       rssMaxMiB: quantile(rssSamples, 1),
       heapMiB: (sampleValue(body.toString(), 'nodejs_heap_size_used_bytes') ?? 0) / 1024 / 1024,
       heapFloorsMiB: heapFloors,
+      tunnelsReadPerWindow: tunnelsRead,
       loopLagMaxMs: loopLagMax,
     };
   } finally {
@@ -354,7 +362,10 @@ async function main() {
       'exporter RSS at the end (MiB)': row('rssMiB', 0),
       'exporter RSS p50 / max over the run after 30 s (MiB)': `${row('rssP50MiB', 0)}; max ${row('rssMaxMiB', 0)}`,
       'exporter heap used (MiB)': row('heapMiB', 0),
-      'heap floor per sixth of the run (MiB)': results.map((r) => r.heapFloorsMiB.map((v) => v.toFixed(0)).join(' ')).join(' | '),
+      [`heap floor per ${seconds >= 1800 ? '5 minutes' : 'sixth of the run'} (MiB)`]: results
+        .map((r) => r.heapFloorsMiB.map((v) => v.toFixed(0)).join(' '))
+        .join(' | '),
+      '  tunnels with a connectors series by then': results.map((r) => r.tunnelsReadPerWindow.join(' ')).join(' | '),
       'event-loop lag max (ms)': row('loopLagMaxMs', 1),
     });
     const lists = BUDGET - share;
