@@ -282,6 +282,7 @@ export function createExporter(options: ExporterOptions): Exporter {
       await remediation?.idle();
       await server?.close();
       await basicAuth?.close();
+      metrics.close();
     },
   };
 }
