@@ -8,8 +8,16 @@ describe('test network guard', () => {
     expect(() => net.connect({ host: '192.0.2.1', port: 443 })).toThrow('test network guard: refusing to connect to 192.0.2.1');
   });
 
-  it('refuses it in a spawned daemon too: a poll against a public address fails without leaving the machine', async () => {
-    const daemon = await startDaemon([], { CLOUDFLARE_API_TOKEN: 't', CLOUDFLARE_ACCOUNT_IDS: 'acc', CLOUDFLARE_API_BASE_URL: 'http://192.0.2.1/client/v4' });
+  it.each([
+    ['its own NODE_OPTIONS', {}],
+    ['NODE_OPTIONS set by the test (the Docker image has its own)', { NODE_OPTIONS: '--max-semi-space-size=16' }],
+  ])('refuses it in a spawned daemon too, with %s: a poll against a public address fails without leaving the machine', async (_name, extra) => {
+    const daemon = await startDaemon([], {
+      CLOUDFLARE_API_TOKEN: 't',
+      CLOUDFLARE_ACCOUNT_IDS: 'acc',
+      CLOUDFLARE_API_BASE_URL: 'http://192.0.2.1/client/v4',
+      ...extra,
+    });
     const line = await waitFor('the failed poll', async () =>
       daemon
         .stdout()

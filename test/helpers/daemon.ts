@@ -7,9 +7,12 @@ import { afterEach } from 'vitest';
 export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 export const GUARD = fileURLToPath(new URL('./loopback-only.js', import.meta.url));
 
-/** The environment a spawned daemon gets: PATH, the loopback-only guard, and what the test sets. */
+/**
+ * The environment a spawned daemon gets: PATH, what the test sets, and the loopback-only guard,
+ * which NODE_OPTIONS from the test (the Docker image's, say) is added to, never replaces.
+ */
 function daemonEnv(env: Record<string, string>): Record<string, string> {
-  return { PATH: process.env.PATH ?? '', NODE_OPTIONS: `--import=${GUARD}`, ...env };
+  return { PATH: process.env.PATH ?? '', ...env, NODE_OPTIONS: [`--import=${GUARD}`, env.NODE_OPTIONS].filter(Boolean).join(' ') };
 }
 
 export interface Daemon {
