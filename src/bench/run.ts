@@ -12,8 +12,9 @@
 // - the lowest heap used in each sixth of the run, or each 5 minutes of a run of 30 minutes or
 //   more (a soak), with the tunnels whose connections had been read by then: a floor that climbs
 //   while that count does not is a leak.
-// The exporter runs with the Docker image's allocator settings (its `ENV MALLOC_...` lines) unless
-// --no-image-env; --env KEY=VALUE adds or overrides (CLOUDFLARE_API_BUDGET too).
+// The exporter runs with the Docker image's memory settings (its `ENV MALLOC_...` and
+// `ENV NODE_OPTIONS` lines) unless --no-image-env; --env KEY=VALUE adds or overrides
+// (CLOUDFLARE_API_BUDGET too).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -28,12 +29,12 @@ const DIST = fileURLToPath(new URL('../', import.meta.url));
 /** The default CLOUDFLARE_API_BUDGET; --env CLOUDFLARE_API_BUDGET=N runs (and computes) with N. */
 const DEFAULT_BUDGET = 300;
 /**
- * The allocator settings the Docker image sets (its `ENV MALLOC_...` lines), so the exporter is
- * measured as the image runs it; --no-image-env leaves them out.
+ * The memory settings the Docker image sets (its `ENV MALLOC_...` and `ENV NODE_OPTIONS` lines), so
+ * the exporter is measured as the image runs it; --no-image-env leaves them out.
  */
 function imageEnv(): Record<string, string> {
   const dockerfile = readFileSync(fileURLToPath(new URL('../../Dockerfile', import.meta.url)), 'utf8');
-  return Object.fromEntries([...dockerfile.matchAll(/^ENV (MALLOC_[A-Z_]+)=(\S+)$/gm)].map((m) => [m[1] as string, m[2] as string]));
+  return Object.fromEntries([...dockerfile.matchAll(/^ENV (MALLOC_[A-Z_]+|NODE_OPTIONS)=(\S+)$/gm)].map((m) => [m[1] as string, m[2] as string]));
 }
 
 function child(args: string[], env: Record<string, string> = {}): { proc: ChildProcess; line: (re: RegExp) => Promise<RegExpExecArray> } {
