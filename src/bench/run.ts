@@ -191,7 +191,7 @@ async function runOnce(tunnels: number, seconds: number, schedule: string, expor
     const heapFloors: number[] = [];
     const tunnelsRead: number[] = [];
     const windows = seconds >= 1800 ? Math.ceil(seconds / 300) : 6;
-    // prom-client resets its event-loop histogram at each scrape: the max over all of them.
+    // The exporter resets its event-loop statistics at each scrape: the max over all of them.
     let loopLagMax: number | undefined;
     const rssSamples: number[] = [];
     const rssNow = () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${exporter.proc.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
