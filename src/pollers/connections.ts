@@ -2,9 +2,10 @@
 // connections, instead of one crawl per list poll. Each tunnel is read at most once per tunnels
 // interval, in this order:
 //   1. tunnels whose status, conns_active_at or conns_inactive_at changed since their last read
-//      (or that were never read): a tunnel that just came up gets its colos at once;
-//   2. degraded tunnels;
-//   3. the rest, oldest data first, so nothing starves.
+//      (a tunnel that just came up gets its colos at once);
+//   2. then by age of data (for a tunnel never read, since the list first showed it), a degraded
+//      tunnel's counted DEGRADED_WEIGHT times: degraded tunnels come first and are read about that
+//      many times as often, and nothing starves, however many are degraded.
 // Each result is stored as soon as it is read (batched for at most BATCH_MS), so no tunnel's series
 // wait for a whole crawl. Requests go through the `refresh` lane of the budget: the lists have
 // first claim, the refresh takes what is left. Concurrency follows the budget and the API's
@@ -26,6 +27,8 @@ import { deriveConnectors } from './reconnects.js';
  */
 export const RECENTLY_DOWN_MS = 30 * 60_000;
 const BATCH_MS = 200;
+/** How many times as old a degraded tunnel's data counts in the refresh order (see above). */
+const DEGRADED_WEIGHT = 4;
 const MAX_CONCURRENCY = 32;
 
 /** Whether a tunnel's status means it can have connectors worth an API call. */
@@ -59,6 +62,8 @@ interface Entry {
    */
   reference: ListValues;
   readAt?: number;
+  /** When a list first showed it: the age of a tunnel never read counts from here. */
+  listedAt: number;
   /** After a failed read, not before this. */
   retryAt?: number;
   inFlight: boolean;
@@ -165,17 +170,20 @@ export function createConnectionsRefresher(options: RefresherOptions): Connectio
     pending.get(accountId)?.get(tunnelId) ?? store.snapshot().connections.get(accountId)?.data?.get(tunnelId);
 
   /**
-   * 0: its list values changed from its reference (it came up, went down, reconnected);
-   * 1: degraded, and due or never read; 2: the rest, due or never read (oldest first);
-   * undefined: not due, in flight, waiting after a failure, or no call needed. A tunnel never read
-   * is not urgent by itself: with a fleet larger than the budget the first crawl never ends, and a
-   * tunnel that comes up must not wait behind it.
+   * How urgent a read of the tunnel is, higher first: Infinity when its list values changed from its
+   * reference (it came up, went down, reconnected); else, when due or never read, the age of its
+   * data, DEGRADED_WEIGHT times for a degraded tunnel; undefined when not due, in flight, waiting
+   * after a failure, or no call is needed. A tunnel never read is not urgent by itself: with a fleet
+   * larger than the budget the first crawl never ends, and a tunnel that comes up must not wait
+   * behind it.
    */
-  const classOf = (e: Entry, t: number): number | undefined => {
+  const urgencyOf = (e: Entry, t: number): number | undefined => {
     if (!e.needsCall || e.inFlight || (e.retryAt !== undefined && e.retryAt > t)) return undefined;
-    if (changedFrom(e.reference, e.tunnel)) return 0;
+    if (changedFrom(e.reference, e.tunnel)) return Infinity;
     if (e.readAt !== undefined && e.readAt + intervalMs > t) return undefined;
-    return e.tunnel.status === 'degraded' ? 1 : 2;
+    // One more millisecond, so a tunnel listed or read this very moment still orders by weight.
+    const age = t - (e.readAt ?? e.listedAt) + 1;
+    return e.tunnel.status === 'degraded' ? age * DEGRADED_WEIGHT : age;
   };
 
   /** Tunnels due per account, as of the last scan (see queued()). */
@@ -189,15 +197,15 @@ export function createConnectionsRefresher(options: RefresherOptions): Connectio
   const next = (): { entry: Entry } | { at: number } => {
     const t = now();
     let best: Entry | undefined;
-    let bestClass = 3;
+    let bestUrgency = -Infinity;
     let earliest = Infinity;
     const counts = new Map<string, number>();
     // Entries come in runs per account (each list adds its own): one map update per run.
     let account: string | undefined;
     let n = 0;
     for (const e of entries.values()) {
-      const c = classOf(e, t);
-      if (c === undefined) {
+      const u = urgencyOf(e, t);
+      if (u === undefined) {
         if (e.needsCall && !e.inFlight) earliest = Math.min(earliest, e.retryAt !== undefined && e.retryAt > t ? e.retryAt : (e.readAt ?? 0) + intervalMs);
         continue;
       }
@@ -207,9 +215,9 @@ export function createConnectionsRefresher(options: RefresherOptions): Connectio
         n = 0;
       }
       n++;
-      if (c < bestClass || (c === bestClass && (e.readAt ?? 0) < (best?.readAt ?? 0))) {
+      if (u > bestUrgency) {
         best = e;
-        bestClass = c;
+        bestUrgency = u;
       }
     }
     if (account !== undefined) counts.set(account, (counts.get(account) ?? 0) + n);
@@ -314,7 +322,7 @@ export function createConnectionsRefresher(options: RefresherOptions): Connectio
         const k = key(accountId, tunnel.id);
         let e = entries.get(k);
         if (!e) {
-          e = { accountId, tunnel, needsCall: false, reference: valuesOf(tunnel), inFlight: false };
+          e = { accountId, tunnel, needsCall: false, reference: valuesOf(tunnel), listedAt: t, inFlight: false };
           entries.set(k, e);
         }
         e.tunnel = tunnel;
@@ -348,9 +356,9 @@ export function createConnectionsRefresher(options: RefresherOptions): Connectio
       // Each tunnel due now, once, most urgent first.
       const t = now();
       const due = [...entries.values()]
-        .map((e) => ({ e, c: classOf(e, t) }))
-        .filter((x): x is { e: Entry; c: number } => x.c !== undefined)
-        .sort((a, b) => a.c - b.c || (a.e.readAt ?? 0) - (b.e.readAt ?? 0));
+        .map((e) => ({ e, u: urgencyOf(e, t) }))
+        .filter((x): x is { e: Entry; u: number } => x.u !== undefined)
+        .sort((a, b) => b.u - a.u);
       for (const { e } of due) if (entries.get(key(e.accountId, e.tunnel.id)) === e) await read(e);
       if (flushTimer) clearTimeout(flushTimer);
       flush();
@@ -358,7 +366,7 @@ export function createConnectionsRefresher(options: RefresherOptions): Connectio
     async settled() {
       const busy = () => {
         const t = now();
-        for (const e of entries.values()) if (e.inFlight || classOf(e, t) !== undefined) return true;
+        for (const e of entries.values()) if (e.inFlight || urgencyOf(e, t) !== undefined) return true;
         return false;
       };
       while (busy() && !controller.signal.aborted) await delay(20, controller.signal).catch(() => undefined);

@@ -63,6 +63,33 @@ describe('connections refresh', () => {
     expect(new Set(second)).toEqual(new Set(first));
   });
 
+  it('starves no tunnel when the degraded ones alone could use the whole refresh share', async () => {
+    const sim = await simulator({ fleet: { accounts: 1, tunnelsPerAccount: 16, warpConnectorsPerAccount: 0 } });
+    const account = sim.fleet.accounts[0];
+    if (!account) throw new Error('no account');
+    // Six degraded tunnels, each due again every 200 ms, and 20 reads a second: re-reading the
+    // degraded ones as soon as they are due would take every slot.
+    const live = account.tunnels.filter((t) => t.deleted_at === null && t.status !== 'inactive');
+    for (const t of live.slice(0, 6)) setTunnelStatus(t, 'degraded', Date.now(), createRandom(4));
+    for (const t of live.slice(6)) setTunnelStatus(t, 'healthy', Date.now(), createRandom(5));
+    const store = createSnapshotStore();
+    const client = cloudflareClient(sim);
+    const refresher = createConnectionsRefresher({ client, store, intervalMs: 200, pace: () => ({ perSecond: 20, burst: 1 }) });
+    const list = createTunnelsPoller({ client, accountId: account.id, store, reporter: createPollReporter(silentLogger()), refresher });
+    await list(new AbortController().signal);
+    refresher.start();
+    const read = () => new Set(sim.requests.filter((r) => r.endpoint === 'connections.list').map((r) => r.path.split('/')[6]));
+    const needing = live.map((t) => t.id);
+    for (let i = 0; i < 100 && !needing.every((id) => read().has(id)); i++) await new Promise((r) => setTimeout(r, 50));
+    await refresher.stop();
+    expect(needing.filter((id) => !read().has(id))).toEqual([]);
+    // The degraded ones were still read more often than the rest.
+    const count = (id: string) => sim.requests.filter((r) => r.endpoint === 'connections.list' && r.path.split('/')[6] === id).length;
+    const perDegraded = live.slice(0, 6).reduce((n, t) => n + count(t.id), 0) / 6;
+    const perHealthy = live.slice(6).reduce((n, t) => n + count(t.id), 0) / (live.length - 6);
+    expect(perDegraded).toBeGreaterThan(perHealthy);
+  });
+
   it('reads a tunnel that just came up before the tunnels still waiting for their first read', async () => {
     const sim = await simulator({ fleet: { accounts: 1, tunnelsPerAccount: 24, warpConnectorsPerAccount: 0 } });
     const account = sim.fleet.accounts[0];
