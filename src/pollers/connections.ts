@@ -3,9 +3,9 @@
 // interval, in this order:
 //   1. tunnels whose status, conns_active_at or conns_inactive_at changed since their last read
 //      (a tunnel that just came up gets its colos at once);
-//   2. then by age of data (for a tunnel never read, since the list first showed it), a degraded
-//      tunnel's counted DEGRADED_WEIGHT times: degraded tunnels come first and are read about that
-//      many times as often, and nothing starves, however many are degraded.
+//   2. degraded tunnels, but never two slots in a row while another tunnel is due: however many
+//      are degraded, the rest get at least every other slot;
+//   3. the rest, never read first, then oldest data first, so nothing starves.
 // Each result is stored as soon as it is read (batched for at most BATCH_MS), so no tunnel's series
 // wait for a whole crawl. Requests go through the `refresh` lane of the budget: the lists have
 // first claim, the refresh takes what is left. Concurrency follows the budget and the API's
@@ -27,8 +27,6 @@ import { deriveConnectors } from './reconnects.js';
  */
 export const RECENTLY_DOWN_MS = 30 * 60_000;
 const BATCH_MS = 200;
-/** How many times as old a degraded tunnel's data counts in the refresh order (see above). */
-const DEGRADED_WEIGHT = 4;
 const MAX_CONCURRENCY = 32;
 
 /** Whether a tunnel's status means it can have connectors worth an API call. */
@@ -62,8 +60,6 @@ interface Entry {
    */
   reference: ListValues;
   readAt?: number;
-  /** When a list first showed it: the age of a tunnel never read counts from here. */
-  listedAt: number;
   /** After a failed read, not before this. */
   retryAt?: number;
   inFlight: boolean;
@@ -170,21 +166,23 @@ export function createConnectionsRefresher(options: RefresherOptions): Connectio
     pending.get(accountId)?.get(tunnelId) ?? store.snapshot().connections.get(accountId)?.data?.get(tunnelId);
 
   /**
-   * How urgent a read of the tunnel is, higher first: Infinity when its list values changed from its
-   * reference (it came up, went down, reconnected); else, when due or never read, the age of its
-   * data, DEGRADED_WEIGHT times for a degraded tunnel; undefined when not due, in flight, waiting
-   * after a failure, or no call is needed. A tunnel never read is not urgent by itself: with a fleet
-   * larger than the budget the first crawl never ends, and a tunnel that comes up must not wait
-   * behind it.
+   * 0: its list values changed from its reference (it came up, went down, reconnected);
+   * 1: degraded, and due or never read; 2: the rest, due or never read;
+   * undefined: not due, in flight, waiting after a failure, or no call needed. A tunnel never read
+   * is not urgent by itself: with a fleet larger than the budget the first crawl never ends, and a
+   * tunnel that comes up must not wait behind it.
    */
-  const urgencyOf = (e: Entry, t: number): number | undefined => {
+  const classOf = (e: Entry, t: number): number | undefined => {
     if (!e.needsCall || e.inFlight || (e.retryAt !== undefined && e.retryAt > t)) return undefined;
-    if (changedFrom(e.reference, e.tunnel)) return Infinity;
+    if (changedFrom(e.reference, e.tunnel)) return 0;
     if (e.readAt !== undefined && e.readAt + intervalMs > t) return undefined;
-    // One more millisecond, so a tunnel listed or read this very moment still orders by weight.
-    const age = t - (e.readAt ?? e.listedAt) + 1;
-    return e.tunnel.status === 'degraded' ? age * DEGRADED_WEIGHT : age;
+    return e.tunnel.status === 'degraded' ? 1 : 2;
   };
+  /** Within a class, never read first, then oldest data first. */
+  const older = (a: Entry, b: Entry | undefined) => b === undefined || (a.readAt ?? -Infinity) < (b.readAt ?? -Infinity);
+  /** Whether the last slot went to a degraded tunnel (class 1): the next goes to class 2 if one is due. */
+  let lastWasDegraded = false;
+  const pickOf = (best: (Entry | undefined)[]): Entry | undefined => best[0] ?? (lastWasDegraded ? (best[2] ?? best[1]) : (best[1] ?? best[2]));
 
   /** Tunnels due per account, as of the last scan (see queued()). */
   let dueCounts = new Map<string, number>();
@@ -196,16 +194,15 @@ export function createConnectionsRefresher(options: RefresherOptions): Connectio
    */
   const next = (): { entry: Entry } | { at: number } => {
     const t = now();
-    let best: Entry | undefined;
-    let bestUrgency = -Infinity;
+    const best: (Entry | undefined)[] = [undefined, undefined, undefined];
     let earliest = Infinity;
     const counts = new Map<string, number>();
     // Entries come in runs per account (each list adds its own): one map update per run.
     let account: string | undefined;
     let n = 0;
     for (const e of entries.values()) {
-      const u = urgencyOf(e, t);
-      if (u === undefined) {
+      const c = classOf(e, t);
+      if (c === undefined) {
         if (e.needsCall && !e.inFlight) earliest = Math.min(earliest, e.retryAt !== undefined && e.retryAt > t ? e.retryAt : (e.readAt ?? 0) + intervalMs);
         continue;
       }
@@ -215,14 +212,12 @@ export function createConnectionsRefresher(options: RefresherOptions): Connectio
         n = 0;
       }
       n++;
-      if (u > bestUrgency) {
-        best = e;
-        bestUrgency = u;
-      }
+      if (older(e, best[c])) best[c] = e;
     }
     if (account !== undefined) counts.set(account, (counts.get(account) ?? 0) + n);
     dueCounts = counts;
-    return best ? { entry: best } : { at: earliest };
+    const entry = pickOf(best);
+    return entry ? { entry } : { at: earliest };
   };
 
   const read = async (e: Entry) => {
@@ -277,6 +272,7 @@ export function createConnectionsRefresher(options: RefresherOptions): Connectio
           tokens += 1;
           break;
         }
+        lastWasDegraded = classOf(pick.entry, now()) === 1;
         await read(pick.entry);
       }
     } catch (err) {
@@ -322,7 +318,7 @@ export function createConnectionsRefresher(options: RefresherOptions): Connectio
         const k = key(accountId, tunnel.id);
         let e = entries.get(k);
         if (!e) {
-          e = { accountId, tunnel, needsCall: false, reference: valuesOf(tunnel), listedAt: t, inFlight: false };
+          e = { accountId, tunnel, needsCall: false, reference: valuesOf(tunnel), inFlight: false };
           entries.set(k, e);
         }
         e.tunnel = tunnel;
@@ -355,18 +351,24 @@ export function createConnectionsRefresher(options: RefresherOptions): Connectio
     async drain() {
       // Each tunnel due now, once, most urgent first.
       const t = now();
-      const due = [...entries.values()]
-        .map((e) => ({ e, u: urgencyOf(e, t) }))
-        .filter((x): x is { e: Entry; u: number } => x.u !== undefined)
-        .sort((a, b) => b.u - a.u);
-      for (const { e } of due) if (entries.get(key(e.accountId, e.tunnel.id)) === e) await read(e);
+      const byClass: Entry[][] = [[], [], []];
+      for (const e of entries.values()) {
+        const c = classOf(e, t);
+        if (c !== undefined) byClass[c]?.push(e);
+      }
+      for (const list of byClass) list.sort((a, b) => (a.readAt ?? -Infinity) - (b.readAt ?? -Infinity));
+      const [changed = [], degraded = [], rest = []] = byClass;
+      // Degraded and the rest take turns, as in the running refresh.
+      const due = [...changed];
+      for (let i = 0; i < Math.max(degraded.length, rest.length); i++) due.push(...[degraded[i], rest[i]].filter((e): e is Entry => e !== undefined));
+      for (const e of due) if (entries.get(key(e.accountId, e.tunnel.id)) === e) await read(e);
       if (flushTimer) clearTimeout(flushTimer);
       flush();
     },
     async settled() {
       const busy = () => {
         const t = now();
-        for (const e of entries.values()) if (e.inFlight || urgencyOf(e, t) !== undefined) return true;
+        for (const e of entries.values()) if (e.inFlight || classOf(e, t) !== undefined) return true;
         return false;
       };
       while (busy() && !controller.signal.aborted) await delay(20, controller.signal).catch(() => undefined);

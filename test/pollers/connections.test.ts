@@ -32,7 +32,7 @@ async function fakeClockFleet(tunnels: number, perSecond: number) {
 }
 
 describe('connections refresh', () => {
-  it('reads changed tunnels first, then degraded ones, then the rest oldest first; each at most once per interval', async () => {
+  it('reads changed tunnels first, then degraded ones taking turns with the rest, oldest first; each at most once per interval', async () => {
     const { sim, account, list, refresher, advance, now } = await fakeClockFleet(16, 1);
     const reads = () => sim.requests.filter((r) => r.endpoint === 'connections.list').map((r) => r.path.split('/')[6] as string);
     const signal = new AbortController().signal;
@@ -59,7 +59,12 @@ describe('connections refresh', () => {
     const second = reads().slice(first.length);
     const degraded = account.tunnels.filter((t) => t.status === 'degraded').map((t) => t.id);
     expect(second[0]).toBe(changed.id);
-    expect(new Set(second.slice(1, 1 + degraded.length))).toEqual(new Set(degraded));
+    // Degraded ones in every other slot from the first, while the others wait.
+    expect(degraded.length).toBeGreaterThan(0);
+    expect(second.slice(1, 2 * degraded.length).filter((_, i) => i % 2 === 0)).toEqual(
+      second.slice(1, 2 * degraded.length).filter((id) => degraded.includes(id)),
+    );
+    expect(new Set(second.slice(1, 2 * degraded.length).filter((_, i) => i % 2 === 0))).toEqual(new Set(degraded));
     expect(new Set(second)).toEqual(new Set(first));
   });
 
@@ -83,6 +88,9 @@ describe('connections refresh', () => {
     for (let i = 0; i < 100 && !needing.every((id) => read().has(id)); i++) await new Promise((r) => setTimeout(r, 50));
     await refresher.stop();
     expect(needing.filter((id) => !read().has(id))).toEqual([]);
+    // From the first read on, the others get every other slot: all are read within twice their number.
+    const order = sim.requests.filter((r) => r.endpoint === 'connections.list').map((r) => r.path.split('/')[6]);
+    expect(needing.filter((id) => !order.slice(0, 2 * needing.length).includes(id))).toEqual([]);
     // The degraded ones were still read more often than the rest.
     const count = (id: string) => sim.requests.filter((r) => r.endpoint === 'connections.list' && r.path.split('/')[6] === id).length;
     const perDegraded = live.slice(0, 6).reduce((n, t) => n + count(t.id), 0) / 6;
