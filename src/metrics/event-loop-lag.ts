@@ -11,6 +11,9 @@ import { Gauge, type Registry } from 'prom-client';
 /** The names prom-client's collectDefaultMetrics gives these gauges. */
 export const LAG_METRICS = ['', 'min_', 'max_', 'mean_', 'stddev_', 'p50_', 'p90_', 'p99_'].map((part) => `nodejs_eventloop_lag_${part}seconds`);
 
+/** What a scrape reports when no sample came since the last one. */
+const NO_SAMPLES = { min: 0, max: 0, mean: 0, stddev: 0, p50: 0, p90: 0, p99: 0 };
+
 /** prom-client's default eventLoopMonitoringPrecision, in milliseconds. */
 const RESOLUTION_MS = 10;
 
@@ -94,7 +97,7 @@ export function eventLoopLagMetrics(registry: Registry): () => void {
     });
   const seconds = (ns: number) => ns / 1e9;
   // Read together by the first gauge, so every gauge of one scrape describes the same samples.
-  let stats = { min: 0, max: 0, mean: 0, stddev: 0, p50: 0, p90: 0, p99: 0 };
+  let stats = NO_SAMPLES;
   gauge('nodejs_eventloop_lag_seconds', 'Lag of event loop in seconds.', () => {
     const started = process.hrtime.bigint();
     setImmediate(() => {
@@ -102,7 +105,7 @@ export function eventLoopLagMetrics(registry: Registry): () => void {
     });
     stats =
       w.count === 0
-        ? { min: 0, max: 0, mean: 0, stddev: 0, p50: 0, p90: 0, p99: 0 }
+        ? NO_SAMPLES
         : {
             min: w.min,
             max: w.max,

@@ -192,7 +192,7 @@ export function createConnectionsRefresher(options: RefresherOptions): Connectio
    * due per account: the refresh scans at every decision (a list arriving, a read done, a tunnel
    * falling due), so a scrape reads the queue from here instead of scanning 10,000 tunnels again.
    */
-  const next = (): { entry: Entry } | { at: number } => {
+  const next = (skip?: ReadonlySet<Entry>): { entry: Entry } | { at: number } => {
     const t = now();
     const best: (Entry | undefined)[] = [undefined, undefined, undefined];
     let earliest = Infinity;
@@ -201,6 +201,7 @@ export function createConnectionsRefresher(options: RefresherOptions): Connectio
     let account: string | undefined;
     let n = 0;
     for (const e of entries.values()) {
+      if (skip?.has(e)) continue;
       const c = classOf(e, t);
       if (c === undefined) {
         if (e.needsCall && !e.inFlight) earliest = Math.min(earliest, e.retryAt !== undefined && e.retryAt > t ? e.retryAt : (e.readAt ?? 0) + intervalMs);
@@ -218,6 +219,12 @@ export function createConnectionsRefresher(options: RefresherOptions): Connectio
     dueCounts = counts;
     const entry = pickOf(best);
     return entry ? { entry } : { at: earliest };
+  };
+
+  /** Reads the tunnel next() picked, remembering whether the slot went to a degraded one. */
+  const readPicked = (e: Entry) => {
+    lastWasDegraded = classOf(e, now()) === 1;
+    return read(e);
   };
 
   const read = async (e: Entry) => {
@@ -272,8 +279,7 @@ export function createConnectionsRefresher(options: RefresherOptions): Connectio
           tokens += 1;
           break;
         }
-        lastWasDegraded = classOf(pick.entry, now()) === 1;
-        await read(pick.entry);
+        await readPicked(pick.entry);
       }
     } catch (err) {
       if (!controller.signal.aborted) throw err;
@@ -349,19 +355,12 @@ export function createConnectionsRefresher(options: RefresherOptions): Connectio
       return out;
     },
     async drain() {
-      // Each tunnel due now, once, most urgent first.
-      const t = now();
-      const byClass: Entry[][] = [[], [], []];
-      for (const e of entries.values()) {
-        const c = classOf(e, t);
-        if (c !== undefined) byClass[c]?.push(e);
+      // Each tunnel due, once, in the running refresh's order.
+      const drained = new Set<Entry>();
+      for (let pick = next(drained); 'entry' in pick; pick = next(drained)) {
+        drained.add(pick.entry);
+        await readPicked(pick.entry);
       }
-      for (const list of byClass) list.sort((a, b) => (a.readAt ?? -Infinity) - (b.readAt ?? -Infinity));
-      const [changed = [], degraded = [], rest = []] = byClass;
-      // Degraded and the rest take turns, as in the running refresh.
-      const due = [...changed];
-      for (let i = 0; i < Math.max(degraded.length, rest.length); i++) due.push(...[degraded[i], rest[i]].filter((e): e is Entry => e !== undefined));
-      for (const e of due) if (entries.get(key(e.accountId, e.tunnel.id)) === e) await read(e);
       if (flushTimer) clearTimeout(flushTimer);
       flush();
     },
