@@ -134,7 +134,16 @@ export function createRenderer(options: {
     }
     const pieces: Buffer[] = [];
     const ends: Int32Array[] = [];
+    // The same tunnels in the same order as one earlier block: a family whose lines came out as
+    // they were keeps that block's piece (no copy, no new gzip: a connections read leaves the
+    // status lines alone).
+    const same = sameTunnelsAs(tunnels);
     for (let f = 0; f < families.length; f++) {
+      if (same && tunnels.every((_, j) => formatted[j] === undefined || linesAsBefore(same, f, j, formatted[j]?.[f]))) {
+        pieces.push(same.pieces[f] as Buffer);
+        ends.push(same.ends[f] as Int32Array);
+        continue;
+      }
       const at = new Int32Array(tunnels.length + 1);
       for (let j = 0; j < tunnels.length; j++) {
         const r = tunnels[j] as RenderedTunnel;
@@ -174,6 +183,21 @@ export function createRenderer(options: {
     });
     return block;
   }
+
+  /** The block that last held exactly these tunnels, in this order (changed or not), if one did. */
+  const sameTunnelsAs = (tunnels: RenderedTunnel[]): Block | undefined => {
+    const old = tunnels[0]?.block;
+    return old !== undefined && old.tunnels.length === tunnels.length && tunnels.every((r, j) => r.block === old && r.index === j) ? old : undefined;
+  };
+
+  /** Tunnel j's new lines of family f (undefined: none) are the bytes the block holds for it. */
+  const linesAsBefore = (old: Block, f: number, j: number, lines: string | undefined): boolean => {
+    const from = old.ends[f] as Int32Array;
+    const start = from[j] as number;
+    const end = from[j + 1] as number;
+    if (lines === undefined) return start === end;
+    return end - start === Buffer.byteLength(lines) + 1 && (old.pieces[f] as Buffer).toString('utf8', start, end - 1) === lines;
+  };
 
   /** The previous block at the same place holds exactly these tunnels, unchanged, in this order. */
   const unchanged = (old: Block | undefined, tunnels: RenderedTunnel[]) =>

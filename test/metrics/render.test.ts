@@ -121,6 +121,45 @@ describe('incremental render', () => {
     expect(fleet.length).toBeGreaterThan(3);
   });
 
+  it("keeps a changed block's piece of a family whose lines did not change (a connections read leaves the status lines as they were)", async () => {
+    const store = createSnapshotStore();
+    const clock = 1_800_000_000_000;
+    const render = createRenderer({ families: domainFamilies(INTERVALS), snapshot: store.snapshot, staleDataMaxAgeMs: MAX_AGE, now: () => clock });
+    const fleet: Tunnel[] = ['a', 'b'].map((id) => ({ accountId: 'acc', id, name: id, type: 'cfd_tunnel', status: 'healthy', configSrc: 'local' }));
+    store.recordSuccess('tunnels', 'acc', fleet, { ok: true, at: clock, durationSeconds: 0 });
+    const read = (connector: string): TunnelConnections => ({
+      tunnelId: 'a',
+      connectors: [
+        {
+          id: connector,
+          version: '2025.2.1',
+          arch: 'linux_amd64',
+          originIp: '192.0.2.1',
+          runAt: clock,
+          complete: 1,
+          gone: [],
+          connections: [{ id: `${connector}-1`, colo: 'ams01', flaggedPending: false }],
+        },
+      ],
+      reconnects: new Map(),
+      fetchedAt: clock,
+      fetched: true,
+    });
+    const connections = (connector: string) =>
+      store.recordConnections('acc', new Set(['a', 'b']), new Map([['a', read(connector)]]), { ok: true, at: clock, durationSeconds: 0 });
+    connections('c1');
+    const pieceOf = (chunks: Buffer[], family: string) => chunks.find((c) => c.toString().startsWith(`${family}{`));
+    const before = (await render()).chunks;
+    // Tunnel a's connector is replaced: its connector lines change, no tunnel's status line does.
+    connections('c2');
+    const after = (await render()).chunks;
+    expect(pieceOf(after, 'cloudflare_tunnel_connector_info')?.toString()).toContain('connector_id="c2"');
+    expect(pieceOf(after, 'cloudflare_tunnel_connector_info')).not.toBe(pieceOf(before, 'cloudflare_tunnel_connector_info'));
+    expect(pieceOf(after, 'cloudflare_tunnel_status')).toBeDefined();
+    expect(pieceOf(after, 'cloudflare_tunnel_status')).toBe(pieceOf(before, 'cloudflare_tunnel_status'));
+    expect(pieceOf(after, 'cloudflare_tunnel_info')).toBe(pieceOf(before, 'cloudflare_tunnel_info'));
+  });
+
   it('keeps the pieces of unchanged blocks, so only a changed block is gzipped again', async () => {
     const store = createSnapshotStore();
     const clock = 1_800_000_000_000;
