@@ -6,7 +6,9 @@
 //   buffer from every block, then the small sources' lines;
 // - a render keeps a block whose tunnels and their data are unchanged as it is, and rebuilds any
 //   other from the previous bytes of its unchanged tunnels (a copy) and the new lines of the
-//   changed ones, so a connections read costs one block, not the whole exposition;
+//   changed ones, so a connections read costs one block, not the whole exposition; within it, a
+//   family none of whose lines changed keeps its piece (a connections read leaves the status
+//   lines, the largest family, as they were);
 // - each tunnel's record is kept and updated in place, so a render allocates nothing for a tunnel
 //   that did not change (fewer short-lived objects: a smaller young generation, fewer GCs);
 // - the work yields to the event loop between blocks and every few hundred formatted tunnels.
@@ -201,7 +203,7 @@ export function createRenderer(options: {
 
   /** The previous block at the same place holds exactly these tunnels, unchanged, in this order. */
   const unchanged = (old: Block | undefined, tunnels: RenderedTunnel[]) =>
-    old !== undefined && old.tunnels.length === tunnels.length && tunnels.every((r, j) => !r.changed && r.block === old && r.index === j);
+    old !== undefined && sameTunnelsAs(tunnels) === old && tunnels.every((r) => !r.changed);
 
   return async function render(): Promise<Rendered> {
     const started = performance.now();
