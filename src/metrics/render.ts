@@ -223,9 +223,15 @@ export function createRenderer(options: {
         known.set(accountId, ofAccount);
       }
       for (const tunnel of entry.data) {
+        // A tunnel's connections stay while its list is fresh, however old (the refresh comes
+        // round when the budget lets it; connections_age_seconds says how old). As with a failed
+        // poll, only a tunnel whose latest read failed loses them, once its last good read is
+        // older than STALE_DATA_MAX_AGE.
         let conns = connections?.get(tunnel.id);
-        if (conns && t - conns.fetchedAt > maxAge) conns = undefined;
-        if (conns) nextExpiry = Math.min(nextExpiry, conns.fetchedAt + maxAge + 1);
+        if (conns?.error !== undefined) {
+          if (t - conns.fetchedAt > maxAge) conns = undefined;
+          else nextExpiry = Math.min(nextExpiry, conns.fetchedAt + maxAge + 1);
+        }
         let r = ofAccount.get(tunnel.id);
         // A tunnel listed twice (the list walk drops repeated ids; this guards the blocks) once.
         if (r?.seen === render) continue;

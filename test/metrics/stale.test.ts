@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ProxyRecords, Tunnel } from '../../src/domain/types.js';
+import type { ProxyRecords, Tunnel, TunnelConnections } from '../../src/domain/types.js';
 import { createExporterMetrics } from '../../src/metrics/registry.js';
 import { createSnapshotStore } from '../../src/state/store.js';
 import { samples, value } from '../helpers/exposition.js';
@@ -86,48 +86,75 @@ describe('stale data', () => {
     expect(help('posthog_proxy_record_status')).toContain('Polled every 1m (PROXY_RECORDS_SCHEDULE)');
   });
 
-  it("drops one tunnel's connection series once its own connections data is older than STALE_DATA_MAX_AGE, while the list is fresh", async () => {
+  /** Two listed tunnels whose connections were read at the start; then 10 minutes and 1 ms pass and the list is read again. */
+  function twoTunnelsReadLongAgo() {
     const { store, scrape, advance, at } = setup();
     const other: Tunnel = { ...tunnel, id: 't2', name: 'web' };
-    const connector = (id: string) => ({
-      id,
-      version: '2025.11.1',
-      arch: 'linux_amd64',
-      originIp: '',
-      connections: [{ id: `${id}-1`, colo: 'ams01', flaggedPending: false }],
-      complete: 1,
-      gone: [],
-    });
-    const read = (id: string, fetchedAt: number) => ({
+    const read = (id: string, fetchedAt: number): TunnelConnections => ({
       tunnelId: id,
-      connectors: [connector(`${id}-c`)],
+      connectors: [
+        {
+          id: `${id}-c`,
+          version: '2025.11.1',
+          arch: 'linux_amd64',
+          originIp: '',
+          connections: [{ id: `${id}-c-1`, colo: 'ams01', flaggedPending: false }],
+          complete: 1,
+          gone: [],
+        },
+      ],
       reconnects: new Map<string, number>(),
       fetchedAt,
       fetched: true,
     });
-    store.recordSuccess('tunnels', 'acc', [tunnel, other], { ok: true, at: at(), durationSeconds: 0.1 });
+    const first = at();
+    store.recordSuccess('tunnels', 'acc', [tunnel, other], { ok: true, at: first, durationSeconds: 0.1 });
     store.recordConnections(
       'acc',
       new Set(['t1', 't2']),
       new Map([
-        ['t1', read('t1', at())],
-        ['t2', read('t2', at())],
+        ['t1', read('t1', first)],
+        ['t2', read('t2', first)],
       ]),
-      { ok: true, at: at(), durationSeconds: 0.1 },
+      { ok: true, at: first, durationSeconds: 0.1 },
     );
     advance(600_001);
-    // The list is read again; only t2's connections are (t1's call keeps failing).
     store.recordSuccess('tunnels', 'acc', [tunnel, other], { ok: true, at: at(), durationSeconds: 0.1 });
-    store.recordConnections('acc', new Set(['t1', 't2']), new Map([['t2', read('t2', at())]]), {
-      ok: false,
-      at: at(),
-      durationSeconds: 0.1,
-      error: '1 of 2 failed',
-    });
+    return { store, scrape, at, read, first };
+  }
+
+  it("drops one tunnel's connection series when its read fails and its last good read is older than STALE_DATA_MAX_AGE, while the list is fresh", async () => {
+    const { store, scrape, at, read, first } = twoTunnelsReadLongAgo();
+    // t2 is read again; t1's read fails, and the refresh keeps its last good data with the error.
+    store.recordConnections(
+      'acc',
+      new Set(['t1', 't2']),
+      new Map([
+        ['t1', { ...read('t1', first), error: 'HTTP 500' }],
+        ['t2', read('t2', at())],
+      ]),
+      {
+        ok: false,
+        at: at(),
+        durationSeconds: 0.1,
+        error: '1 of 2 failed',
+      },
+    );
     const text = await scrape();
     expect(value(text, 'cloudflare_tunnel_status', { tunnel_id: 't1', status: 'healthy' })).toBe(1);
     expect(samples(text, 'cloudflare_tunnel_connections', { tunnel_id: 't1' })).toEqual([]);
     expect(samples(text, 'cloudflare_tunnel_connector_info', { tunnel_id: 't1' })).toEqual([]);
     expect(value(text, 'cloudflare_tunnel_connections', { tunnel_id: 't2', colo: 'ams01' })).toBe(1);
+  });
+
+  it('keeps connection series however old their data while the list is fresh and no read of them failed (the budget has not come round yet)', async () => {
+    const { scrape } = twoTunnelsReadLongAgo();
+    const text = await scrape();
+    for (const id of ['t1', 't2']) {
+      expect(value(text, 'cloudflare_tunnel_connections', { tunnel_id: id, colo: 'ams01' }), id).toBe(1);
+      expect(value(text, 'cloudflare_tunnel_connectors', { tunnel_id: id }), id).toBe(1);
+    }
+    // How old the data is stays visible.
+    expect(value(text, 'cloudflare_tunnel_exporter_connections_age_seconds', { scope: 'acc', percentile: '100' })).toBeCloseTo(600.001, 3);
   });
 });
