@@ -358,9 +358,10 @@ async function main() {
     const needing = results[0] ? Math.round(size * (7 / 8)) : 0;
     // List pages per poll as measured (WARP connectors count too), every schedule; one Gateway poll.
     const share = BUDGET - (results[0]?.listMinimum ?? Math.ceil(size / 1000)) * (300 / (size <= 1000 ? 10 : 30)) - 1;
+    const childEnv = withInheritedNodeOptions(exporterEnv);
     const envText =
-      Object.keys(withInheritedNodeOptions(exporterEnv)).length > 0
-        ? `, exporter env ${Object.entries(withInheritedNodeOptions(exporterEnv))
+      Object.keys(childEnv).length > 0
+        ? `, exporter env ${Object.entries(childEnv)
             .map(([k, v]) => `${k}=${v}`)
             .join(' ')}`
         : '';

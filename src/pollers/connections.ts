@@ -184,6 +184,9 @@ export function createConnectionsRefresher(options: RefresherOptions): Connectio
   let lastWasDegraded = false;
   const pickOf = (best: (Entry | undefined)[]): Entry | undefined => best[0] ?? (lastWasDegraded ? (best[2] ?? best[1]) : (best[1] ?? best[2]));
 
+  /** The tunnel next() chose, and whether it was chosen as a degraded one (class 1). */
+  type Picked = { entry: Entry; degraded: boolean };
+
   /** Tunnels due per account, as of the last scan (see queued()). */
   let dueCounts = new Map<string, number>();
 
@@ -192,7 +195,7 @@ export function createConnectionsRefresher(options: RefresherOptions): Connectio
    * due per account: the refresh scans at every decision (a list arriving, a read done, a tunnel
    * falling due), so a scrape reads the queue from here instead of scanning 10,000 tunnels again.
    */
-  const next = (skip?: ReadonlySet<Entry>): { entry: Entry } | { at: number } => {
+  const next = (skip?: ReadonlySet<Entry>): Picked | { at: number } => {
     const t = now();
     const best: (Entry | undefined)[] = [undefined, undefined, undefined];
     let earliest = Infinity;
@@ -218,13 +221,13 @@ export function createConnectionsRefresher(options: RefresherOptions): Connectio
     if (account !== undefined) counts.set(account, (counts.get(account) ?? 0) + n);
     dueCounts = counts;
     const entry = pickOf(best);
-    return entry ? { entry } : { at: earliest };
+    return entry ? { entry, degraded: entry === best[1] } : { at: earliest };
   };
 
   /** Reads the tunnel next() picked, remembering whether the slot went to a degraded one. */
-  const readPicked = (e: Entry) => {
-    lastWasDegraded = classOf(e, now()) === 1;
-    return read(e);
+  const readPicked = (pick: Picked) => {
+    lastWasDegraded = pick.degraded;
+    return read(pick.entry);
   };
 
   const read = async (e: Entry) => {
@@ -279,7 +282,7 @@ export function createConnectionsRefresher(options: RefresherOptions): Connectio
           tokens += 1;
           break;
         }
-        await readPicked(pick.entry);
+        await readPicked(pick);
       }
     } catch (err) {
       if (!controller.signal.aborted) throw err;
@@ -359,7 +362,7 @@ export function createConnectionsRefresher(options: RefresherOptions): Connectio
       const drained = new Set<Entry>();
       for (let pick = next(drained); 'entry' in pick; pick = next(drained)) {
         drained.add(pick.entry);
-        await readPicked(pick.entry);
+        await readPicked(pick);
       }
       if (flushTimer) clearTimeout(flushTimer);
       flush();
