@@ -35,15 +35,25 @@ export function rawBody(response: Response): ScrapeBody | undefined {
 }
 
 function bufferResponse(scraped: ScrapeBody, init: ResponseInit): Response {
-  const body = new ReadableStream<Uint8Array>({
-    start(controller) {
-      for (const chunk of scraped.prerendered) controller.enqueue(chunk);
+  async function* parts() {
+    yield* scraped.prerendered;
+    yield await scraped.live();
+  }
+  const chunks = parts();
+  const body = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const next = await chunks.next();
+        if (next.done) controller.close();
+        else controller.enqueue(next.value);
+      },
+      async cancel() {
+        await chunks.return(undefined);
+      },
     },
-    async pull(controller) {
-      controller.enqueue(await scraped.live());
-      controller.close();
-    },
-  });
+    // Nothing is pulled until the body is read: the server writes the same parts itself (rawBody).
+    { highWaterMark: 0 },
+  );
   const response = new Response(body, init);
   rawBodies.set(response, scraped);
   return response;

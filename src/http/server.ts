@@ -70,6 +70,19 @@ function clientCertProblem(socket: TLSSocket, tls: NonNullable<WebConfig['tls']>
   return undefined;
 }
 
+/** Resolves when the response can take more, or is gone. */
+function drained(res: http.ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
 function plain(res: http.ServerResponse, status: number, text: string, extra: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', connection: 'close', ...extra });
   res.end(`${text}\n`);
@@ -105,10 +118,19 @@ export async function serve(app: HttpApp, listen: ListenAddress, web: WebConfig 
             res.end();
             return;
           }
-          // About 180 pieces at 10,000 tunnels (500 at 30,000) plain, one gzipped: one writev.
-          res.cork();
-          for (const chunk of scraped.prerendered) res.write(chunk);
-          res.uncork();
+          if (Array.isArray(scraped.prerendered)) {
+            // About 180 gzip members at 10,000 tunnels (500 at 30,000): one writev.
+            res.cork();
+            for (const chunk of scraped.prerendered) res.write(chunk);
+            res.uncork();
+          } else {
+            // Text made as it goes out (plain, inflated): at the client's pace, not all queued at once.
+            for await (const chunk of scraped.prerendered) {
+              if (res.destroyed) break;
+              if (!res.write(chunk)) await drained(res);
+            }
+            if (res.destroyed) return;
+          }
           res.end(await scraped.live());
           return;
         }

@@ -1,9 +1,9 @@
 // The exporter's own prom-client registry: every metric in SPEC with its HELP text, the domain
-// gauges rebuilt from the snapshot at scrape time, and the live self-metrics (API requests,
+// series rendered ahead from the snapshot (./render.ts), and the live self-metrics (API requests,
 // rate limit, remediation). Node's process metrics live in a separate registry.
 
 import { promisify } from 'node:util';
-import { gzip as gzipCallback } from 'node:zlib';
+import { gunzip as gunzipCallback } from 'node:zlib';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { ApiName } from '../clients/errors.js';
 import type { ApiObserver } from '../clients/http.js';
@@ -14,7 +14,33 @@ import { eventLoopLagMetrics, LAG_METRICS } from './event-loop-lag.js';
 import { createRenderer, type Rendered, sourceCount } from './render.js';
 import { storedGzip } from './stored-gzip.js';
 
-const gzip = promisify(gzipCallback);
+const gunzip = promisify(gunzipCallback);
+/** Members inflated ahead of the one being written, on libuv's thread pool (4 threads by default). */
+const INFLATE_AHEAD = 4;
+
+/**
+ * The text of gzip members, in order, for a client that does not take gzip (Prometheus always
+ * does): only gzip is kept (./render.ts), so a plain scrape inflates a few members ahead of the
+ * write instead of holding the whole text.
+ */
+async function* inflate(members: Buffer[]): AsyncGenerator<Buffer> {
+  const ahead: Promise<Buffer>[] = [];
+  let next = 0;
+  const fill = () => {
+    while (ahead.length < INFLATE_AHEAD && next < members.length) {
+      const text = gunzip(members[next++] as Buffer);
+      // Handled here too: a client gone mid-body leaves the rest unread.
+      text.catch(() => undefined);
+      ahead.push(text);
+    }
+  };
+  fill();
+  while (ahead.length > 0) {
+    const text = await (ahead.shift() as Promise<Buffer>);
+    fill();
+    yield text;
+  }
+}
 
 export interface ExporterMetrics {
   /** The exporter's live self-metrics (API requests, rate limit, remediation, build info). */
@@ -38,12 +64,13 @@ export interface ExporterMetrics {
 
 /**
  * A /metrics body in two parts. `prerendered` is the last complete render of the domain part (never
- * waiting for a render once there is one), ready to write at once; `live()` renders the self-metrics
- * and process metrics then, so they are measured after the prerendered bytes are on their way.
- * Gzipped, each part is gzip members that follow one another (RFC 1952).
+ * waiting for a render once there is one): gzipped, its gzip members, ready to write at once; plain,
+ * its text as it is inflated. `live()` renders the self-metrics and process metrics then, so they
+ * are measured after the prerendered bytes are on their way. Gzipped, each part is gzip members that
+ * follow one another (RFC 1952).
  */
 export interface ScrapeBody {
-  prerendered: Buffer[];
+  prerendered: Buffer[] | AsyncIterable<Buffer>;
   live: () => Promise<Buffer>;
 }
 
@@ -216,8 +243,6 @@ export function createExporterMetrics(options: MetricsOptions): ExporterMetrics 
         latest = r;
         rendering = undefined;
         schedule();
-        // Prometheus asks for gzip: once a scrape has, each render's new pieces are gzipped ahead.
-        if (gzipWanted) void zippedBody(r).catch(() => undefined);
         return r;
       },
       (err: unknown) => {
@@ -250,33 +275,6 @@ export function createExporterMetrics(options: MetricsOptions): ExporterMetrics 
   }
   options.subscribe?.(() => schedule());
 
-  // Each piece of a render is gzipped once, on libuv's thread pool, as its own gzip member (RFC 1952
-  // allows members one after the other in a body; Prometheus reads them all). A piece unchanged
-  // since the last render is the same Buffer, so a connections read costs the gzip of one block's
-  // pieces, not of the whole exposition; a gzip lives as long as its piece.
-  const zips = new WeakMap<Buffer, Promise<Buffer>>();
-  const zipOf = (piece: Buffer): Promise<Buffer> => {
-    let z = zips.get(piece);
-    if (!z) {
-      z = gzip(piece);
-      zips.set(piece, z);
-      // A failed gzip is not kept: the next scrape tries again.
-      z.catch(() => zips.delete(piece));
-    }
-    return z;
-  };
-  let gzipWanted = false;
-  /** A render's gzip members, joined once (a few megabytes at most), so a scrape is one write. */
-  const zippedBodies = new WeakMap<Rendered, Promise<Buffer>>();
-  const zippedBody = (r: Rendered): Promise<Buffer> => {
-    let body = zippedBodies.get(r);
-    if (!body) {
-      body = Promise.all(r.chunks.map(zipOf)).then((members) => Buffer.concat(members));
-      zippedBodies.set(r, body);
-      body.catch(() => zippedBodies.delete(r));
-    }
-    return body;
-  };
   /** Up to date with the snapshot (tests, --config tools): renders now when outdated. */
   const current = async (): Promise<Rendered> => {
     for (let i = 0; i < 3 && outdated(); i++) await renderNow();
@@ -416,7 +414,7 @@ export function createExporterMetrics(options: MetricsOptions): ExporterMetrics 
     },
   });
 
-  const renderOwn = async () => `${Buffer.concat((await current()).chunks).toString('utf8')}\n${await registry.metrics()}`;
+  const renderOwn = async () => `${(await gunzip(Buffer.concat((await current()).members))).toString('utf8')}\n${await registry.metrics()}`;
 
   return {
     registry,
@@ -467,9 +465,7 @@ export function createExporterMetrics(options: MetricsOptions): ExporterMetrics 
         // A few kilobytes: stored as they are, since setting up a compressor costs more than they would save.
         return gzipped ? storedGzip(own) : own;
       };
-      if (!gzipped) return { prerendered: domain.chunks, live };
-      gzipWanted = true;
-      return { prerendered: [await zippedBody(domain)], live };
+      return { prerendered: gzipped ? domain.members : inflate(domain.members), live };
     },
   };
 }

@@ -1,21 +1,27 @@
 // Renders the snapshot's series (the domain part of /metrics) to the text format once per snapshot
-// change instead of once per scrape. At 10,000 tunnels the exposition is tens of megabytes, so it
-// is kept as pieces and each tunnel's bytes exist once:
-// - the tunnels are cut into blocks of consecutive tunnels; per family a block is one buffer
-//   holding its tunnels' lines, and the exposition is, per family, its header, then that family's
-//   buffer from every block, then the small sources' lines;
+// change instead of once per scrape. At 10,000 tunnels the exposition is tens of megabytes (about
+// 52 MB once every tunnel's connectors are read), so it is kept as gzip pieces and each tunnel's
+// bytes exist once:
+// - the tunnels are cut into blocks of consecutive tunnels; per family a block is one gzip member
+//   (RFC 1952) of its tunnels' lines, and the exposition is, per family, its header, then that
+//   family's member from every block, then the small sources' lines: members one after the other,
+//   which gunzip reads as one text. Only the gzip is kept (about a tenth of the text): Prometheus
+//   asks for it, and a plain scrape inflates it as it goes out (./registry.ts);
 // - a render keeps a block whose tunnels and their data are unchanged as it is, and rebuilds any
-//   other from the previous bytes of its unchanged tunnels (a copy) and the new lines of the
-//   changed ones, so a connections read costs one block, not the whole exposition; within it, a
-//   family none of whose lines changed keeps its piece (a connections read leaves the status
-//   lines, the largest family, as they were);
+//   other from the previous text of its unchanged tunnels (its old members inflated, then copied)
+//   and the new lines of the changed ones, so a connections read costs one block, not the whole
+//   exposition; within it, a family none of whose lines changed keeps its member (a connections
+//   read leaves the status lines, the largest family, as they were). Whether they changed is
+//   decided by formatting the changed tunnels' previous data again, not by inflating;
 // - each tunnel's record is kept and updated in place, so a render allocates nothing for a tunnel
 //   that did not change (fewer short-lived objects: a smaller young generation, fewer GCs);
-// - the work yields to the event loop between blocks and every few hundred formatted tunnels.
-// The caller serves the pieces one after the other and gzips each piece once (./registry.ts).
+// - the work yields to the event loop between blocks and every few hundred formatted tunnels;
+//   gzip and gunzip run on libuv's thread pool.
 // The result also says when the next series expires (STALE_DATA_MAX_AGE), so the caller renders
 // again then even when nothing changes.
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { gunzip as gunzipCallback, gzip as gzipCallback, gzipSync } from 'node:zlib';
 import type { Tunnel, TunnelConnections } from '../domain/types.js';
 import { type Snapshot, tunnelKey } from '../state/store.js';
 import { collectCollectorMetrics } from './collectors.js';
@@ -25,7 +31,11 @@ import { collectProxyRecordMetrics } from './proxy-records.js';
 import type { Families } from './samples.js';
 import { tunnelSamples } from './tunnels.js';
 
-/** Tunnels per block: about 2 MB of text, 16 small buffers per 1,000 tunnels. */
+const gzip = promisify(gzipCallback);
+const gunzip = promisify(gunzipCallback);
+const EMPTY = Buffer.alloc(0);
+
+/** Tunnels per block: 2 to 5 MB of text (0.2 to 0.6 MB gzipped), 16 gzip members per 1,000 tunnels. */
 const TUNNELS_PER_BLOCK = 1000;
 /** Tunnels formatted (not copied) between two yields to the event loop. */
 const FORMATTED_PER_SLICE = 250;
@@ -44,20 +54,22 @@ export interface Rendered {
   /** How many collector/scope entries that snapshot had (a new source makes a render incomplete). */
   sources: number;
   /**
-   * The domain part of the exposition, to be written one piece after the other; it ends with a
-   * newline. A piece unchanged since the previous render is the same Buffer object.
+   * The domain part of the exposition as gzip members, to be written one after the other (gunzip
+   * reads them as one text, which ends with a newline). A member unchanged since the previous
+   * render is the same Buffer object.
    */
-  chunks: Buffer[];
+  members: Buffer[];
   /** When the first series in it expires (epoch ms; Infinity when none can). */
   nextExpiry: number;
   durationMs: number;
 }
 
-/** Consecutive tunnels' lines: per family one buffer, and where each tunnel's lines end in it. */
+/** Consecutive tunnels' lines: per family one gzip member, and where each tunnel's lines end in its text. */
 interface Block {
   tunnels: RenderedTunnel[];
-  pieces: Buffer[];
-  /** Per family, tunnels.length + 1 offsets: tunnel j's lines are pieces[f][ends[f][j], ends[f][j + 1]). */
+  /** Per family, the gzip of its lines (empty when it has none). */
+  members: Buffer[];
+  /** Per family, tunnels.length + 1 offsets: tunnel j's lines are bytes [ends[f][j], ends[f][j + 1]) of members[f]'s text. */
   ends: Int32Array[];
 }
 
@@ -70,6 +82,8 @@ interface RenderedTunnel {
   tunnel: Tunnel;
   conns: TunnelConnections | undefined;
   transitions: number;
+  /** What its lines in its block were formatted from (the same objects as above unless changed). */
+  written: { tunnel: Tunnel; conns: TunnelConnections | undefined; transitions: number } | undefined;
   /** Where its lines are: set when its block is built. */
   block: Block | undefined;
   index: number;
@@ -106,20 +120,43 @@ export function createRenderer(options: {
   const perBlock = options.tunnelsPerBlock ?? TUNNELS_PER_BLOCK;
   // Each family's header, after the previous family's last line: the families are separated by a
   // blank line, and every line ends with a newline.
-  const headers = families.map((f, i) => Buffer.from(`${i > 0 ? '\n' : ''}${formatHeader(f)}\n`));
+  const headers = families.map((f, i) => gzipSync(`${i > 0 ? '\n' : ''}${formatHeader(f)}\n`));
   const byName = new Map(families.map((f, i) => [f.name, i]));
   /** Per account, per tunnel id. */
   const known = new Map<string, Map<string, RenderedTunnel>>();
   let blocks: Block[] = [];
   let renders = 0;
-  /** The small sources' lines per family, last render: kept when equal, so their gzip is too. */
-  let restBefore: (Buffer | undefined)[] = [];
+  /** The small sources' lines per family, last render, and their gzip: kept when equal. */
+  let restBefore: ({ lines: string; member: Buffer } | undefined)[] = [];
 
-  const linesOf = (samples: Families): (string | undefined)[] =>
-    families.map((f) => {
+  const linesOf = (tunnel: Tunnel, conns: TunnelConnections | undefined, transitions: number): (string | undefined)[] => {
+    const samples: Families = new Map();
+    tunnelSamples(tunnel, conns, transitions, samples);
+    return families.map((f) => {
       const s = samples.get(f.name);
       return s && s.length > 0 ? formatSamples(f.name, s) : undefined;
     });
+  };
+
+  /**
+   * The text of old blocks' members, inflated once per render for the blocks being rebuilt from
+   * them; a block's entries are dropped once the block being built no longer draws on it.
+   */
+  const inflated = new Map<Block, Map<number, Promise<Buffer>>>();
+  const textOf = (old: Block, f: number): Promise<Buffer> => {
+    let ofBlock = inflated.get(old);
+    if (!ofBlock) {
+      ofBlock = new Map();
+      inflated.set(old, ofBlock);
+    }
+    let text = ofBlock.get(f);
+    if (!text) {
+      const member = old.members[f] as Buffer;
+      text = member.length === 0 ? Promise.resolve(EMPTY) : gunzip(member);
+      ofBlock.set(f, text);
+    }
+    return text;
+  };
 
   async function buildBlock(tunnels: RenderedTunnel[]): Promise<Block> {
     const formatted: ((string | undefined)[] | undefined)[] = [];
@@ -129,21 +166,29 @@ export function createRenderer(options: {
         formatted.push(undefined);
         continue;
       }
-      const samples: Families = new Map();
-      tunnelSamples(r.tunnel, r.conns, r.transitions, samples);
-      formatted.push(linesOf(samples));
+      formatted.push(linesOf(r.tunnel, r.conns, r.transitions));
       if (++count % FORMATTED_PER_SLICE === 0) await yieldToLoop();
     }
-    const pieces: Buffer[] = [];
-    const ends: Int32Array[] = [];
-    // The same tunnels in the same order as one earlier block: a family whose lines came out as
-    // they were keeps that block's piece (no copy, no new gzip: a connections read leaves the
-    // status lines alone).
+    // The same tunnels in the same order as one earlier block: a family whose changed tunnels'
+    // lines come out as their previous data's did keeps that block's member (no inflate, no new
+    // gzip: a connections read leaves the status lines alone).
     const same = sameTunnelsAs(tunnels);
+    const before = same
+      ? tunnels.map((r, j) => (formatted[j] === undefined || !r.written ? undefined : linesOf(r.written.tunnel, r.written.conns, r.written.transitions)))
+      : [];
+    const keep = families.map((_, f) => same !== undefined && tunnels.every((_, j) => formatted[j] === undefined || before[j]?.[f] === formatted[j]?.[f]));
+    // The old blocks the unchanged tunnels' lines are copied from: only theirs stay inflated.
+    const sources = new Set(tunnels.filter((_, j) => formatted[j] === undefined).map((r) => r.block as Block));
+    for (const old of inflated.keys()) if (!sources.has(old)) inflated.delete(old);
+    // Inflate what will be copied from, all at once on the thread pool (awaited family by family below).
+    for (let f = 0; f < families.length; f++) if (!keep[f]) for (const old of sources) textOf(old, f).catch(() => undefined);
+
+    const members: Promise<Buffer>[] = [];
+    const ends: Int32Array[] = [];
     for (let f = 0; f < families.length; f++) {
-      if (same && tunnels.every((_, j) => formatted[j] === undefined || linesAsBefore(same, f, j, formatted[j]?.[f]))) {
-        pieces.push(same.pieces[f] as Buffer);
-        ends.push(same.ends[f] as Int32Array);
+      if (keep[f]) {
+        members.push(Promise.resolve((same as Block).members[f] as Buffer));
+        ends.push((same as Block).ends[f] as Int32Array);
         continue;
       }
       const at = new Int32Array(tunnels.length + 1);
@@ -157,7 +202,14 @@ export function createRenderer(options: {
         } else if (lines !== undefined) length = Buffer.byteLength(lines) + 1;
         at[j + 1] = (at[j] as number) + length;
       }
-      const piece = Buffer.allocUnsafeSlow(at[tunnels.length] as number);
+      ends.push(at);
+      if (at[tunnels.length] === 0) {
+        members.push(Promise.resolve(EMPTY));
+        continue;
+      }
+      const texts = new Map<Block, Buffer>();
+      for (const old of sources) if ((old.ends[f] as Int32Array)[old.tunnels.length] !== 0) texts.set(old, await textOf(old, f));
+      const text = Buffer.allocUnsafeSlow(at[tunnels.length] as number);
       for (let j = 0; j < tunnels.length; j++) {
         const r = tunnels[j] as RenderedTunnel;
         const start = at[j] as number;
@@ -165,23 +217,25 @@ export function createRenderer(options: {
           // Unchanged: its lines are where the last render put them.
           const old = r.block as Block;
           const from = old.ends[f] as Int32Array;
-          (old.pieces[f] as Buffer).copy(piece, start, from[r.index], from[r.index + 1]);
+          if ((from[r.index + 1] as number) > (from[r.index] as number)) (texts.get(old) as Buffer).copy(text, start, from[r.index], from[r.index + 1]);
           continue;
         }
         const lines = formatted[j]?.[f];
         if (lines === undefined) continue;
-        piece.write(lines, start);
-        piece[(at[j + 1] as number) - 1] = 0x0a;
+        text.write(lines, start);
+        text[(at[j + 1] as number) - 1] = 0x0a;
       }
-      pieces.push(piece);
-      ends.push(at);
+      // On libuv's thread pool, while the next family is put together.
+      members.push(gzip(text));
     }
-    const block: Block = { tunnels, pieces, ends };
+    const block: Block = { tunnels, members: await Promise.all(members), ends };
     // Only now: the copies above read each tunnel's previous place.
     tunnels.forEach((r, j) => {
       r.block = block;
       r.index = j;
       r.changed = false;
+      // A tunnel copied as it was still has the lines of what it was written from.
+      if (formatted[j] !== undefined) r.written = { tunnel: r.tunnel, conns: r.conns, transitions: r.transitions };
     });
     return block;
   }
@@ -190,15 +244,6 @@ export function createRenderer(options: {
   const sameTunnelsAs = (tunnels: RenderedTunnel[]): Block | undefined => {
     const old = tunnels[0]?.block;
     return old !== undefined && old.tunnels.length === tunnels.length && tunnels.every((r, j) => r.block === old && r.index === j) ? old : undefined;
-  };
-
-  /** Tunnel j's new lines of family f (undefined: none) are the bytes the block holds for it. */
-  const linesAsBefore = (old: Block, f: number, j: number, lines: string | undefined): boolean => {
-    const from = old.ends[f] as Int32Array;
-    const start = from[j] as number;
-    const end = from[j + 1] as number;
-    if (lines === undefined) return start === end;
-    return end - start === Buffer.byteLength(lines) + 1 && (old.pieces[f] as Buffer).toString('utf8', start, end - 1) === lines;
   };
 
   /** The previous block at the same place holds exactly these tunnels, unchanged, in this order. */
@@ -237,7 +282,17 @@ export function createRenderer(options: {
         if (r?.seen === render) continue;
         if (!r) {
           const key = tunnelKey(accountId, tunnel.id);
-          r = { key, tunnel, conns, transitions: snapshot.transitions.get(key) ?? 0, block: undefined, index: 0, changed: true, seen: render };
+          r = {
+            key,
+            tunnel,
+            conns,
+            transitions: snapshot.transitions.get(key) ?? 0,
+            written: undefined,
+            block: undefined,
+            index: 0,
+            changed: true,
+            seen: render,
+          };
           ofAccount.set(tunnel.id, r);
         } else {
           const transitions = snapshot.transitions.get(r.key) ?? 0;
@@ -260,12 +315,16 @@ export function createRenderer(options: {
     }
 
     const nextBlocks: Block[] = [];
-    for (let b = 0; b * perBlock < order.length; b++) {
-      const slice = order.slice(b * perBlock, (b + 1) * perBlock);
-      const old = blocks[b];
-      const block = old && unchanged(old, slice) ? old : await buildBlock(slice);
-      nextBlocks.push(block);
-      if (block !== old) await yieldToLoop();
+    try {
+      for (let b = 0; b * perBlock < order.length; b++) {
+        const slice = order.slice(b * perBlock, (b + 1) * perBlock);
+        const old = blocks[b];
+        const block = old && unchanged(old, slice) ? old : await buildBlock(slice);
+        nextBlocks.push(block);
+        if (block !== old) await yieldToLoop();
+      }
+    } finally {
+      inflated.clear();
     }
     blocks = nextBlocks;
 
@@ -277,22 +336,23 @@ export function createRenderer(options: {
     for (const entry of [...snapshot.gateway_proxy_endpoints.values(), ...snapshot.proxy_records.values()]) {
       if (entry.lastSuccessAt !== undefined && t - entry.lastSuccessAt <= maxAge) nextExpiry = Math.min(nextExpiry, entry.lastSuccessAt + maxAge + 1);
     }
-    const restLines: (Buffer | undefined)[] = families.map(() => undefined);
+    const restLines: ({ lines: string; member: Buffer } | undefined)[] = families.map(() => undefined);
     for (const [name, samples] of rest) {
       const i = byName.get(name);
       if (i === undefined || samples.length === 0) continue;
-      const lines = Buffer.from(`${formatSamples(name, samples)}\n`);
-      restLines[i] = restBefore[i]?.equals(lines) ? restBefore[i] : lines;
+      const lines = `${formatSamples(name, samples)}\n`;
+      const before = restBefore[i];
+      restLines[i] = before?.lines === lines ? before : { lines, member: await gzip(lines) };
     }
     restBefore = restLines;
 
-    const chunks: Buffer[] = [];
+    const members: Buffer[] = [];
     for (let f = 0; f < families.length; f++) {
-      chunks.push(headers[f] as Buffer);
-      for (const block of blocks) if ((block.pieces[f] as Buffer).length > 0) chunks.push(block.pieces[f] as Buffer);
+      members.push(headers[f] as Buffer);
+      for (const block of blocks) if ((block.members[f] as Buffer).length > 0) members.push(block.members[f] as Buffer);
       const own = restLines[f];
-      if (own) chunks.push(own);
+      if (own) members.push(own.member);
     }
-    return { version: snapshot.version, sources: sourceCount(snapshot), chunks, nextExpiry, durationMs: performance.now() - started };
+    return { version: snapshot.version, sources: sourceCount(snapshot), members, nextExpiry, durationMs: performance.now() - started };
   };
 }

@@ -126,4 +126,54 @@ describe('HTTP server: /metrics', () => {
     fail = false;
     expect(await (await fetch(`http://127.0.0.1:${port}/metrics`, plain)).text()).toBe('a 1\nc 3\n');
   });
+
+  it("makes a body that is produced as it goes (plain text inflated) at the client's pace, and stops when the client leaves", async () => {
+    const MB = Buffer.alloc(1 << 20, 'x');
+    let produced = 0;
+    let finished = false;
+    async function* body() {
+      try {
+        for (let i = 0; i < 32; i++) {
+          produced++;
+          yield MB;
+        }
+      } finally {
+        finished = true;
+      }
+    }
+    const { port } = (await start(async () => ({ prerendered: body(), live: async () => Buffer.from('\nc 3\n') }))).address();
+
+    // A client that does not read for a while: the server stops producing once the socket is full.
+    const res = await new Promise<http.IncomingMessage>((resolve) =>
+      http.get(`http://127.0.0.1:${port}/metrics`, { headers: { 'accept-encoding': 'identity' } }, resolve),
+    );
+    res.pause();
+    await new Promise((r) => setTimeout(r, 300));
+    const whilePaused = produced;
+    expect(whilePaused).toBeLessThan(16);
+    let length = 0;
+    res.on('data', (d: Buffer) => {
+      length += d.length;
+    });
+    res.resume();
+    await new Promise((r) => res.on('end', r));
+    expect(length).toBe(32 * MB.length + 5);
+
+    // A client that leaves after the first bytes: the rest is never made, and the server goes on.
+    produced = 0;
+    finished = false;
+    await new Promise<void>((resolve) => {
+      const req = http.get(`http://127.0.0.1:${port}/metrics`, { headers: { 'accept-encoding': 'identity' } }, (r) => {
+        r.once('data', () => {
+          req.destroy();
+          resolve();
+        });
+      });
+      req.on('error', () => undefined);
+    });
+    for (let i = 0; i < 100 && !finished; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(finished).toBe(true);
+    expect(produced).toBeLessThan(16);
+    expect((await fetch(`http://127.0.0.1:${port}/-/healthy`)).status).toBe(200);
+  });
 });

@@ -2,6 +2,7 @@
 // happens to a fleet between renders (tunnels added, removed, reordered, changing status, new
 // connections data, data expiring), the result must be byte for byte what a renderer with no
 // history produces for the same snapshot.
+import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { Tunnel, TunnelConnections } from '../../src/domain/types.js';
 import { domainFamilies } from '../../src/metrics/registry.js';
@@ -30,7 +31,7 @@ describe('incremental render', () => {
     const families = domainFamilies(INTERVALS);
     const options = { families, snapshot: store.snapshot, staleDataMaxAgeMs: MAX_AGE, now: () => clock, tunnelsPerBlock: 3 };
     const incremental = createRenderer(options);
-    const text = async (render: ReturnType<typeof createRenderer>) => Buffer.concat((await render()).chunks).toString('utf8');
+    const text = async (render: ReturnType<typeof createRenderer>) => gunzipSync(Buffer.concat((await render()).members)).toString('utf8');
 
     let next = 0;
     const tunnel = (): Tunnel => {
@@ -121,7 +122,7 @@ describe('incremental render', () => {
     expect(fleet.length).toBeGreaterThan(3);
   });
 
-  it("keeps a changed block's piece of a family whose lines did not change (a connections read leaves the status lines as they were)", async () => {
+  it("keeps a changed block's gzip member of a family whose lines did not change (a connections read leaves the status lines as they were)", async () => {
     const store = createSnapshotStore();
     const clock = 1_800_000_000_000;
     const render = createRenderer({ families: domainFamilies(INTERVALS), snapshot: store.snapshot, staleDataMaxAgeMs: MAX_AGE, now: () => clock });
@@ -148,19 +149,19 @@ describe('incremental render', () => {
     const connections = (connector: string) =>
       store.recordConnections('acc', new Set(['a', 'b']), new Map([['a', read(connector)]]), { ok: true, at: clock, durationSeconds: 0 });
     connections('c1');
-    const pieceOf = (chunks: Buffer[], family: string) => chunks.find((c) => c.toString().startsWith(`${family}{`));
-    const before = (await render()).chunks;
+    const pieceOf = (members: Buffer[], family: string) => members.find((m) => gunzipSync(m).toString().startsWith(`${family}{`));
+    const before = (await render()).members;
     // Tunnel a's connector is replaced: its connector lines change, no tunnel's status line does.
     connections('c2');
-    const after = (await render()).chunks;
-    expect(pieceOf(after, 'cloudflare_tunnel_connector_info')?.toString()).toContain('connector_id="c2"');
+    const after = (await render()).members;
+    expect(gunzipSync(pieceOf(after, 'cloudflare_tunnel_connector_info') ?? Buffer.alloc(0)).toString()).toContain('connector_id="c2"');
     expect(pieceOf(after, 'cloudflare_tunnel_connector_info')).not.toBe(pieceOf(before, 'cloudflare_tunnel_connector_info'));
     expect(pieceOf(after, 'cloudflare_tunnel_status')).toBeDefined();
     expect(pieceOf(after, 'cloudflare_tunnel_status')).toBe(pieceOf(before, 'cloudflare_tunnel_status'));
     expect(pieceOf(after, 'cloudflare_tunnel_info')).toBe(pieceOf(before, 'cloudflare_tunnel_info'));
   });
 
-  it('keeps the pieces of unchanged blocks, so only a changed block is gzipped again', async () => {
+  it('keeps the gzip members of unchanged blocks, so only a changed block is gzipped again', async () => {
     const store = createSnapshotStore();
     const clock = 1_800_000_000_000;
     const render = createRenderer({
@@ -179,7 +180,7 @@ describe('incremental render', () => {
       configSrc: 'local',
     }));
     store.recordSuccess('tunnels', 'acc', fleet, { ok: true, at: clock, durationSeconds: 0 });
-    const before = new Set((await render()).chunks);
+    const before = new Set((await render()).members);
     // Tunnel e (third block) goes down: the first two blocks' pieces stay the same objects.
     store.recordSuccess(
       'tunnels',
@@ -187,13 +188,13 @@ describe('incremental render', () => {
       fleet.map((t) => (t.id === 'e' ? { ...t, status: 'down' as const } : { ...t })),
       { ok: true, at: clock, durationSeconds: 0 },
     );
-    const after = (await render()).chunks;
-    const kept = after.filter((c) => before.has(c));
-    const rebuilt = after.filter((c) => !before.has(c)).map((c) => c.toString());
+    const after = (await render()).members;
+    const kept = after.filter((m) => before.has(m)).map((m) => gunzipSync(m).toString());
+    const rebuilt = after.filter((m) => !before.has(m)).map((m) => gunzipSync(m).toString());
     expect(rebuilt.length).toBeGreaterThan(0);
     for (const piece of rebuilt) expect(piece).not.toMatch(/tunnel_id="[abcd]"/);
-    expect(kept.some((c) => c.toString().includes('tunnel_id="a"'))).toBe(true);
-    expect(Buffer.concat(after).toString()).toContain(
+    expect(kept.some((text) => text.includes('tunnel_id="a"'))).toBe(true);
+    expect(gunzipSync(Buffer.concat(after)).toString()).toContain(
       'cloudflare_tunnel_status{account_id="acc",tunnel_id="e",tunnel_name="e",tunnel_type="cfd_tunnel",status="down"} 1',
     );
   });

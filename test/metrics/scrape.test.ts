@@ -22,7 +22,9 @@ function setup(now?: () => number) {
   });
   const scrape = async (gzipped = false) => {
     const body = await metrics.scrape(gzipped);
-    const bytes = Buffer.concat([...body.prerendered, await body.live()]);
+    const parts: Buffer[] = [];
+    for await (const part of body.prerendered) parts.push(part);
+    const bytes = Buffer.concat([...parts, await body.live()]);
     return (gzipped ? gunzipSync(bytes) : bytes).toString('utf8');
   };
   /** Scrapes every 20 ms, up to 2 s, until the tunnel's status is `status`; the last value seen. */
