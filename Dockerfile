@@ -19,11 +19,12 @@ FROM node:26-slim
 ARG BUILD_REVISION=unknown
 ENV NODE_ENV=production \
     BUILD_REVISION=${BUILD_REVISION}
-# glibc's malloc raises its mmap threshold each time a large block is freed, so the exposition's
-# buffers (tens of kilobytes to a megabyte each, replaced as tunnels change) end up in its heap and
-# fragment it. Fixing the threshold at glibc's own starting value sends them to mmap, which gives
-# them back when they are freed: about 20-40 MiB less RSS at 10,000 tunnels (README, Performance).
-ENV MALLOC_MMAP_THRESHOLD_=131072
+# glibc's malloc puts blocks under its mmap threshold (128 KiB at first, raised each time a larger
+# block is freed) in its heap. The exposition's gzip pieces and the buffers zlib works in (16 KiB
+# to a few hundred) are replaced as tunnels change and wait for V8's next full collection; in the
+# heap, the long-lived ones between them keep the freed space from going back to the system. From
+# 16 KiB up they get their own mappings, returned when freed (docs/performance.md, Memory).
+ENV MALLOC_MMAP_THRESHOLD_=16384
 # Node 26's V8 lets the young generation grow to two 32 MiB semi-spaces; Node 22's stopped at 16.
 # At 10,000 tunnels the larger one held about 55 MB where 16 held 29, with no measurable GC cost
 # (README, Performance). Set NODE_OPTIONS yourself to change it; it replaces this line.
