@@ -119,7 +119,7 @@ export async function serve(app: HttpApp, listen: ListenAddress, web: WebConfig 
             return;
           }
           if (Array.isArray(scraped.prerendered)) {
-            // About 180 gzip members at 10,000 tunnels (500 at 30,000): one writev.
+            // About 180 segments of one gzip stream at 10,000 tunnels (500 at 30,000): one writev.
             res.cork();
             for (const chunk of scraped.prerendered) res.write(chunk);
             res.uncork();

@@ -2,8 +2,6 @@
 // series rendered ahead from the snapshot (./render.ts), and the live self-metrics (API requests,
 // rate limit, remediation). Node's process metrics live in a separate registry.
 
-import { promisify } from 'node:util';
-import { gunzip as gunzipCallback } from 'node:zlib';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { ApiName } from '../clients/errors.js';
 import type { ApiObserver } from '../clients/http.js';
@@ -11,25 +9,23 @@ import type { PollIntervals, RemediationCounters } from '../domain/types.js';
 import type { Snapshot } from '../state/store.js';
 import { REVISION, VERSION } from '../version.js';
 import { eventLoopLagMetrics, LAG_METRICS } from './event-loop-lag.js';
+import { crc32Combine, GZIP_HEADER, gzipTrailer, inflateSegment, type Segment, storedSegment } from './gzip-stream.js';
 import { createRenderer, type Rendered, sourceCount } from './render.js';
-import { storedGzip } from './stored-gzip.js';
 
-const gunzip = promisify(gunzipCallback);
-/** Members inflated ahead of the one being written, on libuv's thread pool (4 threads by default). */
+/** Segments inflated ahead of the one being written, on libuv's thread pool (4 threads by default). */
 const INFLATE_AHEAD = 4;
 
 /**
- * The text of gzip members, in order, for a client that does not take gzip (Prometheus always
- * does): only gzip is kept (./render.ts), so a plain scrape inflates a few members ahead of the
- * write instead of holding the whole text.
+ * The text of segments, in order, for a client that does not take gzip (Prometheus always does):
+ * only the compressed text is kept (./render.ts), so a plain scrape inflates a few segments ahead
+ * of the write instead of holding the whole text.
  */
-async function* inflate(members: Buffer[]): AsyncGenerator<Buffer> {
+async function* inflate(segments: Segment[]): AsyncGenerator<Buffer> {
   const ahead: Promise<Buffer>[] = [];
   let next = 0;
   const fill = () => {
-    while (ahead.length < INFLATE_AHEAD && next < members.length) {
-      // Larger output buffers than zlib's 16 KiB: fewer pieces to join (see ./render.ts).
-      const text = gunzip(members[next++] as Buffer, { chunkSize: 256 * 1024 });
+    while (ahead.length < INFLATE_AHEAD && next < segments.length) {
+      const text = inflateSegment(segments[next++] as Segment);
       // Handled here too: a client gone mid-body leaves the rest unread.
       text.catch(() => undefined);
       ahead.push(text);
@@ -65,10 +61,10 @@ export interface ExporterMetrics {
 
 /**
  * A /metrics body in two parts. `prerendered` is the last complete render of the domain part (never
- * waiting for a render once there is one): gzipped, its gzip members, ready to write at once; plain,
- * its text as it is inflated. `live()` renders the self-metrics and process metrics then, so they
- * are measured after the prerendered bytes are on their way. Gzipped, each part is gzip members that
- * follow one another (RFC 1952).
+ * waiting for a render once there is one): gzipped, the gzip header and its deflate segments, ready
+ * to write at once; plain, its text as it is inflated. `live()` renders the self-metrics and process
+ * metrics then, so they are measured after the prerendered bytes are on their way; gzipped, it also
+ * ends the gzip stream. Gzipped, the whole body is one gzip member (./gzip-stream.ts).
  */
 export interface ScrapeBody {
   prerendered: Buffer[] | AsyncIterable<Buffer>;
@@ -415,7 +411,11 @@ export function createExporterMetrics(options: MetricsOptions): ExporterMetrics 
     },
   });
 
-  const renderOwn = async () => `${(await gunzip(Buffer.concat((await current()).members))).toString('utf8')}\n${await registry.metrics()}`;
+  const renderOwn = async () => {
+    const parts: Buffer[] = [];
+    for await (const part of inflate((await current()).segments)) parts.push(part);
+    return `${Buffer.concat(parts).toString('utf8')}\n${await registry.metrics()}`;
+  };
 
   return {
     registry,
@@ -463,10 +463,14 @@ export function createExporterMetrics(options: MetricsOptions): ExporterMetrics 
       const live = async () => {
         const [proc, self] = await Promise.all([processRegistry.metrics(), registry.metrics()]);
         const own = Buffer.from(`\n${self}\n${proc}`);
-        // A few kilobytes: stored as they are, since setting up a compressor costs more than they would save.
-        return gzipped ? storedGzip(own) : own;
+        if (!gzipped) return own;
+        // A few kilobytes: stored as they are, since setting up a compressor costs more than they
+        // would save. Then the end of the one gzip stream: its CRC is the domain part's and theirs.
+        const stored = storedSegment(own);
+        return Buffer.concat([stored.deflated, gzipTrailer(crc32Combine(domain.crc, stored.crc, stored.length), domain.length + stored.length)]);
       };
-      return { prerendered: gzipped ? domain.members : inflate(domain.members), live };
+      if (!gzipped) return { prerendered: inflate(domain.segments), live };
+      return { prerendered: [GZIP_HEADER, ...domain.segments.map((s) => s.deflated)], live };
     },
   };
 }

@@ -1,47 +1,36 @@
 // Renders the snapshot's series (the domain part of /metrics) to the text format once per snapshot
 // change instead of once per scrape. At 10,000 tunnels the exposition is tens of megabytes (about
-// 52 MB once every tunnel's connectors are read), so it is kept as gzip pieces and each tunnel's
-// bytes exist once:
-// - the tunnels are cut into blocks of consecutive tunnels; per family a block is one gzip member
-//   (RFC 1952) of its tunnels' lines, and the exposition is, per family, its header, then that
-//   family's member from every block, then the small sources' lines: members one after the other,
-//   which gunzip reads as one text. Only the gzip is kept (about a tenth of the text): Prometheus
-//   asks for it, and a plain scrape inflates it as it goes out (./registry.ts);
+// 52 MB once every tunnel's connectors are read), so it is kept compressed, in pieces, and each
+// tunnel's bytes exist once:
+// - the tunnels are cut into blocks of consecutive tunnels; per family a block is one deflate
+//   segment of its tunnels' lines, and the exposition is, per family, its header, then that
+//   family's segment from every block, then the small sources' lines: segments one after the
+//   other, sent as one gzip stream (./gzip-stream.ts). Only the compressed text is kept (about a
+//   tenth): Prometheus asks for gzip, and a plain scrape inflates it as it goes out (./registry.ts);
 // - a render keeps a block whose tunnels and their data are unchanged as it is, and rebuilds any
-//   other from the previous text of its unchanged tunnels (its old members inflated, then copied)
+//   other from the previous text of its unchanged tunnels (its old segments inflated, then copied)
 //   and the new lines of the changed ones, so a connections read costs one block, not the whole
-//   exposition; within it, a family none of whose lines changed keeps its member (a connections
+//   exposition; within it, a family none of whose lines changed keeps its segment (a connections
 //   read leaves the status lines, the largest family, as they were). Whether they changed is
 //   decided by formatting the changed tunnels' previous data again, not by inflating;
 // - each tunnel's record is kept and updated in place, so a render allocates nothing for a tunnel
 //   that did not change (fewer short-lived objects: a smaller young generation, fewer GCs);
 // - the work yields to the event loop between blocks and every few hundred formatted tunnels;
-//   gzip and gunzip run on libuv's thread pool.
+//   deflate and inflate run on libuv's thread pool.
 // The result also says when the next series expires (STALE_DATA_MAX_AGE), so the caller renders
 // again then even when nothing changes.
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { promisify } from 'node:util';
-import { gunzip as gunzipCallback, gzip as gzipCallback, gzipSync } from 'node:zlib';
 import type { Tunnel, TunnelConnections } from '../domain/types.js';
 import { type Snapshot, tunnelKey } from '../state/store.js';
 import { collectCollectorMetrics } from './collectors.js';
 import { formatHeader, formatSamples } from './exposition.js';
 import { collectGatewayMetrics } from './gateway.js';
+import { combine, deflateSegment, deflateSegmentSync, EMPTY_SEGMENT, inflateSegment, type Segment } from './gzip-stream.js';
 import { collectProxyRecordMetrics } from './proxy-records.js';
 import type { Families } from './samples.js';
 import { tunnelSamples } from './tunnels.js';
 
-const gzip = promisify(gzipCallback);
-const gunzip = promisify(gunzipCallback);
-const EMPTY = Buffer.alloc(0);
-/**
- * zlib writes its output into buffers of this size (16 KiB by default, then joined): one buffer
- * large enough for a block's gzip is garbage once, and glibc gives it its own mapping, returned to
- * the system when it is collected, instead of a place in its heap between long-lived buffers.
- */
-const GZIP_OPTIONS = { chunkSize: 256 * 1024 };
-
-/** Tunnels per block: 2 to 5 MB of text (0.2 to 0.6 MB gzipped), 16 gzip members per 1,000 tunnels. */
+/** Tunnels per block: 2 to 5 MB of text (0.2 to 0.6 MB compressed), 16 segments per 1,000 tunnels. */
 const TUNNELS_PER_BLOCK = 1000;
 /** Tunnels formatted (not copied) between two yields to the event loop. */
 const FORMATTED_PER_SLICE = 250;
@@ -60,22 +49,25 @@ export interface Rendered {
   /** How many collector/scope entries that snapshot had (a new source makes a render incomplete). */
   sources: number;
   /**
-   * The domain part of the exposition as gzip members, to be written one after the other (gunzip
-   * reads them as one text, which ends with a newline). A member unchanged since the previous
-   * render is the same Buffer object.
+   * The domain part of the exposition as deflate segments, to be written one after the other in
+   * one gzip stream (./gzip-stream.ts); their text ends with a newline. A segment unchanged since
+   * the previous render is the same object.
    */
-  members: Buffer[];
+  segments: Segment[];
+  /** The CRC-32 and length of the segments' text, for the gzip trailer. */
+  crc: number;
+  length: number;
   /** When the first series in it expires (epoch ms; Infinity when none can). */
   nextExpiry: number;
   durationMs: number;
 }
 
-/** Consecutive tunnels' lines: per family one gzip member, and where each tunnel's lines end in its text. */
+/** Consecutive tunnels' lines: per family one deflate segment, and where each tunnel's lines end in its text. */
 interface Block {
   tunnels: RenderedTunnel[];
-  /** Per family, the gzip of its lines (empty when it has none). */
-  members: Buffer[];
-  /** Per family, tunnels.length + 1 offsets: tunnel j's lines are bytes [ends[f][j], ends[f][j + 1]) of members[f]'s text. */
+  /** Per family, its lines compressed (empty when it has none). */
+  segments: Segment[];
+  /** Per family, tunnels.length + 1 offsets: tunnel j's lines are bytes [ends[f][j], ends[f][j + 1]) of segments[f]'s text. */
   ends: Int32Array[];
 }
 
@@ -126,14 +118,14 @@ export function createRenderer(options: {
   const perBlock = options.tunnelsPerBlock ?? TUNNELS_PER_BLOCK;
   // Each family's header, after the previous family's last line: the families are separated by a
   // blank line, and every line ends with a newline.
-  const headers = families.map((f, i) => gzipSync(`${i > 0 ? '\n' : ''}${formatHeader(f)}\n`));
+  const headers = families.map((f, i) => deflateSegmentSync(`${i > 0 ? '\n' : ''}${formatHeader(f)}\n`));
   const byName = new Map(families.map((f, i) => [f.name, i]));
   /** Per account, per tunnel id. */
   const known = new Map<string, Map<string, RenderedTunnel>>();
   let blocks: Block[] = [];
   let renders = 0;
-  /** The small sources' lines per family, last render, and their gzip: kept when equal. */
-  let restBefore: ({ lines: string; member: Buffer } | undefined)[] = [];
+  /** The small sources' lines per family, last render, and their segment: kept when equal. */
+  let restBefore: ({ lines: string; segment: Segment } | undefined)[] = [];
 
   const linesOf = (tunnel: Tunnel, conns: TunnelConnections | undefined, transitions: number): (string | undefined)[] => {
     const samples: Families = new Map();
@@ -145,7 +137,7 @@ export function createRenderer(options: {
   };
 
   /**
-   * The text of old blocks' members, inflated once per render for the blocks being rebuilt from
+   * The text of old blocks' segments, inflated once per render for the blocks being rebuilt from
    * them; a block's entries are dropped once the block being built no longer draws on it.
    */
   const inflated = new Map<Block, Map<number, Promise<Buffer>>>();
@@ -157,10 +149,7 @@ export function createRenderer(options: {
     }
     let text = ofBlock.get(f);
     if (!text) {
-      const member = old.members[f] as Buffer;
-      // Into one buffer of the text's known size: no pieces to join (garbage) afterwards.
-      const size = (old.ends[f] as Int32Array)[old.tunnels.length] as number;
-      text = member.length === 0 ? Promise.resolve(EMPTY) : gunzip(member, { chunkSize: Math.max(64, size) });
+      text = inflateSegment(old.segments[f] as Segment);
       ofBlock.set(f, text);
     }
     return text;
@@ -178,8 +167,8 @@ export function createRenderer(options: {
       if (++count % FORMATTED_PER_SLICE === 0) await yieldToLoop();
     }
     // The same tunnels in the same order as one earlier block: a family whose changed tunnels'
-    // lines come out as their previous data's did keeps that block's member (no inflate, no new
-    // gzip: a connections read leaves the status lines alone).
+    // lines come out as their previous data's did keeps that block's segment (no inflate, no new
+    // deflate: a connections read leaves the status lines alone).
     const same = sameTunnelsAs(tunnels);
     const before = same
       ? tunnels.map((r, j) => (formatted[j] === undefined || !r.written ? undefined : linesOf(r.written.tunnel, r.written.conns, r.written.transitions)))
@@ -191,11 +180,11 @@ export function createRenderer(options: {
     // Inflate what will be copied from, all at once on the thread pool (awaited family by family below).
     for (let f = 0; f < families.length; f++) if (!keep[f]) for (const old of sources) textOf(old, f).catch(() => undefined);
 
-    const members: Promise<Buffer>[] = [];
+    const segments: Promise<Segment>[] = [];
     const ends: Int32Array[] = [];
     for (let f = 0; f < families.length; f++) {
       if (keep[f]) {
-        members.push(Promise.resolve((same as Block).members[f] as Buffer));
+        segments.push(Promise.resolve((same as Block).segments[f] as Segment));
         ends.push((same as Block).ends[f] as Int32Array);
         continue;
       }
@@ -212,7 +201,7 @@ export function createRenderer(options: {
       }
       ends.push(at);
       if (at[tunnels.length] === 0) {
-        members.push(Promise.resolve(EMPTY));
+        segments.push(Promise.resolve(EMPTY_SEGMENT));
         continue;
       }
       const texts = new Map<Block, Buffer>();
@@ -234,9 +223,9 @@ export function createRenderer(options: {
         text[(at[j + 1] as number) - 1] = 0x0a;
       }
       // On libuv's thread pool, while the next family is put together.
-      members.push(gzip(text, GZIP_OPTIONS));
+      segments.push(deflateSegment(text));
     }
-    const block: Block = { tunnels, members: await Promise.all(members), ends };
+    const block: Block = { tunnels, segments: await Promise.all(segments), ends };
     // Only now: the copies above read each tunnel's previous place.
     tunnels.forEach((r, j) => {
       r.block = block;
@@ -344,23 +333,24 @@ export function createRenderer(options: {
     for (const entry of [...snapshot.gateway_proxy_endpoints.values(), ...snapshot.proxy_records.values()]) {
       if (entry.lastSuccessAt !== undefined && t - entry.lastSuccessAt <= maxAge) nextExpiry = Math.min(nextExpiry, entry.lastSuccessAt + maxAge + 1);
     }
-    const restLines: ({ lines: string; member: Buffer } | undefined)[] = families.map(() => undefined);
+    const restLines: ({ lines: string; segment: Segment } | undefined)[] = families.map(() => undefined);
     for (const [name, samples] of rest) {
       const i = byName.get(name);
       if (i === undefined || samples.length === 0) continue;
       const lines = `${formatSamples(name, samples)}\n`;
       const before = restBefore[i];
-      restLines[i] = before?.lines === lines ? before : { lines, member: await gzip(lines) };
+      restLines[i] = before?.lines === lines ? before : { lines, segment: await deflateSegment(lines) };
     }
     restBefore = restLines;
 
-    const members: Buffer[] = [];
+    const segments: Segment[] = [];
     for (let f = 0; f < families.length; f++) {
-      members.push(headers[f] as Buffer);
-      for (const block of blocks) if ((block.members[f] as Buffer).length > 0) members.push(block.members[f] as Buffer);
+      segments.push(headers[f] as Segment);
+      for (const block of blocks) if ((block.segments[f] as Segment).length > 0) segments.push(block.segments[f] as Segment);
       const own = restLines[f];
-      if (own) members.push(own.member);
+      if (own) segments.push(own.segment);
     }
-    return { version: snapshot.version, sources: sourceCount(snapshot), members, nextExpiry, durationMs: performance.now() - started };
+    const { crc, length } = combine(segments);
+    return { version: snapshot.version, sources: sourceCount(snapshot), segments, crc, length, nextExpiry, durationMs: performance.now() - started };
   };
 }

@@ -2,14 +2,18 @@
 // happens to a fleet between renders (tunnels added, removed, reordered, changing status, new
 // connections data, data expiring), the result must be byte for byte what a renderer with no
 // history produces for the same snapshot.
-import { gunzipSync } from 'node:zlib';
+import { constants, inflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { Tunnel, TunnelConnections } from '../../src/domain/types.js';
+import type { Segment } from '../../src/metrics/gzip-stream.js';
 import { domainFamilies } from '../../src/metrics/registry.js';
 import { createRenderer } from '../../src/metrics/render.js';
 import { createSnapshotStore } from '../../src/state/store.js';
 
 const MAX_AGE = 600_000;
+/** The text of a render's segments (one deflate stream, as /metrics sends it gzipped). */
+const textOf = (segments: Segment[]) =>
+  inflateRawSync(Buffer.concat(segments.map((s) => s.deflated)), { finishFlush: constants.Z_SYNC_FLUSH }).toString('utf8');
 const INTERVALS = { tunnelsSeconds: 30, gatewaySeconds: 300, proxyRecordsSeconds: 60 };
 const STATUSES = ['healthy', 'degraded', 'down', 'inactive'] as const;
 
@@ -31,7 +35,7 @@ describe('incremental render', () => {
     const families = domainFamilies(INTERVALS);
     const options = { families, snapshot: store.snapshot, staleDataMaxAgeMs: MAX_AGE, now: () => clock, tunnelsPerBlock: 3 };
     const incremental = createRenderer(options);
-    const text = async (render: ReturnType<typeof createRenderer>) => gunzipSync(Buffer.concat((await render()).members)).toString('utf8');
+    const text = async (render: ReturnType<typeof createRenderer>) => textOf((await render()).segments);
 
     let next = 0;
     const tunnel = (): Tunnel => {
@@ -122,7 +126,7 @@ describe('incremental render', () => {
     expect(fleet.length).toBeGreaterThan(3);
   });
 
-  it("keeps a changed block's gzip member of a family whose lines did not change (a connections read leaves the status lines as they were)", async () => {
+  it("keeps a changed block's segment of a family whose lines did not change (a connections read leaves the status lines as they were)", async () => {
     const store = createSnapshotStore();
     const clock = 1_800_000_000_000;
     const render = createRenderer({ families: domainFamilies(INTERVALS), snapshot: store.snapshot, staleDataMaxAgeMs: MAX_AGE, now: () => clock });
@@ -149,19 +153,19 @@ describe('incremental render', () => {
     const connections = (connector: string) =>
       store.recordConnections('acc', new Set(['a', 'b']), new Map([['a', read(connector)]]), { ok: true, at: clock, durationSeconds: 0 });
     connections('c1');
-    const pieceOf = (members: Buffer[], family: string) => members.find((m) => gunzipSync(m).toString().startsWith(`${family}{`));
-    const before = (await render()).members;
+    const pieceOf = (segments: Segment[], family: string) => segments.find((s) => textOf([s]).startsWith(`${family}{`));
+    const before = (await render()).segments;
     // Tunnel a's connector is replaced: its connector lines change, no tunnel's status line does.
     connections('c2');
-    const after = (await render()).members;
-    expect(gunzipSync(pieceOf(after, 'cloudflare_tunnel_connector_info') ?? Buffer.alloc(0)).toString()).toContain('connector_id="c2"');
+    const after = (await render()).segments;
+    expect(textOf([pieceOf(after, 'cloudflare_tunnel_connector_info') as Segment])).toContain('connector_id="c2"');
     expect(pieceOf(after, 'cloudflare_tunnel_connector_info')).not.toBe(pieceOf(before, 'cloudflare_tunnel_connector_info'));
     expect(pieceOf(after, 'cloudflare_tunnel_status')).toBeDefined();
     expect(pieceOf(after, 'cloudflare_tunnel_status')).toBe(pieceOf(before, 'cloudflare_tunnel_status'));
     expect(pieceOf(after, 'cloudflare_tunnel_info')).toBe(pieceOf(before, 'cloudflare_tunnel_info'));
   });
 
-  it('keeps the gzip members of unchanged blocks, so only a changed block is gzipped again', async () => {
+  it('keeps the segments of unchanged blocks, so only a changed block is compressed again', async () => {
     const store = createSnapshotStore();
     const clock = 1_800_000_000_000;
     const render = createRenderer({
@@ -180,7 +184,7 @@ describe('incremental render', () => {
       configSrc: 'local',
     }));
     store.recordSuccess('tunnels', 'acc', fleet, { ok: true, at: clock, durationSeconds: 0 });
-    const before = new Set((await render()).members);
+    const before = new Set((await render()).segments);
     // Tunnel e (third block) goes down: the first two blocks' pieces stay the same objects.
     store.recordSuccess(
       'tunnels',
@@ -188,14 +192,12 @@ describe('incremental render', () => {
       fleet.map((t) => (t.id === 'e' ? { ...t, status: 'down' as const } : { ...t })),
       { ok: true, at: clock, durationSeconds: 0 },
     );
-    const after = (await render()).members;
-    const kept = after.filter((m) => before.has(m)).map((m) => gunzipSync(m).toString());
-    const rebuilt = after.filter((m) => !before.has(m)).map((m) => gunzipSync(m).toString());
+    const after = (await render()).segments;
+    const kept = after.filter((s) => before.has(s)).map((s) => textOf([s]));
+    const rebuilt = after.filter((s) => !before.has(s)).map((s) => textOf([s]));
     expect(rebuilt.length).toBeGreaterThan(0);
     for (const piece of rebuilt) expect(piece).not.toMatch(/tunnel_id="[abcd]"/);
     expect(kept.some((text) => text.includes('tunnel_id="a"'))).toBe(true);
-    expect(gunzipSync(Buffer.concat(after)).toString()).toContain(
-      'cloudflare_tunnel_status{account_id="acc",tunnel_id="e",tunnel_name="e",tunnel_type="cfd_tunnel",status="down"} 1',
-    );
+    expect(textOf(after)).toContain('cloudflare_tunnel_status{account_id="acc",tunnel_id="e",tunnel_name="e",tunnel_type="cfd_tunnel",status="down"} 1');
   });
 });

@@ -1,12 +1,13 @@
 // /metrics is served from the last complete render: a scrape never waits for one (once there is
 // one), a change shows once the background render after it is done, and the gzip body (the
-// pre-rendered domain part and the self-metrics as two gzip members) decodes to the whole text.
+// pre-rendered domain part and the self-metrics) is one gzip member that decodes to the whole text.
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { Tunnel, TunnelConnections } from '../../src/domain/types.js';
 import { createExporterMetrics } from '../../src/metrics/registry.js';
 import { createSnapshotStore } from '../../src/state/store.js';
 import { value } from '../helpers/exposition.js';
+import { firstMember } from '../helpers/gzip.js';
 
 const T0 = Date.now();
 const tunnel = (status: Tunnel['status']): Tunnel => ({ accountId: 'acc', id: 't1', name: 'api', type: 'cfd_tunnel', status, configSrc: 'cloudflare' });
@@ -25,7 +26,12 @@ function setup(now?: () => number) {
     const parts: Buffer[] = [];
     for await (const part of body.prerendered) parts.push(part);
     const bytes = Buffer.concat([...parts, await body.live()]);
-    return (gzipped ? gunzipSync(bytes) : bytes).toString('utf8');
+    if (!gzipped) return bytes.toString('utf8');
+    // One gzip member: a client that reads only the first (a browser, curl --compressed) gets it all.
+    const first = firstMember(bytes);
+    expect(first.after).toBe(8);
+    expect(first.text.equals(gunzipSync(bytes))).toBe(true);
+    return first.text.toString('utf8');
   };
   /** Scrapes every 20 ms, up to 2 s, until the tunnel's status is `status`; the last value seen. */
   const scrapeUntil = async (status: Tunnel['status'], gzipped = false) => {
