@@ -76,4 +76,27 @@ describe('landing page in Chromium', () => {
       await exporter.stop();
     }
   });
+
+  it("shows all of /metrics when followed from the landing page's link (the gzip body is one member)", { timeout: 60_000 }, async (ctx) => {
+    const chromium = browser(ctx);
+    const sim = await simulator({ fleet: { accounts: 1, tunnelsPerAccount: 6, recordsPerOrganization: 3, maxProxyRecords: 20 } });
+    const exporter = createExporter({ config: simulatorConfig(sim), log: silentLogger() });
+    const server = await exporter.start();
+    try {
+      await exporter.ready();
+      await exporter.connectionsSettled();
+      const profile = mkdtempSync(join(tmpdir(), 'chromium-'));
+      // Chromium asks for gzip and, like every browser, reads only the first gzip member.
+      const { stdout: dom } = await run(chromium, [...chromiumArgs(profile), '--dump-dom', `${server.url}/metrics`], { maxBuffer: 10 * 1024 * 1024 });
+      const plain = await (await fetch(`${server.url}/metrics`, { headers: { 'accept-encoding': 'identity' } })).text();
+      const statusLines = plain.split('\n').filter((l) => l.startsWith('cloudflare_tunnel_status{')).length;
+      expect(statusLines).toBeGreaterThan(0);
+      expect(dom.split('\n').filter((l) => l.startsWith('cloudflare_tunnel_status{')).length).toBe(statusLines);
+      // The self-metrics and the process metrics come last.
+      expect(dom).toContain('cloudflare_tunnel_exporter_build_info{');
+      expect(dom).toContain('process_resident_memory_bytes ');
+    } finally {
+      await exporter.stop();
+    }
+  });
 });
