@@ -70,6 +70,9 @@ function clientCertProblem(socket: TLSSocket, tls: NonNullable<WebConfig['tls']>
   return undefined;
 }
 
+/** Bytes of a body made as it goes out that may wait in the response's buffer. */
+const QUEUED_AT_MOST = 4 * 1024 * 1024;
+
 /** Resolves when the response can take more, or is gone. */
 function drained(res: http.ServerResponse): Promise<void> {
   return new Promise((resolve) => {
@@ -124,10 +127,13 @@ export async function serve(app: HttpApp, listen: ListenAddress, web: WebConfig 
             for (const chunk of scraped.prerendered) res.write(chunk);
             res.uncork();
           } else {
-            // Text made as it goes out (plain, inflated): at the client's pace, not all queued at once.
+            // Text made as it goes out (plain, inflated): at the client's pace, a few megabytes
+            // queued at most. (Waiting for 'drain' after every chunk would let the socket run dry
+            // between two chunks.)
             for await (const chunk of scraped.prerendered) {
               if (res.destroyed) break;
-              if (!res.write(chunk)) await drained(res);
+              res.write(chunk);
+              if (res.writableLength > QUEUED_AT_MOST) await drained(res);
             }
             if (res.destroyed) return;
           }
