@@ -9,7 +9,7 @@
 // text. The CRC of the whole is combined from each segment's CRC and length, so no segment's text
 // has to be read again.
 import { promisify } from 'node:util';
-import { constants, crc32, deflateRaw as deflateRawCallback, deflateRawSync, inflateRaw as inflateRawCallback } from 'node:zlib';
+import { constants, crc32, deflateRaw as deflateRawCallback, deflateRawSync, inflateRaw as inflateRawCallback, inflateRawSync } from 'node:zlib';
 
 const deflateRaw = promisify(deflateRawCallback);
 const inflateRaw = promisify(inflateRawCallback);
@@ -72,12 +72,18 @@ export function storedSegment(data: Buffer): Segment {
   return { deflated: out, crc: crc32(data), length: data.length };
 }
 
-/** The text of one segment. */
+/** Into one buffer of the text's known size (no pieces joined); a segment has no final block, so the end of its data is not an error. */
+const inflateOptions = (segment: Segment) => ({ finishFlush: constants.Z_SYNC_FLUSH, chunkSize: Math.max(64, segment.length) });
+
+/** The text of one segment, inflated on libuv's thread pool. */
 export function inflateSegment(segment: Segment): Promise<Buffer> {
   if (segment.length === 0) return Promise.resolve(Buffer.alloc(0));
-  // Into one buffer of the text's known size (no pieces joined); a segment has no final block, so
-  // the end of its data is not an error.
-  return inflateRaw(segment.deflated, { finishFlush: constants.Z_SYNC_FLUSH, chunkSize: Math.max(64, segment.length) });
+  return inflateRaw(segment.deflated, inflateOptions(segment));
+}
+
+/** The same at once: about a millisecond per megabyte of text. */
+export function inflateSegmentSync(segment: Segment): Buffer {
+  return segment.length === 0 ? Buffer.alloc(0) : inflateRawSync(segment.deflated, inflateOptions(segment));
 }
 
 /** The CRC-32 polynomial, bit-reversed (x^0 is the highest bit), as zlib and gzip use it. */

@@ -2,6 +2,7 @@
 // series rendered ahead from the snapshot (./render.ts), and the live self-metrics (API requests,
 // rate limit, remediation). Node's process metrics live in a separate registry.
 
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { ApiName } from '../clients/errors.js';
 import type { ApiObserver } from '../clients/http.js';
@@ -9,33 +10,29 @@ import type { PollIntervals, RemediationCounters } from '../domain/types.js';
 import type { Snapshot } from '../state/store.js';
 import { REVISION, VERSION } from '../version.js';
 import { eventLoopLagMetrics, LAG_METRICS } from './event-loop-lag.js';
-import { crc32Combine, GZIP_HEADER, gzipTrailer, inflateSegment, type Segment, storedSegment } from './gzip-stream.js';
+import { crc32Combine, GZIP_HEADER, gzipTrailer, inflateSegmentSync, type Segment, storedSegment } from './gzip-stream.js';
 import { createRenderer, type Rendered, sourceCount } from './render.js';
 
-/** Segments inflated ahead of the one being written, on libuv's thread pool (4 threads by default). */
-const INFLATE_AHEAD = 4;
+/** Text inflated between two turns of the event loop: about a millisecond's work. */
+const INFLATED_PER_TURN = 1024 * 1024;
 
 /**
  * The text of segments, in order, for a client that does not take gzip (Prometheus always does):
- * only the compressed text is kept (./render.ts), so a plain scrape inflates a few segments ahead
- * of the write instead of holding the whole text.
+ * only the compressed text is kept (./render.ts), so a plain scrape inflates it as it goes out
+ * instead of holding the whole text. On the event loop, giving it back after each megabyte or
+ * so: in a synthetic 48 MB exposition the thread pool took 64-89 ms per scrape where this takes
+ * 47-49 ms (zlib's set-up and the hand-offs cost more than the inflating).
  */
 async function* inflate(segments: Segment[]): AsyncGenerator<Buffer> {
-  const ahead: Promise<Buffer>[] = [];
-  let next = 0;
-  const fill = () => {
-    while (ahead.length < INFLATE_AHEAD && next < segments.length) {
-      const text = inflateSegment(segments[next++] as Segment);
-      // Handled here too: a client gone mid-body leaves the rest unread.
-      text.catch(() => undefined);
-      ahead.push(text);
+  let sinceTurn = 0;
+  for (const segment of segments) {
+    if (segment.length === 0) continue;
+    yield inflateSegmentSync(segment);
+    sinceTurn += segment.length;
+    if (sinceTurn >= INFLATED_PER_TURN) {
+      sinceTurn = 0;
+      await nextTurn();
     }
-  };
-  fill();
-  while (ahead.length > 0) {
-    const text = await (ahead.shift() as Promise<Buffer>);
-    fill();
-    yield text;
   }
 }
 

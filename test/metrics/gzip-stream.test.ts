@@ -12,6 +12,7 @@ import {
   GZIP_HEADER,
   gzipTrailer,
   inflateSegment,
+  inflateSegmentSync,
   type Segment,
   storedSegment,
 } from '../../src/metrics/gzip-stream.js';
@@ -80,6 +81,8 @@ describe('one gzip stream from segments', () => {
     expect((await inflateSegment(await deflateSegment(text))).equals(text)).toBe(true);
     expect((await inflateSegment(storedSegment(text))).equals(text)).toBe(true);
     expect((await inflateSegment(await deflateSegment(''))).length).toBe(0);
+    expect(inflateSegmentSync(await deflateSegment(text)).equals(text)).toBe(true);
+    expect(inflateSegmentSync(storedSegment(text)).equals(text)).toBe(true);
   });
 
   it('carries the CRC that gunzip checks', async () => {
