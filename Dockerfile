@@ -20,7 +20,7 @@ ARG BUILD_REVISION=unknown
 ENV NODE_ENV=production \
     BUILD_REVISION=${BUILD_REVISION}
 # glibc's malloc puts blocks under its mmap threshold (128 KiB at first, raised each time a larger
-# block is freed) in its heap. The exposition's gzip pieces and the buffers zlib works in (16 KiB
+# block is freed) in its heap. The exposition's compressed pieces and the buffers zlib works in (16 KiB
 # to a few hundred) are replaced as tunnels change and wait for V8's next full collection; in the
 # heap, the long-lived ones between them keep the freed space from going back to the system. From
 # 16 KiB up they get their own mappings, returned when freed (docs/performance.md, Memory).

@@ -20,8 +20,8 @@ const INFLATED_PER_TURN = 1024 * 1024;
  * The text of segments, in order, for a client that does not take gzip (Prometheus always does):
  * only the compressed text is kept (./render.ts), so a plain scrape inflates it as it goes out
  * instead of holding the whole text. On the event loop, giving it back after each megabyte or
- * so: in a synthetic 48 MB exposition the thread pool took 64-89 ms per scrape where this takes
- * 47-49 ms (zlib's set-up and the hand-offs cost more than the inflating).
+ * so: in a synthetic 48 MB exposition the thread pool took 64-89 ms per scrape where this took
+ * 47-60 ms (zlib's set-up and the hand-offs cost more than the inflating).
  */
 async function* inflate(segments: Segment[]): AsyncGenerator<Buffer> {
   let sinceTurn = 0;
