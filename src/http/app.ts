@@ -25,8 +25,8 @@ export type HttpApp = (request: Request) => Promise<Response>;
 /**
  * The buffers behind a /metrics response. The server writes them to the socket as they are (tens of
  * megabytes at 10,000 tunnels: copying them into a fetch body on every scrape would cost more than
- * the write), the prerendered ones before the live part is rendered; the Response itself streams
- * the same buffers, so tests can read it as usual.
+ * the write), with the live part and a Content-Length; the Response itself streams the same
+ * buffers, so tests can read it as usual.
  */
 const rawBodies = new WeakMap<Response, ScrapeBody>();
 

@@ -114,17 +114,20 @@ export async function serve(app: HttpApp, listen: ListenAddress, web: WebConfig 
         });
         const scraped = rawBody(response);
         if (scraped) {
-          // No content-length: the prerendered part goes out now, chunked, and the live part
-          // (rendered after it) follows it.
-          res.writeHead(response.status, headers);
           if (req.method === 'HEAD') {
+            res.writeHead(response.status, headers);
             res.end();
             return;
           }
+          // The live part first (a few kilobytes, under a millisecond): the length is then known, a
+          // failure is still a 500, and a prerendered body leaves in one write.
+          const live = await scraped.live();
+          res.writeHead(response.status, { ...headers, 'content-length': String(scraped.length + live.length) });
           if (Array.isArray(scraped.prerendered)) {
             // About 180 segments of one gzip stream at 10,000 tunnels (500 at 30,000): one writev.
             res.cork();
             for (const chunk of scraped.prerendered) res.write(chunk);
+            res.write(live);
             res.uncork();
           } else {
             // Text made as it goes out (plain, inflated): at the client's pace, a few megabytes
@@ -136,8 +139,9 @@ export async function serve(app: HttpApp, listen: ListenAddress, web: WebConfig 
               if (res.writableLength > QUEUED_AT_MOST) await drained(res);
             }
             if (res.destroyed) return;
+            res.write(live);
           }
-          res.end(await scraped.live());
+          res.end();
           return;
         }
         res.writeHead(response.status, headers);

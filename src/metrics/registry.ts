@@ -59,12 +59,13 @@ export interface ExporterMetrics {
 /**
  * A /metrics body in two parts. `prerendered` is the last complete render of the domain part (never
  * waiting for a render once there is one): gzipped, the gzip header and its deflate segments, ready
- * to write at once; plain, its text as it is inflated. `live()` renders the self-metrics and process
- * metrics then, so they are measured after the prerendered bytes are on their way; gzipped, it also
- * ends the gzip stream. Gzipped, the whole body is one gzip member (./gzip-stream.ts).
+ * to write at once; plain, its text as it is inflated. `length` is its size in bytes. `live()`
+ * renders the self-metrics and process metrics; gzipped, it also ends the gzip stream. Gzipped, the
+ * whole body is one gzip member (./gzip-stream.ts).
  */
 export interface ScrapeBody {
   prerendered: Buffer[] | AsyncIterable<Buffer>;
+  length: number;
   live: () => Promise<Buffer>;
 }
 
@@ -466,8 +467,11 @@ export function createExporterMetrics(options: MetricsOptions): ExporterMetrics 
         const stored = storedSegment(own);
         return Buffer.concat([stored.deflated, gzipTrailer(crc32Combine(domain.crc, stored.crc, stored.length), domain.length + stored.length)]);
       };
-      if (!gzipped) return { prerendered: inflate(domain.segments), live };
-      return { prerendered: [GZIP_HEADER, ...domain.segments.map((s) => s.deflated)], live };
+      if (!gzipped) return { prerendered: inflate(domain.segments), length: domain.length, live };
+      const prerendered = [GZIP_HEADER, ...domain.segments.map((s) => s.deflated)];
+      let length = 0;
+      for (const part of prerendered) length += part.length;
+      return { prerendered, length, live };
     },
   };
 }

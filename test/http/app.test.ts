@@ -11,7 +11,8 @@ function app(overrides: Partial<HttpAppOptions> = {}) {
     scrapeMetrics: async (gzipped) => {
       const text = Buffer.from('# HELP x_total X.\n# TYPE x_total counter\nx_total 1\n');
       const live = Buffer.from('y 2\n');
-      return { prerendered: [gzipped ? gzipSync(text) : text], live: async () => (gzipped ? gzipSync(live) : live) };
+      const prerendered = gzipped ? gzipSync(text) : text;
+      return { prerendered: [prerendered], length: prerendered.length, live: async () => (gzipped ? gzipSync(live) : live) };
     },
     metricsContentType: 'text/plain; version=0.0.4; charset=utf-8',
     waitingFor: () => [],

@@ -1,7 +1,7 @@
 // The HTTP server as a hostile client meets it: raw requests over a socket, so a malformed Host or
 // an unusual method reaches the server exactly as sent. Any request gets a 4xx at worst, never a
-// crash, and the server keeps serving afterwards. /metrics goes out in two parts: what was rendered
-// ahead, then what is rendered at the scrape.
+// crash, and the server keeps serving afterwards. /metrics is what was rendered ahead followed by
+// what is rendered at the scrape, sent as one body with its length.
 import http from 'node:http';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -15,7 +15,7 @@ afterEach(async () => {
   server = undefined;
 });
 
-const scrapeBody = async () => ({ prerendered: [Buffer.from('x 1\n')], live: async () => Buffer.from('y 1\n') });
+const scrapeBody = async () => ({ prerendered: [Buffer.from('x 1\n')], length: 4, live: async () => Buffer.from('y 1\n') });
 
 async function start(scrapeMetrics: HttpAppOptions['scrapeMetrics'] = scrapeBody): Promise<RunningServer> {
   const app = createHttpApp({
@@ -63,32 +63,26 @@ describe('HTTP server against hostile requests', () => {
 });
 
 describe('HTTP server: /metrics', () => {
-  it('sends the prerendered part before it renders the live part, then both as one body', async () => {
-    let received = '';
-    let liveCalledAfter: string | undefined;
+  it('sends the prerendered and live parts as one body with its Content-Length, in one write when prerendered', async () => {
     const { port } = (
       await start(async () => ({
         prerendered: [Buffer.from('a 1\n'), Buffer.from('b 2\n')],
-        live: async () => {
-          // Waits until the client holds the prerendered bytes.
-          for (let i = 0; i < 100 && !received.includes('b 2'); i++) await new Promise((r) => setTimeout(r, 10));
-          liveCalledAfter = received;
-          return Buffer.from('c 3\n');
-        },
+        length: 8,
+        live: async () => Buffer.from('c 3\n'),
       }))
     ).address();
-    const body = await new Promise<string>((resolve, reject) => {
-      http.get(`http://127.0.0.1:${port}/metrics`, (res) => {
-        let text = '';
-        res.on('data', (d: Buffer) => {
-          text += d.toString();
-          received = text;
-        });
-        res.on('end', () => resolve(text));
-        res.on('error', reject);
+    // Raw, to see how the bytes arrive: headers and the whole body in the first read, not chunked.
+    const first = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(port, '127.0.0.1', () => socket.write('GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n'));
+      socket.once('data', (d: Buffer) => {
+        socket.destroy();
+        resolve(d.toString('latin1'));
       });
+      socket.on('error', reject);
     });
-    expect(liveCalledAfter).toBe('a 1\nb 2\n');
+    const [head, body] = first.split('\r\n\r\n');
+    expect(head).toMatch(/\r\ncontent-length: 12(\r\n|$)/i);
+    expect(head).not.toMatch(/transfer-encoding/i);
     expect(body).toBe('a 1\nb 2\nc 3\n');
   });
 
@@ -97,6 +91,7 @@ describe('HTTP server: /metrics', () => {
     const { port } = (
       await start(async () => ({
         prerendered: [Buffer.from('a 1\n')],
+        length: 4,
         live: async () => {
           rendered++;
           return Buffer.from('c 3\n');
@@ -109,11 +104,12 @@ describe('HTTP server: /metrics', () => {
     expect(rendered).toBe(0);
   });
 
-  it('cuts the response short when the live part fails, so the scrape fails, and keeps serving', async () => {
+  it('answers 500 when the live part fails, before any byte of the body, and keeps serving', async () => {
     let fail = true;
     const { port } = (
       await start(async () => ({
         prerendered: [Buffer.from('a 1\n')],
+        length: 4,
         live: async () => {
           if (fail) throw new Error('collect failed');
           return Buffer.from('c 3\n');
@@ -122,7 +118,9 @@ describe('HTTP server: /metrics', () => {
     ).address();
     // These bodies are not gzip: the client must not ask for it.
     const plain = { headers: { 'accept-encoding': 'identity' } };
-    await expect(fetch(`http://127.0.0.1:${port}/metrics`, plain).then((r) => r.text())).rejects.toThrow(/terminated/);
+    const failed = await fetch(`http://127.0.0.1:${port}/metrics`, plain);
+    expect(failed.status).toBe(500);
+    expect(await failed.text()).toBe('Internal Server Error\n');
     fail = false;
     expect(await (await fetch(`http://127.0.0.1:${port}/metrics`, plain)).text()).toBe('a 1\nc 3\n');
   });
@@ -141,7 +139,7 @@ describe('HTTP server: /metrics', () => {
         finished = true;
       }
     }
-    const { port } = (await start(async () => ({ prerendered: body(), live: async () => Buffer.from('\nc 3\n') }))).address();
+    const { port } = (await start(async () => ({ prerendered: body(), length: 32 * MB.length, live: async () => Buffer.from('\nc 3\n') }))).address();
 
     // A client that does not read for a while: the server stops producing once the socket is full.
     const res = await new Promise<http.IncomingMessage>((resolve) =>

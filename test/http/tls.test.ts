@@ -35,7 +35,7 @@ async function start(yaml: string): Promise<number> {
   const app = createHttpApp({
     telemetryPath: '/metrics',
     version: 't',
-    scrapeMetrics: async () => ({ prerendered: [Buffer.from('x 1\n')], live: async () => Buffer.from('y 1\n') }),
+    scrapeMetrics: async () => ({ prerendered: [Buffer.from('x 1\n')], length: 4, live: async () => Buffer.from('y 1\n') }),
     metricsContentType: 'text/plain',
     waitingFor: () => [],
     landing: () => ({ docsUrl: 'https://docs.example/', now: 0, sources: [] }),

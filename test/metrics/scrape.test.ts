@@ -25,6 +25,8 @@ function setup(now?: () => number) {
     const body = await metrics.scrape(gzipped);
     const parts: Buffer[] = [];
     for await (const part of body.prerendered) parts.push(part);
+    // The server sends Content-Length from it.
+    expect(body.length).toBe(Buffer.concat(parts).length);
     const bytes = Buffer.concat([...parts, await body.live()]);
     if (!gzipped) return bytes.toString('utf8');
     // One gzip member: a client that reads only the first (a browser, curl --compressed) gets it all.
