@@ -6,10 +6,6 @@
 // monitorEventLoopDelay does (the time between two firings of a 10 ms timer, so an idle loop shows
 // about 0.01 s), keeps the mean and deviation as running sums, and a histogram only for percentiles.
 import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
-import { Gauge, type Registry } from 'prom-client';
-
-/** The names prom-client's collectDefaultMetrics gives these gauges. */
-export const LAG_METRICS = ['', 'min_', 'max_', 'mean_', 'stddev_', 'p50_', 'p90_', 'p99_'].map((part) => `nodejs_eventloop_lag_${part}seconds`);
 
 /** What a scrape reports when no sample came since the last one. */
 const NO_SAMPLES = { min: 0, max: 0, mean: 0, stddev: 0, p50: 0, p90: 0, p99: 0 };
@@ -77,53 +73,58 @@ function close(w: Window): void {
   }
 }
 
+/** What one read reports, in seconds: the samples since the previous read. */
+export interface LagStats {
+  /** The delay of a setImmediate started by the previous read (prom-client's nodejs_eventloop_lag_seconds). */
+  lag: number;
+  min: number;
+  max: number;
+  mean: number;
+  stddev: number;
+  p50: number;
+  p90: number;
+  p99: number;
+}
+
 /**
- * Registers the eight nodejs_eventloop_lag_* gauges on `registry` (use it instead of
- * prom-client's, removed from collectDefaultMetrics' set). Each scrape reports the samples since the
- * previous one, in seconds; `nodejs_eventloop_lag_seconds` is, as in prom-client, the delay of a
- * setImmediate started by the previous scrape. Returns a function that stops the sampling.
+ * A window on the process's event-loop samples, for one reader (./process.ts): each read() reports
+ * the samples since the previous one and starts a new window. close() stops the sampling once no
+ * window is open.
  */
-export function eventLoopLagMetrics(registry: Registry): () => void {
+export function openLagWindow(): { read(): LagStats; close(): void } {
   const w = open();
   let immediateLag = 0;
-  const gauge = (name: string, help: string, read: () => number) =>
-    new Gauge({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        this.set(read());
-      },
-    });
   const seconds = (ns: number) => ns / 1e9;
-  // Read together by the first gauge, so every gauge of one scrape describes the same samples.
-  let stats = NO_SAMPLES;
-  gauge('nodejs_eventloop_lag_seconds', 'Lag of event loop in seconds.', () => {
-    const started = process.hrtime.bigint();
-    setImmediate(() => {
-      immediateLag = Number(process.hrtime.bigint() - started);
-    });
-    stats =
-      w.count === 0
-        ? NO_SAMPLES
-        : {
-            min: w.min,
-            max: w.max,
-            mean: w.mean,
-            stddev: Math.sqrt(w.m2 / w.count),
-            p50: w.histogram.percentile(50),
-            p90: w.histogram.percentile(90),
-            p99: w.histogram.percentile(99),
-          };
-    reset(w);
-    return seconds(immediateLag);
-  });
-  gauge('nodejs_eventloop_lag_min_seconds', 'The minimum recorded event loop delay.', () => seconds(stats.min));
-  gauge('nodejs_eventloop_lag_max_seconds', 'The maximum recorded event loop delay.', () => seconds(stats.max));
-  gauge('nodejs_eventloop_lag_mean_seconds', 'The mean of the recorded event loop delays.', () => seconds(stats.mean));
-  gauge('nodejs_eventloop_lag_stddev_seconds', 'The standard deviation of the recorded event loop delays.', () => seconds(stats.stddev));
-  gauge('nodejs_eventloop_lag_p50_seconds', 'The 50th percentile of the recorded event loop delays.', () => seconds(stats.p50));
-  gauge('nodejs_eventloop_lag_p90_seconds', 'The 90th percentile of the recorded event loop delays.', () => seconds(stats.p90));
-  gauge('nodejs_eventloop_lag_p99_seconds', 'The 99th percentile of the recorded event loop delays.', () => seconds(stats.p99));
-  return () => close(w);
+  return {
+    read() {
+      const started = process.hrtime.bigint();
+      setImmediate(() => {
+        immediateLag = Number(process.hrtime.bigint() - started);
+      });
+      const stats =
+        w.count === 0
+          ? NO_SAMPLES
+          : {
+              min: w.min,
+              max: w.max,
+              mean: w.mean,
+              stddev: Math.sqrt(w.m2 / w.count),
+              p50: w.histogram.percentile(50),
+              p90: w.histogram.percentile(90),
+              p99: w.histogram.percentile(99),
+            };
+      reset(w);
+      return {
+        lag: seconds(immediateLag),
+        min: seconds(stats.min),
+        max: seconds(stats.max),
+        mean: seconds(stats.mean),
+        stddev: seconds(stats.stddev),
+        p50: seconds(stats.p50),
+        p90: seconds(stats.p90),
+        p99: seconds(stats.p99),
+      };
+    },
+    close: () => close(w),
+  };
 }

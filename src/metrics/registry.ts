@@ -3,14 +3,14 @@
 // rate limit, remediation). Node's process metrics live in a separate registry.
 
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ApiName } from '../clients/errors.js';
 import type { ApiObserver } from '../clients/http.js';
 import type { PollIntervals, RemediationCounters } from '../domain/types.js';
 import type { Snapshot } from '../state/store.js';
 import { REVISION, VERSION } from '../version.js';
-import { eventLoopLagMetrics, LAG_METRICS } from './event-loop-lag.js';
 import { crc32Combine, GZIP_HEADER, gzipTrailer, inflateSegmentSync, type Segment, storedSegment } from './gzip-stream.js';
+import { createProcessMetrics } from './process.js';
 import { createRenderer, type Rendered, sourceCount } from './render.js';
 
 /** Text inflated between two turns of the event loop: about a millisecond's work. */
@@ -39,8 +39,6 @@ async function* inflate(segments: Segment[]): AsyncGenerator<Buffer> {
 export interface ExporterMetrics {
   /** The exporter's live self-metrics (API requests, rate limit, remediation, build info). */
   registry: Registry;
-  /** Node.js process metrics, kept apart (their names do not all pass promtool's lint). */
-  processRegistry: Registry;
   observer: ApiObserver;
   remediation: RemediationCounters;
   /** Feeds the budget and refresh-queue self-metrics (Cloudflare). */
@@ -52,7 +50,7 @@ export interface ExporterMetrics {
   /** What /metrics serves (see ScrapeBody). */
   scrape(gzipped: boolean): Promise<ScrapeBody>;
   contentType: string;
-  /** Stops the event-loop sampling (the process metrics stay readable). */
+  /** Stops the event-loop sampling and the GC observer (the process metrics stay readable). */
   close(): void;
 }
 
@@ -216,15 +214,8 @@ export function domainFamilies(intervals: PollIntervals): Family[] {
 export function createExporterMetrics(options: MetricsOptions): ExporterMetrics {
   const now = options.now ?? Date.now;
   const registry = new Registry();
-  const processRegistry = new Registry();
-  collectDefaultMetrics({ register: processRegistry });
-  // prom-client's gauges named *_total break the naming convention (promtool check metrics fails
-  // the whole exposition on them); each is only the sum of the same gauge by type, kept below.
-  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) processRegistry.removeSingleMetric(name);
-  // prom-client's event-loop gauges cost about 0.4 ms of blocked loop per scrape (./event-loop-lag.ts):
-  // the same names are measured here instead. (Its monitor keeps running unread: it has no off switch.)
-  for (const name of LAG_METRICS) processRegistry.removeSingleMetric(name);
-  const stopLagSampling = eventLoopLagMetrics(processRegistry);
+  // prom-client's default metrics, read and formatted without its registry (./process.ts).
+  const processMetrics = createProcessMetrics();
 
   // The domain part, rendered in the background after each snapshot change (see ./render.ts).
   const render = createRenderer({ families: domainFamilies(options.intervals), snapshot: options.snapshot, staleDataMaxAgeMs: options.staleDataMaxAgeMs, now });
@@ -417,7 +408,6 @@ export function createExporterMetrics(options: MetricsOptions): ExporterMetrics 
 
   return {
     registry,
-    processRegistry,
     contentType: registry.contentType,
     observer: {
       onRequest(api: ApiName, operation: string, code: string, seconds: number) {
@@ -445,10 +435,10 @@ export function createExporterMetrics(options: MetricsOptions): ExporterMetrics 
     observeBudget(source) {
       budgetSource = source;
     },
-    close: stopLagSampling,
+    close: () => processMetrics.close(),
     renderOwn,
     async render() {
-      return `${await renderOwn()}\n${await processRegistry.metrics()}`;
+      return `${await renderOwn()}\n${processMetrics.render()}`;
     },
     async scrape(gzipped) {
       // The last complete render, at once; a newer one is on its way when the snapshot moved on.
@@ -456,10 +446,10 @@ export function createExporterMetrics(options: MetricsOptions): ExporterMetrics 
       // render) is not served: that scrape waits for a current one.
       const domain = latest && latest.sources >= sourceCount(options.snapshot()) ? latest : await current();
       if (outdated()) schedule();
-      // The domain part ends with a newline; a blank line before the self-metrics. The process
-      // metrics wait for a turn of the event loop (prom-client's lag gauge): both start at once.
+      // The domain part ends with a newline; a blank line before the self-metrics.
       const live = async () => {
-        const [proc, self] = await Promise.all([processRegistry.metrics(), registry.metrics()]);
+        const proc = processMetrics.render();
+        const self = await registry.metrics();
         const own = Buffer.from(`\n${self}\n${proc}`);
         if (!gzipped) return own;
         // A few kilobytes: stored as they are, since setting up a compressor costs more than they

@@ -3,7 +3,7 @@
 // meaning (the time between firings of a 10 ms timer), and the samples since the last scrape.
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { eventLoopLagMetrics, LAG_METRICS } from '../../src/metrics/event-loop-lag.js';
+import { createProcessMetrics } from '../../src/metrics/process.js';
 import { value } from '../helpers/exposition.js';
 
 const closers: (() => void)[] = [];
@@ -11,16 +11,18 @@ afterEach(() => {
   for (const close of closers.splice(0)) close();
 });
 
+const LAG_METRICS = ['', 'min_', 'max_', 'mean_', 'stddev_', 'p50_', 'p90_', 'p99_'].map((part) => `nodejs_eventloop_lag_${part}seconds`);
+
 function setup() {
-  const registry = new Registry();
-  closers.push(eventLoopLagMetrics(registry));
-  const scrape = () => registry.metrics();
+  const metrics = createProcessMetrics();
+  closers.push(() => metrics.close());
+  const scrape = async () => metrics.render();
   const stats = async () => {
     const text = await scrape();
     const read = (part: string) => value(text, `nodejs_eventloop_lag_${part}seconds`) as number;
     return { min: read('min_'), max: read('max_'), mean: read('mean_'), stddev: read('stddev_'), p50: read('p50_'), p90: read('p90_'), p99: read('p99_') };
   };
-  return { registry, scrape, stats };
+  return { scrape, stats };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

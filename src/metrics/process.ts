@@ -1,0 +1,218 @@
+// The Node.js process metrics, under the names, help texts, types and labels of prom-client's
+// collectDefaultMetrics, read and formatted synchronously at each scrape. Through prom-client's
+// registry the same families cost 0.65 ms of a scrape in a bare process and 0.95 ms in the
+// exporter at 10 tunnels (its async collect-and-format path; the reads themselves take about 0.1 ms),
+// more than the rest of a gzip scrape's own work. Differences, on purpose:
+// - the three gauges prom-client names *_total (nodejs_active_{handles,requests,resources}_total)
+//   are left out: promtool rejects the whole exposition for them, and each is the sum of the
+//   family of the same name without the suffix;
+// - process_cpu_*_seconds_total count from the process's start, not from the registry's creation;
+// - every garbage collection is counted (prom-client reads only the first of a batch of entries).
+import { openSync, readdirSync, readFileSync, readSync } from 'node:fs';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
+import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8';
+import { openLagWindow } from './event-loop-lag.js';
+import { type FamilyHeader, formatFamily } from './exposition.js';
+import type { Sample } from './samples.js';
+
+export interface ProcessMetrics {
+  /** The families as exposition text, one line per sample, ending with a newline. */
+  render(): string;
+  /** Stops the event-loop sampling and the garbage-collection observer. */
+  close(): void;
+}
+
+const LINUX = process.platform === 'linux';
+/** prom-client's default buckets for nodejs_gc_duration_seconds. */
+const GC_BUCKETS = [0.001, 0.01, 0.1, 1, 2, 5];
+const GC_KINDS = new Map<number, string>([
+  [constants.NODE_PERFORMANCE_GC_MAJOR, 'major'],
+  [constants.NODE_PERFORMANCE_GC_MINOR, 'minor'],
+  [constants.NODE_PERFORMANCE_GC_INCREMENTAL, 'incremental'],
+  [constants.NODE_PERFORMANCE_GC_WEAKCB, 'weakcb'],
+]);
+
+/** As prom-client computes it, once: whole seconds. */
+const START_SECONDS = Math.round(Date.now() / 1000 - process.uptime());
+
+/** The soft limit from /proc/self/limits, read once; undefined where there is no procfs. */
+function maxFds(): number | undefined {
+  if (!LINUX) return undefined;
+  try {
+    const line = readFileSync('/proc/self/limits', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Max open files'));
+    const limit = Number(line?.split(/ {2,}/)[1]);
+    return Number.isFinite(limit) ? limit : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * VmRSS, VmSize and VmData from /proc/self/status, in bytes. The file stays open: reading it again
+ * from the start makes the kernel write it anew, at a third of the cost of opening it each time.
+ */
+function procStatus(): () => { rss: number; size: number; data: number } | undefined {
+  let fd: number | undefined;
+  const buffer = Buffer.alloc(16_384);
+  return () => {
+    try {
+      fd ??= openSync('/proc/self/status', 'r');
+      const text = buffer.toString('latin1', 0, readSync(fd, buffer, 0, buffer.length, 0));
+      const kB = (field: string) => {
+        const at = text.indexOf(`\n${field}:`);
+        return at < 0 ? Number.NaN : Number.parseInt(text.slice(at + field.length + 2).trimStart(), 10) * 1024;
+      };
+      return { rss: kB('VmRSS'), size: kB('VmSize'), data: kB('VmData') };
+    } catch {
+      return undefined;
+    }
+  };
+}
+
+function countBy(names: readonly string[]): Sample[] {
+  const counts = new Map<string, number>();
+  for (const name of names) counts.set(name, (counts.get(name) ?? 0) + 1);
+  return [...counts].map(([type, n]) => ({ labels: { type }, value: n }));
+}
+
+/** Constructor names of libuv handles or requests (prom-client's grouping). */
+function constructorNames(list: readonly unknown[] | undefined): string[] {
+  const names: string[] = [];
+  for (const item of list ?? []) {
+    const name = (item as { constructor?: { name?: string } } | null)?.constructor?.name;
+    if (name !== undefined) names.push(name);
+  }
+  return names;
+}
+
+interface GcKind {
+  buckets: number[];
+  sum: number;
+  count: number;
+}
+
+const gauge = (name: string, help: string): FamilyHeader => ({ name, help, type: 'gauge' });
+const one = (value: number): Sample[] => (Number.isNaN(value) ? [] : [{ labels: {}, value }]);
+
+export function createProcessMetrics(): ProcessMetrics {
+  const lag = openLagWindow();
+  const fdLimit = maxFds();
+  const status = LINUX ? procStatus() : () => undefined;
+  const gc = new Map<string, GcKind>();
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const kind = GC_KINDS.get((entry as { detail?: { kind?: number } }).detail?.kind ?? -1);
+      if (kind === undefined) continue;
+      let k = gc.get(kind);
+      if (!k) {
+        k = { buckets: GC_BUCKETS.map(() => 0), sum: 0, count: 0 };
+        gc.set(kind, k);
+      }
+      const seconds = entry.duration / 1000;
+      // Each bucket counts what fell in it; the cumulative counts are summed at render.
+      const at = GC_BUCKETS.findIndex((le) => seconds <= le);
+      if (at >= 0) (k.buckets[at] as number)++;
+      k.sum += seconds;
+      k.count++;
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  const nodeVersion = process.version;
+  const [major, minor, patch] = nodeVersion.slice(1).split('.');
+  const versionLabels = { version: nodeVersion, major: major ?? '', minor: minor ?? '', patch: patch ?? '' };
+  const internals = process as unknown as { _getActiveHandles?: () => unknown[]; _getActiveRequests?: () => unknown[] };
+
+  function gcFamily(): string {
+    const name = 'nodejs_gc_duration_seconds';
+    const lines = [`# HELP ${name} Garbage collection duration by kind, one of major, minor, incremental or weakcb.`, `# TYPE ${name} histogram`];
+    for (const [kind, k] of gc) {
+      let cumulative = 0;
+      GC_BUCKETS.forEach((le, i) => {
+        cumulative += k.buckets[i] as number;
+        lines.push(`${name}_bucket{le="${le}",kind="${kind}"} ${cumulative}`);
+      });
+      lines.push(`${name}_bucket{le="+Inf",kind="${kind}"} ${k.count}`, `${name}_sum{kind="${kind}"} ${k.sum}`, `${name}_count{kind="${kind}"} ${k.count}`);
+    }
+    return lines.join('\n');
+  }
+
+  return {
+    render() {
+      const cpu = process.cpuUsage();
+      // process.memoryUsage() reads the same heap statistics, and the resident size again.
+      const heap = getHeapStatistics();
+      const vm = status();
+      let openFds: number | undefined;
+      if (LINUX) {
+        try {
+          // Less the descriptor readdirSync itself had open.
+          openFds = readdirSync('/proc/self/fd').length - 1;
+        } catch {
+          openFds = undefined;
+        }
+      }
+      const lagStats = lag.read();
+      const spaces = getHeapSpaceStatistics().map((s) => ({ ...s, space: s.space_name.slice(0, s.space_name.indexOf('_space')) }));
+      const families: [FamilyHeader, Sample[]][] = [
+        [{ name: 'process_cpu_user_seconds_total', help: 'Total user CPU time spent in seconds.', type: 'counter' }, one(cpu.user / 1e6)],
+        [{ name: 'process_cpu_system_seconds_total', help: 'Total system CPU time spent in seconds.', type: 'counter' }, one(cpu.system / 1e6)],
+        [{ name: 'process_cpu_seconds_total', help: 'Total user and system CPU time spent in seconds.', type: 'counter' }, one((cpu.user + cpu.system) / 1e6)],
+        [gauge('process_start_time_seconds', 'Start time of the process since unix epoch in seconds.'), one(START_SECONDS)],
+        [gauge('process_resident_memory_bytes', 'Resident memory size in bytes.'), one(vm ? vm.rss : process.memoryUsage.rss())],
+      ];
+      if (vm) {
+        families.push(
+          [gauge('process_virtual_memory_bytes', 'Virtual memory size in bytes.'), one(vm.size)],
+          [gauge('process_heap_bytes', 'Process heap size in bytes.'), one(vm.data)],
+        );
+      }
+      if (LINUX) families.push([gauge('process_open_fds', 'Number of open file descriptors.'), openFds === undefined ? [] : one(openFds)]);
+      if (fdLimit !== undefined) families.push([gauge('process_max_fds', 'Maximum number of open file descriptors.'), one(fdLimit)]);
+      families.push(
+        [gauge('nodejs_eventloop_lag_seconds', 'Lag of event loop in seconds.'), one(lagStats.lag)],
+        [gauge('nodejs_eventloop_lag_min_seconds', 'The minimum recorded event loop delay.'), one(lagStats.min)],
+        [gauge('nodejs_eventloop_lag_max_seconds', 'The maximum recorded event loop delay.'), one(lagStats.max)],
+        [gauge('nodejs_eventloop_lag_mean_seconds', 'The mean of the recorded event loop delays.'), one(lagStats.mean)],
+        [gauge('nodejs_eventloop_lag_stddev_seconds', 'The standard deviation of the recorded event loop delays.'), one(lagStats.stddev)],
+        [gauge('nodejs_eventloop_lag_p50_seconds', 'The 50th percentile of the recorded event loop delays.'), one(lagStats.p50)],
+        [gauge('nodejs_eventloop_lag_p90_seconds', 'The 90th percentile of the recorded event loop delays.'), one(lagStats.p90)],
+        [gauge('nodejs_eventloop_lag_p99_seconds', 'The 99th percentile of the recorded event loop delays.'), one(lagStats.p99)],
+        [
+          gauge('nodejs_active_resources', 'Number of active resources that are currently keeping the event loop alive, grouped by async resource type.'),
+          countBy(process.getActiveResourcesInfo()),
+        ],
+        [
+          gauge('nodejs_active_handles', 'Number of active libuv handles grouped by handle type. Every handle type is C++ class name.'),
+          countBy(constructorNames(internals._getActiveHandles?.())),
+        ],
+        [
+          gauge('nodejs_active_requests', 'Number of active libuv requests grouped by request type. Every request type is C++ class name.'),
+          countBy(constructorNames(internals._getActiveRequests?.())),
+        ],
+        [gauge('nodejs_heap_size_total_bytes', 'Process heap size from Node.js in bytes.'), one(heap.total_heap_size)],
+        [gauge('nodejs_heap_size_used_bytes', 'Process heap size used from Node.js in bytes.'), one(heap.used_heap_size)],
+        [gauge('nodejs_external_memory_bytes', 'Node.js external memory size in bytes.'), one(heap.external_memory)],
+        [
+          gauge('nodejs_heap_space_size_total_bytes', 'Process heap space size total from Node.js in bytes.'),
+          spaces.map((s) => ({ labels: { space: s.space }, value: s.space_size })),
+        ],
+        [
+          gauge('nodejs_heap_space_size_used_bytes', 'Process heap space size used from Node.js in bytes.'),
+          spaces.map((s) => ({ labels: { space: s.space }, value: s.space_used_size })),
+        ],
+        [
+          gauge('nodejs_heap_space_size_available_bytes', 'Process heap space size available from Node.js in bytes.'),
+          spaces.map((s) => ({ labels: { space: s.space }, value: s.space_available_size })),
+        ],
+        [gauge('nodejs_version_info', 'Node.js version info.'), [{ labels: versionLabels, value: 1 }]],
+      );
+      return `${families.map(([header, samples]) => formatFamily(header, samples)).join('\n')}\n${gcFamily()}\n`;
+    },
+    close() {
+      lag.close();
+      observer.disconnect();
+    },
+  };
+}
