@@ -1,6 +1,6 @@
 // The exporter's own prom-client registry: every metric in SPEC with its HELP text, the domain
 // series rendered ahead from the snapshot (./render.ts), and the live self-metrics (API requests,
-// rate limit, remediation). Node's process metrics live in a separate registry.
+// rate limit, remediation). Node's process metrics come from ./process.ts, after the self-metrics.
 
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';

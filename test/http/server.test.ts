@@ -125,6 +125,38 @@ describe('HTTP server: /metrics', () => {
     expect(await (await fetch(`http://127.0.0.1:${port}/metrics`, plain)).text()).toBe('a 1\nc 3\n');
   });
 
+  it('keeps serving when the client leaves while the live part is rendered', async () => {
+    let left: () => void = () => undefined;
+    const gone = new Promise<void>((resolve) => {
+      left = resolve;
+    });
+    let rendered = 0;
+    const { port } = (
+      await start(async () => ({
+        prerendered: [Buffer.from('a 1\n')],
+        length: 4,
+        live: async () => {
+          if (rendered++ === 0) {
+            await gone;
+            await new Promise((r) => setTimeout(r, 50));
+          }
+          return Buffer.from('c 3\n');
+        },
+      }))
+    ).address();
+    await new Promise<void>((resolve) => {
+      const req = http.get(`http://127.0.0.1:${port}/metrics`, { headers: { 'accept-encoding': 'identity' } });
+      req.on('error', () => resolve());
+      setTimeout(() => {
+        req.destroy();
+        left();
+        resolve();
+      }, 50);
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await (await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { 'accept-encoding': 'identity' } })).text()).toBe('a 1\nc 3\n');
+  });
+
   it("makes a body that is produced as it goes (plain text inflated) at the client's pace, and stops when the client leaves", async () => {
     const MB = Buffer.alloc(1 << 20, 'x');
     let produced = 0;
