@@ -1,14 +1,15 @@
 // The Node.js process metrics, under the names, help texts, types and labels of prom-client's
 // collectDefaultMetrics, read and formatted synchronously at each scrape. Through prom-client's
-// registry the same families cost 0.65 ms of a scrape in a bare process and 0.95 ms in the
-// exporter at 10 tunnels (its async collect-and-format path; the reads themselves take about 0.1 ms),
-// more than the rest of a gzip scrape's own work. Differences, on purpose:
+// registry the same families took 0.95 ms of every scrape in the exporter at 10 tunnels (0.65 ms in
+// a bare process; mostly its async collect-and-format path, the reads take about 0.1 ms in a loop);
+// here 0.67-0.70 ms, of which 0.24 ms are the /proc reads (docs/performance.md). Differences, on
+// purpose:
 // - the three gauges prom-client names *_total (nodejs_active_{handles,requests,resources}_total)
 //   are left out: promtool rejects the whole exposition for them, and each is the sum of the
 //   family of the same name without the suffix;
 // - process_cpu_*_seconds_total count from the process's start, not from the registry's creation;
 // - every garbage collection is counted (prom-client reads only the first of a batch of entries).
-import { openSync, readdirSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8';
 import { openLagWindow } from './event-loop-lag.js';
@@ -18,7 +19,7 @@ import type { Sample } from './samples.js';
 export interface ProcessMetrics {
   /** The families as exposition text, one line per sample, ending with a newline. */
   render(): string;
-  /** Stops the event-loop sampling and the garbage-collection observer. */
+  /** Stops the event-loop sampling and the garbage-collection observer; closes /proc/self/status. */
   close(): void;
 }
 
@@ -53,10 +54,10 @@ function maxFds(): number | undefined {
  * VmRSS, VmSize and VmData from /proc/self/status, in bytes. The file stays open: reading it again
  * from the start makes the kernel write it anew, at a third of the cost of opening it each time.
  */
-function procStatus(): () => { rss: number; size: number; data: number } | undefined {
+function procStatus(): { read(): { rss: number; size: number; data: number } | undefined; close(): void } {
   let fd: number | undefined;
   const buffer = Buffer.alloc(16_384);
-  return () => {
+  const read = () => {
     try {
       fd ??= openSync('/proc/self/status', 'r');
       const text = buffer.toString('latin1', 0, readSync(fd, buffer, 0, buffer.length, 0));
@@ -69,6 +70,11 @@ function procStatus(): () => { rss: number; size: number; data: number } | undef
       return undefined;
     }
   };
+  const close = () => {
+    if (fd !== undefined) closeSync(fd);
+    fd = undefined;
+  };
+  return { read, close };
 }
 
 function countBy(names: readonly string[]): Sample[] {
@@ -99,7 +105,7 @@ const one = (value: number): Sample[] => (Number.isNaN(value) ? [] : [{ labels: 
 export function createProcessMetrics(): ProcessMetrics {
   const lag = openLagWindow();
   const fdLimit = maxFds();
-  const status = LINUX ? procStatus() : () => undefined;
+  const status = LINUX ? procStatus() : { read: () => undefined, close: () => undefined };
   const gc = new Map<string, GcKind>();
   const observer = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
@@ -143,7 +149,7 @@ export function createProcessMetrics(): ProcessMetrics {
       const cpu = process.cpuUsage();
       // process.memoryUsage() reads the same heap statistics, and the resident size again.
       const heap = getHeapStatistics();
-      const vm = status();
+      const vm = status.read();
       let openFds: number | undefined;
       if (LINUX) {
         try {
@@ -213,6 +219,7 @@ export function createProcessMetrics(): ProcessMetrics {
     close() {
       lag.close();
       observer.disconnect();
+      status.close();
     },
   };
 }

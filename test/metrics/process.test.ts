@@ -104,6 +104,15 @@ describe('process metrics', () => {
     expect(touched.length).toBe(64 * 1024 * 1024);
   });
 
+  it('leaves no file descriptor open once closed', () => {
+    const before = readdirSync('/proc/self/fd').length;
+    const metrics = createProcessMetrics();
+    metrics.render();
+    expect(readdirSync('/proc/self/fd').length).toBe(before + 1);
+    metrics.close();
+    expect(readdirSync('/proc/self/fd').length).toBe(before);
+  });
+
   it('counts every garbage collection in a histogram by kind', async () => {
     const metrics = open();
     await collectSome();
