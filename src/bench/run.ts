@@ -111,9 +111,29 @@ const quantile = (values: number[], q: number) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] as number;
 };
+/**
+ * The lines of `text` that start with `prefix`, found with indexOf: an exposition of every tunnel
+ * read is 52 MB, and splitting it into lines several times per scrape (every 500 ms) kept a core
+ * of the measuring process busy, beside the exporter it measures.
+ */
+function* linesStarting(text: string, prefix: string): Generator<string> {
+  const needle = `\n${prefix}`;
+  let from = text.startsWith(prefix) ? 0 : text.indexOf(needle);
+  if (from > 0) from++;
+  while (from >= 0) {
+    const end = text.indexOf('\n', from);
+    yield text.slice(from, end < 0 ? text.length : end);
+    if (end < 0) return;
+    from = text.indexOf(needle, end);
+    if (from >= 0) from++;
+  }
+}
 const sampleValue = (text: string, name: string, labels = '') => {
-  const line = text.split('\n').find((l) => l.startsWith(`${name}${labels}`) || (labels === '' && l.startsWith(`${name} `)));
-  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : undefined;
+  for (const line of linesStarting(text, `${name}${labels}`)) {
+    if (labels === '' && line[name.length] !== ' ' && line[name.length] !== '{') continue;
+    return Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return undefined;
 };
 /** The most timestamps (ms) in any 300 s window. */
 const busiest = (times: number[]) => {
@@ -125,7 +145,11 @@ const busiest = (times: number[]) => {
   }
   return most;
 };
-const count = (text: string, prefix: string) => text.split('\n').filter((l) => l.startsWith(prefix)).length;
+const count = (text: string, prefix: string) => {
+  let n = 0;
+  for (const _ of linesStarting(text, prefix)) n++;
+  return n;
+};
 
 interface RunResult {
   readySeconds: number;
@@ -227,9 +251,9 @@ async function runOnce(tunnels: number, seconds: number, schedule: string, expor
       tunnelsRead[window] ??= count(last, 'cloudflare_tunnel_connectors{');
       if (changedAt !== undefined) {
         if (statusChangeSeconds === undefined && sampleValue(last, 'cloudflare_tunnel_status', `{account_id="${env}",tunnel_id="${down?.id}"`) !== undefined) {
-          const line = last
-            .split('\n')
-            .find((l) => l.includes(`tunnel_id="${down?.id}"`) && l.startsWith('cloudflare_tunnel_status{') && l.includes('status="down"'));
+          const line = [...linesStarting(last, `cloudflare_tunnel_status{account_id="${env}",tunnel_id="${down?.id}"`)].find((l) =>
+            l.includes('status="down"'),
+          );
           if (line?.endsWith(' 1')) {
             statusChangeSeconds = (performance.now() - changedAt) / 1000;
             statusVisibleAtWall = Date.now();
@@ -237,7 +261,7 @@ async function runOnce(tunnels: number, seconds: number, schedule: string, expor
         }
         if (
           comesUpSeconds === undefined &&
-          last.split('\n').some((l) => l.startsWith('cloudflare_tunnel_connections{') && l.includes(`tunnel_id="${up?.id}"`) && !l.endsWith(' 0'))
+          [...linesStarting(last, `cloudflare_tunnel_connections{account_id="${env}",tunnel_id="${up?.id}"`)].some((l) => !l.endsWith(' 0'))
         ) {
           comesUpSeconds = (performance.now() - changedAt) / 1000;
         }
