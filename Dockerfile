@@ -25,10 +25,11 @@ ENV NODE_ENV=production \
 # heap, the long-lived ones between them keep the freed space from going back to the system. From
 # 16 KiB up they get their own mappings, returned when freed (docs/performance.md, Memory).
 ENV MALLOC_MMAP_THRESHOLD_=16384
-# Node 26's V8 lets the young generation grow to two 32 MiB semi-spaces; Node 22's stopped at 16.
-# At 10,000 tunnels the larger one held about 55 MB where 16 held 29, with no measurable GC cost
-# (README, Performance). Set NODE_OPTIONS yourself to change it; it replaces this line.
-ENV NODE_OPTIONS=--max-semi-space-size=16
+# V8's young generation: two semi-spaces of up to 32 MiB each on Node 26, 16 on Node 22. At 10,000
+# tunnels, 8 MiB took 13 MiB off RSS p50 against 16 in paired runs, with the same heap floor; with
+# every tunnel read, RSS p50 was 178 MiB (4 MiB: 220) (docs/performance.md, Soaks). Set
+# NODE_OPTIONS yourself to change it; it replaces this line.
+ENV NODE_OPTIONS=--max-semi-space-size=8
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

@@ -29,7 +29,7 @@ it('runs against the simulator and fills in readiness, requests, scrape ratios a
   expect(code, out).toBe(0);
   expect(out).toMatch(/^100 tunnels, budget 300\/5m/m);
   // The exporter ran with the loopback guard and the Docker image's own NODE_OPTIONS.
-  expect(out).toContain(`NODE_OPTIONS=--import=${GUARD} --max-semi-space-size=16`);
+  expect(out).toContain(`NODE_OPTIONS=--import=${GUARD} --max-semi-space-size=8`);
   const number = /^(\d+(\.\d+)?) \/ \1 \/ \1/;
   for (const row of ['ready (s)', 'gzip scrape p50 / static gzip p50', 'scrape p50 / static p50', 'exporter heap used (MiB)']) {
     expect(cell(out, row), row).toMatch(number);
