@@ -30,6 +30,9 @@ async function start(scrapeMetrics: HttpAppOptions['scrapeMetrics'] = scrapeBody
   return server;
 }
 
+/** A server whose /metrics prerenders 'a 1' and renders the rest with `live`. */
+const startWithLive = (live: () => Promise<Buffer>) => start(async () => ({ prerendered: [Buffer.from('a 1\n')], length: 4, live }));
+
 /** Sends raw bytes and returns the status line of the answer ('' when the socket closed without one). */
 function raw(port: number, request: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -89,14 +92,10 @@ describe('HTTP server: /metrics', () => {
   it('answers HEAD without rendering the live part', async () => {
     let rendered = 0;
     const { port } = (
-      await start(async () => ({
-        prerendered: [Buffer.from('a 1\n')],
-        length: 4,
-        live: async () => {
-          rendered++;
-          return Buffer.from('c 3\n');
-        },
-      }))
+      await startWithLive(async () => {
+        rendered++;
+        return Buffer.from('c 3\n');
+      })
     ).address();
     const res = await fetch(`http://127.0.0.1:${port}/metrics`, { method: 'HEAD' });
     expect(res.status).toBe(200);
@@ -107,14 +106,10 @@ describe('HTTP server: /metrics', () => {
   it('answers 500 when the live part fails, before any byte of the body, and keeps serving', async () => {
     let fail = true;
     const { port } = (
-      await start(async () => ({
-        prerendered: [Buffer.from('a 1\n')],
-        length: 4,
-        live: async () => {
-          if (fail) throw new Error('collect failed');
-          return Buffer.from('c 3\n');
-        },
-      }))
+      await startWithLive(async () => {
+        if (fail) throw new Error('collect failed');
+        return Buffer.from('c 3\n');
+      })
     ).address();
     // These bodies are not gzip: the client must not ask for it.
     const plain = { headers: { 'accept-encoding': 'identity' } };
@@ -132,17 +127,13 @@ describe('HTTP server: /metrics', () => {
     });
     let rendered = 0;
     const { port } = (
-      await start(async () => ({
-        prerendered: [Buffer.from('a 1\n')],
-        length: 4,
-        live: async () => {
-          if (rendered++ === 0) {
-            await gone;
-            await new Promise((r) => setTimeout(r, 50));
-          }
-          return Buffer.from('c 3\n');
-        },
-      }))
+      await startWithLive(async () => {
+        if (rendered++ === 0) {
+          await gone;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        return Buffer.from('c 3\n');
+      })
     ).address();
     await new Promise<void>((resolve) => {
       const req = http.get(`http://127.0.0.1:${port}/metrics`, { headers: { 'accept-encoding': 'identity' } });
