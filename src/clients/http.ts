@@ -88,9 +88,21 @@ export interface ApiClient {
   send(req: ApiRequest): Promise<ApiResponse>;
 }
 
-/** Builds a path whose interpolated values are percent-encoded path segments (ids are data). */
+/**
+ * Builds a path whose interpolated values are percent-encoded path segments (ids are data). A
+ * segment that is empty, `.` or `..` is refused: `encodeURIComponent` leaves dots alone and URL
+ * resolution would then climb out of the resource (an id `..` turned a record DELETE into the
+ * organization's own endpoint).
+ */
 export function apiPath(strings: TemplateStringsArray, ...segments: (string | number)[]): string {
-  return strings.reduce((out, s, i) => out + s + (i < segments.length ? encodeURIComponent(String(segments[i])) : ''), '');
+  return strings.reduce((out, s, i) => {
+    if (i >= segments.length) return out + s;
+    const segment = String(segments[i]);
+    if (segment === '' || segment === '.' || segment === '..') {
+      throw new Error(`refusing to build an API path with the segment ${JSON.stringify(segment)} (${strings.join('{}')})`);
+    }
+    return out + s + encodeURIComponent(segment);
+  }, '');
 }
 
 /** Parses `Retry-After` (seconds or an HTTP date) into milliseconds from now. */

@@ -71,10 +71,11 @@ describe('Cloudflare connections', () => {
     const tunnel = account?.tunnels.find((t) => t.tun_type === 'cfd_tunnel' && t.connectors.length > 0);
     const client = cloudflareClient(sim);
     sim.setFaults([{ endpoint: 'connections.delete', status: 204, times: 1 }]);
-    await expect(deleteConnector(client, account?.id as string, tunnel?.id as string, 'c1')).resolves.toBeUndefined();
+    const c1 = '00000000-0000-4000-8000-0000000000c1';
+    await expect(deleteConnector(client, account?.id as string, tunnel?.id as string, c1)).resolves.toBeUndefined();
     // A 200 whose envelope says success: false (as Cloudflare answers some refusals).
     sim.setFaults([{ endpoint: 'connections.delete', status: 200, times: 1 }]);
-    await expect(deleteConnector(client, account?.id as string, tunnel?.id as string, 'c1')).rejects.toThrow('request failed (codes 10001)');
+    await expect(deleteConnector(client, account?.id as string, tunnel?.id as string, c1)).rejects.toThrow('request failed (codes 10001)');
   });
 
   it('refuses to send a DELETE without client_id', async () => {
@@ -122,12 +123,13 @@ const after: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   await Promise.all(after.splice(0).map((f) => f()));
 });
-const tunnel = (i: number) => ({ id: `t${i}`, name: `tunnel-${i}` });
+/** Tunnel `i` of a scripted list: a UUID id, as the real API's. */
+const tunnel = (i: number) => ({ id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, name: `tunnel-${i}` });
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => tunnel(from + i));
 
 describe('Cloudflare pagination that could fool the exporter', () => {
   it('trusts total_count: a page that repeats an id is not a stop, the tunnels after it are read', async () => {
-    // Page 2 repeats t2 (a tunnel that moved while paging) and carries t3..t4.
+    // Page 2 repeats tunnel 2 (it moved while paging) and carries tunnels 3 and 4.
     const pages: Record<number, { id: string; name: string }[]> = { 1: range(0, 3), 2: [tunnel(2), ...range(3, 5)], 3: range(5, 7) };
     const { client, requests } = await scriptedList((n) => ({
       result: pages[n] ?? [],

@@ -22,6 +22,10 @@ describe('header parsing', () => {
   it('percent-encodes every interpolated path segment', () => {
     expect(apiPath`/accounts/${'a/../b'}/cfd_tunnel/${'x?y#z'}`).toBe('/accounts/a%2F..%2Fb/cfd_tunnel/x%3Fy%23z');
   });
+
+  it.each(['..', '.', ''])('refuses to build a path with the segment %j (URL resolution would leave the resource)', (id) => {
+    expect(() => apiPath`/api/organizations/${'org'}/proxy_records/${id}/`).toThrow(`refusing to build an API path with the segment ${JSON.stringify(id)}`);
+  });
 });
 
 describe('API client against the simulator', () => {

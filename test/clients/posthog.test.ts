@@ -6,6 +6,9 @@ import { createProxyRecord, deleteProxyRecord, getProxyRecord, listProxyRecords,
 import { silentLogger } from '../../src/log.js';
 import { posthogClient, simulator } from '../helpers/simulator.js';
 
+/** A PostHog record id: a UUID, as PostHog's. */
+const recordId = (i: number) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
+
 describe('PostHog proxy records', () => {
   it.each(['current', 'array', 'paginated'] as const)('reads the %s list shape completely', async (shape) => {
     const sim = await simulator({ posthogListShape: shape, posthogPageSize: 4, fleet: { recordsPerOrganization: 9 } });
@@ -69,7 +72,7 @@ describe('PostHog proxy records', () => {
   it('fails at once on a next link that points at a page already read, instead of 100 requests', async () => {
     const server = http.createServer((req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ count: 3, next: `http://${req.headers.host}${req.url}`, previous: null, results: [{ id: 'r1', domain: 'a.example.com' }] }));
+      res.end(JSON.stringify({ count: 3, next: `http://${req.headers.host}${req.url}`, previous: null, results: [{ id: recordId(1), domain: 'a.example.com' }] }));
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
@@ -102,8 +105,8 @@ describe('PostHog proxy records', () => {
           next: `http://${req.headers.host}/api/organizations/org/proxy_records/?n=${n + 1}`,
           previous: null,
           results: [
-            { id: `r${n}`, domain: `${n}.example.com` },
-            { id: `s${n}`, domain: `s${n}.example.com` },
+            { id: recordId(2 * n), domain: `${n}.example.com` },
+            { id: recordId(2 * n + 1), domain: `s${n}.example.com` },
           ],
         }),
       );

@@ -498,6 +498,40 @@ describe('proxy record remediation: recreate', () => {
   });
 });
 
+describe('a write goes nowhere but its target', () => {
+  it("a proxy record id '..' fails the list poll: no DELETE or POST reaches the organization's endpoint", async () => {
+    for (const method of ['recreate', 'retry'] as const) {
+      const h = await harness({
+        rotate: 0,
+        remediation: { staleConnectors: 'off', proxyRecords: 'on', proxyRecordRetryMethod: method },
+        simulator: { posthogRetryAcceptsApiKeys: true, fleet: { maxProxyRecords: 20 } },
+      });
+      const erroring = h.org.records.find((r) => r.status === 'erroring');
+      if (!erroring) throw new Error('no erroring record');
+      erroring.id = '..';
+      await h.pollAt(0);
+      await h.pollAt(1);
+      expect(h.sim.requests.filter((r) => r.method !== 'GET')).toEqual([]);
+      expect(h.lines.some((l) => String(l.err ?? '').includes('must be a UUID, got ".."'))).toBe(true);
+    }
+  });
+
+  it("a tunnel id or connector id '..' never reaches a DELETE", async () => {
+    const h = await harness({ rotate: 2 });
+    const [first, second] = rotated(h.sim);
+    if (!first || !second) throw new Error('no rotated tunnels');
+    (first.connectors[0] as { id: string }).id = '..';
+    await h.pollAt(0);
+    await h.pollAt(15);
+    // The other rotated tunnel's stale connector is removed; the one with the bad id is never a candidate.
+    expect(deletes(h.sim).map((r) => r.path)).toEqual([`/client/v4/accounts/${h.account.id}/cfd_tunnel/${second.id}/connections`]);
+    second.id = '..';
+    await h.pollAt(40);
+    expect(h.lines.some((l) => String(l.err ?? '').includes('must be a UUID, got ".."'))).toBe(true);
+    expect(deletes(h.sim)).toHaveLength(1);
+  });
+});
+
 async function waitForRequest(sim: Simulator, endpoint: string): Promise<void> {
   for (let i = 0; i < 200 && !sim.requests.some((r) => r.endpoint === endpoint); i++) await new Promise((r) => setTimeout(r, 5));
 }

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import type { TunnelType } from '../../domain/types.js';
 import { type ApiClient, apiPath } from '../http.js';
+import { isUuid } from '../ids.js';
 import type { Lane } from '../pacer.js';
 import { sendCloudflare, sendCloudflareWrite } from './envelope.js';
 import { TUNNEL_READ } from './tunnels.js';
@@ -24,8 +25,12 @@ const apiConnection = z.object({
 });
 
 export const apiConnector = z.object({
-  // Optional here so one connector without an id is skipped (and logged), not the whole tunnel.
-  id: z.string().optional(),
+  // Optional here so one connector without an id, or with one that is not a UUID (it would go
+  // into a DELETE's client_id), is skipped (and logged), not the whole tunnel.
+  id: z
+    .string()
+    .optional()
+    .transform((id) => (id !== undefined && isUuid(id) ? id : undefined)),
   arch: z.string().nullish(),
   config_version: z.number().nullish(),
   conns: z.array(apiConnection).nullish(),
@@ -76,6 +81,7 @@ export async function listConnectors(
  */
 export async function deleteConnector(client: ApiClient, accountId: string, tunnelId: string, connectorId: string, signal?: AbortSignal): Promise<void> {
   if (connectorId.trim() === '') throw new Error('deleteConnector: refusing to send a DELETE without client_id');
+  if (!isUuid(connectorId)) throw new Error(`deleteConnector: refusing to send a DELETE for a connector id that is not a UUID (${JSON.stringify(connectorId.slice(0, 80))})`);
   await sendCloudflareWrite(client, {
     method: 'DELETE',
     path: connectionsPath(accountId, 'cfd_tunnel', tunnelId),

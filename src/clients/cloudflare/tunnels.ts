@@ -2,6 +2,7 @@
 // https://developers.cloudflare.com/api/resources/zero_trust/subresources/tunnels/
 import { z } from 'zod';
 import { type ApiClient, apiPath } from '../http.js';
+import { uuidId } from '../ids.js';
 import { type ListOptions, listAllPages } from './envelope.js';
 
 export const TUNNEL_READ = 'Cloudflare Tunnel Read';
@@ -9,7 +10,7 @@ export const TUNNEL_READ = 'Cloudflare Tunnel Read';
 const timestamp = z.string().nullish();
 
 export const apiTunnel = z.object({
-  id: z.string().min(1),
+  id: uuidId,
   name: z.string().default(''),
   status: z.string().nullish(),
   tun_type: z.string().optional(),

@@ -9,12 +9,13 @@
 import { z } from 'zod';
 import { ApiResponseError } from '../errors.js';
 import { type ApiClient, apiPath } from '../http.js';
+import { uuidId } from '../ids.js';
 
 const ORGANIZATION_READ = 'organization:read';
 const ORGANIZATION_WRITE = 'organization:write';
 
 export const apiProxyRecord = z.object({
-  id: z.union([z.string(), z.number()]).transform(String),
+  id: uuidId,
   domain: z.string().default(''),
   target_cname: z.string().nullish(),
   status: z.string().nullish(),
@@ -49,7 +50,9 @@ const MAX_PAGES = 50;
 function parse<T>(schema: z.ZodType<T>, body: unknown, client: ApiClient, method: string, path: string): T {
   const result = schema.safeParse(body);
   if (!result.success) {
-    throw new ApiResponseError('unexpected response shape', { api: client.api, method, path, cause: result.error });
+    const first = result.error.issues[0];
+    const where = first ? `${first.path.join('.') || 'body'}: ${first.message}` : 'unexpected shape';
+    throw new ApiResponseError(`unexpected response shape (${where})`, { api: client.api, method, path, cause: result.error });
   }
   return result.data;
 }
