@@ -1,7 +1,26 @@
 // Typed API errors. Each is classified once, here: retryable or not, and what it means for the
 // operator. Messages carry method, path and status, never a credential.
 
+import type { z } from 'zod';
+
 export type ApiName = 'cloudflare' | 'posthog';
+
+/**
+ * Where an answer departs from the shape we rely on, as `path: message`. For a union (PostHog's
+ * three list shapes) the branch that got furthest is the one the server meant.
+ */
+export function shapeProblem(error: z.ZodError, root: string): string {
+  let issue: z.core.$ZodIssue | undefined = error.issues[0];
+  let prefix: PropertyKey[] = [];
+  while (issue?.code === 'invalid_union' && issue.errors.length > 0) {
+    prefix = [...prefix, ...issue.path];
+    const deepest = issue.errors.reduce((best, branch) => ((branch[0]?.path.length ?? 0) > (best[0]?.path.length ?? 0) ? branch : best));
+    issue = deepest[0];
+  }
+  if (!issue) return 'unexpected shape';
+  const path = [...prefix, ...issue.path].map(String).join('.');
+  return `${path || root}: ${issue.message}`;
+}
 
 export interface ApiErrorDetails {
   api: ApiName;

@@ -512,7 +512,7 @@ describe('a write goes nowhere but its target', () => {
       await h.pollAt(0);
       await h.pollAt(1);
       expect(h.sim.requests.filter((r) => r.method !== 'GET')).toEqual([]);
-      expect(h.lines.some((l) => String(l.err ?? '').includes('must be a UUID, got ".."'))).toBe(true);
+      expect(h.lines.some((l) => String(l.err ?? '').includes('id: must be a UUID, got ".."'))).toBe(true);
     }
   });
 

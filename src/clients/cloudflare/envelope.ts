@@ -1,7 +1,7 @@
 // Cloudflare's v4 response envelope and its page-number pagination.
 // https://developers.cloudflare.com/fundamentals/api/ : {success, errors, messages, result, result_info}
 import { z } from 'zod';
-import { ApiRequestError, ApiResponseError } from '../errors.js';
+import { ApiRequestError, ApiResponseError, shapeProblem } from '../errors.js';
 import type { ApiClient, ApiRequest } from '../http.js';
 
 const resultInfo = z
@@ -34,9 +34,7 @@ export async function sendCloudflare<T>(client: ApiClient, req: ApiRequest, sche
   }
   const result = schema.safeParse(env.data.result);
   if (!result.success) {
-    const first = result.error.issues[0];
-    const where = first ? `${first.path.join('.') || 'result'}: ${first.message}` : 'unexpected shape';
-    throw new ApiResponseError(`unexpected result shape (${where})`, { ...details, cause: result.error });
+    throw new ApiResponseError(`unexpected result shape (${shapeProblem(result.error, 'result')})`, { ...details, cause: result.error });
   }
   return { result: result.data, resultInfo: env.data.result_info };
 }

@@ -7,7 +7,7 @@
 //      action declares no API scope, so PostHog refuses personal API keys on it (403)
 // Source: PostHog's posthog/api/proxy_record.py and posthog/permissions.py.
 import { z } from 'zod';
-import { ApiResponseError } from '../errors.js';
+import { ApiResponseError, shapeProblem } from '../errors.js';
 import { type ApiClient, apiPath } from '../http.js';
 import { uuidId } from '../ids.js';
 
@@ -50,9 +50,7 @@ const MAX_PAGES = 50;
 function parse<T>(schema: z.ZodType<T>, body: unknown, client: ApiClient, method: string, path: string): T {
   const result = schema.safeParse(body);
   if (!result.success) {
-    const first = result.error.issues[0];
-    const where = first ? `${first.path.join('.') || 'body'}: ${first.message}` : 'unexpected shape';
-    throw new ApiResponseError(`unexpected response shape (${where})`, { api: client.api, method, path, cause: result.error });
+    throw new ApiResponseError(`unexpected response shape (${shapeProblem(result.error, 'body')})`, { api: client.api, method, path, cause: result.error });
   }
   return result.data;
 }
