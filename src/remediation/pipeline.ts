@@ -1,8 +1,9 @@
 // The one remediation pipeline (after kured): every action runs its candidates through the same
 // steps, and differs only in its policy (what it looks at, what blocks it, how it re-reads and
 // acts). Steps: source fresh? policy guard? attempts, cooldown, hourly budget? re-read the target
-// and check again; record the action (cooldown first, so a crash mid-write still cools down);
-// act, or in dry-run don't; audit one log line; persist the state.
+// and check again; record the action and persist it before the write (a kill mid-write must not
+// let the restart repeat it; a state file that cannot be written means no write); act, or in
+// dry-run don't; audit one log line; persist the state.
 
 import { ApiNotFoundError } from '../clients/errors.js';
 import type { RemediationMode } from '../config/schema.js';
@@ -24,6 +25,7 @@ export const SKIP_REASONS = [
   'recheck_failed',
   'credential_not_allowed',
   'over_quota',
+  'state_unwritable',
 ] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 
@@ -140,7 +142,15 @@ export function createPipeline(options: PipelineOptions) {
     else log.info(line, 'remediation decision');
   };
 
-  const saveState = () => state.save().catch((err: unknown) => log.error({ err: (err as Error).message }, 'could not write the remediation state file'));
+  /** Persists the state; false (logged) when the file could not be written. */
+  const saveState = () =>
+    state.save().then(
+      () => true,
+      (err: unknown) => {
+        log.error({ err: (err as Error).message }, 'could not write the remediation state file');
+        return false;
+      },
+    );
 
   async function runOne(policy: ActionPolicy, c: Candidate, problem: SkipReason | undefined): Promise<void> {
     const base = { mode: policy.mode, target: c.target, reason: c.reason, evidence: c.evidence };
@@ -166,6 +176,10 @@ export function createPipeline(options: PipelineOptions) {
     if (policy.mode === 'dry-run') {
       counters.action(policy.action, 'dry_run');
       audit(policy.action, { ...base, evidence, outcome: 'would_act' });
+    } else if (!(await saveState())) {
+      // Without the cooldown on disk, a restart after this write could send it again at once.
+      state.cancelAction(c.key, previous, t);
+      return skip('state_unwritable', { reason: 'the remediation state file could not be written: no write is sent without its cooldown on disk' });
     } else {
       try {
         const result = await checked.act(signal);

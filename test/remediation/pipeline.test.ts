@@ -1,6 +1,6 @@
 // The whole remediation pipeline against the simulator: real clients, real pollers, a fake clock.
 // Asserts what reaches the API (the simulator's request log), the counters and the audit log.
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -301,6 +301,63 @@ describe('stale connector remediation', () => {
     expect(deletes(first.sim)).toHaveLength(1);
     await third.pollAt(95);
     expect(deletes(first.sim)).toHaveLength(2);
+  });
+});
+
+describe('the cooldown is on disk before the write goes out', () => {
+  it('a kill during a connector DELETE: the restart does not send it again within the cooldown', async () => {
+    const stateFile = join(mkdtempSync(join(tmpdir(), 'remediation-')), 'state.json');
+    const first = await harness({ remediation: { stateFile } });
+    first.sim.setFaults([{ endpoint: 'connections.delete', hang: true }]);
+    await first.pollAt(0);
+    const polling = first.pollAt(15);
+    await waitForRequest(first.sim, 'connections.delete');
+    // The process dies here, the DELETE sent and unanswered.
+    const saved = JSON.parse(readFileSync(stateFile, 'utf8')) as { targets: Record<string, { nextAllowedAt: number }> };
+    first.stop();
+    await polling.catch(() => undefined);
+    expect(Object.keys(saved.targets)).toEqual([expect.stringMatching(/^connector:/)]);
+
+    first.sim.setFaults([]);
+    const second = await harness({ remediation: { stateFile } }, { sim: first.sim, clock: first.clock });
+    // A new process tracks staleness afresh: stale long enough again at minute 31, inside the cooldown.
+    await second.pollAt(16);
+    await second.pollAt(31);
+    expect(deletes(first.sim)).toHaveLength(1);
+    expect(second.decisions().at(-1)).toMatchObject({ skip_reason: 'cooldown' });
+    await second.pollAt(76);
+    expect(deletes(first.sim)).toHaveLength(2);
+  });
+
+  it('a kill during retry/: the restart does not send it again within the cooldown', async () => {
+    const stateFile = join(mkdtempSync(join(tmpdir(), 'remediation-')), 'state.json');
+    const options = { rotate: 0, remediation: { stateFile, staleConnectors: 'off' as const, proxyRecords: 'on' as const }, simulator: { posthogRetryAcceptsApiKeys: true } };
+    const first = await harness(options);
+    for (const r of first.org.records) if (r.status === 'timed_out') setProxyRecordStatus(r, 'valid', T0);
+    first.sim.setFaults([{ endpoint: 'proxy_records.retry', hang: true }]);
+    const polling = first.pollAt(0);
+    await waitForRequest(first.sim, 'proxy_records.retry');
+    const saved = JSON.parse(readFileSync(stateFile, 'utf8')) as { targets: Record<string, unknown> };
+    first.stop();
+    await polling.catch(() => undefined);
+    expect(Object.keys(saved.targets)).toEqual([expect.stringMatching(/^record:/)]);
+
+    first.sim.setFaults([]);
+    const second = await harness(options, { sim: first.sim, clock: first.clock });
+    await second.pollAt(1);
+    expect(posts(first.sim)).toHaveLength(1);
+  });
+
+  it('an unwritable state file: no write is sent, and the decision says why', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'remediation-'));
+    const stateFile = join(dir, 'state.json');
+    const h = await harness({ remediation: { stateFile } });
+    await h.pollAt(0);
+    // The directory goes away: the temp file cannot be created.
+    rmSync(dir, { recursive: true });
+    await h.pollAt(15);
+    expect(deletes(h.sim)).toEqual([]);
+    expect(h.decisions().at(-1)).toMatchObject({ outcome: 'skipped', skip_reason: 'state_unwritable' });
   });
 });
 
