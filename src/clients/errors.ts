@@ -87,6 +87,13 @@ export class ApiCredentialNotAllowedError extends ApiError {
   }
 }
 
+/**
+ * A 403 that names membership, not the key: PostHog's OrganizationAdminWritePermissions refuses
+ * create, delete and retry of proxy records to a member below admin with "Your organization access
+ * level is insufficient." No scope fixes it; an organization admin's key does.
+ */
+export class ApiNotOrgAdminError extends ApiAuthError {}
+
 /** A 429, a rate-limit error code, or a request held back because an earlier Retry-After has not passed. */
 export class ApiRateLimitedError extends ApiError {
   constructor(
@@ -115,3 +122,17 @@ export class ApiResponseError extends ApiError {}
 
 /** The exporter is stopping and aborted the request. */
 export class ApiAbortedError extends ApiError {}
+
+/**
+ * Whether a failed write certainly changed nothing: the server answered and refused it (4xx), or
+ * it was never sent. A 5xx, a timeout, a reset or an abort mid-request may have come after the
+ * server acted: its outcome is unknown.
+ */
+export function changedNothing(err: unknown): boolean {
+  if (err instanceof ApiRateLimitedError) return true;
+  return (
+    (err instanceof ApiRequestError || err instanceof ApiAuthError || err instanceof ApiCredentialNotAllowedError) &&
+    err.status !== undefined &&
+    err.status < 500
+  );
+}

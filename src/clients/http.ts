@@ -12,6 +12,7 @@ import {
   type ApiName,
   ApiNetworkError,
   ApiNotFoundError,
+  ApiNotOrgAdminError,
   ApiRateLimitedError,
   ApiRequestError,
   ApiResponseError,
@@ -159,6 +160,7 @@ function errorDetail(body: unknown): string | undefined {
 }
 
 const CREDENTIAL_NOT_ALLOWED = /does not support personal api key access/i;
+const NOT_ORG_ADMIN = /organization access level is insufficient/i;
 
 function cloudflareCodes(body: unknown): number[] {
   if (typeof body !== 'object' || body === null) return [];
@@ -296,6 +298,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     if (status === 401 || status === 403 || codes.some((c) => CLOUDFLARE_AUTH_CODES.has(c))) {
       const detail = errorDetail(body);
       if (status === 403 && detail && CREDENTIAL_NOT_ALLOWED.test(detail)) throw new ApiCredentialNotAllowedError(detail, withStatus);
+      if (status === 403 && detail && NOT_ORG_ADMIN.test(detail)) throw new ApiNotOrgAdminError('organization admin membership', { ...withStatus, detail });
       throw new ApiAuthError(req.permission, { ...withStatus, ...(detail ? { detail } : {}) });
     }
     if (status === 404) throw new ApiNotFoundError('not found', withStatus);

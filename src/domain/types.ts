@@ -22,6 +22,10 @@ export interface RemediationCounters {
   skipped(action: string, reason: string): void;
   /** The recreated proxy records whose CNAME target changed: the user's DNS must follow. */
   dnsChangesRequired(changes: readonly { organizationId: string; domain: string; targetCname: string }[]): void;
+  /** The proxy record domains deleted by a recreate and not created again yet (the journal). */
+  recreatesPending(entries: readonly { organizationId: string; domain: string }[]): void;
+  /** The remediation state file was corrupt at start-up. */
+  stateFileCorrupt(path: string): void;
 }
 
 export const TUNNEL_STATUSES = ['healthy', 'degraded', 'down', 'inactive', 'unknown'] as const;

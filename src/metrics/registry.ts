@@ -319,6 +319,19 @@ export function createExporterMetrics(options: MetricsOptions): ExporterMetrics 
     registers: [registry],
   });
 
+  const recreatePending = new Gauge({
+    name: 'posthog_proxy_record_recreate_pending',
+    help: 'A proxy record the exporter deleted to recreate it (PROXY_RECORD_RETRY_METHOD=recreate) whose domain has no record yet: 1 while its journal entry is open. The exporter keeps trying with back-off; the domain serves nothing meanwhile.',
+    labelNames: ['organization_id', 'domain'],
+    registers: [registry],
+  });
+  const stateFileCorrupt = new Gauge({
+    name: 'cloudflare_tunnel_exporter_remediation_state_file_corrupt',
+    help: 'Present (1) when the remediation state file (REMEDIATION_STATE_FILE, label path) was corrupt at start-up: it was moved aside and what parsed was salvaged; a recreate journaled in the lost part may need finishing by hand. Stays until a restart.',
+    labelNames: ['path'],
+    registers: [registry],
+  });
+
   let budgetSource: BudgetSource | undefined;
   /** Per account, the read times of its tunnels' connections, oldest first; sorted once per snapshot. */
   let readTimesCache: { version: number; byScope: Map<string, Float64Array> } | undefined;
@@ -431,6 +444,11 @@ export function createExporterMetrics(options: MetricsOptions): ExporterMetrics 
         dnsChangeRequired.reset();
         for (const c of changes) dnsChangeRequired.set({ organization_id: c.organizationId, domain: c.domain, target_cname: c.targetCname }, 1);
       },
+      recreatesPending(entries) {
+        recreatePending.reset();
+        for (const e of entries) recreatePending.set({ organization_id: e.organizationId, domain: e.domain }, 1);
+      },
+      stateFileCorrupt: (path) => stateFileCorrupt.set({ path }, 1),
     },
     observeBudget(source) {
       budgetSource = source;

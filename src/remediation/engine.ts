@@ -83,6 +83,7 @@ export function createRemediation(options: RemediationOptions): Remediation {
   return {
     start() {
       for (const p of policies) counters.enable(p.action, countedMode(p.mode), p.skipReasons);
+      if (state.corrupt) counters.stateFileCorrupt(state.corrupt.path);
       unsubscribe = store.subscribe((_snapshot, change) => {
         for (const p of policies) if (change.collector === p.trigger) enqueue(() => pipeline.run(p, change.scope));
       });

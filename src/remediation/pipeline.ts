@@ -26,6 +26,8 @@ export const SKIP_REASONS = [
   'credential_not_allowed',
   'over_quota',
   'state_unwritable',
+  'delete_pending',
+  'not_org_admin',
 ] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 
@@ -37,6 +39,12 @@ export interface Candidate {
   evidence: Record<string, unknown>;
   /** A policy guard that blocks this candidate before anything is read or written. */
   blocked?: { skip: SkipReason; reason: string };
+  /**
+   * This candidate's own back-off, in place of the policy's: it finishes what an earlier action
+   * left half done (a deleted proxy record's domain), so it never gives up, and a corrupt state
+   * file's blanket cooldown does not hold it.
+   */
+  finishing?: { cooldownMs(attempts: number): number };
 }
 
 /** What a re-read decided: skip (the reason), or act (the write to send). */
@@ -161,16 +169,16 @@ export function createPipeline(options: PipelineOptions) {
     if (blocked) return skip(blocked.skip, { reason: blocked.reason });
     const previous = state.target(c.key);
     const attempts = previous?.attempts ?? 0;
-    if (policy.maxAttempts !== undefined && attempts >= policy.maxAttempts)
+    if (!c.finishing && policy.maxAttempts !== undefined && attempts >= policy.maxAttempts)
       return skip('max_attempts', { reason: `gave up after ${policy.maxAttempts} attempts` });
-    if (state.blockedUntil(c.key) > t)
-      return skip('cooldown', { evidence: { ...c.evidence, next_allowed_at: new Date(state.blockedUntil(c.key)).toISOString() } });
+    const until = c.finishing ? (previous?.nextAllowedAt ?? 0) : state.blockedUntil(c.key);
+    if (until > t) return skip('cooldown', { evidence: { ...c.evidence, next_allowed_at: new Date(until).toISOString() } });
     if (state.actionsInLastHour(t) >= options.maxActionsPerHour) return skip('hourly_limit');
 
     const checked = await policy.recheck(c, signal);
     if ('skip' in checked)
       return skip(checked.skip, { ...(checked.reason ? { reason: checked.reason } : {}), ...(checked.error ? { error: checked.error } : {}) });
-    const next = state.recordAction(c.key, t, (n) => policy.cooldownMs(n));
+    const next = state.recordAction(c.key, t, (n) => (c.finishing ?? policy).cooldownMs(n));
     const evidence = { ...c.evidence, ...checked.evidence, attempt: next.attempts, next_allowed_at: new Date(next.nextAllowedAt).toISOString() };
 
     if (policy.mode === 'dry-run') {

@@ -2,8 +2,10 @@
 // the last hour, the journal of proxy records being recreated (deleted, not yet created again),
 // and the records whose CNAME target changed on a recreate (DNS must follow). Optionally persisted
 // to REMEDIATION_STATE_FILE so a restart does not reset cooldowns or lose a journal entry (atomic
-// write: temp file, fsync, rename). A corrupt file is moved aside and every target is treated as
-// in cooldown for one cooldown period.
+// write: temp file, fsync, rename). A corrupt file is moved aside, every target is treated as in
+// cooldown for one cooldown period (the journal's own entries excepted), and what still parses is
+// salvaged: each part on its own, and journal entries even from a truncated file, since a journal
+// entry dropped is a domain never created again.
 import { readFileSync, renameSync } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
 import { z } from 'zod';
@@ -29,13 +31,24 @@ export type JournalEntry = z.infer<typeof journalSchema>;
 /** A recreated record whose target_cname changed: the user's DNS must point at the new one. */
 export type DnsChange = z.infer<typeof dnsChangeSchema>;
 
+/** What loading a corrupt state file kept; undefined when the file was whole (or absent). */
+export interface CorruptStateFile {
+  path: string;
+  movedTo: string;
+  salvagedJournalEntries: number;
+}
+
 export interface RemediationState {
+  /** Set when the file was corrupt at start-up: an operator must look at the file moved aside. */
+  readonly corrupt: CorruptStateFile | undefined;
   target(key: string): TargetState | undefined;
   /** Until when a target may not be acted on (0 when it may). */
   blockedUntil(key: string): number;
   actionsInLastHour(now: number): number;
   /** Records an action (decided, in either mode); `cooldownMs` gets the attempt number. */
   recordAction(key: string, at: number, cooldownMs: (attempts: number) => number): TargetState;
+  /** Counts an attempt and its cooldown without counting an action (a write retried inside one). */
+  recordAttempt(key: string, at: number, cooldownMs: (attempts: number) => number): TargetState;
   /** Takes back an action recorded at `at` that turned out not to be taken (nothing was changed). */
   cancelAction(key: string, previous: TargetState | undefined, at: number): void;
   forget(key: string): void;
@@ -48,9 +61,62 @@ export interface RemediationState {
   save(): Promise<void>;
 }
 
+type StateData = z.infer<typeof fileSchema>;
+
+const empty = (): StateData => ({ version: 1, targets: {}, actions: [], journal: [], dnsChanges: [] });
+
+/**
+ * What can be kept of a file that does not parse as a whole. A parsable document keeps every part
+ * and every entry that is valid on its own; text that is not JSON (truncated, garbage) still yields
+ * the journal and DNS-change entries it holds whole, as they are flat objects.
+ */
+export function salvageState(text: string): StateData {
+  const out = empty();
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    doc = undefined;
+  }
+  if (typeof doc === 'object' && doc !== null) {
+    const d = doc as Record<string, unknown>;
+    for (const [key, value] of Object.entries(typeof d.targets === 'object' && d.targets !== null ? d.targets : {})) {
+      const t = targetSchema.safeParse(value);
+      if (t.success) out.targets[key] = t.data;
+    }
+    if (Array.isArray(d.actions)) out.actions = d.actions.filter((a): a is number => typeof a === 'number');
+    if (typeof d.cooldownAllUntil === 'number') out.cooldownAllUntil = d.cooldownAllUntil;
+    for (const e of Array.isArray(d.journal) ? d.journal : []) {
+      const j = journalSchema.safeParse(e);
+      if (j.success) out.journal.push(j.data);
+    }
+    for (const e of Array.isArray(d.dnsChanges) ? d.dnsChanges : []) {
+      const c = dnsChangeSchema.safeParse(e);
+      if (c.success) out.dnsChanges.push(c.data);
+    }
+    return out;
+  }
+  for (const [flat] of text.matchAll(/\{[^{}]*\}/g)) {
+    let entry: unknown;
+    try {
+      entry = JSON.parse(flat);
+    } catch {
+      continue;
+    }
+    const c = dnsChangeSchema.safeParse(entry);
+    if (c.success) out.dnsChanges.push(c.data);
+    else {
+      const j = journalSchema.safeParse(entry);
+      if (j.success) out.journal.push(j.data);
+    }
+  }
+  return out;
+}
+
 export function loadRemediationState(options: { path?: string; now: number; cooldownMs: number; log: Logger }): RemediationState {
   const { path, log } = options;
-  let data: z.infer<typeof fileSchema> = { version: 1, targets: {}, actions: [], journal: [], dnsChanges: [] };
+  let data: StateData = empty();
+  let corrupt: CorruptStateFile | undefined;
   if (path) {
     let text: string | undefined;
     try {
@@ -76,10 +142,19 @@ export function loadRemediationState(options: { path?: string; now: number; cool
         } catch (err) {
           log.error({ path, err: (err as Error).message }, 'could not move the corrupt remediation state file aside');
         }
+        data = salvageState(text);
         data.cooldownAllUntil = options.now + options.cooldownMs;
-        log.warn(
-          { path, moved_to: aside, cooldown_all_until: new Date(data.cooldownAllUntil).toISOString() },
-          'remediation state file is corrupt: moved aside; every target is in cooldown for one cooldown period',
+        corrupt = { path, movedTo: aside, salvagedJournalEntries: data.journal.length };
+        log.error(
+          {
+            path,
+            moved_to: aside,
+            salvaged_journal_entries: data.journal.length,
+            salvaged_dns_changes: data.dnsChanges.length,
+            salvaged_targets: Object.keys(data.targets).length,
+            cooldown_all_until: new Date(data.cooldownAllUntil).toISOString(),
+          },
+          'remediation state file is corrupt: moved aside and salvaged what parses; every target is in cooldown for one cooldown period. A recreate journaled in the lost part is not finished: check the moved file for proxy record domains being recreated',
         );
       }
     }
@@ -100,6 +175,7 @@ export function loadRemediationState(options: { path?: string; now: number; cool
   };
 
   return {
+    corrupt,
     target: (key) => data.targets[key],
     blockedUntil(key) {
       return Math.max(data.targets[key]?.nextAllowedAt ?? 0, data.cooldownAllUntil ?? 0);
@@ -108,12 +184,15 @@ export function loadRemediationState(options: { path?: string; now: number; cool
       data.actions = data.actions.filter((t) => now - t < HOUR_MS);
       return data.actions.length;
     },
-    recordAction(key, at, cooldownMs) {
+    recordAttempt(key, at, cooldownMs) {
       const attempts = (data.targets[key]?.attempts ?? 0) + 1;
       const state = { attempts, nextAllowedAt: at + cooldownMs(attempts) };
       data.targets[key] = state;
-      data.actions.push(at);
       return state;
+    },
+    recordAction(key, at, cooldownMs) {
+      data.actions.push(at);
+      return this.recordAttempt(key, at, cooldownMs);
     },
     cancelAction(key, previous, at) {
       if (previous) data.targets[key] = previous;

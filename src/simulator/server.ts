@@ -64,6 +64,11 @@ export interface FaultRule {
   reset?: boolean;
   /** Applies to this many matching requests, then is dropped. */
   times?: number;
+  /**
+   * With `status`, `hang` or `reset`: handle the request first, then answer with the fault (a write
+   * that took effect although its caller never learns it did).
+   */
+  after?: boolean;
 }
 
 export interface RecordedRequest {
@@ -92,10 +97,24 @@ export interface SimulatorOptions {
    */
   posthogRetryAcceptsApiKeys?: boolean;
   posthogPageSize?: number;
+  /**
+   * How long a deleted record stays listed, as `deleting`, after its DELETE was answered (replica
+   * lag, or a teardown): 0 or absent, gone at once (PostHog deletes waiting, erroring and timed-out
+   * records in the request).
+   */
+  posthogDeleteLagMs?: number;
   /** Advance the timeline every this many ms; 0 or absent: only on POST /_simulator/step. */
   timelineIntervalMs?: number;
   faults?: FaultRule[];
-  credentials?: { cloudflareToken?: string; cloudflareEmail?: string; cloudflareKey?: string; posthogKey?: string; readOnlyCloudflareToken?: string };
+  credentials?: {
+    cloudflareToken?: string;
+    cloudflareEmail?: string;
+    cloudflareKey?: string;
+    posthogKey?: string;
+    /** A key of a member below admin: it reads, and every proxy record write is refused (403). */
+    posthogMemberKey?: string;
+    readOnlyCloudflareToken?: string;
+  };
   /** Some Cloudflare list endpoints ignore `page`; simulate one that does. */
   ignorePage?: boolean;
   now?: () => number;
@@ -122,6 +141,7 @@ const DEFAULT_CREDENTIALS = {
   cloudflareEmail: 'sre@example.com',
   cloudflareKey: 'sim-global-api-key',
   posthogKey: 'phx_sim_personal_api_key',
+  posthogMemberKey: 'phx_sim_member_api_key',
   readOnlyCloudflareToken: 'sim-cloudflare-read-only-token',
 };
 
@@ -163,6 +183,15 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   let faults: FaultRule[] = [...(options.faults ?? [])];
   const requests: RecordedRequest[] = [];
   const hung = new Set<http.ServerResponse>();
+  /** Deleted records still listed (posthogDeleteLagMs), with when they go. */
+  const lingering = new Map<SimProxyRecord, number>();
+  const purgeDeleted = () => {
+    for (const [record, goneAt] of lingering) {
+      if (goneAt > now()) continue;
+      lingering.delete(record);
+      for (const o of fleet.organizations) o.records = o.records.filter((r) => r !== record);
+    }
+  };
 
   const accountOf = (id: string) => fleet.accounts.find((a) => a.id === id);
   const orgOf = (id: string) => fleet.organizations.find((o) => o.id === id);
@@ -263,7 +292,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     };
     org.records.unshift(record);
     timeline.markRetried(record.id);
-    return { status: 200, body: structuredClone(record) };
+    return { status: 201, body: structuredClone(record) };
   };
 
   const route = (req: http.IncomingMessage, url: URL, body: string): { reply: Reply; rateHeaders?: Record<string, string> } => {
@@ -323,9 +352,13 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     }
 
     if (parts[0] === 'api' && parts[1] === 'organizations') {
-      if (req.headers.authorization !== `Bearer ${credentials.posthogKey}`) {
+      const member = req.headers.authorization === `Bearer ${credentials.posthogMemberKey}`;
+      if (req.headers.authorization !== `Bearer ${credentials.posthogKey}` && !member) {
         return { reply: phError(401, 'Personal API key found in request Authorization header is invalid.') };
       }
+      // OrganizationAdminWritePermissions, checked before the object is looked up.
+      if (member && method !== 'GET') return { reply: phError(403, 'Your organization access level is insufficient.') };
+      purgeDeleted();
       // PostHog's router makes the trailing slash optional.
       const [, , orgId, resource, recordId, action, ...rest] = parts;
       const org = orgId ? orgOf(orgId) : undefined;
@@ -338,8 +371,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       if (!action && method === 'GET') return { reply: { status: 200, body: structuredClone(record) } };
       if (!action && method === 'DELETE') {
         // Records that never got a certificate go at once; the others are torn down first.
-        if (['waiting', 'erroring', 'timed_out'].includes(record.status)) org.records = org.records.filter((r) => r !== record);
-        else setProxyRecordStatus(record, 'deleting', now());
+        if (!['waiting', 'erroring', 'timed_out'].includes(record.status)) setProxyRecordStatus(record, 'deleting', now());
+        else if (options.posthogDeleteLagMs) {
+          setProxyRecordStatus(record, 'deleting', now());
+          lingering.set(record, now() + options.posthogDeleteLagMs);
+        } else org.records = org.records.filter((r) => r !== record);
         return { reply: { status: 200, body: { success: true } } };
       }
       if (action === 'retry' && method === 'POST') {
@@ -495,6 +531,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         });
 
       const answer = () => {
+        // Handled, and then the fault below replaces its answer.
+        if (fault?.after && (fault.hang || fault.reset || fault.status)) route(req, url, body);
         if (fault?.hang) {
           record(0);
           hung.add(res);

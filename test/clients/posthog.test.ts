@@ -72,7 +72,9 @@ describe('PostHog proxy records', () => {
   it('fails at once on a next link that points at a page already read, instead of 100 requests', async () => {
     const server = http.createServer((req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ count: 3, next: `http://${req.headers.host}${req.url}`, previous: null, results: [{ id: recordId(1), domain: 'a.example.com' }] }));
+      res.end(
+        JSON.stringify({ count: 3, next: `http://${req.headers.host}${req.url}`, previous: null, results: [{ id: recordId(1), domain: 'a.example.com' }] }),
+      );
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {

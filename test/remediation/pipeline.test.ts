@@ -34,6 +34,8 @@ interface HarnessOptions {
   simulator?: Partial<SimulatorOptions>;
   /** Healthy tunnels to rotate (each gets one stale connector next to an active one). */
   rotate?: number;
+  /** The PostHog key of a member below admin instead of an admin's. */
+  memberKey?: boolean;
 }
 
 async function harness(options: HarnessOptions = {}, reuse?: { sim: Simulator; clock: { t: number } }) {
@@ -75,7 +77,7 @@ async function harness(options: HarnessOptions = {}, reuse?: { sim: Simulator; c
   });
   const reporter = createPollReporter(log, now);
   const cf = cloudflareClient(sim, { now });
-  const ph = posthogClient(sim, { now });
+  const ph = posthogClient(sim, { now, ...(options.memberKey ? { headers: { authorization: `Bearer ${sim.credentials.posthogMemberKey}` } } : {}) });
   const refresher = createConnectionsRefresher({ client: cf, store, intervalMs: 0, pace: () => ({ perSecond: 1, burst: 1000 }), now });
   const listTunnels = createTunnelsPoller({ client: cf, accountId: account.id, store, reporter, refresher });
   const pollTunnels = async (signal: AbortSignal) => {
@@ -331,7 +333,11 @@ describe('the cooldown is on disk before the write goes out', () => {
 
   it('a kill during retry/: the restart does not send it again within the cooldown', async () => {
     const stateFile = join(mkdtempSync(join(tmpdir(), 'remediation-')), 'state.json');
-    const options = { rotate: 0, remediation: { stateFile, staleConnectors: 'off' as const, proxyRecords: 'on' as const }, simulator: { posthogRetryAcceptsApiKeys: true } };
+    const options = {
+      rotate: 0,
+      remediation: { stateFile, staleConnectors: 'off' as const, proxyRecords: 'on' as const },
+      simulator: { posthogRetryAcceptsApiKeys: true },
+    };
     const first = await harness(options);
     for (const r of first.org.records) if (r.status === 'timed_out') setProxyRecordStatus(r, 'valid', T0);
     first.sim.setFaults([{ endpoint: 'proxy_records.retry', hang: true }]);
@@ -475,7 +481,7 @@ describe('proxy record remediation: recreate', () => {
     expect(writes(h.sim)).toHaveLength(4);
   });
 
-  it('finishes the create from the journal on the next cycle when the create fails', async () => {
+  it('finishes the create from the journal, one proxy-records interval later, when the create fails', async () => {
     const h = await recreate();
     const erroring = h.org.records.find((r) => r.status === 'erroring');
     for (const r of h.org.records) if (r.status === 'timed_out') setProxyRecordStatus(r, 'valid', T0);
@@ -483,11 +489,14 @@ describe('proxy record remediation: recreate', () => {
     await h.pollAt(0);
     expect(h.org.records.some((r) => r.domain === erroring?.domain)).toBe(false);
     expect(h.decisions().at(-1)).toMatchObject({ outcome: 'failed' });
-    await h.pollAt(1);
+    // The journal's first retry waits one proxy-records interval (5 minutes here).
+    await h.pollAt(4);
+    expect(h.org.records.some((r) => r.domain === erroring?.domain)).toBe(false);
+    await h.pollAt(5);
     expect(h.org.records.filter((r) => r.domain === erroring?.domain)).toHaveLength(1);
-    expect(h.lines.some((l) => l.msg === 'proxy record recreate finished from the journal' && l.domain === erroring?.domain && l.created === true)).toBe(true);
+    expect(h.lines.some((l) => l.msg === 'proxy record recreate finished' && l.domain === erroring?.domain && l.created === true)).toBe(true);
     // Finished once: later cycles create nothing more.
-    await h.pollAt(2);
+    await h.pollAt(12);
     expect(writes(h.sim).filter((w) => w === 'POST proxy_records.create')).toHaveLength(2);
   });
 
@@ -512,6 +521,161 @@ describe('proxy record remediation: recreate', () => {
     await second.pollAt(1);
     expect(first.org.records.filter((r) => r.domain === erroring?.domain)).toHaveLength(1);
     expect(JSON.parse(readFileSync(stateFile, 'utf8')).journal).toEqual([]);
+  });
+
+  /** The erroring record, with the timed-out one made valid so it is the only candidate. */
+  const onlyErroring = (h: Awaited<ReturnType<typeof harness>>) => {
+    for (const r of h.org.records) if (r.status === 'timed_out') setProxyRecordStatus(r, 'valid', T0);
+    const erroring = h.org.records.find((r) => r.status === 'erroring');
+    if (!erroring) throw new Error('no erroring record');
+    return erroring;
+  };
+  const recordsFor = (h: Awaited<ReturnType<typeof harness>>, domain: string) => h.org.records.filter((r) => r.domain === domain);
+
+  it.each([
+    ['answered 500', { status: 500 }],
+    ['reset the socket', { reset: true }],
+  ])('a DELETE that took effect and then %s keeps the journal: the domain is created again', async (_what, fault) => {
+    const h = await recreate();
+    const erroring = onlyErroring(h);
+    h.sim.setFaults([{ endpoint: 'proxy_records.delete', after: true, times: 1, ...fault }]);
+    await h.pollAt(0);
+    expect(recordsFor(h, erroring.domain)).toEqual([]);
+    await h.pollAt(1);
+    expect(recordsFor(h, erroring.domain)).toEqual([expect.objectContaining({ status: 'waiting' })]);
+    expect(writes(h.sim)).toEqual(['DELETE proxy_records.delete', 'POST proxy_records.create']);
+    expect(h.lines.some((l) => l.msg === 'proxy record recreate finished' && l.domain === erroring.domain && l.created === true)).toBe(true);
+  });
+
+  it('a DELETE that took effect and never answered, then SIGTERM: the restart creates the domain again', async () => {
+    const stateFile = join(mkdtempSync(join(tmpdir(), 'remediation-')), 'state.json');
+    const first = await recreate({ remediation: { stateFile } });
+    const erroring = onlyErroring(first);
+    first.sim.setFaults([{ endpoint: 'proxy_records.delete', after: true, hang: true }]);
+    const polling = first.pollAt(0);
+    await waitForRequest(first.sim, 'proxy_records.delete');
+    first.stop();
+    await polling.catch(() => undefined);
+    expect(recordsFor(first, erroring.domain)).toEqual([]);
+    first.sim.setFaults([]);
+    const second = await recreate({ remediation: { stateFile } }, { sim: first.sim, clock: first.clock });
+    await second.pollAt(1);
+    expect(recordsFor(first, erroring.domain)).toHaveLength(1);
+    expect(JSON.parse(readFileSync(stateFile, 'utf8')).journal).toEqual([]);
+  });
+
+  it('a DELETE that failed before the server acted: the record is intact and the journal is finished by deleting it again', async () => {
+    const h = await recreate();
+    const erroring = onlyErroring(h);
+    h.sim.setFaults([{ endpoint: 'proxy_records.delete', status: 502, times: 1 }]);
+    await h.pollAt(0);
+    expect(recordsFor(h, erroring.domain)).toEqual([erroring]);
+    await h.pollAt(1);
+    expect(writes(h.sim)).toEqual(['DELETE proxy_records.delete', 'DELETE proxy_records.delete', 'POST proxy_records.create']);
+    expect(recordsFor(h, erroring.domain)).toEqual([expect.objectContaining({ status: 'waiting' })]);
+  });
+
+  it('the deleted record still listed as deleting is not the domain back: the create waits until it is gone', async () => {
+    const h = await recreate({ simulator: { posthogDeleteLagMs: 90_000 } });
+    const erroring = onlyErroring(h);
+    await h.pollAt(0);
+    // Still listed, deleting: not back, and no create yet (PostHog would refuse the duplicate domain).
+    expect(recordsFor(h, erroring.domain)).toEqual([expect.objectContaining({ id: erroring.id, status: 'deleting' })]);
+    await h.pollAt(1);
+    expect(writes(h.sim)).toEqual(['DELETE proxy_records.delete']);
+    expect(h.decisions().at(-1)).toMatchObject({ outcome: 'skipped', skip_reason: 'delete_pending' });
+    await h.pollAt(2);
+    expect(writes(h.sim)).toEqual(['DELETE proxy_records.delete', 'POST proxy_records.create']);
+    expect(recordsFor(h, erroring.domain)).toEqual([expect.objectContaining({ status: 'waiting' })]);
+    expect(recordsFor(h, erroring.domain)[0]?.id).not.toBe(erroring.id);
+  });
+
+  it('a create refused for good is retried through the back-off and the hourly limit, logged as an error and exposed', async () => {
+    const h = await recreate({ remediation: { maxActionsPerHour: 100 } });
+    const erroring = onlyErroring(h);
+    h.sim.setFaults([{ endpoint: 'proxy_records.create', status: 409 }]);
+    // Ten-second polls for 40 s: one create, not one per poll.
+    for (const m of [0, 1 / 6, 2 / 6, 3 / 6, 4 / 6]) await h.pollAt(m);
+    expect(writes(h.sim)).toEqual(['DELETE proxy_records.delete', 'POST proxy_records.create']);
+    expect(value(await h.metrics(), 'posthog_proxy_record_recreate_pending', { domain: erroring.domain })).toBe(1);
+    expect(h.decisions().at(-1)).toMatchObject({ skip_reason: 'cooldown', target: { domain: erroring.domain } });
+    // The journal's back-off starts at one proxy-records interval (5 minutes here) and doubles.
+    const creates = () => writes(h.sim).filter((w) => w === 'POST proxy_records.create').length;
+    for (let m = 1; m <= 16; m++) await h.pollAt(m);
+    expect(creates()).toBe(3);
+    expect(
+      h.lines.filter((l) => l.level === 'error' && l.msg === 'remediation decision' && (l.target as { domain?: string }).domain === erroring.domain),
+    ).toHaveLength(3);
+    h.sim.setFaults([]);
+    await h.pollAt(40);
+    expect(recordsFor(h, erroring.domain)).toHaveLength(1);
+    expect(value(await h.metrics(), 'posthog_proxy_record_recreate_pending', { domain: erroring.domain })).toBeUndefined();
+  });
+
+  it.each([
+    ['one bad field', (text: string) => text.replace('"actions":[', '"actions":["soon",')],
+    ['truncated', (text: string) => text.slice(0, text.indexOf('"dnsChanges"'))],
+  ])('a state file with %s: the journaled domain is salvaged and created again; the file is named in an error and a metric', async (_what, damage) => {
+    const stateFile = join(mkdtempSync(join(tmpdir(), 'remediation-')), 'state.json');
+    const first = await recreate({ remediation: { stateFile } });
+    const erroring = onlyErroring(first);
+    first.sim.setFaults([{ endpoint: 'proxy_records.create', hang: true }]);
+    const polling = first.pollAt(0);
+    await waitForRequest(first.sim, 'proxy_records.create');
+    first.stop();
+    await polling.catch(() => undefined);
+    writeFileSync(stateFile, damage(readFileSync(stateFile, 'utf8')));
+
+    first.sim.setFaults([]);
+    const second = await recreate({ remediation: { stateFile } }, { sim: first.sim, clock: first.clock });
+    const complaint = second.lines.find((l) => l.level === 'error' && String(l.msg).startsWith('remediation state file is corrupt'));
+    expect(complaint).toMatchObject({ path: stateFile, salvaged_journal_entries: 1 });
+    expect(value(await second.metrics(), 'cloudflare_tunnel_exporter_remediation_state_file_corrupt', {})).toBe(1);
+    await second.pollAt(1);
+    expect(recordsFor(first, erroring.domain)).toHaveLength(1);
+  });
+
+  it('a state file that cannot be read at all: every target cools down, and the error says the journal may have been lost', async () => {
+    const stateFile = join(mkdtempSync(join(tmpdir(), 'remediation-')), 'state.json');
+    writeFileSync(stateFile, '');
+    const h = await recreate({ remediation: { stateFile } });
+    onlyErroring(h);
+    expect(h.lines.find((l) => l.level === 'error' && String(l.msg).startsWith('remediation state file is corrupt'))).toMatchObject({
+      path: stateFile,
+      salvaged_journal_entries: 0,
+    });
+    expect(value(await h.metrics(), 'cloudflare_tunnel_exporter_remediation_state_file_corrupt', {})).toBe(1);
+    await h.pollAt(0);
+    expect(writes(h.sim)).toEqual([]);
+    expect(h.decisions().at(-1)).toMatchObject({ skip_reason: 'cooldown' });
+  });
+
+  it('a member-level key: one refused DELETE, one error naming the fix, then not_org_admin skips and no write', async () => {
+    const h = await recreate({ memberKey: true });
+    const domainsBefore = domains(h);
+    await h.pollAt(0);
+    await h.pollAt(60);
+    await h.pollAt(180);
+    expect(writes(h.sim)).toEqual(['DELETE proxy_records.delete']);
+    expect(domains(h)).toEqual(domainsBefore);
+    const told = h.lines.filter((l) => String(l.msg).includes('its user is not an admin of the organization'));
+    expect(told).toHaveLength(1);
+    expect(told[0]).toMatchObject({ level: 'error', organization_id: h.org.id });
+    expect(String(told[0]?.msg)).toContain('organization admin');
+    const text = await h.metrics();
+    expect(value(text, 'cloudflare_tunnel_exporter_remediation_skipped_total', { action: 'retry_proxy_record', reason: 'not_org_admin' })).toBe(6);
+    expect(value(text, 'posthog_proxy_record_recreate_pending', {})).toBeUndefined();
+    expect(h.decisions().some((d) => String(d.error ?? '').includes('organization:write'))).toBe(false);
+  });
+
+  it('a target_cname that differs only by its final dot or case is the same target: no DNS change', async () => {
+    const h = await recreate();
+    const erroring = onlyErroring(h);
+    h.sim.fleet.proxyBaseCname = `${h.sim.fleet.proxyBaseCname.replace(/\.$/, '').toUpperCase()}${h.sim.fleet.proxyBaseCname.endsWith('.') ? '' : '.'}`;
+    await h.pollAt(0);
+    expect(recordsFor(h, erroring.domain)[0]?.target_cname).not.toBe(erroring.target_cname);
+    expect(h.decisions().at(-1)).toMatchObject({ outcome: 'done', evidence: { target_cname_changed: false } });
+    expect(value(await h.metrics(), 'posthog_proxy_record_dns_change_required', {})).toBeUndefined();
   });
 
   it('dry-run decides and counts, and sends no write', async () => {

@@ -140,7 +140,7 @@ describe('simulator contract: PostHog', () => {
     const headers = { authorization: `Bearer ${sim.credentials.posthogKey}`, 'content-type': 'application/json' };
     const create = (domain: string) => fetch(`${base}/`, { method: 'POST', headers, body: JSON.stringify({ domain }) });
     const first = await create('new.example.com');
-    expect(first.status).toBe(200);
+    expect(first.status).toBe(201);
     const record = (await first.json()) as { id: string; status: string; target_cname: string; created_by: number };
     expect(record.status).toBe('waiting');
     expect(typeof record.created_by).toBe('number');

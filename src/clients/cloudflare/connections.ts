@@ -81,7 +81,8 @@ export async function listConnectors(
  */
 export async function deleteConnector(client: ApiClient, accountId: string, tunnelId: string, connectorId: string, signal?: AbortSignal): Promise<void> {
   if (connectorId.trim() === '') throw new Error('deleteConnector: refusing to send a DELETE without client_id');
-  if (!isUuid(connectorId)) throw new Error(`deleteConnector: refusing to send a DELETE for a connector id that is not a UUID (${JSON.stringify(connectorId.slice(0, 80))})`);
+  if (!isUuid(connectorId))
+    throw new Error(`deleteConnector: refusing to send a DELETE for a connector id that is not a UUID (${JSON.stringify(connectorId.slice(0, 80))})`);
   await sendCloudflareWrite(client, {
     method: 'DELETE',
     path: connectionsPath(accountId, 'cfd_tunnel', tunnelId),
