@@ -95,6 +95,18 @@ describe('Cloudflare connections', () => {
   });
 });
 
+describe('answers that lack their result', () => {
+  it.each([
+    ['connections', (c: ReturnType<typeof createApiClient>) => listConnectors(c, 'acc', 'cfd_tunnel', '00000000-0000-4000-8000-000000000001')],
+    ['Gateway proxy endpoints', (c: ReturnType<typeof createApiClient>) => listProxyEndpoints(c, 'acc')],
+  ])('%s with result null (or absent) fail the call instead of reading as none', async (_what, call) => {
+    for (const body of [{ result: null }, {}]) {
+      const { client } = await scriptedBody(body);
+      await expect(call(client)).rejects.toThrow(/unexpected result shape \(result: /);
+    }
+  });
+});
+
 describe('Gateway proxy endpoints', () => {
   it('lists ip and identity endpoints', async () => {
     const sim = await simulator({ fleet: { accounts: 1, proxyEndpointsPerAccount: 2 } });
@@ -118,6 +130,17 @@ async function scriptedList(page: (n: number) => { result: { id: string; name: s
   const { port } = server.address() as { port: number };
   const client = createApiClient({ api: 'cloudflare', baseUrl: `http://127.0.0.1:${port}`, headers: {}, log: silentLogger(), retries: 0 });
   return { client, requests };
+}
+/** A Cloudflare endpoint that answers every request with one success envelope around `body`. */
+async function scriptedBody(body: Record<string, unknown>) {
+  const server = http.createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ success: true, errors: [], messages: [], ...body }));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  after.push(() => new Promise((r) => server.close(r)));
+  const { port } = server.address() as { port: number };
+  return { client: createApiClient({ api: 'cloudflare', baseUrl: `http://127.0.0.1:${port}`, headers: {}, log: silentLogger(), retries: 0 }) };
 }
 const after: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -152,6 +175,19 @@ describe('Cloudflare pagination that could fool the exporter', () => {
     expect(err).toBeInstanceOf(ApiResponseError);
     expect((err as Error).message).toContain('pagination did not end within 3 pages (total_count 6, per_page 3); 5 distinct items read');
     expect(requests).toEqual([1, 2, 3]);
+  });
+
+  it('an empty first page that says total_count 5 fails the walk instead of emptying the fleet', async () => {
+    const { client, requests } = await scriptedList(() => ({ result: [], result_info: { page: 1, per_page: 1000, count: 0, total_count: 5 } }));
+    const err = await listTunnels(client, 'acc').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiResponseError);
+    expect((err as Error).message).toContain('page 1 is empty but total_count is 5; 0 distinct items read');
+    expect(requests).toEqual([1]);
+  });
+
+  it('an empty later page short of total_count fails the walk too', async () => {
+    const { client } = await scriptedList((n) => ({ result: n === 1 ? range(0, 3) : [], result_info: { page: n, per_page: 3, total_count: 7 } }));
+    await expect(listTunnels(client, 'acc')).rejects.toThrow('page 2 is empty but total_count is 7; 3 distinct items read');
   });
 
   it('without total_count, stops on a short page', async () => {

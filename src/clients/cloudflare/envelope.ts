@@ -16,7 +16,7 @@ const resultInfo = z
 const envelope = z.object({
   success: z.boolean(),
   errors: z.array(z.object({ code: z.number().optional(), message: z.string().optional() })).default([]),
-  result: z.unknown(),
+  result: z.unknown().optional(),
   result_info: resultInfo,
 });
 
@@ -83,7 +83,8 @@ export interface ListOptions {
 /**
  * Reads every page of a page-number list (`result_info` has no `total_pages`). `total_count` is
  * trusted: a page that repeats ids already seen is not a stop (the repeats are skipped and
- * reported), and the walk ends once that many distinct items are read or on an empty page. Without
+ * reported), and the walk ends once that many distinct items are read; an empty page before then
+ * contradicts the total and fails the walk (an empty first page once emptied a fleet). Without
  * `total_count`, a short page (when the server says what a full page is) or a page of nothing new
  * (an endpoint that ignores `page`) ends it. Every walk is bounded: past ceil(total_count /
  * per_page) + 1 pages, or MAX_PAGES without a total, it fails with an error saying so, instead of
@@ -113,7 +114,18 @@ export async function listAllPages<T extends { id: string }>(
         });
       }
       const { result, resultInfo } = await sendCloudflare(client, { ...req, query: { ...req.query, page, per_page: req.perPage } }, pageSchema);
-      if (result.length === 0) break;
+      total = resultInfo?.total_count ?? total;
+      if (result.length === 0) {
+        // An empty page short of the total contradicts itself: never a fleet emptied as a success.
+        if (total !== undefined && items.length < total) {
+          throw new ApiResponseError(`page ${page} is empty but total_count is ${total}; ${items.length} distinct items read`, {
+            api: client.api,
+            method: req.method,
+            path: req.path,
+          });
+        }
+        break;
+      }
       let fresh = 0;
       for (const entry of result) {
         if (seen.has(entry.id)) {
@@ -124,7 +136,6 @@ export async function listAllPages<T extends { id: string }>(
         items.push(entry);
         fresh++;
       }
-      total = resultInfo?.total_count ?? total;
       // The server's own page size, if it says and caps ours (Cloudflare caps per_page at 1000).
       if (resultInfo?.per_page !== undefined && resultInfo.per_page > 0) perPage = Math.min(perPage, resultInfo.per_page);
       if (total !== undefined) {

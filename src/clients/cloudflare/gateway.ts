@@ -14,10 +14,7 @@ export const apiProxyEndpoint = z.object({
   updated_at: z.string().nullish(),
 });
 export type ApiProxyEndpoint = z.infer<typeof apiProxyEndpoint>;
-const endpointList = z
-  .array(apiProxyEndpoint)
-  .nullable()
-  .transform((v) => v ?? []);
+const endpointList = z.array(apiProxyEndpoint);
 
 export async function listProxyEndpoints(client: ApiClient, accountId: string, signal?: AbortSignal): Promise<ApiProxyEndpoint[]> {
   const { result } = await sendCloudflare(
