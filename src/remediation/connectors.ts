@@ -9,7 +9,7 @@ import type { Snapshot } from '../state/store.js';
 import { type ActionPolicy, type Candidate, SKIP_REASONS, sourceProblem } from './pipeline.js';
 import { CLEANUP_CONNECTOR, findStaleConnectors, type StalenessTracker, staleShare, trackStaleness } from './policies.js';
 
-/** More than this share of an account's connectors without an active connection: act on none. */
+/** This share or more of an account's connectors without an active connection at once: act on none (an HA pair losing one side everywhere is exactly half). */
 const BLAST_RADIUS_SHARE = 0.5;
 
 export interface StaleConnectorOptions {
@@ -69,7 +69,7 @@ export function staleConnectorPolicy(options: StaleConnectorOptions): ActionPoli
           },
           ...(ownProblem
             ? { blocked: ownProblem }
-            : share > BLAST_RADIUS_SHARE
+            : share >= BLAST_RADIUS_SHARE
               ? {
                   blocked: {
                     skip: 'blast_radius' as const,

@@ -243,6 +243,20 @@ describe('stale connector remediation', () => {
     expect(h.decisions().find((d) => d.skip_reason === 'blast_radius')?.reason).toMatch(/^\d+% of the account's connectors have no active connection/);
   });
 
+  it('acts on none when exactly half look stale: every HA pair lost one side at once', async () => {
+    const h = await harness({ rotate: 0 });
+    const random = createRandom(12);
+    for (const t of h.account.tunnels.filter((x) => x.connectors.some((c) => c.conns.length > 0))) {
+      const empty = newConnector(random, T0, { warp: t.tun_type === 'warp_connector' });
+      empty.conns = [];
+      t.connectors = [newConnector(random, T0, { warp: t.tun_type === 'warp_connector' }), empty];
+    }
+    await h.pollAt(0);
+    await h.pollAt(20);
+    expect(deletes(h.sim)).toEqual([]);
+    expect(h.decisions().find((d) => d.skip_reason === 'blast_radius')?.reason).toMatch(/^50% of the account's connectors have no active connection/);
+  });
+
   it('acts when the only other stale-looking connectors belong to a down tunnel', async () => {
     const h = await harness({ rotate: 1 });
     // Fleet: one rotated tunnel (one stale connector next to active ones) and a down tunnel whose
