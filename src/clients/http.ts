@@ -159,6 +159,16 @@ function errorDetail(body: unknown): string | undefined {
   return typeof detail === 'string' ? detail.slice(0, 200) : undefined;
 }
 
+/**
+ * The credential values in auth headers (a bearer token without its scheme), so text a server
+ * sent back can be cleaned of them before it reaches an error, a log line or the landing page.
+ */
+function secretsOf(headers: Record<string, string>): string[] {
+  return Object.values(headers)
+    .flatMap((v) => [v, v.replace(/^Bearer\s+/i, '')])
+    .filter((v) => v.length >= 4);
+}
+
 const CREDENTIAL_NOT_ALLOWED = /does not support personal api key access/i;
 const NOT_ORG_ADMIN = /organization access level is insufficient/i;
 
@@ -179,6 +189,9 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   const dispatcher = options.dispatcher ?? new Agent({ connect: { timeout: timeoutMs }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
   const base = new URL(`${options.baseUrl.replace(/\/+$/, '')}/`);
   const { api, log } = options;
+  const secrets = secretsOf(options.headers);
+  /** Server text with every configured secret replaced: a server may echo the key it refuses. */
+  const redact = (text: string) => secrets.reduce((out, secret) => out.split(secret).join('[REDACTED]'), text);
   let lockedUntil = 0;
 
   /** Holds every request for `asked` ms, at most MAX_RETRY_AFTER_MS; returns the time held. */
@@ -296,7 +309,8 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       throw new ApiRateLimitedError(ms, { ...withStatus, sent: true });
     }
     if (status === 401 || status === 403 || codes.some((c) => CLOUDFLARE_AUTH_CODES.has(c))) {
-      const detail = errorDetail(body);
+      const raw = errorDetail(body);
+      const detail = raw === undefined ? undefined : redact(raw);
       if (status === 403 && detail && CREDENTIAL_NOT_ALLOWED.test(detail)) throw new ApiCredentialNotAllowedError(detail, withStatus);
       if (status === 403 && detail && NOT_ORG_ADMIN.test(detail)) throw new ApiNotOrgAdminError('organization admin membership', { ...withStatus, detail });
       throw new ApiAuthError(req.permission, { ...withStatus, ...(detail ? { detail } : {}) });

@@ -216,6 +216,18 @@ function mergeLayers(layers: Layer[]): Layer {
   return merged;
 }
 
+/**
+ * Why a credential cannot go into an HTTP header, if it cannot: every request would fail later
+ * (undici refuses the header), so the configuration check says so now. Never quotes the value.
+ */
+function headerProblem(value: string): string | undefined {
+  const codes = [...value].map((c) => c.codePointAt(0) ?? 0);
+  if (codes.some((c) => c < 0x20 || c === 0x7f))
+    return 'contains a line break or another control character inside the secret (only surrounding whitespace is trimmed)';
+  if (codes.some((c) => c > 0x7e)) return 'contains a character outside printable ASCII, which an HTTP header cannot carry';
+  return undefined;
+}
+
 /** The secret, undefined when not configured, or null when configured but unusable (a problem was recorded). */
 function readSecret(
   values: Map<SettingKey, unknown>,
@@ -231,13 +243,11 @@ function readSecret(
     problems.push(`${merged.get(direct)?.origin} and ${merged.get(file)?.origin}: set only one of them`);
     return null;
   }
-  // An HTTP header cannot carry a line break: every request would fail later. Say so now.
   const usable = (secret: string, origin: string | undefined) => {
-    if ([...secret].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) {
-      problems.push(`${origin}: contains a line break or another control character inside the secret (only surrounding whitespace is trimmed)`);
-      return null;
-    }
-    return secret;
+    const problem = headerProblem(secret);
+    if (!problem) return secret;
+    problems.push(`${origin}: ${problem}`);
+    return null;
   };
   if (path === undefined) return inline === undefined ? undefined : usable(inline, merged.get(direct)?.origin);
   try {
@@ -290,8 +300,14 @@ function assemble(values: Map<SettingKey, unknown>, merged: Layer, readFile: (p:
   const given = (...keys: SettingKey[]) => keys.some((k) => merged.has(k));
 
   const token = readSecret(values, merged, 'cloudflare.api_token', 'cloudflare.api_token_file', readFile, problems);
-  const email = get<string | undefined>('cloudflare.api_email');
-  const key = get<string | undefined>('cloudflare.api_key');
+  const headerSafe = (k: SettingKey) => {
+    const value = get<string | undefined>(k);
+    const problem = value === undefined ? undefined : headerProblem(value);
+    if (problem) problems.push(`${originOf(k)}: ${problem}`);
+    return problem ? undefined : value;
+  };
+  const email = headerSafe('cloudflare.api_email');
+  const key = headerSafe('cloudflare.api_key');
   const accountIds = get<string[] | undefined>('cloudflare.account_ids');
   const tokenGiven = given('cloudflare.api_token', 'cloudflare.api_token_file');
   const legacyGiven = given('cloudflare.api_email', 'cloudflare.api_key');

@@ -83,16 +83,23 @@ const list = z.union([z.string(), z.array(z.unknown())]).transform((v, ctx) => {
   return [...new Set(items)];
 });
 
+/** A URL as a message may show it: a user and password, if any, as `***`. */
+const withoutUserinfo = (v: string) => v.replace(/\/\/[^/?#]*@/, '//***@');
+
 const url = text.transform((v, ctx) => {
   let parsed: URL;
   try {
     parsed = new URL(v);
   } catch {
-    ctx.addIssue({ code: 'custom', message: `must be an http(s) URL, got "${v}"` });
+    ctx.addIssue({ code: 'custom', message: `must be an http(s) URL, got "${withoutUserinfo(v)}"` });
     return z.NEVER;
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    ctx.addIssue({ code: 'custom', message: `must be an http(s) URL, got "${v}"` });
+    ctx.addIssue({ code: 'custom', message: `must be an http(s) URL, got "${withoutUserinfo(v)}"` });
+    return z.NEVER;
+  }
+  if (parsed.username !== '' || parsed.password !== '') {
+    ctx.addIssue({ code: 'custom', message: `must not carry a user or password (${withoutUserinfo(v)}): put credentials in their own settings` });
     return z.NEVER;
   }
   return v.replace(/\/+$/, '');

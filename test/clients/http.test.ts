@@ -190,6 +190,36 @@ describe('API client against the simulator', () => {
     expect(err).toBeInstanceOf(ApiNetworkError);
   });
 
+  it.each([
+    [401, 'Personal API key phx_echoed_secret_key is invalid.'],
+    [403, 'phx_echoed_secret_key: This action does not support personal API key access'],
+  ])('a %i whose detail echoes the key never carries the key on in its error', async (status, detail) => {
+    const server = http.createServer((_req, res) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ detail }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const { port } = server.address() as { port: number };
+      const client = createApiClient({
+        api: 'posthog',
+        baseUrl: `http://127.0.0.1:${port}`,
+        headers: { authorization: 'Bearer phx_echoed_secret_key' },
+        log: silentLogger(),
+        retries: 0,
+      });
+      const err = (await client
+        .send({ method: 'GET', path: '/api/organizations/o/proxy_records/', operation: 'list_proxy_records', permission: 'organization:read' })
+        .catch((e: unknown) => e)) as Error & { detail?: string };
+      expect(err.message).toContain('[REDACTED]');
+      expect(err.message).not.toContain('phx_echoed_secret_key');
+      expect(err.detail ?? '').not.toContain('phx_echoed_secret_key');
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+
   it('refuses to follow a URL on another origin', async () => {
     const sim = await simulator();
     const err = await posthogClient(sim)

@@ -122,6 +122,34 @@ describe('environment and flags', () => {
     ]);
   });
 
+  it('refuses at the check every credential an HTTP header cannot carry, naming the setting and never the value', () => {
+    expect(problemsOf([], { CLOUDFLARE_API_EMAIL: 'sre@example.com\r\nX-Evil: 1', CLOUDFLARE_API_KEY: 'key\nmore', CLOUDFLARE_ACCOUNT_IDS: 'a' })).toEqual([
+      'CLOUDFLARE_API_EMAIL: contains a line break or another control character inside the secret (only surrounding whitespace is trimmed)',
+      'CLOUDFLARE_API_KEY: contains a line break or another control character inside the secret (only surrounding whitespace is trimmed)',
+    ]);
+    const accented = problemsOf([], {
+      CLOUDFLARE_API_TOKEN: 'tok\u00e9n',
+      CLOUDFLARE_ACCOUNT_IDS: 'a',
+      POSTHOG_API_KEY: 'phx_\u00fc',
+      POSTHOG_ORGANIZATION_IDS: 'o',
+    });
+    expect(accented).toEqual([
+      'CLOUDFLARE_API_TOKEN: contains a character outside printable ASCII, which an HTTP header cannot carry',
+      'POSTHOG_API_KEY: contains a character outside printable ASCII, which an HTTP header cannot carry',
+    ]);
+    expect(accented.join('\n')).not.toContain('tok');
+  });
+
+  it('a base URL with a user and password is refused without printing them', () => {
+    const problems = problemsOf([], { ...CF, CLOUDFLARE_API_BASE_URL: 'https://user:s3cret@exa mple.com' });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain('CLOUDFLARE_API_BASE_URL');
+    expect(problems[0]).not.toContain('s3cret');
+    expect(problemsOf([], { ...CF, CLOUDFLARE_API_BASE_URL: 'https://user:s3cret@example.com' })).toEqual([
+      'CLOUDFLARE_API_BASE_URL: must not carry a user or password (https://***@example.com): put credentials in their own settings',
+    ]);
+  });
+
   it('layers defaults < file < environment < flags; a higher layer owns the credential group', () => {
     // The README's complete example file.
     const path = fileURLToPath(new URL('../../examples/config.yml', import.meta.url));
