@@ -105,6 +105,7 @@ export function createExporter(options: ExporterOptions): Exporter {
         // evenly, so a changed tunnel finds a slot within seconds, not when the window moves on.
         return { perSecond: share / (FIVE_MINUTES_MS / 1000), burst: estimate.connections <= share ? share : Math.max(1, Math.ceil(share / 20)) };
       },
+      haConnections: config.haConnections,
       log: log.child({ component: 'connections' }),
       now,
     });

@@ -354,6 +354,11 @@ function assemble(values: Map<SettingKey, unknown>, merged: Layer, readFile: (p:
   if (stateFile) {
     const problem = stateFileProblem(stateFile);
     if (problem) problems.push(`${originOf('remediation.state_file')}: ${problem}`);
+  } else if (['on', 'dry-run'].includes(get('remediation.proxy_records')) && get('remediation.proxy_record_retry_method') === 'recreate') {
+    // Without the journal on disk, a crash between a DELETE and its create loses the domain.
+    problems.push(
+      `${originOf('remediation.proxy_records')}: with PROXY_RECORD_RETRY_METHOD=recreate (the default) set REMEDIATION_STATE_FILE, where the recreate journal survives a crash between a record's DELETE and its create`,
+    );
   }
   return {
     web: {
@@ -369,6 +374,7 @@ function assemble(values: Map<SettingKey, unknown>, merged: Layer, readFile: (p:
       gateway: get('schedules.gateway'),
       proxyRecords: get('schedules.proxy_records'),
     },
+    haConnections: get('cloudflared.ha_connections'),
     staleDataMaxAgeMs: get('stale_data_max_age'),
     remediation: {
       staleConnectors: get('remediation.stale_connectors'),

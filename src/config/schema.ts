@@ -45,6 +45,15 @@ const positiveInt = z.union([z.string(), z.number()]).transform((v, ctx) => {
   return Number(s);
 });
 
+const wholeNumber = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  const s = String(v).trim();
+  if (!/^\d+$/.test(s) || !Number.isSafeInteger(Number(s))) {
+    ctx.addIssue({ code: 'custom', message: `must be a whole number (0 or more), got "${s}"` });
+    return z.NEVER;
+  }
+  return Number(s);
+});
+
 const cron = text.transform((v, ctx) => {
   const fields = v.split(/\s+/);
   if (fields.length !== 6) {
@@ -96,10 +105,6 @@ const url = text.transform((v, ctx) => {
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     ctx.addIssue({ code: 'custom', message: `must be an http(s) URL, got "${withoutUserinfo(v)}"` });
-    return z.NEVER;
-  }
-  if (parsed.username !== '' || parsed.password !== '') {
-    ctx.addIssue({ code: 'custom', message: `must not carry a user or password (${withoutUserinfo(v)}): put credentials in their own settings` });
     return z.NEVER;
   }
   return v.replace(/\/+$/, '');
@@ -179,6 +184,14 @@ export const SETTINGS = [
   { key: 'schedules.tunnels', env: 'TUNNELS_SCHEDULE', default: '*/30 * * * * *', doc: 'Cron (with seconds) for tunnels and connections.', schema: cron },
   { key: 'schedules.gateway', env: 'GATEWAY_SCHEDULE', default: '0 */5 * * * *', doc: 'Cron for Gateway proxy endpoints.', schema: cron },
   { key: 'schedules.proxy_records', env: 'PROXY_RECORDS_SCHEDULE', default: '0 * * * * *', doc: 'Cron for PostHog proxy records.', schema: cron },
+  {
+    key: 'cloudflared.ha_connections',
+    env: 'CLOUDFLARED_HA_CONNECTIONS',
+    flag: 'cloudflared.ha-connections',
+    default: '4',
+    doc: "The connections a cfd_tunnel connector should hold (cloudflared's --ha-connections, 4 by default); fewer shows in connector_missing_connections from the first read. 0 learns each connector's count from what it held recently (WARP connectors always learn).",
+    schema: wholeNumber,
+  },
   { key: 'stale_data_max_age', env: 'STALE_DATA_MAX_AGE', default: '10m', doc: 'How long series outlive a failing source.', schema: duration },
   { key: 'remediation.stale_connectors', env: 'REMEDIATE_STALE_CONNECTORS', default: 'off', doc: 'off, dry-run or on.', schema: mode },
   { key: 'remediation.proxy_records', env: 'REMEDIATE_PROXY_RECORDS', default: 'off', doc: 'off, dry-run or on.', schema: mode },
@@ -186,8 +199,8 @@ export const SETTINGS = [
     key: 'remediation.proxy_record_retry_method',
     env: 'PROXY_RECORD_RETRY_METHOD',
     flag: 'remediation.proxy-record-retry-method',
-    default: 'retry',
-    doc: 'retry (POST retry/, which PostHog refuses to personal API keys) or recreate (journaled DELETE + create of the same domain, organization:write).',
+    default: 'recreate',
+    doc: "recreate (journaled DELETE + create of the same domain: organization:write and an organization admin's key; needs REMEDIATION_STATE_FILE) or retry (POST retry/, which PostHog refuses to every API key).",
     schema: oneOf(PROXY_RECORD_RETRY_METHODS),
   },
   {
@@ -230,6 +243,8 @@ export interface Config {
   cloudflare?: CloudflareConfig;
   posthog?: PostHogConfig;
   schedules: { tunnels: string; gateway: string; proxyRecords: string };
+  /** CLOUDFLARED_HA_CONNECTIONS: what a cfd_tunnel connector should hold; 0 learns it. */
+  haConnections: number;
   staleDataMaxAgeMs: number;
   remediation: {
     staleConnectors: RemediationMode;

@@ -66,6 +66,14 @@ export interface GoneConnection {
   colo: string;
 }
 
+/** A new connection that came with no gap to fill while the connector held its count: an overlap. */
+export interface EarlyConnection {
+  id: string;
+  colo: string;
+  /** Reads it has waited for the drop it overlaps. */
+  reads: number;
+}
+
 /** A connector as one connections call shows it. */
 export interface ObservedConnector {
   id: string;
@@ -80,10 +88,20 @@ export interface ObservedConnector {
 
 /** A connector with what successive polls say about it (see pollers/reconnects.ts). */
 export interface Connector extends ObservedConnector {
-  /** Connections it holds when complete: the most seen since its `run_at`. */
-  complete: number;
+  /** Connections it should hold: CLOUDFLARED_HA_CONNECTIONS, or learned from its recent reads. */
+  expected: number;
   /** Connections gone since an earlier poll and not yet replaced, oldest first. */
   gone: GoneConnection[];
+  /** New connections that arrived before the drop they overlap. */
+  early: EarlyConnection[];
+  /** Connections held at its recent reads, overlaps left out (what a learned count is made of). */
+  counts: number[];
+  /** Empty while a later-started connector of the tunnel holds connections: taken over. */
+  replaced: boolean;
+  /** Replaced, and its successor first appeared after it: the exporter watched the takeover. */
+  successorSeen: boolean;
+  /** When this process first read the connector. */
+  firstSeenAt: number;
 }
 
 export interface TunnelConnections {
@@ -91,6 +109,8 @@ export interface TunnelConnections {
   connectors: Connector[];
   /** Reconnects this process has counted, per colo of the connection that was replaced. */
   reconnects: ReadonlyMap<string, number>;
+  /** Connector takeovers this process has counted (restarts, updates, reschedules). */
+  replacements: number;
   /** When these connectors were read from the API, or decided without a call (see `fetched`). */
   fetchedAt: number;
   /** False when the tunnel's status means it has no connections and no call was made. */
@@ -131,9 +151,9 @@ export function activeConnections(connector: ObservedConnector): number {
   return n;
 }
 
-/** Connections the connector is missing against its complete count. */
+/** Connections the connector is missing against what it should hold; none once replaced. */
 export function missingConnections(connector: Connector): number {
-  return Math.max(0, connector.complete - activeConnections(connector));
+  return connector.replaced ? 0 : Math.max(0, connector.expected - activeConnections(connector));
 }
 
 /** Per colo of one tunnel: connections held now, pending reconnect (derived or flagged), reconnects. */

@@ -137,13 +137,19 @@ export function domainFamilies(intervals: PollIntervals): Family[] {
     g('cloudflare_tunnel_connections', `Connections the tunnel's connectors hold to a Cloudflare colo now. ${cf}`, [...T_LABELS, 'colo']),
     g(
       'cloudflare_tunnel_pending_reconnect_connections',
-      `Derived by the exporter (Cloudflare's is_pending_reconnect now always reports false): connections that were there at an earlier poll and are gone from a connector that is still listed and not back to its complete count (the most it held since its run_at), in the colo they were in; plus any the API still flags. ${cf}`,
+      `Derived by the exporter (Cloudflare's is_pending_reconnect now always reports false): connections seen at an earlier read and gone from a connector that is still listed, not replaced by a newer connector, and holding fewer than it should (CLOUDFLARED_HA_CONNECTIONS, or learned); in the colo they were in; plus any the API still flags. A connection never seen (short from the start) has no colo: it shows only in connector_missing_connections. ${cf}`,
       [...T_LABELS, 'colo'],
     ),
     {
       name: 'cloudflare_tunnel_connection_reconnects_total',
-      help: `Derived by the exporter: new connection ids that filled a gap left by a dropped connection, counted in the colo of the connection replaced, since this process started. ${cf}`,
+      help: `Derived by the exporter: new connection ids that filled a gap left by a dropped connection (or arrived just before it went, when one read lists both), counted in the colo of the connection replaced, since this process started. Reconnects between two reads of the tunnel that leave the same count show as one. ${cf}`,
       labelNames: [...T_LABELS, 'colo'],
+      type: 'counter',
+    },
+    {
+      name: 'cloudflare_tunnel_connector_replacements_total',
+      help: `Derived by the exporter: connector takeovers seen since this process started: a new connector (cloudflared makes a new connector id at every start: restarts, auto-updates, rescheduled pods) took over from one that emptied or left the list. The emptied one counts no pending and no missing. About one a day per connector is the auto-update; many an hour is a crash loop. ${cf}`,
+      labelNames: T_LABELS,
       type: 'counter',
     },
     {
@@ -161,7 +167,7 @@ export function domainFamilies(intervals: PollIntervals): Family[] {
     g('cloudflare_tunnel_connector_active_connections', `Connections the connector holds now. ${cf}`, C_LABELS),
     g(
       'cloudflare_tunnel_connector_missing_connections',
-      `Derived by the exporter: the connector's complete count (the most connections it held since its run_at; cloudflared keeps 4 by default) minus the connections it holds now. ${cf}`,
+      `Derived by the exporter, from the connector's first read: the connections it should hold (CLOUDFLARED_HA_CONNECTIONS for cfd_tunnel connectors, cloudflared's --ha-connections, 4 by default; else the most it held in its last 10 reads, overlaps left out) minus those it holds now; 0 for a connector replaced by a newer one. ${cf}`,
       [...T_LABELS, 'connector_id'],
     ),
     g('cloudflare_tunnel_connector_config_version', `Remote configuration version the connector runs. ${cf}`, C_LABELS),

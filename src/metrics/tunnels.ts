@@ -18,6 +18,7 @@ export function tunnelSamples(t: Tunnel, conns: TunnelConnections | undefined, t
   if (!conns) return;
 
   addSample(families, 'cloudflare_tunnel_connectors', T, conns.connectors.length);
+  addSample(families, 'cloudflare_tunnel_connector_replacements_total', T, conns.replacements);
   for (const connector of conns.connectors) {
     const C = { account_id: t.accountId, tunnel_id: t.id, connector_id: connector.id };
     addSample(families, 'cloudflare_tunnel_connector_info', { ...C, version: connector.version, arch: connector.arch, origin_ip: connector.originIp }, 1);

@@ -21,6 +21,9 @@ import { normalizeConnectors } from './normalize.js';
 import { errorMessage } from './poll.js';
 import { deriveConnectors } from './reconnects.js';
 
+/** cloudflared's default --ha-connections. */
+export const DEFAULT_HA_CONNECTIONS = 4;
+
 /**
  * Cloudflare keeps tracking a down tunnel's connectors for a while after the disconnect; past this
  * window a down tunnel is not asked for connections.
@@ -93,12 +96,15 @@ export interface RefresherOptions {
    * tunnel that just changed always finds a slot within about 1/perSecond.
    */
   pace: () => { perSecond: number; burst: number };
+  /** CLOUDFLARED_HA_CONNECTIONS: the connections a cfd_tunnel connector should hold; 0 learns them. */
+  haConnections?: number;
   log?: Logger;
   now?: () => number;
 }
 
 export function createConnectionsRefresher(options: RefresherOptions): ConnectionsRefresher {
   const { client, store, intervalMs } = options;
+  const haConnections = options.haConnections ?? DEFAULT_HA_CONNECTIONS;
   const now = options.now ?? Date.now;
   const controller = new AbortController();
   const entries = new Map<string, Entry>();
@@ -244,7 +250,8 @@ export function createConnectionsRefresher(options: RefresherOptions): Connectio
           'connections answer had connectors or connections without an id, or with a repeated id: left them out',
         );
       }
-      const data = { tunnelId: tunnel.id, ...deriveConnectors(previousOf(accountId, tunnel.id), observed.connectors), fetchedAt: now(), fetched: true };
+      const derived = deriveConnectors(previousOf(accountId, tunnel.id), observed.connectors, { type: tunnel.type, haConnections, at: now() });
+      const data = { tunnelId: tunnel.id, ...derived, fetchedAt: now(), fetched: true };
       Object.assign(e, { reference: readFor, readAt: now(), inFlight: false });
       delete e.retryAt;
       failing.get(accountId)?.delete(tunnel.id);
@@ -262,7 +269,16 @@ export function createConnectionsRefresher(options: RefresherOptions): Connectio
       fails.set(tunnel.id, errorMessage(err));
       const previous = previousOf(accountId, tunnel.id);
       if (previous) stage(accountId, { ...previous, error: errorMessage(err) });
-      else stage(accountId, { tunnelId: tunnel.id, connectors: [], reconnects: new Map(), fetchedAt: 0, fetched: false, error: errorMessage(err) });
+      else
+        stage(accountId, {
+          tunnelId: tunnel.id,
+          connectors: [],
+          reconnects: new Map(),
+          replacements: 0,
+          fetchedAt: 0,
+          fetched: false,
+          error: errorMessage(err),
+        });
       // A lockout holds every request: wait it out instead of failing the whole queue at once.
       if (err instanceof ApiRateLimitedError) await delay(err.retryAfterMs, controller.signal).catch(() => undefined);
     }
@@ -340,7 +356,14 @@ export function createConnectionsRefresher(options: RefresherOptions): Connectio
           // Staged at every list poll: the list is what this decision is read from, so it is as
           // fresh as the list.
           const previous = previousOf(accountId, tunnel.id);
-          stage(accountId, { tunnelId: tunnel.id, connectors: [], reconnects: previous?.reconnects ?? new Map(), fetchedAt: t, fetched: false });
+          stage(accountId, {
+            tunnelId: tunnel.id,
+            connectors: [],
+            reconnects: previous?.reconnects ?? new Map(),
+            replacements: previous?.replacements ?? 0,
+            fetchedAt: t,
+            fetched: false,
+          });
         }
       }
       // The list itself is news for the store even when no tunnel changed (gone tunnels go).

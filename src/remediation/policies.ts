@@ -81,10 +81,11 @@ export function findStaleConnectors(snapshot: Snapshot, tracker: StalenessTracke
 
 /**
  * The share of connectors without an active connection, among the account's tunnels that still
- * have at least one active connector. When most connectors there look stale at once, the likelier
- * story is the API or the exporter, not the connectors. Tunnels with no active connector at all
- * (down) are left out: their connectors are explained by the tunnel being down, and the sibling
- * guard already keeps them from being touched.
+ * have at least one active connector. When half or more there look stale at once, the likelier
+ * story is the API or the exporter, not the connectors. Left out, as explained by something else:
+ * tunnels with no active connector at all (down: the sibling guard already keeps them from being
+ * touched), and connectors whose successor the exporter saw arrive (a restart it watched; without
+ * this a one-tunnel account after a restart would be 1 of 2, and never cleaned up).
  */
 export function staleShare(snapshot: Snapshot, accountId: string): number {
   const connections = snapshot.connections.get(accountId)?.data;
@@ -93,6 +94,7 @@ export function staleShare(snapshot: Snapshot, accountId: string): number {
   for (const tunnel of connections?.values() ?? []) {
     if (!tunnel.fetched || !tunnel.connectors.some((c) => activeConnections(c) > 0)) continue;
     for (const connector of tunnel.connectors) {
+      if (connector.successorSeen) continue;
       total++;
       if (activeConnections(connector) === 0) stale++;
     }

@@ -140,13 +140,31 @@ describe('environment and flags', () => {
     expect(accented.join('\n')).not.toContain('tok');
   });
 
-  it('a base URL with a user and password is refused without printing them', () => {
-    const problems = problemsOf([], { ...CF, CLOUDFLARE_API_BASE_URL: 'https://user:s3cret@exa mple.com' });
-    expect(problems).toHaveLength(1);
-    expect(problems[0]).toContain('CLOUDFLARE_API_BASE_URL');
-    expect(problems[0]).not.toContain('s3cret');
-    expect(problemsOf([], { ...CF, CLOUDFLARE_API_BASE_URL: 'https://user:s3cret@example.com' })).toEqual([
-      'CLOUDFLARE_API_BASE_URL: must not carry a user or password (https://***@example.com): put credentials in their own settings',
+  it('proxy record repair by recreate (the default) needs REMEDIATION_STATE_FILE: the journal must survive a crash', () => {
+    const PH = { POSTHOG_API_KEY: 'phx', POSTHOG_ORGANIZATION_IDS: 'org' };
+    for (const mode of ['on', 'dry-run']) {
+      expect(problemsOf([], { ...PH, REMEDIATE_PROXY_RECORDS: mode })).toEqual([
+        "REMEDIATE_PROXY_RECORDS: with PROXY_RECORD_RETRY_METHOD=recreate (the default) set REMEDIATION_STATE_FILE, where the recreate journal survives a crash between a record's DELETE and its create",
+      ]);
+    }
+    expect(problemsOf([], { ...PH, REMEDIATE_PROXY_RECORDS: 'on', PROXY_RECORD_RETRY_METHOD: 'retry' })).toEqual([]);
+    expect(problemsOf([], { ...PH, REMEDIATE_PROXY_RECORDS: 'off' })).toEqual([]);
+  });
+
+  it('CLOUDFLARED_HA_CONNECTIONS takes 0 (learn) and whole numbers only', () => {
+    expect(loadConfig({ argv: [], env: { ...CF, CLOUDFLARED_HA_CONNECTIONS: '0' } }).config.haConnections).toBe(0);
+    expect(loadConfig({ argv: ['--cloudflared.ha-connections=2'], env: CF }).config.haConnections).toBe(2);
+    expect(problemsOf([], { ...CF, CLOUDFLARED_HA_CONNECTIONS: 'four' })).toEqual([
+      'CLOUDFLARED_HA_CONNECTIONS: must be a whole number (0 or more), got "four"',
+    ]);
+  });
+
+  it('an invalid base URL with a user and password is named without printing them', () => {
+    expect(problemsOf([], { ...CF, CLOUDFLARE_API_BASE_URL: 'https://user:s3cret@exa mple.com' })).toEqual([
+      'CLOUDFLARE_API_BASE_URL: must be an http(s) URL, got "https://***@exa mple.com"',
+    ]);
+    expect(problemsOf([], { ...CF, POSTHOG_API_KEY: 'k', POSTHOG_ORGANIZATION_IDS: 'o', POSTHOG_API_BASE_URL: 'ftp://u:s3cret@example.com' })).toEqual([
+      'POSTHOG_API_BASE_URL: must be an http(s) URL, got "ftp://***@example.com"',
     ]);
   });
 
@@ -170,17 +188,18 @@ describe('environment and flags', () => {
     expect(config.remediation).toMatchObject({ staleConnectors: 'dry-run', proxyRecords: 'off', staleConnectorAfterMs: 900_000, cooldownMs: 3_600_000 });
   });
 
-  it('applies the SPEC defaults', () => {
+  it('applies the documented defaults', () => {
     const { config } = loadConfig({ argv: [], env: CF });
     expect(config).toMatchObject({
       web: { listen: { host: '', port: 9877 }, telemetryPath: '/metrics' },
       log: { level: 'info', format: 'json' },
       schedules: { tunnels: '*/30 * * * * *', gateway: '0 */5 * * * *', proxyRecords: '0 * * * * *' },
+      haConnections: 4,
       staleDataMaxAgeMs: 600_000,
       remediation: {
         staleConnectors: 'off',
         proxyRecords: 'off',
-        proxyRecordRetryMethod: 'retry',
+        proxyRecordRetryMethod: 'recreate',
         staleConnectorAfterMs: 900_000,
         cooldownMs: 3_600_000,
         maxActionsPerHour: 10,

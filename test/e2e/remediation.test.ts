@@ -1,5 +1,8 @@
 // The built daemon with remediation on and in dry-run, against the simulator: which writes reach
 // the API. Schedules are every second and STALE_CONNECTOR_AFTER is 2s so it all happens quickly.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createRandom, rotateConnector } from '../../src/simulator/fleet.js';
 import type { Simulator } from '../../src/simulator/server.js';
@@ -66,7 +69,8 @@ describe('the daemon remediating', () => {
     const org = sim.fleet.organizations[0];
     const failed = org?.records.filter((r) => r.status === 'erroring' || r.status === 'timed_out') ?? [];
     const domains = org?.records.map((r) => r.domain).sort();
-    const daemon = await startDaemon([], { ...env(sim, 'on', 'recreate'), REMEDIATE_STALE_CONNECTORS: 'off' });
+    const stateFile = join(mkdtempSync(join(tmpdir(), 'remediation-')), 'state.json');
+    const daemon = await startDaemon([], { ...env(sim, 'on', 'recreate'), REMEDIATE_STALE_CONNECTORS: 'off', REMEDIATION_STATE_FILE: stateFile });
     await waitFor(
       'the creates',
       async () => (sim.requests.filter((r) => r.endpoint === 'proxy_records.create').length === failed.length ? true : undefined),

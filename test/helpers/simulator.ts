@@ -53,6 +53,7 @@ export function simulatorConfig(sim: Simulator, overrides: Partial<Config> = {})
     posthog: { apiKey: sim.credentials.posthogKey, organizationIds: sim.organizationIds, baseUrl: sim.posthogBaseUrl },
     // Far-apart schedules: tests drive polls with job.tick(), the cron never fires during a test.
     schedules: { tunnels: '0 0 0 1 1 *', gateway: '0 0 0 1 1 *', proxyRecords: '0 0 0 1 1 *' },
+    haConnections: 4,
     staleDataMaxAgeMs: 600_000,
     remediation: {
       staleConnectors: 'off',

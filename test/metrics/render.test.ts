@@ -58,7 +58,12 @@ describe('incremental render', () => {
         arch: 'linux_amd64',
         originIp: '192.0.2.1',
         runAt: clock - 60_000,
-        complete: 4,
+        expected: 4,
+        early: [],
+        counts: [4],
+        replaced: false,
+        successorSeen: false,
+        firstSeenAt: 0,
         gone: [],
         connections: Array.from({ length: 1 + Math.floor(rand() * 4) }, (_, k) => ({
           id: `${t.id}-c${i}-${k}`,
@@ -66,7 +71,7 @@ describe('incremental render', () => {
           flaggedPending: false,
         })),
       }));
-      return { tunnelId: t.id, connectors, reconnects: new Map(rand() < 0.3 ? [['ams01', 1]] : []), fetchedAt: clock, fetched: true };
+      return { tunnelId: t.id, connectors, reconnects: new Map(rand() < 0.3 ? [['ams01', 1]] : []), replacements: 0, fetchedAt: clock, fetched: true };
     };
 
     let fleet: Tunnel[] = Array.from({ length: 10 }, tunnel);
@@ -141,12 +146,18 @@ describe('incremental render', () => {
           arch: 'linux_amd64',
           originIp: '192.0.2.1',
           runAt: clock,
-          complete: 1,
+          expected: 1,
+          early: [],
+          counts: [1],
+          replaced: false,
+          successorSeen: false,
+          firstSeenAt: 0,
           gone: [],
           connections: [{ id: `${connector}-1`, colo: 'ams01', flaggedPending: false }],
         },
       ],
       reconnects: new Map(),
+      replacements: 0,
       fetchedAt: clock,
       fetched: true,
     });

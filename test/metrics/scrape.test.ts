@@ -131,7 +131,7 @@ describe('pre-rendered /metrics', () => {
     const { store, metrics } = setup(() => clock);
     const read = (id: string, at: number): [string, TunnelConnections] => [
       id,
-      { tunnelId: id, connectors: [], reconnects: new Map(), fetchedAt: at, fetched: true },
+      { tunnelId: id, connectors: [], reconnects: new Map(), replacements: 0, fetchedAt: at, fetched: true },
     ];
     // Read 10, 20, 30 and 40 seconds before the scrape.
     store.recordConnections(

@@ -4,14 +4,14 @@ import { createExporterMetrics } from '../../src/metrics/registry.js';
 import { createConnectionsRefresher, RECENTLY_DOWN_MS } from '../../src/pollers/connections.js';
 import { createPollReporter } from '../../src/pollers/poll.js';
 import { createTunnelsPoller } from '../../src/pollers/tunnels.js';
-import { createRandom, type SimConnection, type SimConnector, setTunnelStatus } from '../../src/simulator/fleet.js';
+import { createRandom, newConnector, type SimConnection, type SimConnector, setTunnelStatus } from '../../src/simulator/fleet.js';
 import { createSnapshotStore } from '../../src/state/store.js';
 import { samples, value } from '../helpers/exposition.js';
 import { cloudflareClient, simulator } from '../helpers/simulator.js';
 
 const intervals = { tunnelsSeconds: 30, gatewaySeconds: 300, proxyRecordsSeconds: 60 };
 
-async function setup(options: Parameters<typeof simulator>[0] = {}) {
+async function setup(options: Parameters<typeof simulator>[0] & { haConnections?: number } = {}) {
   const sim = await simulator({ fleet: { accounts: 1, tunnelsPerAccount: 8, ...options.fleet }, ...options });
   const store = createSnapshotStore();
   const metrics = createExporterMetrics({ snapshot: store.snapshot, staleDataMaxAgeMs: 600_000, intervals });
@@ -19,7 +19,13 @@ async function setup(options: Parameters<typeof simulator>[0] = {}) {
   if (!account) throw new Error('no account');
   const client = cloudflareClient(sim);
   // Interval 0: every list poll makes every tunnel due again, so each poll re-reads them all.
-  const refresher = createConnectionsRefresher({ client, store, intervalMs: 0, pace: () => ({ perSecond: 1, burst: 1000 }) });
+  const refresher = createConnectionsRefresher({
+    client,
+    store,
+    intervalMs: 0,
+    pace: () => ({ perSecond: 1, burst: 1000 }),
+    ...(options.haConnections !== undefined ? { haConnections: options.haConnections } : {}),
+  });
   const poll = createTunnelsPoller({ client, accountId: account.id, store, reporter: createPollReporter(silentLogger()), refresher });
   const scrape = () => metrics.renderOwn();
   const pollAndRead = async () => {
@@ -165,8 +171,8 @@ describe('repeated ids in a connections answer', () => {
 
 describe('derived pending reconnects over successive polls', () => {
   /** A healthy cfd tunnel with one connector holding 2 DFW and 2 AMS connections. */
-  async function oneConnector() {
-    const h = await setup();
+  async function oneConnector(options: { haConnections?: number } = {}) {
+    const h = await setup(options);
     const tunnel = h.account.tunnels.find((t) => t.status === 'healthy' && t.tun_type === 'cfd_tunnel');
     if (!tunnel) throw new Error('no healthy tunnel');
     tunnel.connectors = tunnel.connectors.slice(0, 1);
@@ -224,17 +230,133 @@ describe('derived pending reconnects over successive polls', () => {
     expect(samples(text, 'cloudflare_tunnel_connector_missing_connections', { tunnel_id: tunnel.id })).toEqual([]);
   });
 
-  it('a restarted connector (new run_at) starts over: no pending, no reconnect', async () => {
+  /** A restarted cloudflared: a new connector id, started now, holding `n` connections. */
+  const restarted = (n: number, colo = 'FRA') => {
+    const c = newConnector(createRandom(21), Date.now());
+    c.run_at = new Date().toISOString();
+    c.conns = c.conns.slice(0, n).map((x) => ({ ...x, colo_name: colo }));
+    return c;
+  };
+  const sumOf = (text: string, name: string, tunnelId: string) => samples(text, name, { tunnel_id: tunnelId }).reduce((n, s) => n + s.value, 0);
+
+  it('a restart is a new connector: the old one empty, then gone, gives 0 pending, 0 missing and 1 replacement', async () => {
     const { tunnel, connector, poll, scrape, at } = await oneConnector();
     await poll();
-    connector.conns.splice(0, 2);
-    connector.run_at = new Date().toISOString();
+    // cloudflared restarts (an auto-update): the old connector stays listed, empty, beside the new one.
+    connector.conns = [];
+    const next = restarted(4);
+    tunnel.connectors.push(next);
+    await poll();
+    let text = await scrape();
+    expect(sumOf(text, 'cloudflare_tunnel_pending_reconnect_connections', tunnel.id)).toBe(0);
+    expect(at(text, 'cloudflare_tunnel_connector_missing_connections', { connector_id: connector.id })).toBe(0);
+    expect(at(text, 'cloudflare_tunnel_connector_missing_connections', { connector_id: next.id })).toBe(0);
+    expect(at(text, 'cloudflare_tunnel_connector_replacements_total')).toBe(1);
+    expect(at(text, 'cloudflare_tunnel_connector_active_connections', { connector_id: connector.id })).toBe(0);
+    // Still empty a read later: still nothing pending, and no second replacement.
+    await poll();
+    text = await scrape();
+    expect(sumOf(text, 'cloudflare_tunnel_pending_reconnect_connections', tunnel.id)).toBe(0);
+    expect(at(text, 'cloudflare_tunnel_connector_replacements_total')).toBe(1);
+    // The old one ages out of the list.
+    tunnel.connectors = [next];
+    await poll();
+    text = await scrape();
+    expect(sumOf(text, 'cloudflare_tunnel_pending_reconnect_connections', tunnel.id)).toBe(0);
+    expect(sumOf(text, 'cloudflare_tunnel_connection_reconnects_total', tunnel.id)).toBe(0);
+    expect(at(text, 'cloudflare_tunnel_connector_replacements_total')).toBe(1);
+  });
+
+  it('a restart whose old connector is gone by the next read counts 1 replacement and nothing pending', async () => {
+    const { tunnel, poll, scrape, at } = await oneConnector();
+    await poll();
+    tunnel.connectors = [restarted(4)];
     await poll();
     const text = await scrape();
-    const sum = (name: string) => samples(text, name, { tunnel_id: tunnel.id }).reduce((n, s) => n + s.value, 0);
-    expect(sum('cloudflare_tunnel_pending_reconnect_connections')).toBe(0);
-    expect(sum('cloudflare_tunnel_connection_reconnects_total')).toBe(0);
+    expect(at(text, 'cloudflare_tunnel_connector_replacements_total')).toBe(1);
+    expect(sumOf(text, 'cloudflare_tunnel_pending_reconnect_connections', tunnel.id)).toBe(0);
+  });
+
+  it('a connector that empties before its successor starts shows pending until the successor takes over', async () => {
+    const { tunnel, connector, poll, scrape, at } = await oneConnector();
+    await poll();
+    connector.conns = [];
+    await poll();
+    expect(sumOf(await scrape(), 'cloudflare_tunnel_pending_reconnect_connections', tunnel.id)).toBe(4);
+    tunnel.connectors.push(restarted(4));
+    await poll();
+    const text = await scrape();
+    expect(sumOf(text, 'cloudflare_tunnel_pending_reconnect_connections', tunnel.id)).toBe(0);
+    expect(at(text, 'cloudflare_tunnel_connector_replacements_total')).toBe(1);
+  });
+
+  it('an overlap (old and new connection of one slot listed together) leaves nothing pending and counts 1 reconnect', async () => {
+    const { tunnel, connector, poll, scrape, at } = await oneConnector();
+    await poll();
+    const old = connector.conns[0] as SimConnection;
+    connector.conns.push({ ...old, id: 'reconnected-slot', colo_name: 'LHR' });
+    await poll();
+    let text = await scrape();
+    expect(sumOf(text, 'cloudflare_tunnel_pending_reconnect_connections', tunnel.id)).toBe(0);
     expect(at(text, 'cloudflare_tunnel_connector_missing_connections', { connector_id: connector.id })).toBe(0);
+    connector.conns = connector.conns.filter((c) => c !== old);
+    await poll();
+    text = await scrape();
+    expect(sumOf(text, 'cloudflare_tunnel_pending_reconnect_connections', tunnel.id)).toBe(0);
+    expect(at(text, 'cloudflare_tunnel_connector_missing_connections', { connector_id: connector.id })).toBe(0);
+    expect(at(text, 'cloudflare_tunnel_connection_reconnects_total', { colo: 'DFW' })).toBe(1);
+    expect(sumOf(text, 'cloudflare_tunnel_connection_reconnects_total', tunnel.id)).toBe(1);
+    // And later drops still show: the count was not raised to 5.
+    connector.conns.splice(0, 1);
+    await poll();
+    expect(sumOf(await scrape(), 'cloudflare_tunnel_pending_reconnect_connections', tunnel.id)).toBe(1);
+  });
+
+  it('a connector holding 3 of 4 when the exporter starts shows 1 missing from its first read, and no pending (its colo is unknown)', async () => {
+    const { tunnel, connector, poll, scrape, at } = await oneConnector();
+    connector.conns.splice(3, 1);
+    await poll();
+    const text = await scrape();
+    expect(at(text, 'cloudflare_tunnel_connector_missing_connections', { connector_id: connector.id })).toBe(1);
+    expect(sumOf(text, 'cloudflare_tunnel_pending_reconnect_connections', tunnel.id)).toBe(0);
+  });
+
+  it('CLOUDFLARED_HA_CONNECTIONS=2: a connector running --ha-connections 2 is complete; 1 of 2 is 1 missing', async () => {
+    const { tunnel, connector, poll, scrape, at } = await oneConnector({ haConnections: 2 });
+    connector.conns.splice(2, 2);
+    await poll();
+    expect(at(await scrape(), 'cloudflare_tunnel_connector_missing_connections', { connector_id: connector.id })).toBe(0);
+    connector.conns.splice(0, 1);
+    await poll();
+    const text = await scrape();
+    expect(at(text, 'cloudflare_tunnel_connector_missing_connections', { connector_id: connector.id })).toBe(1);
+    expect(at(text, 'cloudflare_tunnel_pending_reconnect_connections', { colo: 'DFW' })).toBe(1);
+    expect(sumOf(text, 'cloudflare_tunnel_pending_reconnect_connections', tunnel.id)).toBe(1);
+  });
+
+  it('CLOUDFLARED_HA_CONNECTIONS=0 learns: short from the start is complete; a drop is missing until 10 reads pass', async () => {
+    const { connector, poll, scrape, at } = await oneConnector({ haConnections: 0 });
+    connector.conns.splice(3, 1);
+    await poll();
+    expect(at(await scrape(), 'cloudflare_tunnel_connector_missing_connections', { connector_id: connector.id })).toBe(0);
+    connector.conns.splice(0, 1);
+    for (let i = 0; i < 9; i++) await poll();
+    expect(at(await scrape(), 'cloudflare_tunnel_connector_missing_connections', { connector_id: connector.id })).toBe(1);
+    await poll();
+    // Ten reads at 2: the learned count came down (no lifetime ratchet).
+    expect(at(await scrape(), 'cloudflare_tunnel_connector_missing_connections', { connector_id: connector.id })).toBe(0);
+  });
+
+  it('a reconnect that lands in another colo moves the colo series at once', async () => {
+    const { connector, poll, scrape, at } = await oneConnector();
+    await poll();
+    const [dropped] = connector.conns.splice(0, 1);
+    connector.conns.push({ ...(dropped as SimConnection), id: 'moved-to-lhr', colo_name: 'LHR' });
+    await poll();
+    const text = await scrape();
+    expect(at(text, 'cloudflare_tunnel_connections', { colo: 'DFW' })).toBe(1);
+    expect(at(text, 'cloudflare_tunnel_connections', { colo: 'LHR' })).toBe(1);
+    expect(at(text, 'cloudflare_tunnel_connection_reconnects_total', { colo: 'DFW' })).toBe(1);
   });
 
   it("the simulator's own degrade and recover show pending, then reconnects", async () => {

@@ -7,20 +7,28 @@ import { createSnapshotStore, type SnapshotStore } from '../../src/state/store.j
 
 const MIN = 60_000;
 const tunnel: Tunnel = { accountId: 'a', id: 't', name: 'api', type: 'cfd_tunnel', status: 'degraded', configSrc: 'cloudflare' };
-const connector = (id: string, active: number, pending: number): Connector => ({
+/** A connector holding `active` connections with `pending` gone; `restarted`: its successor was seen arriving. */
+const connector = (id: string, active: number, pending: number, restarted = false): Connector => ({
   id,
   version: '2025.11.1',
   arch: 'linux_amd64',
   originIp: '',
   // Held connections, and connections gone since an earlier poll (pending reconnect).
   connections: Array.from({ length: active }, (_, i) => ({ id: `${id}-${i}`, colo: 'ams01', flaggedPending: false })),
-  complete: active + pending,
+  expected: active + pending,
+  early: [],
+  counts: [active + pending],
+  replaced: restarted,
+  successorSeen: restarted,
+  firstSeenAt: 0,
   gone: Array.from({ length: pending }, (_, i) => ({ id: `${id}-gone-${i}`, colo: 'ams01' })),
 });
 
 function poll(store: SnapshotStore, at: number, connectors: Connector[], ok = true, tunnels: Tunnel[] = [tunnel]) {
   store.recordSuccess('tunnels', 'a', tunnels, { ok: true, at, durationSeconds: 0 });
-  const results = new Map<string, TunnelConnections>(ok ? [['t', { tunnelId: 't', connectors, reconnects: new Map(), fetchedAt: at, fetched: true }]] : []);
+  const results = new Map<string, TunnelConnections>(
+    ok ? [['t', { tunnelId: 't', connectors, reconnects: new Map(), replacements: 0, fetchedAt: at, fetched: true }]] : [],
+  );
   store.recordConnections('a', new Set(tunnels.map((t) => t.id)), results, { ok, at, durationSeconds: 0 });
 }
 
@@ -75,13 +83,14 @@ describe('stale connector policy', () => {
       'a',
       new Set(['t', 'down']),
       new Map([
-        ['t', { tunnelId: 't', connectors: [connector('1', 0, 4), connector('3', 4, 0)], reconnects: new Map(), fetchedAt: 1, fetched: true }],
+        ['t', { tunnelId: 't', connectors: [connector('1', 0, 4), connector('3', 4, 0)], reconnects: new Map(), replacements: 0, fetchedAt: 1, fetched: true }],
         [
           'down',
           {
             tunnelId: 'down',
             connectors: [connector('4', 0, 4), connector('5', 0, 4), connector('6', 0, 4)],
             reconnects: new Map(),
+            replacements: 0,
             fetchedAt: 1,
             fetched: true,
           },
@@ -123,7 +132,8 @@ describe("stale connector policy: the target's own data", () => {
     });
     const observe = (at: number) => {
       clock = at;
-      poll(store, at, [connector('old', 0, 4), connector('new', 4, 0)]);
+      // A restart the exporter watched: the old connector empty beside its successor.
+      poll(store, at, [connector('old', 0, 0, true), connector('new', 4, 0)]);
       return policy.candidates(store.snapshot(), 'a');
     };
     observe(0);
