@@ -10,8 +10,9 @@ export type SimProxyStatus = 'waiting' | 'issuing' | 'valid' | 'warning' | 'erro
 
 /**
  * One HA connection. `is_pending_reconnect` is always false, as Cloudflare reports it since the
- * feature was removed; a dropped connection is simply gone from `conns`. WARP connector
- * connections carry neither that field nor `uuid` (the official SDK's WARP types have neither).
+ * feature was removed; a dropped connection is simply gone from `conns`. `uuid` is the `id` again,
+ * as the API reports it. WARP connector connections carry neither that field nor `uuid` (the
+ * official SDK's WARP types have neither).
  */
 export interface SimConnection {
   id: string;
@@ -42,8 +43,9 @@ export interface SimTunnel {
   name: string;
   status: SimTunnelStatus;
   tun_type: 'cfd_tunnel' | 'warp_connector';
-  config_src: 'local' | 'cloudflare';
-  remote_config: boolean;
+  /** cfd_tunnel only: WARP Connector tunnels carry neither field. */
+  config_src?: 'local' | 'cloudflare';
+  remote_config?: boolean;
   created_at: string;
   deleted_at: string | null;
   conns_active_at: string | null;
@@ -72,6 +74,8 @@ export interface SimProxyRecord {
   updated_at: string;
   /** The creating user's id: PostHog serializes the foreign key as an integer. */
   created_by: number | null;
+  /** Where the proxy sends a request for `/`; null when unset. */
+  root_redirect_url: string | null;
 }
 
 export interface SimAccount {
@@ -171,7 +175,11 @@ const DOMAINS = [
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-const DEFAULT_PROXY_BASE_CNAME = 'proxy-us.posthog.com';
+/** PostHog's production base; its `target_cname` values end with the DNS root's dot. */
+const DEFAULT_PROXY_BASE_CNAME = 'proxy-us.posthog.com.';
+
+/** The features cloudflared reports by default (cloudflared features/features.go, defaultFeatures). */
+const CLOUDFLARED_FEATURES = ['allow_remote_config', 'serialized_headers', 'support_datagram_v2', 'support_quic_eof', 'management_logs'];
 
 /**
  * PostHog derives a record's CNAME target from the organization and the domain (a hash) under a
@@ -188,17 +196,38 @@ const HA_CONNECTIONS = 4;
 /** The two colos a connector's connections alternate between (kept so refills land there again). */
 const connectorColos = new WeakMap<SimConnector, [string, string]>();
 const connectorOrigin = new WeakMap<SimConnector, string>();
+/**
+ * What each cloudflared runs with: its `--ha-connections`, and the slots the edge never gives it
+ * (a region unreachable at start): it holds `ha - refused` and retries the rest forever.
+ */
+const connectorSlots = new WeakMap<SimConnector, { ha: number; refused: number }>();
+/** Connectors that held connections once: a refill after that is a reconnect. */
+const filledOnce = new WeakSet<SimConnector>();
+/** Connectors left empty by a restart, and when: they leave the list a while later. */
+const leftByRestart = new WeakMap<SimConnector, number>();
+
+/** A stable number from an id, for choices that must not shift the seeded stream. */
+function idHash(id: string): number {
+  return createHash('sha256').update(id).digest().readUInt32BE(0);
+}
+
+/** The connections a connector holds when nothing is wrong: its --ha-connections less refused slots. */
+export function heldWhenWell(connector: SimConnector): number {
+  const slots = connectorSlots.get(connector) ?? { ha: HA_CONNECTIONS, refused: 0 };
+  return slots.ha - slots.refused;
+}
 
 function connection(random: Random, connector: SimConnector, colo: string, openedAt: number): SimConnection {
+  const id = uuid(random);
   return {
-    id: uuid(random),
+    id,
     client_id: connector.id,
     client_version: connector.version,
     colo_name: colo,
     ...(connector.ha_status === undefined ? { is_pending_reconnect: false as const } : {}),
     opened_at: iso(openedAt),
     origin_ip: connectorOrigin.get(connector) ?? '198.51.100.1',
-    ...(connector.ha_status === undefined ? { uuid: uuid(random) } : {}),
+    ...(connector.ha_status === undefined ? { uuid: id } : {}),
   };
 }
 
@@ -206,7 +235,7 @@ function connection(random: Random, connector: SimConnector, colo: string, opene
 export function newConnector(
   random: Random,
   now: number,
-  options: { version?: string; warp?: boolean; haStatus?: SimConnector['ha_status'] } = {},
+  options: { version?: string; warp?: boolean; haStatus?: SimConnector['ha_status']; startedAt?: number; ha?: number; refused?: number } = {},
 ): SimConnector {
   const version = options.version ?? pick(random, CLOUDFLARED_VERSIONS);
   const first = pick(random, COLOS);
@@ -214,19 +243,25 @@ export function newConnector(
     random,
     COLOS.filter((c) => c !== first),
   );
-  const runAt = now - Math.floor(random() * 14 * 86_400_000);
+  const runAt = options.startedAt ?? now - Math.floor(random() * 14 * 86_400_000);
   const connector: SimConnector = {
     id: uuid(random),
     arch: pick(random, ARCHES),
     ...(options.warp ? {} : { config_version: Math.floor(random() * 20) }),
     conns: [],
-    features: ['ha-origin', 'serialized_headers'],
+    features: options.warp ? [] : [...CLOUDFLARED_FEATURES],
     run_at: iso(runAt),
     version,
     ...(options.warp ? { ha_status: options.haStatus ?? 'active' } : {}),
   };
   connectorColos.set(connector, [first, second]);
   connectorOrigin.set(connector, `198.51.100.${1 + Math.floor(random() * 250)}`);
+  if (!options.warp) {
+    // Some run --ha-connections 2, and some never get one of their slots: chosen by the id, so
+    // the seeded stream (and every fleet drawn from it) stays as it was.
+    const h = idHash(connector.id) % 10;
+    connectorSlots.set(connector, { ha: options.ha ?? (h === 0 ? 2 : HA_CONNECTIONS), refused: options.refused ?? (h === 1 ? 1 : 0) });
+  }
   refillConnections(connector, runAt, random);
   return connector;
 }
@@ -236,15 +271,74 @@ export function dropConnections(connector: SimConnector, count: number): SimConn
   return connector.conns.splice(Math.max(0, connector.conns.length - count), count);
 }
 
-/** The connector reconnects up to its HA count: each new connection has a new id. */
+/**
+ * The connector reconnects up to what it holds when well: each new connection has a new id, and
+ * now and then lands in another colo (anycast, address rotation), where it then stays.
+ */
 export function refillConnections(connector: SimConnector, now: number, random: Random): number {
   const colos = connectorColos.get(connector) ?? [connector.conns[0]?.colo_name ?? COLOS[0], COLOS[1]];
+  const reconnecting = filledOnce.has(connector);
+  filledOnce.add(connector);
   let added = 0;
-  while (connector.conns.length < HA_CONNECTIONS) {
-    connector.conns.push(connection(random, connector, colos[connector.conns.length % 2] as string, now));
+  while (connector.conns.length < heldWhenWell(connector)) {
+    const slot = connector.conns.length % 2;
+    const c = connection(random, connector, colos[slot] as string, now);
+    const h = idHash(c.id);
+    if (reconnecting && h % 4 === 0) {
+      c.colo_name = COLOS[(h >>> 2) % COLOS.length] as string;
+      colos[slot] = c.colo_name;
+    }
+    connector.conns.push(c);
     added++;
   }
   return added;
+}
+
+/**
+ * A restart (the daily auto-update, a crash, a rescheduled pod): cloudflared starts as a new
+ * connector id; the old one stays listed without connections for a while (ageOutRestarted).
+ */
+export function restartConnector(tunnel: SimTunnel, now: number, random: Random, options: { update?: boolean } = {}): SimConnector | undefined {
+  const old = tunnel.connectors.find((c) => c.conns.length > 0);
+  if (!old || tunnel.tun_type !== 'cfd_tunnel') return undefined;
+  dropConnections(old, old.conns.length);
+  leftByRestart.set(old, now);
+  const slots = connectorSlots.get(old);
+  tunnel.connectors.push(
+    newConnector(random, now, {
+      version: options.update ? (CLOUDFLARED_VERSIONS[0] as string) : old.version,
+      startedAt: now,
+      ...(slots ? { ha: slots.ha, refused: slots.refused } : {}),
+    }),
+  );
+  tunnel.status = deriveStatus(tunnel);
+  return old;
+}
+
+/** Connectors a restart left empty leave the list `afterMs` later (unless cleaned up first). */
+export function ageOutRestarted(tunnel: SimTunnel, now: number, afterMs: number): SimConnector[] {
+  const gone = tunnel.connectors.filter((c) => c.conns.length === 0 && (leftByRestart.get(c) ?? Infinity) <= now - afterMs);
+  if (gone.length > 0) {
+    tunnel.connectors = tunnel.connectors.filter((c) => !gone.includes(c));
+    tunnel.status = deriveStatus(tunnel);
+  }
+  return gone;
+}
+
+/**
+ * One slot reconnects and the API lists both for a read: the new connection joins first; the old
+ * one, returned, goes at the next step (dropConnection).
+ */
+export function overlapReconnect(connector: SimConnector, now: number, random: Random): SimConnection | undefined {
+  const old = connector.conns[0];
+  if (!old) return undefined;
+  connector.conns.push(connection(random, connector, old.colo_name, now));
+  return old;
+}
+
+/** Drops one connection by identity. */
+export function dropConnection(connector: SimConnector, gone: SimConnection): void {
+  connector.conns = connector.conns.filter((c) => c !== gone);
 }
 
 function newTunnel(random: Random, accountId: string, index: number, type: SimTunnel['tun_type'], now: number): SimTunnel {
@@ -256,8 +350,12 @@ function newTunnel(random: Random, accountId: string, index: number, type: SimTu
     name: type === 'warp_connector' ? `warp-${base}-${index}` : `${base}-${index}`,
     status: 'inactive',
     tun_type: type,
-    config_src: type === 'warp_connector' ? 'cloudflare' : random() < 0.6 ? 'cloudflare' : 'local',
-    remote_config: false,
+    ...(type === 'warp_connector'
+      ? {}
+      : (() => {
+          const src = random() < 0.6 ? ('cloudflare' as const) : ('local' as const);
+          return { config_src: src, remote_config: src === 'cloudflare' };
+        })()),
     created_at: iso(created),
     deleted_at: null,
     conns_active_at: null,
@@ -294,7 +392,8 @@ export function setTunnelStatus(tunnel: SimTunnel, status: SimTunnelStatus, now:
       ensureConnectors();
       for (const c of tunnel.connectors) refillConnections(c, now, random);
       // Half of one connector's connections dropped; they are gone from the answer.
-      dropConnections(tunnel.connectors[tunnel.connectors.length - 1] as SimConnector, HA_CONNECTIONS / 2);
+      const last = tunnel.connectors[tunnel.connectors.length - 1] as SimConnector;
+      dropConnections(last, Math.max(1, Math.floor(heldWhenWell(last) / 2)));
       if (!wasConnected) tunnel.conns_active_at = iso(now);
       tunnel.conns_inactive_at = null;
       break;
@@ -313,7 +412,9 @@ export function setTunnelStatus(tunnel: SimTunnel, status: SimTunnelStatus, now:
       if (wasConnected) tunnel.conns_inactive_at = iso(now);
       break;
   }
-  tunnel.status = status;
+  // Cloudflare reports inactive only for a tunnel that never ran; one that ran and lost its
+  // connectors is down.
+  tunnel.status = status === 'inactive' && tunnel.conns_active_at !== null ? 'down' : status;
 }
 
 /**
@@ -324,7 +425,8 @@ export function rotateConnector(tunnel: SimTunnel, now: number, random: Random):
   const old = tunnel.connectors[0];
   if (!old || tunnel.tun_type !== 'cfd_tunnel') return undefined;
   dropConnections(old, old.conns.length);
-  tunnel.connectors.push(newConnector(random, now, { version: CLOUDFLARED_VERSIONS[0] as string }));
+  // The new cloudflared started just now: a new connector id with a new run_at.
+  tunnel.connectors.push(newConnector(random, now, { version: CLOUDFLARED_VERSIONS[0] as string, startedAt: now, ha: HA_CONNECTIONS, refused: 0 }));
   tunnel.status = 'degraded';
   return old;
 }
@@ -333,7 +435,7 @@ export function rotateConnector(tunnel: SimTunnel, now: number, random: Random):
 export function deriveStatus(tunnel: SimTunnel): SimTunnelStatus {
   if (tunnel.connectors.length === 0) return tunnel.conns_active_at ? 'down' : 'inactive';
   if (tunnel.connectors.every((c) => c.conns.length === 0)) return 'down';
-  return tunnel.connectors.every((c) => c.conns.length >= HA_CONNECTIONS) ? 'healthy' : 'degraded';
+  return tunnel.connectors.every((c) => c.conns.length >= (connectorSlots.get(c)?.ha ?? HA_CONNECTIONS)) ? 'healthy' : 'degraded';
 }
 
 export function setProxyRecordStatus(record: SimProxyRecord, status: SimProxyStatus, now: number): void {
@@ -413,6 +515,7 @@ export function generateFleet(options: FleetOptions = {}): SimFleet {
         created_at: iso(created),
         updated_at: iso(created),
         created_by: 1 + Math.floor(random() * 1000),
+        root_redirect_url: i % 3 === 0 ? `https://${domain.split('.').slice(1).join('.')}` : null,
       };
       const status = i < INITIAL_RECORD_STATUSES.length ? (INITIAL_RECORD_STATUSES[i] as SimProxyStatus) : pick(random, INITIAL_RECORD_STATUSES);
       setProxyRecordStatus(record, status, created + Math.floor(random() * 3_600_000));

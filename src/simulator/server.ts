@@ -7,9 +7,11 @@
 //   always false, and a per-credential rate limit with Ratelimit headers and a 429 lockout;
 // - PostHog (posthog/api/proxy_record.py): `{results, max_proxy_records}` lists (older shapes on
 //   request), create refused at `max_proxy_records`, `target_cname` derived from organization and
-//   domain, DELETE of a waiting/erroring/timed_out record at once, retry only from erroring,
-//   timed_out or issuing, `retry/` refused to personal API keys (the action declares no API
-//   scope), `{"detail": ...}` errors, and the trailing slash optional.
+//   domain under a base that ends with a dot, create answered 201 (a missing or malformed domain:
+//   400 with field errors), DELETE of a waiting/erroring/timed_out record at once (200
+//   {"success": true}), retry only from erroring, timed_out or issuing, `retry/` and `diagnose/`
+//   refused to every API key (the actions declare no API scope), writes refused to a member below
+//   admin, `{"detail": ...}` errors, and the trailing slash optional.
 // Control endpoint (JSON): see README "Simulator".
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -41,7 +43,8 @@ export type Endpoint =
   | 'proxy_records.create'
   | 'proxy_records.get'
   | 'proxy_records.delete'
-  | 'proxy_records.retry';
+  | 'proxy_records.retry'
+  | 'proxy_records.diagnose';
 
 export interface FaultRule {
   /** Which endpoint, or '*' for all API endpoints. */
@@ -270,15 +273,19 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 
   const createProxyRecord = (org: SimOrganization, body: string): Reply => {
     if (org.records.length >= org.maxProxyRecords) return phError(400, `Maximum of ${org.maxProxyRecords} proxy records per organization.`);
-    let domain: unknown;
+    let input: { domain?: unknown; root_redirect_url?: unknown };
     try {
-      domain = (JSON.parse(body || '{}') as { domain?: unknown }).domain;
+      input = JSON.parse(body || '{}') as typeof input;
     } catch {
       return phError(400, 'JSON parse error');
     }
-    // `domain` is unique across PostHog: a second record for it is a database error, as is none.
-    const taken = fleet.organizations.some((o) => o.records.some((r) => r.domain === domain));
-    if (typeof domain !== 'string' || domain === '' || taken) return phError(500, 'A server error occurred.');
+    const { domain } = input;
+    // The serializer's field errors, as Django REST framework words them.
+    if (domain === undefined || domain === null || domain === '') return { status: 400, body: { domain: ['This field is required.'] } };
+    if (typeof domain !== 'string' || !/^([a-z0-9]+(-[a-z0-9]+)*\.)+[a-z]{2,}$/.test(domain))
+      return { status: 400, body: { domain: ['Enter a valid domain.'] } };
+    // `domain` is unique across PostHog: a second record for it is a database error.
+    if (fleet.organizations.some((o) => o.records.some((r) => r.domain === domain))) return phError(500, 'A server error occurred.');
     const at = new Date(now()).toISOString();
     const record: SimProxyRecord = {
       id: uuid(random),
@@ -289,6 +296,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       created_at: at,
       updated_at: at,
       created_by: 1,
+      root_redirect_url: typeof input.root_redirect_url === 'string' ? input.root_redirect_url : null,
     };
     org.records.unshift(record);
     timeline.markRetried(record.id);
@@ -378,6 +386,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         } else org.records = org.records.filter((r) => r !== record);
         return { reply: { status: 200, body: { success: true } } };
       }
+      // Like retry/, diagnose/ declares no API key scope: every token credential is refused.
+      if (action === 'diagnose') return { reply: phError(403, PERSONAL_API_KEY_REFUSED) };
       if (action === 'retry' && method === 'POST') {
         if (!options.posthogRetryAcceptsApiKeys) return { reply: phError(403, PERSONAL_API_KEY_REFUSED) };
         if (!['erroring', 'timed_out', 'issuing'].includes(record.status)) {
@@ -473,6 +483,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     if (p[0] === 'api' && p[1] === 'organizations' && p[3] === 'proxy_records') {
       if (!p[4]) return method === 'POST' ? 'proxy_records.create' : 'proxy_records.list';
       if (p[5] === 'retry') return 'proxy_records.retry';
+      if (p[5] === 'diagnose') return 'proxy_records.diagnose';
       return method === 'DELETE' ? 'proxy_records.delete' : 'proxy_records.get';
     }
     return undefined;

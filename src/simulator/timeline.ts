@@ -1,13 +1,21 @@
 // Makes the simulated fleet move: on every step a scripted, seeded event happens, so a demo shows
 // tunnels degrading, going down and recovering (connections dropping, then coming back with new
-// ids), a connection blip, a connector going stale after a token rotation, proxy records erroring,
-// timing out and recovering, and WARP connectors failing over.
+// ids, some in another colo), a connection blip, a connector going stale after a token rotation,
+// a cloudflared auto-update (a new connector id; the old one listed empty, then gone), a read that
+// lists a slot's old and new connection together, proxy records erroring, timing out and
+// recovering, and WARP connectors failing over.
 import {
+  ageOutRestarted,
   createRandom,
   deriveStatus,
+  dropConnection,
   dropConnections,
+  overlapReconnect,
   refillConnections,
+  restartConnector,
   rotateConnector,
+  type SimConnection,
+  type SimConnector,
   type SimFleet,
   type SimProxyRecord,
   type SimTunnel,
@@ -23,7 +31,10 @@ export interface Timeline {
   readonly steps: number;
 }
 
-const CYCLE = 10;
+const CYCLE = 12;
+
+/** How long a connector a restart left empty stays listed (simulated time). */
+export const RESTARTED_LISTED_MS = 120_000;
 
 export function createTimeline(fleet: SimFleet, seed = 1): Timeline {
   const random = createRandom(seed ^ 0x5eed);
@@ -31,6 +42,7 @@ export function createTimeline(fleet: SimFleet, seed = 1): Timeline {
   let steps = 0;
   let flapping: SimTunnel | undefined;
   let blipped: SimTunnel | undefined;
+  let overlapping: { connector: SimConnector; old: SimConnection; tunnel: SimTunnel } | undefined;
 
   const liveTunnels = () => fleet.accounts.flatMap((a) => a.tunnels.filter((t) => t.deleted_at === null));
   const records = () => fleet.organizations.flatMap((o) => o.records);
@@ -61,6 +73,7 @@ export function createTimeline(fleet: SimFleet, seed = 1): Timeline {
         } else progressing.delete(r.id);
       }
       const cfd = liveTunnels().filter((t) => t.tun_type === 'cfd_tunnel');
+      for (const t of cfd) for (const c of ageOutRestarted(t, now, RESTARTED_LISTED_MS)) out.push(`${describe(t)}: connector ${c.id} left the list`);
       switch (steps % CYCLE) {
         case 1:
           flapping = choose(cfd.filter((t) => t.status === 'healthy'));
@@ -116,12 +129,34 @@ export function createTimeline(fleet: SimFleet, seed = 1): Timeline {
           }
           break;
         }
-        case 0:
+        case 10:
           if (blipped?.connectors[0] && refillConnections(blipped.connectors[0], now, random) > 0) {
             blipped.status = deriveStatus(blipped);
             out.push(`${describe(blipped)}: reconnected`);
           }
           blipped = undefined;
+          break;
+        case 11: {
+          // The daily auto-update of one cloudflared, and a reconnect another read catches half-way.
+          const updated = choose(cfd.filter((t) => t.status === 'healthy' && t !== flapping));
+          const old = updated ? restartConnector(updated, now, random, { update: true }) : undefined;
+          if (updated && old) out.push(`${describe(updated)}: cloudflared auto-updated, new connector; ${old.id} listed empty`);
+          const tunnel = choose(cfd.filter((t) => t.status === 'healthy' && t !== flapping && t !== updated && t.connectors.length > 0));
+          const connector = tunnel?.connectors.find((c) => c.conns.length > 0);
+          const overlapped = connector ? overlapReconnect(connector, now, random) : undefined;
+          if (tunnel && connector && overlapped) {
+            overlapping = { connector, old: overlapped, tunnel };
+            out.push(`${describe(tunnel)}: connection ${overlapped.id} reconnecting, old and new both listed`);
+          }
+          break;
+        }
+        case 0:
+          if (overlapping) {
+            dropConnection(overlapping.connector, overlapping.old);
+            overlapping.tunnel.status = deriveStatus(overlapping.tunnel);
+            out.push(`${describe(overlapping.tunnel)}: connection ${overlapping.old.id} closed after its reconnect`);
+          }
+          overlapping = undefined;
           break;
         default:
           break;

@@ -121,6 +121,9 @@ async function harness(options: HarnessOptions = {}, reuse?: { sim: Simulator; c
 const rotated = (sim: Simulator): SimTunnel[] =>
   sim.fleet.accounts[0]?.tunnels.filter((t) => t.connectors.length >= 2 && t.connectors[0]?.conns.length === 0 && t.status === 'degraded') ?? [];
 const deletes = (sim: Simulator) => sim.requests.filter((r) => r.method === 'DELETE');
+/** The decisions about one tunnel's connectors. */
+const decisionsFor = (h: Awaited<ReturnType<typeof harness>>, tunnelId: string | undefined) =>
+  h.decisions().filter((d) => (d.target as { tunnel_id?: string }).tunnel_id === tunnelId);
 const posts = (sim: Simulator) => sim.requests.filter((r) => r.method === 'POST');
 
 describe('stale connector remediation', () => {
@@ -201,7 +204,11 @@ describe('stale connector remediation', () => {
     expect(deletes(h.sim)).toEqual([]);
     const reads = h.sim.requests.slice(before).filter((r) => r.endpoint === 'connections.list' && r.path.includes(tunnel?.id as string));
     expect(reads).toHaveLength(2); // the poll, then the re-read
-    expect(h.decisions().at(-1)).toMatchObject({ outcome: 'skipped', skip_reason: 'resolved', reason: 'the connector has an active connection again' });
+    expect(decisionsFor(h, tunnel?.id).at(-1)).toMatchObject({
+      outcome: 'skipped',
+      skip_reason: 'resolved',
+      reason: 'the connector has an active connection again',
+    });
   });
 
   it('respects the hourly budget and the per-target cooldown, and counts a failure', async () => {
@@ -372,12 +379,13 @@ describe('the cooldown is on disk before the write goes out', () => {
     const dir = mkdtempSync(join(tmpdir(), 'remediation-'));
     const stateFile = join(dir, 'state.json');
     const h = await harness({ remediation: { stateFile } });
+    const [tunnel] = rotated(h.sim);
     await h.pollAt(0);
     // The directory goes away: the temp file cannot be created.
     rmSync(dir, { recursive: true });
     await h.pollAt(15);
     expect(deletes(h.sim)).toEqual([]);
-    expect(h.decisions().at(-1)).toMatchObject({ outcome: 'skipped', skip_reason: 'state_unwritable' });
+    expect(decisionsFor(h, tunnel?.id).at(-1)).toMatchObject({ outcome: 'skipped', skip_reason: 'state_unwritable' });
   });
 });
 

@@ -161,6 +161,34 @@ describe('simulator contract: PostHog', () => {
     }
   });
 
+  it('refuses a create without a valid domain with field errors, diagnose/ to any API key, and every write to a member below admin', async () => {
+    const sim = await simulator({ fleet: { maxProxyRecords: 20 } });
+    const org = sim.fleet.organizations[0];
+    const base = `${sim.posthogBaseUrl}/api/organizations/${org?.id}/proxy_records`;
+    const admin = { authorization: `Bearer ${sim.credentials.posthogKey}`, 'content-type': 'application/json' };
+    const member = { authorization: `Bearer ${sim.credentials.posthogMemberKey}`, 'content-type': 'application/json' };
+    const post = async (url: string, headers: Record<string, string>, body?: unknown) => {
+      const res = await fetch(url, { method: 'POST', headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+      return { status: res.status, body: (await res.json()) as unknown };
+    };
+    expect(await post(`${base}/`, admin, {})).toEqual({ status: 400, body: { domain: ['This field is required.'] } });
+    expect(await post(`${base}/`, admin, { domain: 'Not A Domain' })).toEqual({ status: 400, body: { domain: ['Enter a valid domain.'] } });
+    const record = org?.records[0];
+    expect(await post(`${base}/${record?.id}/diagnose/`, admin)).toEqual({
+      status: 403,
+      body: { detail: 'This action does not support personal API key access' },
+    });
+    const refused = { status: 403, body: { detail: 'Your organization access level is insufficient.' } };
+    expect(await post(`${base}/`, member, { domain: 'member.example.com' })).toEqual(refused);
+    expect(await post(`${base}/${record?.id}/retry/`, member)).toEqual(refused);
+    const del = await fetch(`${base}/${record?.id}/`, { method: 'DELETE', headers: member });
+    expect(del.status).toBe(403);
+    // A member still reads.
+    expect((await fetch(`${base}/`, { headers: member })).status).toBe(200);
+    expect(org?.records.map((r) => r.domain)).not.toContain('member.example.com');
+    expect(org?.records[0]?.target_cname.endsWith('.')).toBe(true);
+  });
+
   it('takes paths with or without the trailing slash, and answers errors as {detail}', async () => {
     const sim = await simulator();
     const auth = { authorization: `Bearer ${sim.credentials.posthogKey}` };

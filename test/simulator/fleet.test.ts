@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { deriveStatus, generateFleet } from '../../src/simulator/fleet.js';
-import { createTimeline } from '../../src/simulator/timeline.js';
+import { ageOutRestarted, createRandom, deriveStatus, generateFleet, restartConnector, setTunnelStatus } from '../../src/simulator/fleet.js';
+import { createTimeline, RESTARTED_LISTED_MS } from '../../src/simulator/timeline.js';
 import { simulator } from '../helpers/simulator.js';
 
 const NOW = Date.parse('2026-11-01T12:00:00Z');
@@ -42,6 +42,68 @@ describe('fleet generator', () => {
     expect(events.some((e) => e.endsWith('-> erroring'))).toBe(true);
     expect(events.some((e) => e.endsWith('-> timed_out'))).toBe(true);
     expect(events.some((e) => e.includes('HA failover'))).toBe(true);
+  });
+});
+
+describe('a fleet that behaves like cloudflared', () => {
+  it('restarts as a new connector (run_at now), the old one listed empty, then gone', () => {
+    const fleet = generateFleet({ seed: 5, now: NOW });
+    const tunnel = fleet.accounts[0]?.tunnels.find((t) => t.status === 'healthy' && t.tun_type === 'cfd_tunnel');
+    if (!tunnel) throw new Error('no healthy tunnel');
+    const before = tunnel.connectors.map((c) => c.id);
+    const old = restartConnector(tunnel, NOW, createRandom(1), { update: true });
+    const added = tunnel.connectors.find((c) => !before.includes(c.id));
+    expect(added?.run_at).toBe(new Date(NOW).toISOString());
+    expect(added?.conns.length).toBeGreaterThan(0);
+    expect(old?.conns).toEqual([]);
+    expect(tunnel.connectors).toContain(old);
+    expect(ageOutRestarted(tunnel, NOW + RESTARTED_LISTED_MS - 1, RESTARTED_LISTED_MS)).toEqual([]);
+    expect(ageOutRestarted(tunnel, NOW + RESTARTED_LISTED_MS, RESTARTED_LISTED_MS)).toEqual([old]);
+    expect(tunnel.connectors).not.toContain(old);
+  });
+
+  it('has connectors short of their count and connectors on --ha-connections 2, real features, uuid = id', () => {
+    const fleet = generateFleet({ seed: 1, now: NOW, accounts: 2, tunnelsPerAccount: 24 });
+    const cfd = fleet.accounts.flatMap((a) => a.tunnels).filter((t) => t.tun_type === 'cfd_tunnel' && t.status === 'healthy');
+    const held = cfd.flatMap((t) => t.connectors.map((c) => c.conns.length));
+    expect(held).toContain(2);
+    expect(held).toContain(3);
+    expect(held).toContain(4);
+    const connector = cfd[0]?.connectors[0];
+    expect(connector?.features).toEqual(['allow_remote_config', 'serialized_headers', 'support_datagram_v2', 'support_quic_eof', 'management_logs']);
+    for (const c of cfd.flatMap((t) => t.connectors.flatMap((x) => x.conns))) expect(c.uuid).toBe(c.id);
+  });
+
+  it('gives WARP tunnels no config_src or remote_config, and calls a tunnel that ran and lost its connectors down, not inactive', () => {
+    const fleet = generateFleet({ seed: 1, now: NOW });
+    const tunnels = fleet.accounts.flatMap((a) => a.tunnels);
+    for (const warp of tunnels.filter((t) => t.tun_type === 'warp_connector')) {
+      expect(warp).not.toHaveProperty('config_src');
+      expect(warp).not.toHaveProperty('remote_config');
+    }
+    for (const t of tunnels.filter((x) => x.status === 'inactive')) expect(t.conns_active_at).toBeNull();
+    const ran = tunnels.find((t) => t.status === 'healthy');
+    if (!ran) throw new Error('no healthy tunnel');
+    setTunnelStatus(ran, 'inactive', NOW, createRandom(2));
+    expect(ran.status).toBe('down');
+  });
+
+  it('moves over a timeline through restarts, overlapping reads and reconnects into another colo', () => {
+    const fleet = generateFleet({ seed: 2, now: NOW });
+    const timeline = createTimeline(fleet, 2);
+    const cfd = () => fleet.accounts.flatMap((a) => a.tunnels).filter((t) => t.tun_type === 'cfd_tunnel');
+    const colosBefore = new Map(cfd().flatMap((t) => t.connectors.map((c) => [c.id, new Set(c.conns.map((x) => x.colo_name))] as const)));
+    const events: string[] = [];
+    let overlapSeen = false;
+    for (let i = 0; i < 48; i++) {
+      events.push(...timeline.step(NOW + i * 5000));
+      if (cfd().some((t) => t.connectors.some((c) => c.conns.length > 4))) overlapSeen = true;
+    }
+    expect(events.some((e) => e.includes('auto-updated, new connector'))).toBe(true);
+    expect(events.some((e) => e.includes('left the list'))).toBe(true);
+    expect(overlapSeen).toBe(true);
+    const moved = cfd().some((t) => t.connectors.some((c) => c.conns.some((x) => colosBefore.has(c.id) && !colosBefore.get(c.id)?.has(x.colo_name))));
+    expect(moved).toBe(true);
   });
 });
 
@@ -88,7 +150,9 @@ describe('simulator control endpoint', () => {
     const tunnel = sim.fleet.accounts[0]?.tunnels.find((t) => t.status === 'healthy');
     const forced = await fetch(`${sim.url}/_simulator/tunnels/${tunnel?.id}/status`, { method: 'POST', body: JSON.stringify({ status: 'down' }) });
     expect(((await forced.json()) as { status: string }).status).toBe('down');
-    expect(tunnel?.connectors.flatMap((c) => c.conns).every((c) => c.is_pending_reconnect)).toBe(true);
+    // Down: the connectors stay listed, holding nothing (no connection is ever flagged pending).
+    expect(tunnel?.connectors.length).toBeGreaterThan(0);
+    expect(tunnel?.connectors.map((c) => c.conns.length)).toEqual(tunnel?.connectors.map(() => 0));
     const step = (await (await fetch(`${sim.url}/_simulator/step`, { method: 'POST' })).json()) as { events: string[] };
     expect(step.events.length).toBeGreaterThan(0);
     const state = (await (await fetch(`${sim.url}/_simulator/state`)).json()) as { steps: number };
