@@ -122,7 +122,7 @@ const fleetOverview = dashboard({
     timeseries({
       title: 'Pending reconnects',
       description:
-        'Derived by the exporter (Cloudflare no longer reports it): connections that dropped from a connector that is still listed and have not been replaced, per tunnel. Lasting values mean a connector cannot get back, or was left behind.',
+        'Derived by the exporter (Cloudflare no longer reports it): connections that dropped from a running connector and have not been replaced, per tunnel. A cloudflared restart is a new connector and shows under restarts, not here. Lasting values mean a connector cannot get back.',
       targets: [{ expr: `sum by (tunnel_name) (cloudflare_tunnel_pending_reconnect_connections{${ACC}}) > 0`, legendFormat: '{{tunnel_name}}' }],
     }),
     timeseries({
@@ -216,8 +216,15 @@ const tunnelDetail = dashboard({
     }),
     timeseries({
       title: 'Missing connections per connector',
-      description: "Derived by the exporter: the connector's complete count (the most it held since it started; 4 by default) minus what it holds now.",
+      description:
+        'Derived by the exporter, from the first read: what the connector should hold (CLOUDFLARED_HA_CONNECTIONS, 4 by default, or learned) minus what it holds now; 0 for a connector a newer one replaced.',
       targets: [{ expr: `max by (connector_id) (cloudflare_tunnel_connector_missing_connections{${TUN}})`, legendFormat: '{{connector_id}}' }],
+    }),
+    timeseries({
+      title: 'Connector restarts',
+      description:
+        'Derived by the exporter: a new connector (cloudflared makes a new id at every start) took over from one that emptied or left the list. About one a day per connector is the auto-update; several an hour is a crash loop.',
+      targets: [{ expr: `sum (increase(cloudflare_tunnel_connector_replacements_total{${TUN}}[$__rate_interval]))`, legendFormat: 'restarts' }],
     }),
     row('Connectors'),
     table({

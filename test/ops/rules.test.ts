@@ -40,6 +40,10 @@ const REQUIRED = [
   'CloudflareTunnelExporterRemediationFailing',
   'CloudflareTunnelConnectionsFlapping',
   'PostHogProxyRecordDnsChangeRequired',
+  'CloudflareTunnelConnectorShort',
+  'CloudflareTunnelConnectorRestarting',
+  'PostHogProxyRecordRecreatePending',
+  'CloudflareTunnelExporterStateFileCorrupt',
 ];
 
 describe('alert rules', () => {
@@ -77,7 +81,7 @@ describe('alert rules', () => {
 
   it('passes promtool check rules and promtool test rules (every alert firing and not firing)', (ctx) => {
     const promtool = tool('promtool', ctx);
-    expect(run(promtool, ['check', 'rules', 'prometheus/alerts.yml'])).toContain('SUCCESS: 19 rules found');
+    expect(run(promtool, ['check', 'rules', 'prometheus/alerts.yml'])).toContain('SUCCESS: 23 rules found');
     expect(run(promtool, ['test', 'rules', 'prometheus/tests/alerts.test.yml'])).toContain('SUCCESS');
     const tests = readFileSync(`${root}prometheus/tests/alerts.test.yml`, 'utf8');
     for (const name of REQUIRED) {
