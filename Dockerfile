@@ -34,6 +34,9 @@ WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
+# REMEDIATION_STATE_FILE's folder (compose and Kubernetes mount a volume here): a new volume takes
+# the image folder's owner, so the unprivileged user can write the recreate journal.
+RUN mkdir -p /var/lib/cloudflare-tunnel-exporter && chown node:node /var/lib/cloudflare-tunnel-exporter
 USER node
 EXPOSE 9877
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 CMD ["node", "dist/healthcheck.js"]

@@ -105,6 +105,16 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it('keeps REMEDIATION_STATE_FILE on a named volume, in the folder the image gives its unprivileged user', () => {
+    const exporter = compose.services.exporter as Service & { environment?: Record<string, string> };
+    const stateFile = exporter.environment?.REMEDIATION_STATE_FILE ?? '';
+    const folder = stateFile.slice(0, stateFile.lastIndexOf('/'));
+    expect(folder).toBe('/var/lib/cloudflare-tunnel-exporter');
+    expect(exporter.volumes).toContain(`exporter-state:${folder}`);
+    expect(dockerfile).toContain(`RUN mkdir -p ${folder} && chown node:node ${folder}`);
+    expect(dockerfile.indexOf(`chown node:node ${folder}`)).toBeLessThan(dockerfile.indexOf('USER node'));
+  });
+
   it('mounts only files and folders that exist in the repository', () => {
     const mounts = Object.values(compose.services)
       .flatMap((s) => s.volumes ?? [])
