@@ -3,6 +3,7 @@
 
 import { type ApiClient, createApiClient } from './clients/http.js';
 import { createPacer, type Pacer } from './clients/pacer.js';
+import { steadyNow } from './clock.js';
 import type { Config } from './config/schema.js';
 import { createHttpApp, type HttpAppOptions } from './http/app.js';
 import { createBasicAuth } from './http/basic-auth.js';
@@ -51,7 +52,7 @@ const FIVE_MINUTES_MS = 300_000;
 
 export function createExporter(options: ExporterOptions): Exporter {
   const { config, log } = options;
-  const now = options.now ?? Date.now;
+  const now = options.now ?? steadyNow;
   const store = createSnapshotStore();
   const intervals = {
     tunnelsSeconds: scheduleIntervalSeconds(config.schedules.tunnels),

@@ -2,7 +2,9 @@
 // headers, a deadline and the stop signal, pacing to the configured budget, Retry-After and
 // `Ratelimit` lockouts, jittered retries of idempotent GETs, error classification and the
 // api_* self-metrics. Resource files (cloudflare/*.ts, posthog/*.ts) build on `send`.
+
 import { Agent, type Dispatcher, request } from 'undici';
+import { steadyNow } from '../clock.js';
 import type { Logger } from '../log.js';
 import {
   ApiAbortedError,
@@ -180,7 +182,7 @@ function cloudflareCodes(body: unknown): number[] {
 }
 
 export function createApiClient(options: ApiClientOptions): ApiClient {
-  const now = options.now ?? Date.now;
+  const now = options.now ?? steadyNow;
   const random = options.random ?? Math.random;
   const timeoutMs = options.timeoutMs ?? 10_000;
   const retries = options.retries ?? 2;

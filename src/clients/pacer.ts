@@ -5,6 +5,7 @@
 // continuous connections refresh) may use what is left after the share `reserved()` keeps for
 // the priority lane, less what that lane has already sent in the window. Waiters are served in
 // order within a lane; a stop signal rejects them at once.
+import { steadyNow } from '../clock.js';
 
 export type Lane = 'priority' | 'refresh';
 
@@ -41,7 +42,7 @@ interface Waiter {
 }
 
 export function createPacer(options: PacerOptions): Pacer {
-  const now = options.now ?? Date.now;
+  const now = options.now ?? steadyNow;
   const { budget } = options;
   // Slots are held for the window plus the margin.
   const windowMs = options.windowMs + (options.marginMs ?? 0);

@@ -1,4 +1,5 @@
 // Per-collector poll health from the snapshot: success, duration and last success, per scope.
+import { toWall } from '../clock.js';
 import { COLLECTORS, type Snapshot } from '../state/store.js';
 import { addSample, type Families, seconds } from './samples.js';
 
@@ -9,7 +10,7 @@ export function collectCollectorMetrics(snapshot: Snapshot, families: Families):
       addSample(families, 'cloudflare_tunnel_exporter_collector_success', labels, entry.last.ok ? 1 : 0);
       addSample(families, 'cloudflare_tunnel_exporter_collector_duration_seconds', labels, entry.last.durationSeconds);
       if (entry.lastSuccessAt !== undefined) {
-        addSample(families, 'cloudflare_tunnel_exporter_collector_last_success_timestamp_seconds', labels, seconds(entry.lastSuccessAt));
+        addSample(families, 'cloudflare_tunnel_exporter_collector_last_success_timestamp_seconds', labels, seconds(toWall(entry.lastSuccessAt)));
       }
     }
   }

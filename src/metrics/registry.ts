@@ -6,6 +6,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ApiName } from '../clients/errors.js';
 import type { ApiObserver } from '../clients/http.js';
+import { steadyNow } from '../clock.js';
 import type { PollIntervals, RemediationCounters } from '../domain/types.js';
 import type { Snapshot } from '../state/store.js';
 import { REVISION, VERSION } from '../version.js';
@@ -218,7 +219,7 @@ export function domainFamilies(intervals: PollIntervals): Family[] {
 }
 
 export function createExporterMetrics(options: MetricsOptions): ExporterMetrics {
-  const now = options.now ?? Date.now;
+  const now = options.now ?? steadyNow;
   const registry = new Registry();
   // prom-client's default metrics, read and formatted without its registry (./process.ts).
   const processMetrics = createProcessMetrics();

@@ -10,10 +10,12 @@
 // wait for a whole crawl. Requests go through the `refresh` lane of the budget: the lists have
 // first claim, the refresh takes what is left. Concurrency follows the budget and the API's
 // latency: enough requests in flight to use the refresh share, no more.
+
 import { listConnectors } from '../clients/cloudflare/connections.js';
 import { ApiAbortedError, ApiRateLimitedError } from '../clients/errors.js';
 import type { ApiClient } from '../clients/http.js';
 import { delay } from '../clients/pacer.js';
+import { steadyNow } from '../clock.js';
 import type { Tunnel, TunnelConnections } from '../domain/types.js';
 import type { Logger } from '../log.js';
 import type { SnapshotStore } from '../state/store.js';
@@ -105,7 +107,7 @@ export interface RefresherOptions {
 export function createConnectionsRefresher(options: RefresherOptions): ConnectionsRefresher {
   const { client, store, intervalMs } = options;
   const haConnections = options.haConnections ?? DEFAULT_HA_CONNECTIONS;
-  const now = options.now ?? Date.now;
+  const now = options.now ?? steadyNow;
   const controller = new AbortController();
   const entries = new Map<string, Entry>();
   const listed = new Map<string, Set<string>>();

@@ -1,6 +1,8 @@
 // What every poller does around its API calls: time the poll, record success or failure in the
 // store, and log a failure once (repeats of the same error go to debug until it changes or clears).
+
 import { ApiAbortedError } from '../clients/errors.js';
+import { steadyNow } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { CollectorName, PollOutcome } from '../state/store.js';
 
@@ -20,7 +22,7 @@ export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-export function createPollReporter(log: Logger, now: () => number = Date.now): PollReporter {
+export function createPollReporter(log: Logger, now: () => number = steadyNow): PollReporter {
   const lastError = new Map<string, string>();
   return {
     begin() {

@@ -1,6 +1,10 @@
-// Runs one poll function on a node-cron schedule: a first run at start, never two runs at once
-// (a tick that finds the previous run still going is skipped and logged), and a clean stop that
-// aborts the run in flight and waits for it.
+// Runs one poll function on a cron schedule: a first run at start, never two runs at once (a tick
+// that finds the previous run still going is skipped and logged), and a clean stop that aborts the
+// run in flight and waits for it. node-cron parses the expression and says when its next run is by
+// the wall clock; the timer is ours, and never waits longer than the schedule's interval, so a
+// wall clock stepped back cannot hold polling (node-cron's own timer waited for the wall clock to
+// come round again: 91 s of nothing after a 90 s step) and one stepped forward brings the next run
+// nearer, once.
 import { createTask, type ScheduledTask } from 'node-cron';
 import type { Logger } from '../log.js';
 
@@ -45,11 +49,15 @@ export function scheduleIntervalSeconds(schedule: string): number {
   }
 }
 
+/** setTimeout's longest delay (about 24.8 days); a longer wait is taken in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export function createScheduledJob(options: JobOptions): ScheduledJob {
   const { name, log } = options;
   const controller = new AbortController();
   let running: Promise<void> | undefined;
   let task: ScheduledTask | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   let stopped = false;
   let lastSkipWarning = -Infinity;
   let firstRunDone!: () => void;
@@ -84,13 +92,32 @@ export function createScheduledJob(options: JobOptions): ScheduledJob {
     firstRun,
     tick,
     start() {
-      task = createTask(options.schedule, () => void tick(), { name, noOverlap: false, logger: cronLogger(log) });
-      void task.start();
+      // Never started: only asked when the next run is.
+      const schedule = createTask(options.schedule, () => undefined, { name, logger: cronLogger(log) });
+      task = schedule;
+      const gapMs = scheduleIntervalSeconds(options.schedule) * 1000;
+      /** The wall-clock time of the run the timer was last set for, so one time is run once. */
+      let armedFor = -Infinity;
+      const arm = () => {
+        if (stopped) return;
+        const runs = schedule.getNextRuns(2).map((d) => d.getTime());
+        const next = (runs[0] as number) > armedFor ? (runs[0] as number) : (runs[1] ?? Date.now() + gapMs);
+        armedFor = next;
+        const delay = Math.min(Math.max(0, next - Date.now()), gapMs, MAX_TIMER_MS);
+        timer = setTimeout(() => {
+          if (delay === MAX_TIMER_MS && next - Date.now() > 0) armedFor = -Infinity;
+          else void tick();
+          arm();
+        }, delay);
+        timer.unref?.();
+      };
+      arm();
       void tick().then(firstRunDone);
     },
     async stop() {
       stopped = true;
       firstRunDone();
+      if (timer) clearTimeout(timer);
       if (task) await task.destroy();
       controller.abort(new Error('exporter stopping'));
       await running;

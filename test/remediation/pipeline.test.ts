@@ -3,14 +3,16 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { steadyNow } from '../../src/clock.js';
 import type { Config } from '../../src/config/schema.js';
-import { createLogger } from '../../src/log.js';
+import { createLogger, silentLogger } from '../../src/log.js';
 import { createExporterMetrics } from '../../src/metrics/registry.js';
 import { createConnectionsRefresher } from '../../src/pollers/connections.js';
 import { createPollReporter } from '../../src/pollers/poll.js';
 import { createProxyRecordsPoller } from '../../src/pollers/sources.js';
 import { createTunnelsPoller } from '../../src/pollers/tunnels.js';
+import { staleConnectorPolicy } from '../../src/remediation/connectors.js';
 import { createRemediation } from '../../src/remediation/engine.js';
 import {
   createRandom,
@@ -738,6 +740,45 @@ describe('proxy record remediation: recreate', () => {
     await h.pollAt(0);
     await h.pollAt(100);
     expect(writes(h.sim)).toEqual([]);
+  });
+});
+
+describe('the clock cannot fool the staleness guard', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('a wall clock stepped 20 minutes forward does not make a connector stale: ages are on the steady clock', async () => {
+    const sim = await simulator({ fleet: { accounts: 1, tunnelsPerAccount: 8 } });
+    const account = sim.fleet.accounts[0];
+    if (!account) throw new Error('no account');
+    const tunnel = account.tunnels.find((t) => t.status === 'healthy' && t.tun_type === 'cfd_tunnel');
+    if (!tunnel) throw new Error('no healthy tunnel');
+    rotateConnector(tunnel, Date.now(), createRandom(3));
+    // Production's clocks: nothing injected. Only Date is faked, so the step moves the wall clock alone.
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
+    const store = createSnapshotStore();
+    const client = cloudflareClient(sim);
+    const refresher = createConnectionsRefresher({ client, store, intervalMs: 0, pace: () => ({ perSecond: 1, burst: 1000 }) });
+    const list = createTunnelsPoller({ client, accountId: account.id, store, reporter: createPollReporter(silentLogger()), refresher });
+    const policy = staleConnectorPolicy({
+      mode: 'on',
+      client,
+      staleAfterMs: 15 * MIN,
+      cooldownMs: 60 * MIN,
+      intervals: { tunnelsSeconds: 30, gatewaySeconds: 300, proxyRecordsSeconds: 60 },
+      maxDataAgeMs: 10 * MIN,
+      now: steadyNow,
+    });
+    const poll = async () => {
+      await list(new AbortController().signal);
+      await refresher.drain();
+      return policy.candidates(store.snapshot(), account.id);
+    };
+    expect(await poll()).toEqual([]);
+    vi.setSystemTime(Date.now() + 20 * MIN);
+    expect(await poll()).toEqual([]);
+    expect(await poll()).toEqual([]);
   });
 });
 
