@@ -74,4 +74,27 @@ describe('basic auth', () => {
     // bcryptjs on the main thread keeps the loop busy nearly all the time (utilization close to 1).
     expect(used.utilization).toBeLessThan(0.5);
   });
+
+  it('a flood of wrong passwords never pushes the right one out: a verified credential answers at once, however many failures came between', async () => {
+    const { verifier, asked } = recordingVerifier();
+    const check = createBasicAuth(new Map([['prometheus', cheap]]), verifier);
+    const good = check(basic('prometheus', 'pw-a'));
+    await new Promise((r) => setImmediate(r));
+    asked.shift()?.answer(true);
+    expect(await good).toBe('ok');
+    // 600 unique wrong passwords, answered in batches so the queue drains.
+    for (let batch = 0; batch < 600 / MAX_PENDING; batch++) {
+      const results = Array.from({ length: MAX_PENDING }, (_, i) => check(basic('prometheus', `wrong-${batch}-${i}`)));
+      await new Promise((r) => setImmediate(r));
+      for (const a of asked.splice(0)) a.answer(false);
+      expect(new Set(await Promise.all(results))).toEqual(new Set(['denied']));
+    }
+    // And while the queue is full of wrong ones, the right one still answers without waiting.
+    const flood = Array.from({ length: MAX_PENDING }, (_, i) => check(basic('prometheus', `again-${i}`)));
+    await new Promise((r) => setImmediate(r));
+    expect(await check(basic('prometheus', 'pw-a'))).toBe('ok');
+    expect(asked).toHaveLength(MAX_PENDING);
+    for (const a of asked.splice(0)) a.answer(false);
+    await Promise.all(flood);
+  });
 });
