@@ -14,6 +14,8 @@ import { Worker } from 'node:worker_threads';
 import bcrypt from 'bcryptjs';
 
 export const MAX_PENDING = 32;
+/** How long closing waits for the queued checks (at most MAX_PENDING of them) before it ends them. */
+const CLOSE_GRACE_MS = 10_000;
 /** Failures remembered (oldest forgotten first); successes need a right password, so are few. */
 const FAILURE_CACHE_LIMIT = 256;
 const SUCCESS_CACHE_LIMIT = 256;
@@ -45,14 +47,19 @@ function createWorkerVerifier(): BcryptVerifier {
   worker.unref();
   const waiting = new Map<number, (ok: boolean) => void>();
   let next = 0;
+  let drained: (() => void) | undefined;
+  const refuseAll = () => {
+    for (const resolve of waiting.values()) resolve(false);
+    waiting.clear();
+  };
   worker.on('message', ({ id, ok }: { id: number; ok: boolean }) => {
     waiting.get(id)?.(ok);
     waiting.delete(id);
+    if (waiting.size === 0) drained?.();
   });
-  worker.on('error', () => {
-    for (const resolve of waiting.values()) resolve(false);
-    waiting.clear();
-  });
+  worker.on('error', refuseAll);
+  // A worker that ends with checks still queued (terminated, crashed) answers them: denied.
+  worker.on('exit', refuseAll);
   return {
     compare(password, hash) {
       return new Promise((resolve) => {
@@ -61,7 +68,14 @@ function createWorkerVerifier(): BcryptVerifier {
         worker.postMessage({ id, password, hash });
       });
     },
+    /** Lets the checks already queued finish (a SIGHUP reload must not leave them hanging), then ends. */
     async close() {
+      if (waiting.size > 0) {
+        await new Promise<void>((resolve) => {
+          drained = resolve;
+          setTimeout(resolve, CLOSE_GRACE_MS).unref();
+        });
+      }
       await worker.terminate();
     },
   };

@@ -97,4 +97,13 @@ describe('basic auth', () => {
     for (const a of asked.splice(0)) a.answer(false);
     await Promise.all(flood);
   });
+
+  it('closing (a SIGHUP reload) answers the checks in flight before the worker ends', async () => {
+    const check = createBasicAuth(new Map([['u', bcrypt.hashSync('pw', 8)]]));
+    const inFlight = [check(basic('u', 'pw')), check(basic('u', 'nope'))];
+    const closed = check.close();
+    const settled = await Promise.race([Promise.all(inFlight), new Promise((r) => setTimeout(() => r('unanswered'), 3000))]);
+    expect(settled).toEqual(['ok', 'denied']);
+    await closed;
+  });
 });
