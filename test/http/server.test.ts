@@ -17,7 +17,7 @@ afterEach(async () => {
 
 const scrapeBody = async () => ({ prerendered: [Buffer.from('x 1\n')], length: 4, live: async () => Buffer.from('y 1\n') });
 
-async function start(scrapeMetrics: HttpAppOptions['scrapeMetrics'] = scrapeBody): Promise<RunningServer> {
+async function start(scrapeMetrics: HttpAppOptions['scrapeMetrics'] = scrapeBody, limits?: Parameters<typeof serve>[4]): Promise<RunningServer> {
   const app = createHttpApp({
     telemetryPath: '/metrics',
     version: 'test',
@@ -26,7 +26,7 @@ async function start(scrapeMetrics: HttpAppOptions['scrapeMetrics'] = scrapeBody
     waitingFor: () => [],
     landing: () => ({ docsUrl: 'https://docs.example/', now: 0, sources: [] }),
   });
-  server = await serve(app, { host: '127.0.0.1', port: 0 }, undefined, silentLogger());
+  server = await serve(app, { host: '127.0.0.1', port: 0 }, undefined, silentLogger(), limits);
   return server;
 }
 
@@ -196,5 +196,52 @@ describe('HTTP server: /metrics', () => {
     expect(finished).toBe(true);
     expect(produced).toBeLessThan(16);
     expect((await fetch(`http://127.0.0.1:${port}/-/healthy`)).status).toBe(200);
+  });
+});
+
+describe('HTTP server against idle connections', () => {
+  /** Opens `n` sockets that send nothing. */
+  const idle = async (port: number, n: number) => {
+    const sockets: net.Socket[] = [];
+    await Promise.all(
+      Array.from(
+        { length: n },
+        () =>
+          new Promise<void>((resolve) => {
+            const s = net.connect(port, '127.0.0.1', () => resolve());
+            s.on('error', () => resolve());
+            sockets.push(s);
+          }),
+      ),
+    );
+    return sockets;
+  };
+
+  it('past the connection cap, the oldest idle socket goes, so a scrape still gets in', async () => {
+    const { port } = (await start(scrapeBody, { maxConnections: 20, firstRequestTimeoutMs: 60_000 })).address();
+    const sockets = await idle(port, 40);
+    try {
+      expect(await raw(port, 'GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')).toBe('HTTP/1.1 200 OK');
+      await new Promise((r) => setTimeout(r, 50));
+      expect(sockets.filter((s) => !s.destroyed && s.readyState === 'open').length).toBeLessThanOrEqual(20);
+    } finally {
+      for (const s of sockets) s.destroy();
+    }
+  });
+
+  it('drops a socket that sends no request within the first-request timeout', async () => {
+    const { port } = (await start(scrapeBody, { firstRequestTimeoutMs: 200 })).address();
+    const [socket] = await idle(port, 1);
+    const closed = await new Promise((r) => {
+      socket?.on('close', () => r('closed'));
+      setTimeout(() => r('open'), 2000);
+    });
+    expect(closed).toBe('closed');
+  });
+
+  it('serves an absolute-form request line (GET http://host/metrics)', async () => {
+    const { port } = (await start()).address();
+    expect(await raw(port, `GET http://127.0.0.1:${port}/metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`)).toBe('HTTP/1.1 200 OK');
+    expect(await raw(port, `GET http://127.0.0.1:${port}/-/healthy HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`)).toBe('HTTP/1.1 200 OK');
   });
 });
