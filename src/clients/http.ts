@@ -339,6 +339,8 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
           return await attempt(req, url, path);
         } catch (err) {
           if (!(err instanceof ApiError) || !err.retryable || i >= attempts) throw err;
+          // The retry share of the budget is spent: this call fails now rather than starve the next poll.
+          if (options.pacer && !options.pacer.allowRetry()) throw err;
           const backoff = retryBaseMs * 2 ** (i - 1) * (0.5 + random());
           log.debug({ api, operation: req.operation, attempt: i, backoff_ms: Math.round(backoff), err: err.message }, 'retrying request');
           try {

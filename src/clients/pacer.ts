@@ -32,7 +32,16 @@ export interface Pacer {
   used(): number;
   /** Requests waiting for a slot, per lane. */
   waiting(): Record<Lane, number>;
+  /**
+   * Whether one more retry may be sent in this window, and if so counts it: retries take at most
+   * RETRY_SHARE of the budget, so an error storm's retries cannot spend the slots the next poll
+   * needs once the API heals (with budget 100 they did: nothing went out for 45 s after it did).
+   */
+  allowRetry(): boolean;
 }
+
+/** The share of the budget that retries may take in any window. */
+export const RETRY_SHARE = 0.1;
 
 interface Waiter {
   resolve: () => void;
@@ -54,6 +63,9 @@ export function createPacer(options: PacerOptions): Pacer {
   let head = 0;
   let priorityInWindow = 0;
   const queues: Record<Lane, Waiter[]> = { priority: [], refresh: [] };
+  /** When the retries of the window were allowed, oldest first. */
+  let retries: number[] = [];
+  const maxRetries = Math.max(1, Math.floor(budget * RETRY_SHARE));
   let timer: ReturnType<typeof setTimeout> | undefined;
 
   const prune = (t: number) => {
@@ -124,6 +136,13 @@ export function createPacer(options: PacerOptions): Pacer {
       return inWindow();
     },
     waiting: () => ({ priority: queues.priority.length, refresh: queues.refresh.length }),
+    allowRetry() {
+      const t = now();
+      retries = retries.filter((at) => at > t - windowMs);
+      if (retries.length >= maxRetries) return false;
+      retries.push(t);
+      return true;
+    },
   };
 }
 

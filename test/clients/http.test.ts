@@ -5,6 +5,7 @@ import { listConnectors } from '../../src/clients/cloudflare/connections.js';
 import { listTunnels } from '../../src/clients/cloudflare/tunnels.js';
 import { ApiAuthError, ApiNetworkError, ApiRateLimitedError, ApiResponseError, ApiServerError, ApiTimeoutError } from '../../src/clients/errors.js';
 import { apiPath, createApiClient, MAX_RESPONSE_BYTES, MAX_RETRY_AFTER_MS, parseRateLimit, parseRetryAfter } from '../../src/clients/http.js';
+import { createPacer } from '../../src/clients/pacer.js';
 import { retryProxyRecord } from '../../src/clients/posthog/proxy-records.js';
 import { createLogger, silentLogger } from '../../src/log.js';
 import { cloudflareClient, posthogClient, recordingObserver, simulator } from '../helpers/simulator.js';
@@ -218,6 +219,19 @@ describe('API client against the simulator', () => {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
     }
+  });
+
+  it('retries of a failing list take at most a tenth of the budget, so the next poll after the API heals goes out at once', async () => {
+    const sim = await simulator({ faults: [{ endpoint: 'tunnels.list', status: 500 }] });
+    const pacer = createPacer({ budget: 100, windowMs: 300_000 });
+    const client = cloudflareClient(sim, { pacer, retries: 2, retryBaseMs: 1 });
+    const account = sim.accountIds[0] as string;
+    const within = <T>(p: Promise<T>) => Promise.race([p, new Promise<'held'>((r) => setTimeout(() => r('held'), 3000))]);
+    // An error storm: 40 polls, each a request and up to two retries.
+    for (let i = 0; i < 40; i++) expect(await within(listTunnels(client, account).catch((e: unknown) => e))).toBeInstanceOf(ApiServerError);
+    expect(sim.requests).toHaveLength(40 + 10);
+    sim.setFaults([]);
+    expect(await within(listTunnels(client, account))).not.toBe('held');
   });
 
   it('refuses to follow a URL on another origin', async () => {
