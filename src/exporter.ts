@@ -66,7 +66,7 @@ export function createExporter(options: ExporterOptions): Exporter {
     intervals,
     now,
   });
-  const reporter = createPollReporter(log.child({ component: 'poller' }), now);
+  const reporter = createPollReporter(log.child({ component: 'poller' }), now, metrics.answerCut);
   const jobs: ScheduledJob[] = [];
   const expected: Exporter['expected'] = [];
   const clients: Exporter['clients'] = {};
@@ -107,6 +107,7 @@ export function createExporter(options: ExporterOptions): Exporter {
         return { perSecond: share / (FIVE_MINUTES_MS / 1000), burst: estimate.connections <= share ? share : Math.max(1, Math.ceil(share / 20)) };
       },
       haConnections: config.haConnections,
+      onCut: metrics.answerCut,
       log: log.child({ component: 'connections' }),
       now,
     });

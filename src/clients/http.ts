@@ -75,6 +75,8 @@ export interface ApiRequest {
   permission: string;
   /** False when the caller ignores the body of a success (a 2xx that is not JSON is then fine). */
   expectBody?: boolean;
+  /** The largest body this call reads (MAX_RESPONSE_BYTES unless the resource knows better). */
+  maxBytes?: number;
   /** The budget lane: `refresh` for the continuous connections refresh, `priority` for the rest. */
   lane?: Lane;
   signal?: AbortSignal;
@@ -131,9 +133,9 @@ const CLOUDFLARE_RATE_LIMIT_CODES = new Set([10100, 971]);
 
 class BodyTooLarge extends Error {}
 
-/** Reads a body as text, refusing (and discarding the rest of) one over MAX_RESPONSE_BYTES. */
-async function readLimited(body: Dispatcher.ResponseData['body'], contentLength: string | undefined): Promise<string> {
-  if (contentLength !== undefined && Number(contentLength) > MAX_RESPONSE_BYTES) {
+/** Reads a body as text, refusing (and discarding the rest of) one over `limit` bytes. */
+async function readLimited(body: Dispatcher.ResponseData['body'], contentLength: string | undefined, limit: number): Promise<string> {
+  if (contentLength !== undefined && Number(contentLength) > limit) {
     body.destroy();
     throw new BodyTooLarge();
   }
@@ -141,7 +143,7 @@ async function readLimited(body: Dispatcher.ResponseData['body'], contentLength:
   let size = 0;
   for await (const chunk of body) {
     size += (chunk as Buffer).length;
-    if (size > MAX_RESPONSE_BYTES) {
+    if (size > limit) {
       body.destroy();
       throw new BodyTooLarge();
     }
@@ -273,10 +275,11 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       });
       status = res.statusCode;
       headers = res.headers;
-      text = await readLimited(res.body, headerValue(res.headers, 'content-length'));
+      text = await readLimited(res.body, headerValue(res.headers, 'content-length'), req.maxBytes ?? MAX_RESPONSE_BYTES);
     } catch (cause) {
       record('error');
-      if (cause instanceof BodyTooLarge) throw new ApiResponseError(`response body is larger than ${MAX_RESPONSE_BYTES} bytes: not read`, details);
+      if (cause instanceof BodyTooLarge)
+        throw new ApiResponseError(`response body is larger than ${req.maxBytes ?? MAX_RESPONSE_BYTES} bytes: not read`, details);
       if (req.signal?.aborted) throw new ApiAbortedError('aborted: the exporter is stopping', { ...details, cause });
       // undici's own connect/headers/body timeouts carry codes like UND_ERR_HEADERS_TIMEOUT.
       const code = (cause as { code?: unknown }).code;

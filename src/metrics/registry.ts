@@ -8,6 +8,7 @@ import type { ApiName } from '../clients/errors.js';
 import type { ApiObserver } from '../clients/http.js';
 import { steadyNow } from '../clock.js';
 import type { PollIntervals, RemediationCounters } from '../domain/types.js';
+import { CUT_ITEMS, type OnCut } from '../pollers/bounds.js';
 import type { Snapshot } from '../state/store.js';
 import { REVISION, VERSION } from '../version.js';
 import { crc32Combine, GZIP_HEADER, gzipTrailer, inflateSegmentSync, type Segment, storedSegment } from './gzip-stream.js';
@@ -42,6 +43,8 @@ export interface ExporterMetrics {
   registry: Registry;
   observer: ApiObserver;
   remediation: RemediationCounters;
+  /** Counts what an answer had cut to the limits (pollers/bounds.ts). */
+  answerCut: OnCut;
   /** Feeds the budget and refresh-queue self-metrics (Cloudflare). */
   observeBudget(source: BudgetSource): void;
   /** The exporter's own exposition: the snapshot's families, then the self-metrics. */
@@ -332,6 +335,13 @@ export function createExporterMetrics(options: MetricsOptions): ExporterMetrics 
     labelNames: ['organization_id', 'domain'],
     registers: [registry],
   });
+  const answerCuts = new Counter({
+    name: 'cloudflare_tunnel_exporter_answer_cuts_total',
+    help: 'What API answers held past the limits one tunnel or record may contribute, cut before it reached the metrics: connectors past 100 per tunnel, connections past 16 per connector, colos past 32 per tunnel (counted as colo="other"), label values past 256 characters.',
+    labelNames: ['item'],
+    registers: [registry],
+  });
+  for (const item of CUT_ITEMS) answerCuts.inc({ item }, 0);
   const stateFileCorrupt = new Gauge({
     name: 'cloudflare_tunnel_exporter_remediation_state_file_corrupt',
     help: 'Present (1) when the remediation state file (REMEDIATION_STATE_FILE, label path) was corrupt at start-up: it was moved aside and what parsed was salvaged; a recreate journaled in the lost part may need finishing by hand. Stays until a restart.',
@@ -457,6 +467,7 @@ export function createExporterMetrics(options: MetricsOptions): ExporterMetrics 
       },
       stateFileCorrupt: (path) => stateFileCorrupt.set({ path }, 1),
     },
+    answerCut: (item, count) => answerCuts.inc({ item }, count),
     observeBudget(source) {
       budgetSource = source;
     },

@@ -19,6 +19,7 @@ import { steadyNow } from '../clock.js';
 import type { Tunnel, TunnelConnections } from '../domain/types.js';
 import type { Logger } from '../log.js';
 import type { SnapshotStore } from '../state/store.js';
+import { type OnCut, reportCuts } from './bounds.js';
 import { normalizeConnectors } from './normalize.js';
 import { errorMessage } from './poll.js';
 import { deriveConnectors } from './reconnects.js';
@@ -100,6 +101,8 @@ export interface RefresherOptions {
   pace: () => { perSecond: number; burst: number };
   /** CLOUDFLARED_HA_CONNECTIONS: the connections a cfd_tunnel connector should hold; 0 learns them. */
   haConnections?: number;
+  /** Counts what an answer had cut to the limits of ./bounds.ts. */
+  onCut?: OnCut;
   log?: Logger;
   now?: () => number;
 }
@@ -246,6 +249,7 @@ export function createConnectionsRefresher(options: RefresherOptions): Connectio
     try {
       const observed = normalizeConnectors(await listConnectors(client, accountId, tunnel.type, tunnel.id, controller.signal, 'refresh'));
       latencyMs = latencyMs * 0.8 + (performance.now() - started) * 0.2;
+      reportCuts(observed.cuts, options.onCut);
       if (observed.skipped.connectors > 0 || observed.skipped.connections > 0) {
         options.log?.warn(
           { account_id: accountId, tunnel_id: tunnel.id, skipped_connectors: observed.skipped.connectors, skipped_connections: observed.skipped.connections },

@@ -5,6 +5,7 @@ import { ApiAbortedError } from '../clients/errors.js';
 import { steadyNow } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { CollectorName, PollOutcome } from '../state/store.js';
+import { type Cuts, type OnCut, reportCuts } from './bounds.js';
 
 export interface PollReporter {
   /** Starts timing; the returned function builds the outcome. */
@@ -12,6 +13,8 @@ export interface PollReporter {
   /** Logs a failure unless it repeats the previous one for this collector and scope. */
   failed(collector: CollectorName, scope: string, err: unknown): void;
   succeeded(collector: CollectorName, scope: string): void;
+  /** Counts what one answer had cut to the limits of ./bounds.ts. */
+  cut(cuts: Cuts): void;
 }
 
 export function isAbort(err: unknown, signal: AbortSignal): boolean {
@@ -22,7 +25,7 @@ export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-export function createPollReporter(log: Logger, now: () => number = steadyNow): PollReporter {
+export function createPollReporter(log: Logger, now: () => number = steadyNow, onCut?: OnCut): PollReporter {
   const lastError = new Map<string, string>();
   return {
     begin() {
@@ -44,6 +47,7 @@ export function createPollReporter(log: Logger, now: () => number = steadyNow): 
       lastError.set(key, message);
       log.error({ collector, scope, err: message }, 'poll failed: keeping the previous data until it is too old');
     },
+    cut: (cuts) => reportCuts(cuts, onCut),
     succeeded(collector, scope) {
       const key = `${collector}/${scope}`;
       if (lastError.delete(key)) log.info({ collector, scope }, 'poll recovered');

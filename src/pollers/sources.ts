@@ -4,6 +4,7 @@ import { listProxyEndpoints } from '../clients/cloudflare/gateway.js';
 import type { ApiClient } from '../clients/http.js';
 import { listProxyRecords } from '../clients/posthog/proxy-records.js';
 import type { CollectorData, CollectorName, SnapshotStore } from '../state/store.js';
+import { noCuts } from './bounds.js';
 import { normalizeProxyEndpoints, normalizeProxyRecords } from './normalize.js';
 import { isAbort, type PollReporter } from './poll.js';
 
@@ -39,7 +40,12 @@ export function createGatewayPoller(options: { client: ApiClient; accountId: str
     ...options,
     collector: 'gateway_proxy_endpoints',
     scope: accountId,
-    fetch: async (signal) => normalizeProxyEndpoints(accountId, await listProxyEndpoints(client, accountId, signal)),
+    fetch: async (signal) => {
+      const cuts = noCuts();
+      const endpoints = normalizeProxyEndpoints(accountId, await listProxyEndpoints(client, accountId, signal), cuts);
+      options.reporter.cut(cuts);
+      return endpoints;
+    },
   });
 }
 
@@ -49,6 +55,11 @@ export function createProxyRecordsPoller(options: { client: ApiClient; organizat
     ...options,
     collector: 'proxy_records',
     scope: organizationId,
-    fetch: async (signal) => normalizeProxyRecords(organizationId, await listProxyRecords(client, organizationId, signal)),
+    fetch: async (signal) => {
+      const cuts = noCuts();
+      const records = normalizeProxyRecords(organizationId, await listProxyRecords(client, organizationId, signal), cuts);
+      options.reporter.cut(cuts);
+      return records;
+    },
   });
 }

@@ -7,6 +7,7 @@ import type { ApiClient } from '../clients/http.js';
 import { TUNNEL_TYPES, type Tunnel } from '../domain/types.js';
 import type { Logger } from '../log.js';
 import type { SnapshotStore } from '../state/store.js';
+import { noCuts } from './bounds.js';
 import type { ConnectionsRefresher } from './connections.js';
 import { normalizeTunnels } from './normalize.js';
 import { isAbort, type PollReporter } from './poll.js';
@@ -34,13 +35,16 @@ export function createTunnelsPoller(options: TunnelsPollerOptions): (signal: Abo
       const listed = await listTunnels(client, accountId, signal, (count) =>
         options.log?.warn({ account_id: accountId, repeated_ids: count }, 'tunnel list pages repeated ids (tunnels moved while paging): skipped the repeats'),
       );
+      const cuts = noCuts();
       tunnels = TUNNEL_TYPES.flatMap((type) =>
         normalizeTunnels(
           accountId,
           type,
           listed.filter((t) => t.tun_type === type),
+          cuts,
         ),
       );
+      reporter.cut(cuts);
     } catch (err) {
       if (isAbort(err, signal)) return;
       store.recordFailure('tunnels', accountId, finish(false, err));

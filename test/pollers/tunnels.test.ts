@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.js';
 import { createExporterMetrics } from '../../src/metrics/registry.js';
+import { ANSWER_LIMITS } from '../../src/pollers/bounds.js';
 import { createConnectionsRefresher, RECENTLY_DOWN_MS } from '../../src/pollers/connections.js';
 import { createPollReporter } from '../../src/pollers/poll.js';
 import { createTunnelsPoller } from '../../src/pollers/tunnels.js';
@@ -25,8 +26,15 @@ async function setup(options: Parameters<typeof simulator>[0] & { haConnections?
     intervalMs: 0,
     pace: () => ({ perSecond: 1, burst: 1000 }),
     ...(options.haConnections !== undefined ? { haConnections: options.haConnections } : {}),
+    onCut: metrics.answerCut,
   });
-  const poll = createTunnelsPoller({ client, accountId: account.id, store, reporter: createPollReporter(silentLogger()), refresher });
+  const poll = createTunnelsPoller({
+    client,
+    accountId: account.id,
+    store,
+    reporter: createPollReporter(silentLogger(), undefined, metrics.answerCut),
+    refresher,
+  });
   const scrape = () => metrics.renderOwn();
   const pollAndRead = async () => {
     await poll(new AbortController().signal);
@@ -373,5 +381,49 @@ describe('derived pending reconnects over successive polls', () => {
     expect(samples(text, 'cloudflare_tunnel_connection_reconnects_total', { tunnel_id: tunnel.id }).reduce((n, s) => n + s.value, 0)).toBe(2);
     expect(at(text, 'cloudflare_tunnel_status', { status: 'healthy' })).toBe(1);
     expect(sim.requests.some((r) => r.query.is_pending_reconnect !== undefined)).toBe(false);
+  });
+});
+
+describe('an answer too big for one tunnel', () => {
+  /** `n` connectors of `conns` connections each, every connection in a colo of its own. */
+  const crowd = (n: number, conns: number) =>
+    Array.from({ length: n }, (_, i) => {
+      const c = newConnector(createRandom(100 + i), Date.now());
+      const first = c.conns[0] as SimConnection;
+      c.conns = Array.from({ length: conns }, (_, k) => ({ ...first, id: `conn-${i}-${k}`, uuid: `conn-${i}-${k}`, colo_name: `colo${i * conns + k}` }));
+      return c;
+    });
+
+  it('is cut to the documented limits, counted, and leaves every other tunnel as it was', async () => {
+    const { account, poll, scrape } = await setup();
+    const [big, other] = account.tunnels.filter((t) => t.status === 'healthy' && t.tun_type === 'cfd_tunnel');
+    if (!big || !other) throw new Error('fleet lacks healthy tunnels');
+    big.name = 'n'.repeat(1_000_000);
+    big.connectors = [...crowd(1, 40), ...crowd(149, 1)];
+    await poll();
+    const text = await scrape();
+    expect(text.length).toBeLessThan(2_000_000);
+    const where = { tunnel_id: big.id };
+    expect(samples(text, 'cloudflare_tunnel_connector_info', where)).toHaveLength(ANSWER_LIMITS.connectorsPerTunnel);
+    expect(samples(text, 'cloudflare_tunnel_connections', where).length).toBeLessThanOrEqual(ANSWER_LIMITS.colosPerTunnel + 1);
+    expect(samples(text, 'cloudflare_tunnel_connections', { ...where, colo: 'other' })[0]?.value).toBeGreaterThan(0);
+    expect(Math.max(...samples(text, 'cloudflare_tunnel_connector_active_connections', where).map((x) => x.value))).toBe(ANSWER_LIMITS.connectionsPerConnector);
+    expect(samples(text, 'cloudflare_tunnel_info', where)[0]?.labels.tunnel_name).toHaveLength(ANSWER_LIMITS.labelValueLength);
+    for (const item of ['connectors', 'connections', 'colos', 'label_values']) {
+      expect(value(text, 'cloudflare_tunnel_exporter_answer_cuts_total', { item }), item).toBeGreaterThan(0);
+    }
+    expect(samples(text, 'cloudflare_tunnel_connector_info', { tunnel_id: other.id })).toHaveLength(other.connectors.length);
+  });
+
+  it('past 1 MiB, a connections answer is not read at all: that tunnel fails, the others do not', async () => {
+    const { account, poll, scrape } = await setup();
+    const [big, other] = account.tunnels.filter((t) => t.status === 'healthy' && t.tun_type === 'cfd_tunnel');
+    if (!big || !other) throw new Error('fleet lacks healthy tunnels');
+    big.connectors = crowd(300, 20);
+    await poll();
+    const text = await scrape();
+    expect(samples(text, 'cloudflare_tunnel_connector_info', { tunnel_id: big.id })).toEqual([]);
+    expect(samples(text, 'cloudflare_tunnel_connector_info', { tunnel_id: other.id })).toHaveLength(other.connectors.length);
+    expect(value(text, 'cloudflare_tunnel_exporter_collector_success', { collector: 'connections', scope: account.id })).toBe(0);
   });
 });

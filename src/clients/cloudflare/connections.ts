@@ -12,6 +12,9 @@ import { TUNNEL_READ } from './tunnels.js';
 
 const TUNNEL_WRITE = 'Cloudflare Tunnel Write';
 
+/** Bytes of one tunnel's connections answer read at most (a real one is tens of kilobytes). */
+export const MAX_CONNECTIONS_ANSWER_BYTES = 1024 * 1024;
+
 const apiConnection = z.object({
   id: z.string().optional(),
   client_id: z.string().optional(),
@@ -65,6 +68,8 @@ export async function listConnectors(
       operation: 'list_tunnel_connections',
       permission: TUNNEL_READ,
       lane,
+      // A real answer is tens of kilobytes; parsing an absurd one would stall the event loop.
+      maxBytes: MAX_CONNECTIONS_ANSWER_BYTES,
       ...(signal ? { signal } : {}),
     },
     connectorList,
