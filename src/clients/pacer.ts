@@ -41,7 +41,7 @@ export interface Pacer {
 }
 
 /** The share of the budget that retries may take in any window. */
-export const RETRY_SHARE = 0.1;
+const RETRY_SHARE = 0.1;
 
 interface Waiter {
   resolve: () => void;

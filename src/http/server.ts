@@ -107,7 +107,7 @@ export interface ConnectionLimits {
   firstRequestTimeoutMs: number;
 }
 
-export const CONNECTION_LIMITS: ConnectionLimits = { maxConnections: 512, firstRequestTimeoutMs: 10_000 };
+const CONNECTION_LIMITS: ConnectionLimits = { maxConnections: 512, firstRequestTimeoutMs: 10_000 };
 
 /** Node's headersTimeout and requestTimeout, shorter than its defaults (60 s, 300 s). */
 const HEADERS_TIMEOUT_MS = 10_000;

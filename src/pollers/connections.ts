@@ -25,7 +25,7 @@ import { errorMessage } from './poll.js';
 import { deriveConnectors } from './reconnects.js';
 
 /** cloudflared's default --ha-connections. */
-export const DEFAULT_HA_CONNECTIONS = 4;
+const DEFAULT_HA_CONNECTIONS = 4;
 
 /**
  * Cloudflare keeps tracking a down tunnel's connectors for a while after the disconnect; past this

@@ -34,9 +34,9 @@ import type { Connector, GoneConnection, ObservedConnector, TunnelConnections, T
 import { activeConnections } from '../domain/types.js';
 
 /** Reads over which a learned count is the most held (WARP connectors, CLOUDFLARED_HA_CONNECTIONS=0). */
-export const LEARN_WINDOW = 10;
+const LEARN_WINDOW = 10;
 /** Reads an early arrival waits for the drop it overlaps before it counts as an extra connection. */
-export const EARLY_READS = 2;
+const EARLY_READS = 2;
 
 export interface DeriveOptions {
   type: TunnelType;

@@ -47,7 +47,7 @@ export function recordBackoffMs(cooldownMs: number, attempts: number): number {
  * Back-off of a journal entry's retries: one proxy-records interval, doubling, at most
  * REMEDIATION_COOLDOWN. Shorter than a record's: the domain serves nothing until it is back.
  */
-export function journalBackoffMs(intervalMs: number, cooldownMs: number, attempts: number): number {
+function journalBackoffMs(intervalMs: number, cooldownMs: number, attempts: number): number {
   return Math.min(intervalMs * 2 ** Math.max(0, attempts - 1), cooldownMs);
 }
 
@@ -60,7 +60,7 @@ function journalKey(organizationId: string, domain: string): string {
 }
 
 /** Compared without case and without the final dot: `x.proxy.posthog.com.` is `x.proxy.posthog.com`. */
-export function sameTargetCname(a: string, b: string): boolean {
+function sameTargetCname(a: string, b: string): boolean {
   return a.replace(/\.$/, '').toLowerCase() === b.replace(/\.$/, '').toLowerCase();
 }
 

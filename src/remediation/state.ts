@@ -70,7 +70,7 @@ const empty = (): StateData => ({ version: 1, targets: {}, actions: [], journal:
  * and every entry that is valid on its own; text that is not JSON (truncated, garbage) still yields
  * the journal and DNS-change entries it holds whole, as they are flat objects.
  */
-export function salvageState(text: string): StateData {
+function salvageState(text: string): StateData {
   const out = empty();
   let doc: unknown;
   try {

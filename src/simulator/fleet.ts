@@ -212,7 +212,7 @@ function idHash(id: string): number {
 }
 
 /** The connections a connector holds when nothing is wrong: its --ha-connections less refused slots. */
-export function heldWhenWell(connector: SimConnector): number {
+function heldWhenWell(connector: SimConnector): number {
   const slots = connectorSlots.get(connector) ?? { ha: HA_CONNECTIONS, refused: 0 };
   return slots.ha - slots.refused;
 }

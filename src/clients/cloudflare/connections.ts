@@ -13,7 +13,7 @@ import { TUNNEL_READ } from './tunnels.js';
 const TUNNEL_WRITE = 'Cloudflare Tunnel Write';
 
 /** Bytes of one tunnel's connections answer read at most (a real one is tens of kilobytes). */
-export const MAX_CONNECTIONS_ANSWER_BYTES = 1024 * 1024;
+const MAX_CONNECTIONS_ANSWER_BYTES = 1024 * 1024;
 
 const apiConnection = z.object({
   id: z.string().optional(),
