@@ -9,6 +9,7 @@ import type { Segment } from '../../src/metrics/gzip-stream.js';
 import { domainFamilies } from '../../src/metrics/registry.js';
 import { createRenderer } from '../../src/metrics/render.js';
 import { createSnapshotStore } from '../../src/state/store.js';
+import { derivedConnector, tunnelRead } from '../helpers/connectors.js';
 
 const MAX_AGE = 600_000;
 /** The text of a render's segments (one deflate stream, as /metrics sends it gzipped). */
@@ -52,26 +53,18 @@ describe('incremental render', () => {
     };
     const read = (t: Tunnel): TunnelConnections => {
       const n = Math.floor(rand() * 3);
-      const connectors = Array.from({ length: n }, (_, i) => ({
-        id: `${t.id}-c${i}`,
-        version: pick(['2025.1.0', '2025.2.1']),
-        arch: 'linux_amd64',
-        originIp: '192.0.2.1',
-        runAt: clock - 60_000,
-        expected: 4,
-        early: [],
-        counts: [4],
-        replaced: false,
-        successorSeen: false,
-        firstSeenAt: 0,
-        gone: [],
-        connections: Array.from({ length: 1 + Math.floor(rand() * 4) }, (_, k) => ({
-          id: `${t.id}-c${i}-${k}`,
-          colo: pick(['ams01', 'fra03', 'lhr01']),
-          flaggedPending: false,
-        })),
-      }));
-      return { tunnelId: t.id, connectors, reconnects: new Map(rand() < 0.3 ? [['ams01', 1]] : []), replacements: 0, fetchedAt: clock, fetched: true };
+      const connectors = Array.from({ length: n }, (_, i) =>
+        derivedConnector(
+          `${t.id}-c${i}`,
+          Array.from({ length: 1 + Math.floor(rand() * 4) }, (_, k) => ({
+            id: `${t.id}-c${i}-${k}`,
+            colo: pick(['ams01', 'fra03', 'lhr01']),
+            flaggedPending: false,
+          })),
+          { version: pick(['2025.1.0', '2025.2.1']), originIp: '192.0.2.1', runAt: clock - 60_000, expected: 4, counts: [4] },
+        ),
+      );
+      return tunnelRead(t.id, connectors, clock, { reconnects: new Map(rand() < 0.3 ? [['ams01', 1]] : []) });
     };
 
     let fleet: Tunnel[] = Array.from({ length: 10 }, tunnel);
@@ -137,30 +130,18 @@ describe('incremental render', () => {
     const render = createRenderer({ families: domainFamilies(INTERVALS), snapshot: store.snapshot, staleDataMaxAgeMs: MAX_AGE, now: () => clock });
     const fleet: Tunnel[] = ['a', 'b'].map((id) => ({ accountId: 'acc', id, name: id, type: 'cfd_tunnel', status: 'healthy', configSrc: 'local' }));
     store.recordSuccess('tunnels', 'acc', fleet, { ok: true, at: clock, durationSeconds: 0 });
-    const read = (connector: string): TunnelConnections => ({
-      tunnelId: 'a',
-      connectors: [
-        {
-          id: connector,
-          version: '2025.2.1',
-          arch: 'linux_amd64',
-          originIp: '192.0.2.1',
-          runAt: clock,
-          expected: 1,
-          early: [],
-          counts: [1],
-          replaced: false,
-          successorSeen: false,
-          firstSeenAt: 0,
-          gone: [],
-          connections: [{ id: `${connector}-1`, colo: 'ams01', flaggedPending: false }],
-        },
-      ],
-      reconnects: new Map(),
-      replacements: 0,
-      fetchedAt: clock,
-      fetched: true,
-    });
+    const read = (connector: string): TunnelConnections =>
+      tunnelRead(
+        'a',
+        [
+          derivedConnector(connector, [{ id: `${connector}-1`, colo: 'ams01', flaggedPending: false }], {
+            version: '2025.2.1',
+            originIp: '192.0.2.1',
+            runAt: clock,
+          }),
+        ],
+        clock,
+      );
     const connections = (connector: string) =>
       store.recordConnections('acc', new Set(['a', 'b']), new Map([['a', read(connector)]]), { ok: true, at: clock, durationSeconds: 0 });
     connections('c1');

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ProxyRecords, Tunnel, TunnelConnections } from '../../src/domain/types.js';
 import { createExporterMetrics } from '../../src/metrics/registry.js';
 import { createSnapshotStore } from '../../src/state/store.js';
+import { derivedConnector, tunnelRead } from '../helpers/connectors.js';
 import { samples, value } from '../helpers/exposition.js';
 
 const T0 = Date.parse('2026-11-01T12:00:00Z');
@@ -90,29 +91,8 @@ describe('stale data', () => {
   function twoTunnelsReadLongAgo() {
     const { store, scrape, advance, at } = setup();
     const other: Tunnel = { ...tunnel, id: 't2', name: 'web' };
-    const read = (id: string, fetchedAt: number): TunnelConnections => ({
-      tunnelId: id,
-      connectors: [
-        {
-          id: `${id}-c`,
-          version: '2025.11.1',
-          arch: 'linux_amd64',
-          originIp: '',
-          connections: [{ id: `${id}-c-1`, colo: 'ams01', flaggedPending: false }],
-          expected: 1,
-          early: [],
-          counts: [1],
-          replaced: false,
-          successorSeen: false,
-          firstSeenAt: 0,
-          gone: [],
-        },
-      ],
-      reconnects: new Map<string, number>(),
-      replacements: 0,
-      fetchedAt,
-      fetched: true,
-    });
+    const read = (id: string, fetchedAt: number): TunnelConnections =>
+      tunnelRead(id, [derivedConnector(`${id}-c`, [{ id: `${id}-c-1`, colo: 'ams01', flaggedPending: false }])], fetchedAt);
     const first = at();
     store.recordSuccess('tunnels', 'acc', [tunnel, other], { ok: true, at: first, durationSeconds: 0.1 });
     store.recordConnections(

@@ -4,25 +4,24 @@ import { staleConnectorPolicy } from '../../src/remediation/connectors.js';
 import { recordBackoffMs, sourceProblem } from '../../src/remediation/engine.js';
 import { findStaleConnectors, type StalenessTracker, staleShare, trackStaleness } from '../../src/remediation/policies.js';
 import { createSnapshotStore, type SnapshotStore } from '../../src/state/store.js';
+import { derivedConnector } from '../helpers/connectors.js';
 
 const MIN = 60_000;
 const tunnel: Tunnel = { accountId: 'a', id: 't', name: 'api', type: 'cfd_tunnel', status: 'degraded', configSrc: 'cloudflare' };
 /** A connector holding `active` connections with `pending` gone; `restarted`: its successor was seen arriving. */
-const connector = (id: string, active: number, pending: number, restarted = false): Connector => ({
-  id,
-  version: '2025.11.1',
-  arch: 'linux_amd64',
-  originIp: '',
-  // Held connections, and connections gone since an earlier poll (pending reconnect).
-  connections: Array.from({ length: active }, (_, i) => ({ id: `${id}-${i}`, colo: 'ams01', flaggedPending: false })),
-  expected: active + pending,
-  early: [],
-  counts: [active + pending],
-  replaced: restarted,
-  successorSeen: restarted,
-  firstSeenAt: 0,
-  gone: Array.from({ length: pending }, (_, i) => ({ id: `${id}-gone-${i}`, colo: 'ams01' })),
-});
+const connector = (id: string, active: number, pending: number, restarted = false): Connector =>
+  derivedConnector(
+    id,
+    // Held connections, and connections gone since an earlier poll (pending reconnect).
+    Array.from({ length: active }, (_, i) => ({ id: `${id}-${i}`, colo: 'ams01', flaggedPending: false })),
+    {
+      expected: active + pending,
+      counts: [active + pending],
+      replaced: restarted,
+      successorSeen: restarted,
+      gone: Array.from({ length: pending }, (_, i) => ({ id: `${id}-gone-${i}`, colo: 'ams01' })),
+    },
+  );
 
 function poll(store: SnapshotStore, at: number, connectors: Connector[], ok = true, tunnels: Tunnel[] = [tunnel]) {
   store.recordSuccess('tunnels', 'a', tunnels, { ok: true, at, durationSeconds: 0 });
