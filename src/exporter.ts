@@ -239,6 +239,7 @@ export function createExporter(options: ExporterOptions): Exporter {
               staleConnectors: config.remediation.staleConnectors,
               proxyRecords: config.remediation.proxyRecords,
               decisions: remediation.recent().slice(0, 10),
+              ...remediation.problems(),
             },
           }
         : {}),

@@ -41,7 +41,15 @@ export interface LandingPageData {
   ready: boolean;
   sources: SourceStatus[];
   budget?: BudgetStatus;
-  remediation?: { staleConnectors: string; proxyRecords: string; decisions: readonly DecisionStatus[] };
+  remediation?: {
+    staleConnectors: string;
+    proxyRecords: string;
+    decisions: readonly DecisionStatus[];
+    /** The state file was corrupt at start-up (until a restart). */
+    stateFileCorrupt?: { path: string; movedTo: string; salvagedJournalEntries: number };
+    /** Proxy record domains deleted by a recreate and not back yet, since when. */
+    recreatesPending?: readonly { organizationId: string; domain: string; at: number }[];
+  };
 }
 
 function escapeHtml(text: string): string {
@@ -98,8 +106,17 @@ function remediationSection(r: NonNullable<LandingPageData['remediation']>, now:
       )}">${escapeHtml(targetName(x.target))}</td>` +
       `<td>${escapeHtml(x.outcome)}${x.skip ? ` (${escapeHtml(x.skip)})` : ''}</td><td>${escapeHtml(x.reason)}</td></tr>`,
   );
+  const corrupt = r.stateFileCorrupt;
+  const problems = [
+    corrupt
+      ? `<p class="bad">The remediation state file ${escapeHtml(corrupt.path)} was corrupt at start-up: moved to ${escapeHtml(corrupt.movedTo)}, ${corrupt.salvagedJournalEntries} journal ${corrupt.salvagedJournalEntries === 1 ? 'entry' : 'entries'} salvaged. A recreate journaled in the lost part is not finished: check that file.</p>`
+      : '',
+    r.recreatesPending?.length
+      ? `<p class="bad">Deleted to be recreated and not back yet: ${r.recreatesPending.map((e) => `<b>${escapeHtml(e.domain)}</b> (${ago(now - e.at)})`).join(', ')}.</p>`
+      : '',
+  ].join('');
   return `<section id="remediation"><h2>Remediation</h2>
-<p>Stale connectors: <b>${escapeHtml(r.staleConnectors)}</b>. Proxy records: <b>${escapeHtml(r.proxyRecords)}</b>.</p>
+${problems}<p>Stale connectors: <b>${escapeHtml(r.staleConnectors)}</b>. Proxy records: <b>${escapeHtml(r.proxyRecords)}</b>.</p>
 <div class="scroll"><table id="decisions"><thead><tr><th>when</th><th>action</th><th>mode</th><th>target</th><th>outcome</th><th>reason</th></tr></thead>
 <tbody>
 ${rows.join('\n') || '<tr><td colspan="6">no decision yet</td></tr>'}

@@ -9,7 +9,7 @@ import type { SnapshotStore } from '../state/store.js';
 import { staleConnectorPolicy } from './connectors.js';
 import { type ActionPolicy, countedMode, createPipeline, type RecentDecision } from './pipeline.js';
 import { proxyRecordPolicy } from './proxy-records.js';
-import { loadRemediationState, type RemediationState } from './state.js';
+import { type CorruptStateFile, type JournalEntry, loadRemediationState, type RemediationState } from './state.js';
 
 export { sourceProblem } from './pipeline.js';
 export { recordBackoffMs } from './proxy-records.js';
@@ -21,6 +21,8 @@ export interface Remediation {
   idle(): Promise<void>;
   /** The latest decisions, newest first (the landing page). */
   recent(): readonly RecentDecision[];
+  /** What needs a person (the landing page): a corrupt state file, domains deleted and not back. */
+  problems(): { stateFileCorrupt?: CorruptStateFile; recreatesPending: readonly JournalEntry[] };
 }
 
 export interface RemediationOptions {
@@ -103,5 +105,6 @@ export function createRemediation(options: RemediationOptions): Remediation {
     },
     idle: () => queue,
     recent: () => pipeline.recent(),
+    problems: () => ({ ...(state.corrupt ? { stateFileCorrupt: state.corrupt } : {}), recreatesPending: state.journal() }),
   };
 }

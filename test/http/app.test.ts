@@ -88,6 +88,28 @@ describe('HTTP app', () => {
     );
   });
 
+  it('puts a corrupt state file and domains deleted but not back at the top of the remediation section', async () => {
+    const res = await app({
+      landing: () => ({
+        docsUrl: 'https://docs.example/',
+        now: 600_000,
+        sources: [],
+        remediation: {
+          staleConnectors: 'off',
+          proxyRecords: 'on',
+          decisions: [],
+          stateFileCorrupt: { path: '/var/lib/x/state.json', movedTo: '/var/lib/x/state.json.corrupt-1', salvagedJournalEntries: 1 },
+          recreatesPending: [{ organizationId: 'org', domain: 'ph.<acme>.io', at: 0 }],
+        },
+      }),
+    })(get('/'));
+    const html = await res.text();
+    expect(html).toContain(
+      '<p class="bad">The remediation state file /var/lib/x/state.json was corrupt at start-up: moved to /var/lib/x/state.json.corrupt-1, 1 journal entry salvaged. A recreate journaled in the lost part is not finished: check that file.</p>',
+    );
+    expect(html).toContain('<p class="bad">Deleted to be recreated and not back yet: <b>ph.&#60;acme&#62;.io</b> (10m 0s).</p>');
+  });
+
   it('says when the list polls alone need more than the budget', async () => {
     const res = await app({
       landing: () => ({
