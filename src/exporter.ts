@@ -3,7 +3,7 @@
 
 import { type ApiClient, createApiClient } from './clients/http.js';
 import { createPacer, type Pacer } from './clients/pacer.js';
-import { steadyNow } from './clock.js';
+import { steadyNow, toWall } from './clock.js';
 import type { Config } from './config/schema.js';
 import { createHttpApp, type HttpAppOptions } from './http/app.js';
 import { createBasicAuth } from './http/basic-auth.js';
@@ -204,7 +204,8 @@ export function createExporter(options: ExporterOptions): Exporter {
         collector,
         scope,
         ok: entry.last.ok,
-        lastPollAt: entry.last.at,
+        // Shown as a time of day: as the wall clock reads it (ages stay on the steady clock).
+        lastPollAt: toWall(entry.last.at),
         ...(entry.lastSuccessAt !== undefined ? { lastSuccessAt: entry.lastSuccessAt } : {}),
         ...(entry.last.error !== undefined ? { error: entry.last.error } : {}),
       })),

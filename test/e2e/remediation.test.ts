@@ -20,7 +20,8 @@ async function fleet(): Promise<Simulator> {
   return sim;
 }
 
-function env(sim: Simulator, mode: string, method = 'retry'): Record<string, string> {
+/** The daemon's environment; `method` undefined leaves PROXY_RECORD_RETRY_METHOD unset (the default). */
+function env(sim: Simulator, mode: string, method: string | undefined = 'retry'): Record<string, string> {
   return {
     CLOUDFLARE_API_TOKEN: sim.credentials.cloudflareToken,
     CLOUDFLARE_ACCOUNT_IDS: sim.accountIds.join(','),
@@ -34,7 +35,7 @@ function env(sim: Simulator, mode: string, method = 'retry'): Record<string, str
     STALE_CONNECTOR_AFTER: '2s',
     REMEDIATE_STALE_CONNECTORS: mode,
     REMEDIATE_PROXY_RECORDS: mode,
-    PROXY_RECORD_RETRY_METHOD: method,
+    ...(method ? { PROXY_RECORD_RETRY_METHOD: method } : {}),
   };
 }
 
@@ -64,13 +65,13 @@ describe('the daemon remediating', () => {
     expect(await daemon.exit).toBe(0);
   });
 
-  it('on with PROXY_RECORD_RETRY_METHOD=recreate: each failed record deleted and created again, no domain lost', async () => {
+  it('on with no method set (recreate, the default) and a personal API key: each failed record deleted and created again, no domain lost', async () => {
     const sim = await fleet();
     const org = sim.fleet.organizations[0];
     const failed = org?.records.filter((r) => r.status === 'erroring' || r.status === 'timed_out') ?? [];
     const domains = org?.records.map((r) => r.domain).sort();
     const stateFile = join(mkdtempSync(join(tmpdir(), 'remediation-')), 'state.json');
-    const daemon = await startDaemon([], { ...env(sim, 'on', 'recreate'), REMEDIATE_STALE_CONNECTORS: 'off', REMEDIATION_STATE_FILE: stateFile });
+    const daemon = await startDaemon([], { ...env(sim, 'on', undefined), REMEDIATE_STALE_CONNECTORS: 'off', REMEDIATION_STATE_FILE: stateFile });
     await waitFor(
       'the creates',
       async () => (sim.requests.filter((r) => r.endpoint === 'proxy_records.create').length === failed.length ? true : undefined),
