@@ -20,8 +20,8 @@ async function fleet(): Promise<Simulator> {
   return sim;
 }
 
-/** The daemon's environment; `method` undefined leaves PROXY_RECORD_RETRY_METHOD unset (the default). */
-function env(sim: Simulator, mode: string, method: string | undefined = 'retry'): Record<string, string> {
+/** The daemon's environment; `method` null leaves PROXY_RECORD_RETRY_METHOD unset (the default). */
+function env(sim: Simulator, mode: string, method: string | null = 'retry'): Record<string, string> {
   return {
     CLOUDFLARE_API_TOKEN: sim.credentials.cloudflareToken,
     CLOUDFLARE_ACCOUNT_IDS: sim.accountIds.join(','),
@@ -71,7 +71,7 @@ describe('the daemon remediating', () => {
     const failed = org?.records.filter((r) => r.status === 'erroring' || r.status === 'timed_out') ?? [];
     const domains = org?.records.map((r) => r.domain).sort();
     const stateFile = join(mkdtempSync(join(tmpdir(), 'remediation-')), 'state.json');
-    const daemon = await startDaemon([], { ...env(sim, 'on', undefined), REMEDIATE_STALE_CONNECTORS: 'off', REMEDIATION_STATE_FILE: stateFile });
+    const daemon = await startDaemon([], { ...env(sim, 'on', null), REMEDIATE_STALE_CONNECTORS: 'off', REMEDIATION_STATE_FILE: stateFile });
     await waitFor(
       'the creates',
       async () => (sim.requests.filter((r) => r.endpoint === 'proxy_records.create').length === failed.length ? true : undefined),
