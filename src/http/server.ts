@@ -122,11 +122,21 @@ export async function serve(
 ): Promise<RunningServer> {
   const { maxConnections, firstRequestTimeoutMs } = { ...CONNECTION_LIMITS, ...limits };
   const scheme = web?.tls ? 'https' : 'http';
-  /** Connections that have not sent a request yet, oldest first, and every open one. */
-  const fresh = new Set<import('node:net').Socket>();
+  /** Connections with no request in progress, longest idle first; those that have sent one. */
+  const idle = new Set<import('node:net').Socket>();
+  const served = new WeakSet<import('node:net').Socket>();
   let open = 0;
   const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
-    if (fresh.delete(req.socket)) req.socket.setTimeout(0);
+    const socket = req.socket;
+    idle.delete(socket);
+    if (!served.has(socket)) {
+      served.add(socket);
+      socket.setTimeout(0);
+    }
+    // Idle again once answered (keep-alive), and then the newest idle one.
+    res.once('finish', () => {
+      if (!socket.destroyed) idle.add(socket);
+    });
     if (!METHODS.has(req.method ?? '')) {
       plain(res, 405, 'Method Not Allowed', { allow: 'GET, HEAD' });
       return;
@@ -211,14 +221,14 @@ export async function serve(
     open++;
     socket.once('close', () => {
       open--;
-      fresh.delete(socket);
+      idle.delete(socket);
     });
-    fresh.add(socket);
+    idle.add(socket);
     socket.setTimeout(firstRequestTimeoutMs, () => {
-      if (fresh.has(socket)) socket.destroy();
+      if (!served.has(socket)) socket.destroy();
     });
     if (open > maxConnections) {
-      const oldest = fresh.values().next().value;
+      const oldest = [...idle].find((s) => s !== socket);
       (oldest ?? socket).destroy();
     }
   };

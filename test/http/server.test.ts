@@ -229,6 +229,23 @@ describe('HTTP server against idle connections', () => {
     }
   });
 
+  it('past the cap, a keep-alive connection idle between requests goes too, so one request each cannot pin the slots', async () => {
+    const { port } = (await start(scrapeBody, { maxConnections: 10, firstRequestTimeoutMs: 60_000 })).address();
+    // 20 connections, one after another, that each served one request and stay open, idle.
+    const sockets = new Set<unknown>();
+    for (let i = 0; i < 20; i++) {
+      await new Promise<void>((resolve, reject) => {
+        const req = http.get({ port, host: '127.0.0.1', path: '/-/healthy', agent: new http.Agent({ keepAlive: true }) }, (res) =>
+          res.resume().on('end', resolve),
+        );
+        req.on('socket', (s) => sockets.add(s));
+        req.on('error', reject);
+      });
+    }
+    expect(sockets.size).toBe(20);
+    expect(await raw(port, 'GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')).toBe('HTTP/1.1 200 OK');
+  });
+
   it('drops a socket that sends no request within the first-request timeout', async () => {
     const { port } = (await start(scrapeBody, { firstRequestTimeoutMs: 200 })).address();
     const [socket] = await idle(port, 1);
