@@ -38,6 +38,7 @@ export function renderEffectiveConfig(config: Config): string {
       : {}),
     ...(posthog ? { posthog: { api_key: REDACTED, organization_ids: posthog.organizationIds, api_base_url: redactUrl(posthog.baseUrl) } } : {}),
     schedules: { tunnels: schedules.tunnels, gateway: schedules.gateway, proxy_records: schedules.proxyRecords },
+    cloudflared: { ha_connections: config.haConnections },
     stale_data_max_age: formatDuration(config.staleDataMaxAgeMs),
     remediation: {
       stale_connectors: remediation.staleConnectors,

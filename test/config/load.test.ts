@@ -226,5 +226,7 @@ describe('environment and flags', () => {
     expect(text).toContain('api_email: me@example.com');
     expect(text).toContain('stale_data_max_age: 10m');
     expect(text).toContain('listen_address: :9877');
+    expect(text).toContain('cloudflared:\n  ha_connections: 4');
+    expect(text).toContain('proxy_record_retry_method: recreate');
   });
 });
