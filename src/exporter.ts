@@ -1,8 +1,9 @@
 // Wires configuration to clients, pollers, the store, metrics, remediation and HTTP, and owns the
 // order of start-up and shutdown. cli.ts handles argv, exit codes and signals around it.
 
+import { CLOUDFLARE_WINDOW_MS, type CloudflareBudget, createCloudflareBudget, remediationReserve } from './budget/plan.js';
+import { TUNNELS_PER_PAGE } from './clients/cloudflare/tunnels.js';
 import { type ApiClient, createApiClient } from './clients/http.js';
-import { createPacer, type Pacer } from './clients/pacer.js';
 import { steadyNow, toWall } from './clock.js';
 import type { Config } from './config/schema.js';
 import { createHttpApp, type HttpAppOptions } from './http/app.js';
@@ -12,7 +13,6 @@ import { type RunningServer, serve } from './http/server.js';
 import type { WebConfig } from './http/web-config.js';
 import type { Logger } from './log.js';
 import { createExporterMetrics, type ExporterMetrics } from './metrics/registry.js';
-import { estimateCloudflareRequests, type RequestEstimate } from './pollers/budget.js';
 import { type ConnectionsRefresher, createConnectionsRefresher } from './pollers/connections.js';
 import { createPollReporter } from './pollers/poll.js';
 import { createScheduledJob, type ScheduledJob, scheduleIntervalSeconds } from './pollers/scheduler.js';
@@ -48,8 +48,6 @@ export interface Exporter {
   expected: { collector: CollectorName; scope: string }[];
 }
 
-const FIVE_MINUTES_MS = 300_000;
-
 export function createExporter(options: ExporterOptions): Exporter {
   const { config, log } = options;
   const now = options.now ?? steadyNow;
@@ -73,26 +71,27 @@ export function createExporter(options: ExporterOptions): Exporter {
   const common = { observer: metrics.observer, now };
 
   let refresher: ConnectionsRefresher | undefined;
-  let pacer: Pacer | undefined;
-  let estimate: RequestEstimate = { scheduled: 0, connections: 0, total: 0 };
+  let budget: CloudflareBudget | undefined;
   if (config.cloudflare) {
     const cf = config.cloudflare;
-    const accounts = cf.accountIds.length;
-    // The scheduled share (list pages, Gateway) and room for remediation's reads and writes are
-    // kept for the priority lane; the connections refresh gets the rest.
-    const remediationShare = config.remediation.staleConnectors === 'off' ? 0 : Math.ceil((2 * config.remediation.maxActionsPerHour) / 12) + 1;
-    // Updated on every tunnel list (below); until then, one page per account.
-    estimate = estimateCloudflareRequests(store.snapshot(), intervals, now(), accounts);
-    const reserved = () => Math.min(cf.budget, estimate.scheduled + remediationShare);
-    // A second of margin: a request granted at the window's edge may reach Cloudflare a little later.
-    pacer = createPacer({ budget: cf.budget, windowMs: FIVE_MINUTES_MS, marginMs: 1000, reserved, now });
+    budget = createCloudflareBudget({
+      budget: cf.budget,
+      intervals,
+      accounts: cf.accountIds.length,
+      perPage: TUNNELS_PER_PAGE,
+      remediationReserve: config.remediation.staleConnectors === 'off' ? 0 : remediationReserve(config.remediation.maxActionsPerHour),
+      tunnelsSchedule: config.schedules.tunnels,
+      snapshot: store.snapshot(),
+      log,
+      now,
+    });
     const client = createApiClient({
       ...common,
       api: 'cloudflare',
       baseUrl: cf.baseUrl,
       headers: cf.auth.kind === 'token' ? { authorization: `Bearer ${cf.auth.token}` } : { 'x-auth-email': cf.auth.email, 'x-auth-key': cf.auth.key },
-      pacer,
-      defaultRetryAfterMs: FIVE_MINUTES_MS,
+      pacer: budget.pacer,
+      defaultRetryAfterMs: CLOUDFLARE_WINDOW_MS,
       log: log.child({ component: 'cloudflare-client' }),
     });
     clients.cloudflare = client;
@@ -100,12 +99,7 @@ export function createExporter(options: ExporterOptions): Exporter {
       client,
       store,
       intervalMs: intervals.tunnelsSeconds * 1000,
-      pace: () => {
-        const share = Math.max(0, cf.budget - reserved());
-        // A fleet that fits gets its first complete picture at once; one that does not is read
-        // evenly, so a changed tunnel finds a slot within seconds, not when the window moves on.
-        return { perSecond: share / (FIVE_MINUTES_MS / 1000), burst: estimate.connections <= share ? share : Math.max(1, Math.ceil(share / 20)) };
-      },
+      pace: budget.pace,
       haConnections: config.haConnections,
       onCut: metrics.answerCut,
       log: log.child({ component: 'connections' }),
@@ -160,35 +154,17 @@ export function createExporter(options: ExporterOptions): Exporter {
       ? createRemediation({ config, store, clients, counters: metrics.remediation, log: log.child({ component: 'remediation' }), now, intervals })
       : undefined;
 
-  // Say plainly when the schedules need more than CLOUDFLARE_API_BUDGET for the fleet seen: the
-  // connections of some tunnels will be older than one interval. Once per 10% change of the estimate.
-  let warnedEstimate = 0;
-  if (config.cloudflare) {
-    const cf = config.cloudflare;
+  // The estimate follows each tunnel list; the budget says so when the schedules need more.
+  if (config.cloudflare && budget) {
+    const planned = budget;
     store.subscribe((snapshot, change) => {
-      if (change.collector !== 'tunnels') return;
-      estimate = estimateCloudflareRequests(snapshot, intervals, now(), cf.accountIds.length);
-      if (estimate.total > cf.budget && Math.abs(estimate.total - warnedEstimate) > warnedEstimate * 0.1) {
-        warnedEstimate = estimate.total;
-        log.warn(
-          {
-            estimated_requests_per_5m: estimate.total,
-            scheduled_per_5m: estimate.scheduled,
-            connections_per_5m: estimate.connections,
-            budget: cf.budget,
-            tunnels_schedule: config.schedules.tunnels,
-          },
-          estimate.scheduled > cf.budget
-            ? 'the list polls alone need more Cloudflare requests than CLOUDFLARE_API_BUDGET allows: tunnel status is polled less often than TUNNELS_SCHEDULE and no connections are read; raise the budget (Cloudflare allows 1200 per user) or slow TUNNELS_SCHEDULE'
-            : 'the schedules need more Cloudflare requests than CLOUDFLARE_API_BUDGET allows: tunnel status stays fresh, connections are refreshed within what is left, oldest first; raise the budget or slow TUNNELS_SCHEDULE for fresher connections',
-        );
-      }
+      if (change.collector === 'tunnels') planned.update(snapshot);
     });
     metrics.observeBudget({
-      budget: cf.budget,
-      used: () => pacer?.used() ?? 0,
-      needed: () => estimate.total,
-      scheduled: () => estimate.scheduled,
+      budget: config.cloudflare.budget,
+      used: () => planned.pacer.used(),
+      needed: () => planned.estimate().total,
+      scheduled: () => planned.estimate().scheduled,
       queued: () => refresher?.queued() ?? new Map(),
     });
   }
@@ -223,13 +199,13 @@ export function createExporter(options: ExporterOptions): Exporter {
       docsUrl: DOCS_URL,
       now: now(),
       sources: sources(),
-      ...(config.cloudflare && pacer
+      ...(config.cloudflare && budget
         ? {
             budget: {
               budget: config.cloudflare.budget,
-              usedLast5m: pacer.used(),
-              neededPer5m: estimate.total,
-              listsPer5m: estimate.scheduled,
+              usedLast5m: budget.pacer.used(),
+              neededPer5m: budget.estimate().total,
+              listsPer5m: budget.estimate().scheduled,
               queued: [...(refresher?.queued().values() ?? [])].reduce((a, b) => a + b, 0),
             },
           }

@@ -4,7 +4,8 @@
 // api_* self-metrics. Resource files (cloudflare/*.ts, posthog/*.ts) build on `send`.
 
 import { Agent, type Dispatcher, request } from 'undici';
-import { steadyNow } from '../clock.js';
+import type { Lane, Pacer } from '../budget/window.js';
+import { delay, steadyNow } from '../clock.js';
 import type { Logger } from '../log.js';
 import {
   ApiAbortedError,
@@ -21,7 +22,6 @@ import {
   ApiServerError,
   ApiTimeoutError,
 } from './errors.js';
-import { delay, type Lane, type Pacer } from './pacer.js';
 
 /**
  * The longest a Retry-After or a Ratelimit reset may hold requests back: twice Cloudflare's 5-minute

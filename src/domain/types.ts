@@ -183,3 +183,18 @@ export function countByColo(data: TunnelConnections): Map<string, ColoCounts> {
   for (const [colo, n] of data.reconnects) at(colo).reconnects = n;
   return out;
 }
+
+/**
+ * Cloudflare keeps tracking a down tunnel's connectors for a while after the disconnect; past this
+ * window a down tunnel is not asked for connections.
+ */
+export const RECENTLY_DOWN_MS = 30 * 60_000;
+
+/** Whether a tunnel's status means it can have connectors worth an API call. */
+export function needsConnectionsCall(tunnel: Tunnel, now: number): boolean {
+  if (tunnel.status === 'inactive') return false;
+  if (tunnel.status === 'down') {
+    return tunnel.connsInactiveAt === undefined || now - tunnel.connsInactiveAt <= RECENTLY_DOWN_MS;
+  }
+  return true;
+}

@@ -11,12 +11,12 @@
 // first claim, the refresh takes what is left. Concurrency follows the budget and the API's
 // latency: enough requests in flight to use the refresh share, no more.
 
+import { createTokenBucket, type Pace } from '../budget/window.js';
 import { listConnectors } from '../clients/cloudflare/connections.js';
 import { ApiAbortedError, ApiRateLimitedError } from '../clients/errors.js';
 import type { ApiClient } from '../clients/http.js';
-import { delay } from '../clients/pacer.js';
-import { steadyNow } from '../clock.js';
-import type { Tunnel, TunnelConnections } from '../domain/types.js';
+import { delay, steadyNow } from '../clock.js';
+import { needsConnectionsCall, type Tunnel, type TunnelConnections } from '../domain/types.js';
 import type { Logger } from '../log.js';
 import type { SnapshotStore } from '../state/store.js';
 import { type OnCut, reportCuts } from './bounds.js';
@@ -27,22 +27,8 @@ import { deriveConnectors } from './reconnects.js';
 /** cloudflared's default --ha-connections. */
 const DEFAULT_HA_CONNECTIONS = 4;
 
-/**
- * Cloudflare keeps tracking a down tunnel's connectors for a while after the disconnect; past this
- * window a down tunnel is not asked for connections.
- */
-export const RECENTLY_DOWN_MS = 30 * 60_000;
 const BATCH_MS = 200;
 const MAX_CONCURRENCY = 32;
-
-/** Whether a tunnel's status means it can have connectors worth an API call. */
-export function needsConnectionsCall(tunnel: Tunnel, now: number): boolean {
-  if (tunnel.status === 'inactive') return false;
-  if (tunnel.status === 'down') {
-    return tunnel.connsInactiveAt === undefined || now - tunnel.connsInactiveAt <= RECENTLY_DOWN_MS;
-  }
-  return true;
-}
 
 /** What a tunnel's list entry said at a reference point: a change from it makes the tunnel urgent. */
 interface ListValues {
@@ -98,7 +84,7 @@ export interface RefresherOptions {
    * picture comes at once; when it does not, the burst is small and reads are spread evenly, so a
    * tunnel that just changed always finds a slot within about 1/perSecond.
    */
-  pace: () => { perSecond: number; burst: number };
+  pace: () => Pace;
   /** CLOUDFLARED_HA_CONNECTIONS: the connections a cfd_tunnel connector should hold; 0 learns them. */
   haConnections?: number;
   /** Counts what an answer had cut to the limits of ./bounds.ts. */
@@ -122,29 +108,9 @@ export function createConnectionsRefresher(options: RefresherOptions): Connectio
   let started = false;
   let latencyMs = 200;
   const workers = new Set<Promise<void>>();
-  let tokens = 0;
-  let tokensAt = now();
-  let primed = false;
-
+  const bucket = createTokenBucket(options.pace, now);
   /** Waits for a slot in the refresh's pace. */
-  const takeToken = async (): Promise<void> => {
-    for (;;) {
-      const { perSecond, burst } = options.pace();
-      const t = now();
-      if (!primed) {
-        tokens = burst;
-        primed = true;
-      }
-      tokens = Math.min(Math.max(1, burst), tokens + ((t - tokensAt) / 1000) * perSecond);
-      tokensAt = t;
-      if (tokens >= 1) {
-        tokens -= 1;
-        return;
-      }
-      const wait = perSecond > 0 ? Math.ceil(((1 - tokens) / perSecond) * 1000) : 1000;
-      await delay(Math.min(wait, 60_000), controller.signal);
-    }
-  };
+  const takeToken = () => bucket.take(controller.signal);
 
   const key = (accountId: string, tunnelId: string) => `${accountId}/${tunnelId}`;
 
@@ -301,7 +267,7 @@ export function createConnectionsRefresher(options: RefresherOptions): Connectio
         await takeToken();
         const pick = next();
         if (!('entry' in pick)) {
-          tokens += 1;
+          bucket.refund();
           break;
         }
         await readPicked(pick);

@@ -2,7 +2,7 @@
 // /tunnels?tun_types=) on TUNNELS_SCHEDULE: the `tunnels` collector. Its own job, so tunnel status
 // is fresh every interval whatever the fleet size; each new list goes to the connections refresher
 // (./connections.ts), which reads connectors continuously within what the budget leaves.
-import { listTunnels, TUNNELS_PER_PAGE } from '../clients/cloudflare/tunnels.js';
+import { listTunnels } from '../clients/cloudflare/tunnels.js';
 import type { ApiClient } from '../clients/http.js';
 import { TUNNEL_TYPES, type Tunnel } from '../domain/types.js';
 import type { Logger } from '../log.js';
@@ -11,11 +11,6 @@ import { noCuts } from './bounds.js';
 import type { ConnectionsRefresher } from './connections.js';
 import { normalizeTunnels } from './normalize.js';
 import { isAbort, type PollReporter } from './poll.js';
-
-/** List requests one poll of an account makes: a page per TUNNELS_PER_PAGE tunnels, at least one. */
-export function tunnelListCalls(tunnels: readonly Tunnel[]): number {
-  return Math.max(1, Math.ceil(tunnels.length / TUNNELS_PER_PAGE));
-}
 
 export interface TunnelsPollerOptions {
   client: ApiClient;

@@ -1,11 +1,11 @@
 import { getEventListeners } from 'node:events';
 import http from 'node:http';
 import { describe, expect, it } from 'vitest';
+import { createPacer } from '../../src/budget/window.js';
 import { listConnectors } from '../../src/clients/cloudflare/connections.js';
 import { listTunnels } from '../../src/clients/cloudflare/tunnels.js';
 import { ApiAuthError, ApiNetworkError, ApiRateLimitedError, ApiResponseError, ApiServerError, ApiTimeoutError } from '../../src/clients/errors.js';
 import { apiPath, createApiClient, MAX_RESPONSE_BYTES, MAX_RETRY_AFTER_MS, parseRateLimit, parseRetryAfter } from '../../src/clients/http.js';
-import { createPacer } from '../../src/clients/pacer.js';
 import { retryProxyRecord } from '../../src/clients/posthog/proxy-records.js';
 import { createLogger, silentLogger } from '../../src/log.js';
 import { cloudflareClient, posthogClient, recordingObserver, simulator } from '../helpers/simulator.js';

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { RECENTLY_DOWN_MS } from '../../src/domain/types.js';
 import { silentLogger } from '../../src/log.js';
 import { createExporterMetrics } from '../../src/metrics/registry.js';
 import { ANSWER_LIMITS } from '../../src/pollers/bounds.js';
-import { createConnectionsRefresher, RECENTLY_DOWN_MS } from '../../src/pollers/connections.js';
+import { createConnectionsRefresher } from '../../src/pollers/connections.js';
 import { createPollReporter } from '../../src/pollers/poll.js';
 import { createTunnelsPoller } from '../../src/pollers/tunnels.js';
 import { createRandom, newConnector, type SimConnection, type SimConnector, setTunnelStatus } from '../../src/simulator/fleet.js';

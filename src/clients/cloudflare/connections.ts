@@ -3,10 +3,10 @@
 // GET    /accounts/{a}/warp_connector/{t}/connections  (connectors carry ha_status)
 // DELETE /accounts/{a}/cfd_tunnel/{t}/connections?client_id=<connector id>
 import { z } from 'zod';
+import type { Lane } from '../../budget/window.js';
 import type { TunnelType } from '../../domain/types.js';
 import { type ApiClient, apiPath } from '../http.js';
 import { isUuid } from '../ids.js';
-import type { Lane } from '../pacer.js';
 import { sendCloudflare, sendCloudflareWrite } from './envelope.js';
 import { TUNNEL_READ } from './tunnels.js';
 

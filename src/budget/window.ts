@@ -5,7 +5,7 @@
 // continuous connections refresh) may use what is left after the share `reserved()` keeps for
 // the priority lane, less what that lane has already sent in the window. Waiters are served in
 // order within a lane; a stop signal rejects them at once.
-import { steadyNow } from '../clock.js';
+import { delay, steadyNow } from '../clock.js';
 
 export type Lane = 'priority' | 'refresh';
 
@@ -146,21 +146,43 @@ export function createPacer(options: PacerOptions): Pacer {
   };
 }
 
-/** setTimeout as a promise that an AbortSignal cancels. */
-export function delay(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+/** The connections refresh's pace: reads per second, and how many may go at once. */
+export interface Pace {
+  perSecond: number;
+  burst: number;
+}
+
+/**
+ * A token bucket at `pace()` (read at every take): the refresh spreads its reads evenly instead of
+ * spending the whole window at once. Full at first, so a fleet that fits gets its first complete
+ * picture at once.
+ */
+export function createTokenBucket(pace: () => Pace, now: () => number = steadyNow): { take(signal: AbortSignal): Promise<void>; refund(): void } {
+  let tokens = 0;
+  let tokensAt = now();
+  let primed = false;
+  return {
+    async take(signal) {
+      for (;;) {
+        const { perSecond, burst } = pace();
+        const t = now();
+        if (!primed) {
+          tokens = burst;
+          primed = true;
+        }
+        tokens = Math.min(Math.max(1, burst), tokens + ((t - tokensAt) / 1000) * perSecond);
+        tokensAt = t;
+        if (tokens >= 1) {
+          tokens -= 1;
+          return;
+        }
+        const wait = perSecond > 0 ? Math.ceil(((1 - tokens) / perSecond) * 1000) : 1000;
+        await delay(Math.min(wait, 60_000), signal);
+      }
+    },
+    /** Gives back a slot taken for a read that did not happen. */
+    refund() {
+      tokens += 1;
+    },
+  };
 }

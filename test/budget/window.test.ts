@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createPacer } from '../../src/clients/pacer.js';
+import { createPacer } from '../../src/budget/window.js';
 
 afterEach(() => {
   vi.useRealTimers();
