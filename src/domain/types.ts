@@ -144,10 +144,19 @@ export interface ProxyRecords {
   maxProxyRecords?: number;
 }
 
-/** Connections the connector holds now (not flagged pending by the API). */
+/**
+ * The one definition of an active connection: held now, not flagged pending by the API (the flag
+ * is dead, but a connection still flagged counts as pending). Everything that counts active
+ * connections (the metrics, the reconnect derivation, the remediation's re-read) goes through these.
+ */
+export function isActive(connection: Connection): boolean {
+  return !connection.flaggedPending;
+}
+
+/** Connections the connector holds now. */
 export function activeConnections(connector: ObservedConnector): number {
   let n = 0;
-  for (const c of connector.connections) if (!c.flaggedPending) n++;
+  for (const c of connector.connections) if (isActive(c)) n++;
   return n;
 }
 

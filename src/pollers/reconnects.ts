@@ -31,7 +31,7 @@
 //   appeared holding some) counts one replacement.
 // A connector that disappears counts nothing more: it is gone, not reconnecting.
 import type { Connector, GoneConnection, ObservedConnector, TunnelConnections, TunnelType } from '../domain/types.js';
-import { activeConnections } from '../domain/types.js';
+import { activeConnections, isActive } from '../domain/types.js';
 
 /** Reads over which a learned count is the most held (WARP connectors, CLOUDFLARED_HA_CONNECTIONS=0). */
 const LEARN_WINDOW = 10;
@@ -70,7 +70,7 @@ export function deriveConnectors(previous: TunnelConnections | undefined, observ
   };
 
   const followed = observed.map((c): Connector => {
-    const held = c.connections.filter((x) => !x.flaggedPending);
+    const held = c.connections.filter(isActive);
     const last = before.get(c.id);
     // A new connector (or, never seen from cloudflared, the same id with a new run_at): no history.
     if (!last || last.runAt !== c.runAt) {
@@ -78,7 +78,7 @@ export function deriveConnectors(previous: TunnelConnections | undefined, observ
       return { ...c, expected: fixed ?? held.length, gone: [], early: [], counts: [held.length], replaced: false, successorSeen: false, firstSeenAt };
     }
     const heldIds = new Set(held.map((x) => x.id));
-    const lastHeld = last.connections.filter((x) => !x.flaggedPending);
+    const lastHeld = last.connections.filter(isActive);
     const lastIds = new Set(lastHeld.map((x) => x.id));
     // A connection seen again under the same id was never replaced: not pending, not a reconnect.
     const gone: GoneConnection[] = last.gone.filter((g) => !heldIds.has(g.id));

@@ -43,34 +43,46 @@ export function createRemediation(options: RemediationOptions): Remediation {
   const controller = new AbortController();
   const pipeline = createPipeline({ snapshot: store.snapshot, state, counters, log, now, maxActionsPerHour: r.maxActionsPerHour, signal: controller.signal });
 
-  const policies: ActionPolicy[] = [];
+  /** An action's policy bound to the pipeline: the engine needs no more of it than this. */
+  const bind = <T>(p: ActionPolicy<T>) => ({
+    action: p.action,
+    mode: p.mode,
+    trigger: p.trigger,
+    skipReasons: p.skipReasons,
+    run: (scope: string) => pipeline.run(p, scope),
+  });
+  const policies: ReturnType<typeof bind>[] = [];
   if (r.staleConnectors !== 'off' && clients.cloudflare) {
     policies.push(
-      staleConnectorPolicy({
-        mode: r.staleConnectors,
-        client: clients.cloudflare,
-        staleAfterMs: r.staleConnectorAfterMs,
-        cooldownMs: r.cooldownMs,
-        intervals,
-        maxDataAgeMs: config.staleDataMaxAgeMs,
-        now,
-      }),
+      bind(
+        staleConnectorPolicy({
+          mode: r.staleConnectors,
+          client: clients.cloudflare,
+          staleAfterMs: r.staleConnectorAfterMs,
+          cooldownMs: r.cooldownMs,
+          intervals,
+          maxDataAgeMs: config.staleDataMaxAgeMs,
+          now,
+        }),
+      ),
     );
   }
   if (r.proxyRecords !== 'off' && clients.posthog) {
     policies.push(
-      proxyRecordPolicy({
-        mode: r.proxyRecords,
-        method: r.proxyRecordRetryMethod,
-        client: clients.posthog,
-        cooldownMs: r.cooldownMs,
-        intervals,
-        state,
-        counters,
-        log,
-        snapshot: store.snapshot,
-        now,
-      }),
+      bind(
+        proxyRecordPolicy({
+          mode: r.proxyRecords,
+          method: r.proxyRecordRetryMethod,
+          client: clients.posthog,
+          cooldownMs: r.cooldownMs,
+          intervals,
+          state,
+          counters,
+          log,
+          snapshot: store.snapshot,
+          now,
+        }),
+      ),
     );
   }
 
@@ -87,7 +99,7 @@ export function createRemediation(options: RemediationOptions): Remediation {
       for (const p of policies) counters.enable(p.action, countedMode(p.mode), p.skipReasons);
       if (state.corrupt) counters.stateFileCorrupt(state.corrupt.path);
       unsubscribe = store.subscribe((_snapshot, change) => {
-        for (const p of policies) if (change.collector === p.trigger) enqueue(() => pipeline.run(p, change.scope));
+        for (const p of policies) if (change.collector === p.trigger) enqueue(() => p.run(change.scope));
       });
       log.info(
         {

@@ -1,6 +1,7 @@
 // The one remediation pipeline (after kured): every action runs its candidates through the same
 // steps, and differs only in its policy (what it looks at, what blocks it, how it re-reads and
-// acts). Steps: source fresh? policy guard? attempts, cooldown, hourly budget? re-read the target
+// acts). Steps: source fresh? the policy's blockers, in order (values, each with its skip reason)?
+// attempts, cooldown, hourly budget? re-read the target
 // and check again; record the action and persist it before the write (a kill mid-write must not
 // let the restart repeat it; a state file that cannot be written means no write); act, or in
 // dry-run don't; audit one log line; persist the state.
@@ -31,14 +32,15 @@ export const SKIP_REASONS = [
 ] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 
-export interface Candidate {
+/** One target an action may act on: `subject` is the policy's own typed view of it. */
+export interface Candidate<T> {
   /** The target's key in the remediation state (cooldowns, attempts). */
   key: string;
+  subject: T;
+  /** The target's ids and names, as the audit line and the landing page show them. */
   target: Record<string, string>;
   reason: string;
   evidence: Record<string, unknown>;
-  /** A policy guard that blocks this candidate before anything is read or written. */
-  blocked?: { skip: SkipReason; reason: string };
   /**
    * This candidate's own back-off, in place of the policy's: it finishes what an earlier action
    * left half done (a deleted proxy record's domain), so it never gives up, and a corrupt state
@@ -55,7 +57,26 @@ export type Recheck =
 /** A write's outcome: done, or not taken after all (nothing changed: the action is taken back). */
 export type ActResult = { done: true; evidence?: Record<string, unknown> } | { notTaken: SkipReason; reason: string };
 
-export interface ActionPolicy {
+/**
+ * Something that stops a candidate before anything is read or written (kured's blockers): the
+ * pipeline asks each in order; the first to give a reason skips the candidate with its `skip`.
+ */
+export interface Blocker<T> {
+  skip: SkipReason;
+  /** Why the candidate may not be acted on now; undefined when this blocker lets it through. */
+  check(candidate: Candidate<T>): string | undefined;
+}
+
+/** The first blocker that stops the candidate, with its reason; undefined when none does. */
+export function blockedBy<T>(blockers: readonly Blocker<T>[], candidate: Candidate<T>): { skip: SkipReason; reason: string } | undefined {
+  for (const blocker of blockers) {
+    const reason = blocker.check(candidate);
+    if (reason !== undefined) return { skip: blocker.skip, reason };
+  }
+  return undefined;
+}
+
+export interface ActionPolicy<T> {
   action: RemediationAction;
   mode: RemediationMode;
   /** The collector whose new data this action runs after. */
@@ -66,15 +87,15 @@ export interface ActionPolicy {
   prepare?(scope: string, signal: AbortSignal): Promise<void>;
   /** Why the scope's data may not be acted on: its last poll failed, or it is too old. */
   sourceProblem(snapshot: Snapshot, scope: string, now: number): SkipReason | undefined;
-  candidates(snapshot: Snapshot, scope: string): Candidate[];
-  /** A guard that depends on what earlier candidates of the same run learned; checked per candidate. */
-  guard?(candidate: Candidate): Candidate['blocked'];
+  candidates(snapshot: Snapshot, scope: string): Candidate<T>[];
+  /** Asked in order for every candidate, after the source and before attempts and cooldown. */
+  blockers: readonly Blocker<T>[];
   /** Attempts after which the action gives up on a target; none when absent. */
   maxAttempts?: number;
   /** The cooldown after the n-th attempt. */
   cooldownMs(attempts: number): number;
   /** Re-reads the target right before acting. */
-  recheck(candidate: Candidate, signal: AbortSignal): Promise<Recheck>;
+  recheck(candidate: Candidate<T>, signal: AbortSignal): Promise<Recheck>;
 }
 
 /** Whether entries allow acting: each one's last poll succeeded and its data is recent enough. */
@@ -160,12 +181,12 @@ export function createPipeline(options: PipelineOptions) {
       },
     );
 
-  async function runOne(policy: ActionPolicy, c: Candidate, problem: SkipReason | undefined): Promise<void> {
+  async function runOne<T>(policy: ActionPolicy<T>, c: Candidate<T>, problem: SkipReason | undefined): Promise<void> {
     const base = { mode: policy.mode, target: c.target, reason: c.reason, evidence: c.evidence };
     const skip = (why: SkipReason, extra: Partial<Decision> = {}) => audit(policy.action, { ...base, outcome: 'skipped', skip: why, ...extra });
     const t = now();
     if (problem) return skip(problem);
-    const blocked = c.blocked ?? policy.guard?.(c);
+    const blocked = blockedBy(policy.blockers, c);
     if (blocked) return skip(blocked.skip, { reason: blocked.reason });
     const previous = state.target(c.key);
     const attempts = previous?.attempts ?? 0;
@@ -215,7 +236,7 @@ export function createPipeline(options: PipelineOptions) {
 
   return {
     /** Runs one action's policy over one scope's latest data, one candidate at a time. */
-    async run(policy: ActionPolicy, scope: string): Promise<void> {
+    async run<T>(policy: ActionPolicy<T>, scope: string): Promise<void> {
       await policy.prepare?.(scope, signal);
       const snapshot = options.snapshot();
       const candidates = policy.candidates(snapshot, scope);

@@ -11,12 +11,13 @@ export type RemediationAction = typeof CLEANUP_CONNECTOR | typeof RETRY_PROXY_RE
 /**
  * For each connector without an active connection: since when (the `fetchedAt` of the first poll
  * in an unbroken run of successful polls that saw it so) and the last poll that saw it.
- * Keyed by `accountId/tunnelId/connectorId`.
+ * Keyed by connectorKey().
  */
 export type StalenessTracker = ReadonlyMap<string, { since: number; lastSeen: number }>;
 
-function connectorKey(accountId: string, tunnelId: string, connectorId: string): string {
-  return `${accountId}/${tunnelId}/${connectorId}`;
+/** A connector's one key: in the staleness tracker and in the remediation state (its cooldown). */
+export function connectorKey(accountId: string, tunnelId: string, connectorId: string): string {
+  return `connector:${accountId}/${tunnelId}/${connectorId}`;
 }
 
 /**
@@ -25,7 +26,8 @@ function connectorKey(accountId: string, tunnelId: string, connectorId: string):
  */
 export function trackStaleness(previous: StalenessTracker, snapshot: Snapshot, accountId: string): StalenessTracker {
   const connections = snapshot.connections.get(accountId)?.data;
-  const next = new Map([...previous].filter(([key]) => !key.startsWith(`${accountId}/`)));
+  const prefix = `connector:${accountId}/`;
+  const next = new Map([...previous].filter(([key]) => !key.startsWith(prefix)));
   if (!connections) return previous;
   for (const [tunnelId, tunnel] of connections) {
     if (!tunnel.fetched) continue;

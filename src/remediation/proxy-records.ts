@@ -31,7 +31,7 @@ import type { ProxyRecordRetryMethod, RemediationMode } from '../config/schema.j
 import type { PollIntervals, RemediationCounters } from '../domain/types.js';
 import type { Logger } from '../log.js';
 import type { Snapshot } from '../state/store.js';
-import { type ActionPolicy, type ActResult, type Candidate, type Recheck, SKIP_REASONS, sourceProblem } from './pipeline.js';
+import { type ActionPolicy, type ActResult, type Blocker, type Candidate, type Recheck, SKIP_REASONS, sourceProblem } from './pipeline.js';
 import { findFailedProxyRecords, RETRY_PROXY_RECORD, RETRYABLE_RECORD_STATUSES } from './policies.js';
 import type { JournalEntry, RemediationState } from './state.js';
 
@@ -64,6 +64,17 @@ function sameTargetCname(a: string, b: string): boolean {
   return a.replace(/\.$/, '').toLowerCase() === b.replace(/\.$/, '').toLowerCase();
 }
 
+/** A failed record, or a journal entry to finish, with what the blockers look at. */
+export interface RecordTarget {
+  organizationId: string;
+  recordId: string;
+  domain: string;
+  /** A journal entry: the record was deleted and the domain is not back. */
+  journaled: boolean;
+  /** The organization's record count and quota, when recreating would go past it. */
+  overQuota?: { records: number; max: number };
+}
+
 export interface ProxyRecordPolicyOptions {
   mode: RemediationMode;
   method: ProxyRecordRetryMethod;
@@ -77,7 +88,7 @@ export interface ProxyRecordPolicyOptions {
   now: () => number;
 }
 
-export function proxyRecordPolicy(options: ProxyRecordPolicyOptions): ActionPolicy {
+export function proxyRecordPolicy(options: ProxyRecordPolicyOptions): ActionPolicy<RecordTarget> {
   const { client, state, log } = options;
   /** Organizations where PostHog refused retry/ to this credential. */
   const refused = new Set<string>();
@@ -244,8 +255,32 @@ export function proxyRecordPolicy(options: ProxyRecordPolicyOptions): ActionPoli
     }
   };
 
-  const journalCandidate = (entry: JournalEntry): Candidate => ({
+  /** In the order the pipeline asks them: what PostHog refused to this key, then the quota. */
+  const blockers: Blocker<RecordTarget>[] = [
+    {
+      skip: 'not_org_admin',
+      check: (c) =>
+        notAdmin.has(c.subject.organizationId) ? "PostHog refused this key's user as below organization admin; use an admin's personal API key" : undefined,
+    },
+    {
+      skip: 'credential_not_allowed',
+      check: (c) =>
+        options.method === 'retry' && !c.subject.journaled && refused.has(c.subject.organizationId)
+          ? 'PostHog refused retry/ to this credential in this organization; set PROXY_RECORD_RETRY_METHOD=recreate'
+          : undefined,
+    },
+    {
+      skip: 'over_quota',
+      check: ({ subject: { overQuota } }) =>
+        overQuota
+          ? `the organization has ${overQuota.records} records and max_proxy_records is ${overQuota.max}: PostHog would refuse the create after the delete, losing the domain`
+          : undefined,
+    },
+  ];
+
+  const journalCandidate = (entry: JournalEntry): Candidate<RecordTarget> => ({
     key: journalKey(entry.organizationId, entry.domain),
+    subject: { organizationId: entry.organizationId, recordId: entry.oldId, domain: entry.domain, journaled: true },
     target: { organization_id: entry.organizationId, record_id: entry.oldId, domain: entry.domain },
     reason: `finishing a recreate: the record was deleted ${formatDuration(Math.max(0, options.now() - entry.at))} ago and the domain has no record yet`,
     evidence: { method: 'recreate', journaled_at: new Date(entry.at).toISOString(), old_target_cname: entry.oldTargetCname },
@@ -261,6 +296,7 @@ export function proxyRecordPolicy(options: ProxyRecordPolicyOptions): ActionPoli
     cooldownMs: (attempts) => recordBackoffMs(options.cooldownMs, attempts),
     sourceProblem: (snapshot, organizationId, now) =>
       sourceProblem([snapshot.proxy_records.get(organizationId)], now, 2 * options.intervals.proxyRecordsSeconds * 1000),
+    blockers,
 
     async prepare(organizationId) {
       const entry = options.snapshot().proxy_records.get(organizationId);
@@ -286,50 +322,38 @@ export function proxyRecordPolicy(options: ProxyRecordPolicyOptions): ActionPoli
       if (state.dnsChanges().length !== before) publish();
     },
 
-    candidates(snapshot: Snapshot, organizationId: string): Candidate[] {
+    candidates(snapshot: Snapshot, organizationId: string): Candidate<RecordTarget>[] {
       const data = snapshot.proxy_records.get(organizationId)?.data;
       const records = data?.records ?? [];
       const journal = state.journal().filter((e) => e.organizationId === organizationId);
       const journaled = new Set(journal.map((e) => e.domain));
       const failed = findFailedProxyRecords(snapshot, organizationId)
         .filter((record) => !journaled.has(record.domain))
-        .map((record): Candidate => {
+        .map((record): Candidate<RecordTarget> => {
           const key = recordKey(organizationId, record.domain);
           const attempts = state.target(key)?.attempts ?? 0;
-          const overQuota = options.method === 'recreate' && data?.maxProxyRecords !== undefined && records.length > data.maxProxyRecords;
+          const max = data?.maxProxyRecords;
+          const overQuota = options.method === 'recreate' && max !== undefined && records.length > max;
           return {
             key,
+            subject: {
+              organizationId,
+              recordId: record.id,
+              domain: record.domain,
+              journaled: false,
+              ...(overQuota ? { overQuota: { records: records.length, max } } : {}),
+            },
             target: { organization_id: organizationId, record_id: record.id, domain: record.domain },
             reason: `proxy record is ${record.status}`,
             evidence: { status: record.status, attempts, method: options.method, ...(record.message ? { message: record.message } : {}) },
-            ...(overQuota
-              ? {
-                  blocked: {
-                    skip: 'over_quota' as const,
-                    reason: `the organization has ${records.length} records and max_proxy_records is ${data?.maxProxyRecords}: PostHog would refuse the create after the delete, losing the domain`,
-                  },
-                }
-              : {}),
           };
         });
       return [...journal.map(journalCandidate), ...failed];
     },
 
-    guard(c) {
-      const organizationId = c.target.organization_id as string;
-      if (notAdmin.has(organizationId)) {
-        return { skip: 'not_org_admin', reason: "PostHog refused this key's user as below organization admin; use an admin's personal API key" };
-      }
-      if (options.method !== 'retry' || !refused.has(organizationId) || c.finishing) return undefined;
-      return {
-        skip: 'credential_not_allowed',
-        reason: 'PostHog refused retry/ to this credential in this organization; set PROXY_RECORD_RETRY_METHOD=recreate',
-      };
-    },
-
     async recheck(c, signal): Promise<Recheck> {
-      const { organization_id: organizationId, record_id: recordId, domain } = c.target as Record<'organization_id' | 'record_id' | 'domain', string>;
-      if (c.finishing) {
+      const { organizationId, recordId, domain } = c.subject;
+      if (c.subject.journaled) {
         const entry = state.journal().find((e) => e.organizationId === organizationId && e.domain === domain);
         return entry ? recheckJournal(entry, signal) : { skip: 'resolved', reason: 'the journal entry was finished' };
       }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Connector, Tunnel, TunnelConnections } from '../../src/domain/types.js';
-import { staleConnectorPolicy } from '../../src/remediation/connectors.js';
+import { type StaleConnector, staleConnectorPolicy } from '../../src/remediation/connectors.js';
 import { recordBackoffMs, sourceProblem } from '../../src/remediation/engine.js';
+import { blockedBy, type Candidate } from '../../src/remediation/pipeline.js';
 import { findStaleConnectors, type StalenessTracker, staleShare, trackStaleness } from '../../src/remediation/policies.js';
 import { createSnapshotStore, type SnapshotStore } from '../../src/state/store.js';
 import { derivedConnector } from '../helpers/connectors.js';
@@ -136,11 +137,12 @@ describe("stale connector policy: the target's own data", () => {
       return policy.candidates(store.snapshot(), 'a');
     };
     observe(0);
-    expect(observe(20 * MIN)[0]?.blocked).toBeUndefined();
+    const blocked = (c: Candidate<StaleConnector> | undefined) => (c ? blockedBy(policy.blockers, c) : 'no candidate');
+    expect(blocked(observe(20 * MIN)[0])).toBeUndefined();
     // The list is polled again, the tunnel's connections are not (its read is not due yet).
     clock = 31 * MIN;
     store.recordSuccess('tunnels', 'a', [tunnel], { ok: true, at: clock, durationSeconds: 0 });
-    expect(policy.candidates(store.snapshot(), 'a')[0]?.blocked).toMatchObject({ skip: 'data_stale' });
+    expect(blocked(policy.candidates(store.snapshot(), 'a')[0])).toMatchObject({ skip: 'data_stale' });
     // Read again, but that read failed: the data is the old one, marked with the error.
     const previous = store.snapshot().connections.get('a')?.data?.get('t');
     store.recordConnections('a', new Set(['t']), new Map([['t', { ...(previous as TunnelConnections), error: 'HTTP 500' }]]), {
@@ -148,7 +150,7 @@ describe("stale connector policy: the target's own data", () => {
       at: clock,
       durationSeconds: 0,
     });
-    expect(policy.candidates(store.snapshot(), 'a')[0]?.blocked).toMatchObject({
+    expect(blocked(policy.candidates(store.snapshot(), 'a')[0])).toMatchObject({
       skip: 'source_failed',
       reason: 'the latest connections read of this tunnel failed: HTTP 500',
     });
