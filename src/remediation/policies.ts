@@ -1,5 +1,6 @@
-// Remediation policies: pure functions of the snapshot and the clock that say what needs action.
-// No I/O, no state of their own: the engine keeps the staleness tracker they return.
+// What needs action, as pure functions of the snapshot: which connectors have been stale for how
+// long, the account's stale share, which proxy records failed. No I/O and no state of their own:
+// the stale connector policy (./connectors.ts) keeps the staleness tracker they return.
 
 import { activeConnections, type ProxyRecord, type Tunnel } from '../domain/types.js';
 import type { Snapshot } from '../state/store.js';
