@@ -1,6 +1,6 @@
 // Every setting in one place: its YAML key, environment variable, flag, default, documentation and
 // the zod schema that validates and converts it. The loader layers values; this file decides what
-// a value means. README's configuration table is written from this list.
+// a value means. docs/configuration.md and --help are written from this list (`npm run generate`).
 import { validateDetailed } from 'node-cron';
 import { z } from 'zod';
 import { parseDuration } from './duration.js';

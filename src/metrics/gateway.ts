@@ -1,4 +1,4 @@
-// Zero Trust Gateway proxy endpoint series, rebuilt from the snapshot at scrape time. Pure.
+// Zero Trust Gateway proxy endpoint series from the snapshot, rendered when it changes (never at scrape time). Pure.
 import { freshData, type Snapshot } from '../state/store.js';
 import { addSample, type Families } from './samples.js';
 

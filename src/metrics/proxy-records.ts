@@ -1,4 +1,4 @@
-// PostHog proxy record series, rebuilt from the snapshot at scrape time. Pure.
+// PostHog proxy record series from the snapshot, rendered when it changes (never at scrape time). Pure.
 
 import { PROXY_RECORD_STATUSES } from '../domain/types.js';
 import { freshData, type Snapshot } from '../state/store.js';

@@ -1,4 +1,4 @@
-// The exporter's own prom-client registry: every metric in SPEC with its HELP text, the domain
+// The exporter's own prom-client registry: every metric of docs/metrics.md with its HELP text, the domain
 // series rendered ahead from the snapshot (./render.ts), and the live self-metrics (API requests,
 // rate limit, remediation). Node's process metrics come from ./process.ts, after the self-metrics.
 
@@ -108,7 +108,7 @@ const R_LABELS = ['organization_id', 'record_id', 'domain'];
 export interface Family {
   name: string;
   help: string;
-  /** The SPEC's labels, in order; test/metrics/labels.test.ts holds the collectors to them. */
+  /** The labels docs/metrics.md gives the family, in order; test/metrics/labels.test.ts holds the collectors to them. */
   labelNames: string[];
   type: 'gauge' | 'counter';
 }

@@ -1,4 +1,4 @@
-// Every sample the collectors produce carries exactly the labels SPEC gives its family, in order.
+// Every sample the collectors produce carries exactly the labels docs/metrics.md gives its family, in order.
 import { describe, expect, it } from 'vitest';
 import { createExporter } from '../../src/exporter.js';
 import { silentLogger } from '../../src/log.js';
@@ -7,7 +7,7 @@ import { parseExposition } from '../helpers/exposition.js';
 import { simulator, simulatorConfig } from '../helpers/simulator.js';
 
 describe('metric labels', () => {
-  it("match each family's SPEC labels for a fleet with every kind of series", async () => {
+  it("match each family's documented labels for a fleet with every kind of series", async () => {
     const sim = await simulator({ fleet: { accounts: 1, tunnelsPerAccount: 8, warpConnectorsPerAccount: 1 } });
     const exporter = createExporter({ config: simulatorConfig(sim), log: silentLogger() });
     await exporter.start();
