@@ -96,9 +96,10 @@ function plain(res: http.ServerResponse, status: number, text: string, extra: Re
 }
 
 /**
- * What one client may hold. Prometheus keeps one or two connections; past the cap, the oldest
- * connection that has not sent a request goes first, so idle sockets are dropped before a scrape
- * is (22,000 idle sockets once exhausted the descriptors and failed 45 of 66 scrapes).
+ * What one client may hold. Prometheus keeps one or two connections; past the cap, the connection
+ * idle longest (never sent a request, or keep-alive between requests) goes first, so idle sockets
+ * are dropped before a scrape is (22,000 idle sockets once exhausted the descriptors and failed 45
+ * of 66 scrapes).
  */
 export interface ConnectionLimits {
   /** Open connections at most. */

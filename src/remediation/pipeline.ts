@@ -1,10 +1,9 @@
 // The one remediation pipeline (after kured): every action runs its candidates through the same
 // steps, and differs only in its policy (what it looks at, what blocks it, how it re-reads and
 // acts). Steps: source fresh? the policy's blockers, in order (values, each with its skip reason)?
-// attempts, cooldown, hourly budget? re-read the target
-// and check again; record the action and persist it before the write (a kill mid-write must not
-// let the restart repeat it; a state file that cannot be written means no write); act, or in
-// dry-run don't; audit one log line; persist the state.
+// attempts, cooldown, hourly budget? re-read the target and check again; record the action and
+// persist it before the write (a kill mid-write must not let the restart repeat it; a state file
+// that cannot be written means no write); act, or in dry-run don't; audit one log line; persist.
 
 import { ApiNotFoundError } from '../clients/errors.js';
 import type { RemediationMode } from '../config/schema.js';
