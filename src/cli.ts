@@ -7,7 +7,7 @@ import { type Config, SETTINGS, type Setting } from './config/schema.js';
 import { createExporter } from './exporter.js';
 import { loadWebConfig, type WebConfig } from './http/web-config.js';
 import { createLogger } from './log.js';
-import { type Simulator, startSimulator } from './simulator/server.js';
+import type { Simulator } from './simulator/server.js';
 import { VERSION } from './version.js';
 
 const SHUTDOWN_DEADLINE_MS = 10_000;
@@ -84,6 +84,8 @@ async function main(argv: string[]): Promise<number> {
   let sim: Simulator | undefined;
   if (config.demo) {
     const simLog = log.child({ component: 'simulator' });
+    // Loaded only for --demo: the daemon's own import graph does not carry the simulator.
+    const { startSimulator } = await import('./simulator/server.js');
     // PostHog's default max_proxy_records is 2; the demo organization's plan allows more.
     sim = await startSimulator({
       timelineIntervalMs: 5000,

@@ -26,6 +26,20 @@ function simEnv(sim: Simulator): Record<string, string> {
   };
 }
 
+describe('the daemon without the simulator', () => {
+  it('starts from a dist/ that has no simulator: the daemon imports it only for --demo', () => {
+    const copy = mkdtempSync(join(tmpdir(), 'no-simulator-'));
+    cpSync(join(ROOT, 'package.json'), join(copy, 'package.json'));
+    cpSync(join(ROOT, 'dist'), join(copy, 'dist'), { recursive: true, filter: (src) => !src.includes(`${join('dist', 'simulator')}`) });
+    symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'));
+    const out = execFileSync(process.execPath, [join(copy, 'dist', 'cli.js'), '--config.check'], {
+      env: { ...process.env, CLOUDFLARE_API_TOKEN: 't', CLOUDFLARE_ACCOUNT_IDS: 'acc' },
+      encoding: 'utf8',
+    });
+    expect(out).toContain('configuration is valid');
+  });
+});
+
 describe('daemon exit codes and --config.check', () => {
   it('exits 2 naming every problem in one message', async () => {
     const { code, stderr } = await runCli(['--log.level=loud'], { CLOUDFLARE_API_TOKEN: 't', STALE_DATA_MAX_AGE: 'forever' });
