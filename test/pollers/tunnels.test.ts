@@ -236,7 +236,8 @@ describe('derived pending reconnects over successive polls', () => {
     tunnel.connectors = [];
     await poll();
     text = await scrape();
-    expect(samples(text, 'cloudflare_tunnel_pending_reconnect_connections', { tunnel_id: tunnel.id }).every((s) => s.value === 0)).toBe(true);
+    // No connector, no colo: the tunnel has no per-colo series left at all.
+    expect(samples(text, 'cloudflare_tunnel_pending_reconnect_connections', { tunnel_id: tunnel.id })).toEqual([]);
     expect(samples(text, 'cloudflare_tunnel_connector_missing_connections', { tunnel_id: tunnel.id })).toEqual([]);
   });
 
