@@ -2,7 +2,6 @@
 // headers, a deadline and the stop signal, pacing to the configured budget, Retry-After and
 // `Ratelimit` lockouts, jittered retries of idempotent GETs, error classification and the
 // api_* self-metrics. Resource files (cloudflare/*.ts, posthog/*.ts) build on `send`.
-
 import { Agent, type Dispatcher, request } from 'undici';
 import type { Lane, Pacer } from '../budget/window.js';
 import { delay, steadyNow } from '../clock.js';
@@ -157,10 +156,13 @@ function headerValue(headers: Record<string, string | string[] | undefined>, nam
   return Array.isArray(v) ? v[0] : v;
 }
 
-/** PostHog's (Django REST framework's) error text: `{"detail": "..."}`. */
+/** Characters of a server's error text kept for messages and logs. */
+const DETAIL_LENGTH = 200;
+
+/** PostHog's (Django REST framework's) error text: `{"detail": "..."}`, whole (cut after redaction). */
 function errorDetail(body: unknown): string | undefined {
   const detail = typeof body === 'object' && body !== null ? (body as { detail?: unknown }).detail : undefined;
-  return typeof detail === 'string' ? detail.slice(0, 200) : undefined;
+  return typeof detail === 'string' ? detail : undefined;
 }
 
 /**
@@ -315,7 +317,8 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     }
     if (status === 401 || status === 403 || codes.some((c) => CLOUDFLARE_AUTH_CODES.has(c))) {
       const raw = errorDetail(body);
-      const detail = raw === undefined ? undefined : redact(raw);
+      // Redacted whole, then cut: a secret straddling the cut would otherwise leave a part behind.
+      const detail = raw === undefined ? undefined : redact(raw).slice(0, DETAIL_LENGTH);
       if (status === 403 && detail && CREDENTIAL_NOT_ALLOWED.test(detail)) throw new ApiCredentialNotAllowedError(detail, withStatus);
       if (status === 403 && detail && NOT_ORG_ADMIN.test(detail)) throw new ApiNotOrgAdminError('organization admin membership', { ...withStatus, detail });
       throw new ApiAuthError(req.permission, { ...withStatus, ...(detail ? { detail } : {}) });

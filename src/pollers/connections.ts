@@ -10,7 +10,6 @@
 // wait for a whole crawl. Requests go through the `refresh` lane of the budget: the lists have
 // first claim, the refresh takes what is left. Concurrency follows the budget and the API's
 // latency: enough requests in flight to use the refresh share, no more.
-
 import { createTokenBucket, type Pace } from '../budget/window.js';
 import { listConnectors } from '../clients/cloudflare/connections.js';
 import { ApiAbortedError, ApiRateLimitedError } from '../clients/errors.js';

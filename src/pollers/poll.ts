@@ -1,6 +1,5 @@
 // What every poller does around its API calls: time the poll, record success or failure in the
 // store, and log a failure once (repeats of the same error go to debug until it changes or clears).
-
 import { ApiAbortedError } from '../clients/errors.js';
 import { steadyNow } from '../clock.js';
 import type { Logger } from '../log.js';
