@@ -74,7 +74,7 @@ export function createExporter(options: ExporterOptions): Exporter {
   let budget: CloudflareBudget | undefined;
   if (config.cloudflare) {
     const cf = config.cloudflare;
-    budget = createCloudflareBudget({
+    const plan = createCloudflareBudget({
       budget: cf.budget,
       intervals,
       accounts: cf.accountIds.length,
@@ -85,12 +85,24 @@ export function createExporter(options: ExporterOptions): Exporter {
       log,
       now,
     });
+    budget = plan;
+    // The estimate follows each tunnel list; the budget says so when the schedules need more.
+    store.subscribe((snapshot, change) => {
+      if (change.collector === 'tunnels') plan.update(snapshot);
+    });
+    metrics.observeBudget({
+      budget: cf.budget,
+      used: () => plan.pacer.used(),
+      needed: () => plan.estimate().total,
+      scheduled: () => plan.estimate().scheduled,
+      queued: () => refresher?.queued() ?? new Map(),
+    });
     const client = createApiClient({
       ...common,
       api: 'cloudflare',
       baseUrl: cf.baseUrl,
       headers: cf.auth.kind === 'token' ? { authorization: `Bearer ${cf.auth.token}` } : { 'x-auth-email': cf.auth.email, 'x-auth-key': cf.auth.key },
-      pacer: budget.pacer,
+      pacer: plan.pacer,
       defaultRetryAfterMs: CLOUDFLARE_WINDOW_MS,
       log: log.child({ component: 'cloudflare-client' }),
     });
@@ -99,7 +111,7 @@ export function createExporter(options: ExporterOptions): Exporter {
       client,
       store,
       intervalMs: intervals.tunnelsSeconds * 1000,
-      pace: budget.pace,
+      pace: plan.pace,
       haConnections: config.haConnections,
       onCut: metrics.answerCut,
       log: log.child({ component: 'connections' }),
@@ -153,21 +165,6 @@ export function createExporter(options: ExporterOptions): Exporter {
     config.remediation.staleConnectors !== 'off' || config.remediation.proxyRecords !== 'off'
       ? createRemediation({ config, store, clients, counters: metrics.remediation, log: log.child({ component: 'remediation' }), now, intervals })
       : undefined;
-
-  // The estimate follows each tunnel list; the budget says so when the schedules need more.
-  if (config.cloudflare && budget) {
-    const planned = budget;
-    store.subscribe((snapshot, change) => {
-      if (change.collector === 'tunnels') planned.update(snapshot);
-    });
-    metrics.observeBudget({
-      budget: config.cloudflare.budget,
-      used: () => planned.pacer.used(),
-      needed: () => planned.estimate().total,
-      scheduled: () => planned.estimate().scheduled,
-      queued: () => refresher?.queued() ?? new Map(),
-    });
-  }
 
   const waitingFor = () => {
     const snapshot = store.snapshot();
