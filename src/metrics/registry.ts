@@ -8,7 +8,7 @@ import type { ApiName } from '../clients/errors.js';
 import type { ApiObserver } from '../clients/http.js';
 import { steadyNow } from '../clock.js';
 import type { PollIntervals, RemediationCounters } from '../domain/types.js';
-import { CUT_ITEMS, type OnCut } from '../pollers/bounds.js';
+import { ANSWER_LIMITS, CUT_ITEMS, type OnCut } from '../pollers/bounds.js';
 import type { Snapshot } from '../state/store.js';
 import { REVISION, VERSION } from '../version.js';
 import { crc32Combine, GZIP_HEADER, gzipTrailer, inflateSegmentSync, type Segment, storedSegment } from './gzip-stream.js';
@@ -337,7 +337,7 @@ export function createExporterMetrics(options: MetricsOptions): ExporterMetrics 
   });
   const answerCuts = new Counter({
     name: 'cloudflare_tunnel_exporter_answer_cuts_total',
-    help: 'What API answers held past the limits one tunnel or record may contribute, cut before it reached the metrics: connectors past 100 per tunnel, connections past 16 per connector, colos past 32 per tunnel (counted as colo="other"), label values past 256 characters.',
+    help: `What API answers held past the limits one tunnel or record may contribute, cut before it reached the metrics: connectors past ${ANSWER_LIMITS.connectorsPerTunnel} per tunnel, connections past ${ANSWER_LIMITS.connectionsPerConnector} per connector, colos past ${ANSWER_LIMITS.colosPerTunnel} per tunnel (counted as colo="other"), label values past ${ANSWER_LIMITS.labelValueLength} characters.`,
     labelNames: ['item'],
     registers: [registry],
   });
