@@ -1,8 +1,8 @@
 #!/usr/bin/env node
+import { renderEffectiveConfig } from './config/effective.js';
 // Entry point: argv/env -> config -> wiring -> start; SIGTERM/SIGINT -> ordered shutdown.
 // Exit codes: 0 clean stop or --config.check/--help/--version, 1 start-up failure, 2 invalid configuration.
 import { type LoadResult, loadConfig } from './config/load.js';
-import { renderEffectiveConfig } from './config/render.js';
 import { type Config, SETTINGS, type Setting } from './config/schema.js';
 import { createExporter } from './exporter.js';
 import { loadWebConfig, type WebConfig } from './http/web-config.js';

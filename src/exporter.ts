@@ -2,8 +2,6 @@
 // order of start-up and shutdown. cli.ts handles argv, exit codes and signals around it.
 
 import { CLOUDFLARE_WINDOW_MS, type CloudflareBudget, createCloudflareBudget, remediationReserve } from './budget/plan.js';
-import { TUNNELS_PER_PAGE } from './clients/cloudflare/tunnels.js';
-import { type ApiClient, createApiClient } from './clients/http.js';
 import { steadyNow, toWall } from './clock.js';
 import type { Config } from './config/schema.js';
 import { createHttpApp, type HttpAppOptions } from './http/app.js';
@@ -12,14 +10,16 @@ import type { SourceStatus } from './http/landing.js';
 import { type RunningServer, serve } from './http/server.js';
 import type { WebConfig } from './http/web-config.js';
 import type { Logger } from './log.js';
-import { createExporterMetrics, type ExporterMetrics } from './metrics/registry.js';
-import { type ConnectionsRefresher, createConnectionsRefresher } from './pollers/connections.js';
-import { createPollReporter } from './pollers/poll.js';
-import { createScheduledJob, type ScheduledJob, scheduleIntervalSeconds } from './pollers/scheduler.js';
-import { createGatewayPoller, createProxyRecordsPoller } from './pollers/sources.js';
-import { createTunnelsPoller } from './pollers/tunnels.js';
+import { createExporterMetrics, type ExporterMetrics } from './metrics/exporter-metrics.js';
 import { createRemediation, type Remediation } from './remediation/engine.js';
-import { COLLECTORS, type CollectorName, createSnapshotStore, type SnapshotStore } from './state/store.js';
+import { COLLECTORS, type CollectorName, createSnapshotStore, type SnapshotStore } from './snapshot/store.js';
+import { createPollReporter } from './sources/poll.js';
+import { createScheduledJob, type ScheduledJob, scheduleIntervalSeconds } from './sources/scheduler.js';
+import { createGatewayPoller, createProxyRecordsPoller } from './sources/single-call.js';
+import { TUNNELS_PER_PAGE } from './sources/tunnels/api.js';
+import { createTunnelsPoller } from './sources/tunnels/poll.js';
+import { type ConnectionsRefresher, createConnectionsRefresher } from './sources/tunnels/refresher.js';
+import { type ApiClient, createApiClient } from './transport/http.js';
 import { DOCS_URL, VERSION } from './version.js';
 
 export interface ExporterOptions {

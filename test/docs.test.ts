@@ -4,9 +4,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SETTINGS } from '../src/config/schema.js';
-import { renderConfigurationDoc } from '../src/docs/configuration.js';
-import { createExporterMetrics, domainFamilies } from '../src/metrics/registry.js';
-import { createSnapshotStore } from '../src/state/store.js';
+import { renderConfigurationDoc } from '../src/generators/configuration-doc.js';
+import { createExporterMetrics, domainFamilies } from '../src/metrics/exporter-metrics.js';
+import { createSnapshotStore } from '../src/snapshot/store.js';
 import { declaredFamilies } from './helpers/exposition.js';
 
 const read = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), 'utf8');

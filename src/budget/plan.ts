@@ -7,7 +7,7 @@
 
 import { needsConnectionsCall, type PollIntervals, type Tunnel } from '../domain/types.js';
 import type { Logger } from '../log.js';
-import type { Snapshot } from '../state/store.js';
+import type { Snapshot } from '../snapshot/store.js';
 import { createPacer, type Pace, type Pacer } from './window.js';
 
 /** Cloudflare's rate-limit window: 1200 requests per 5 minutes per user. */

@@ -1,6 +1,6 @@
 // The exporter's HTTP handler, a plain (Request) => Response function so it is tested without a
 // port: /metrics (from memory, gzip when asked), /-/healthy, /-/ready and a landing page.
-import type { ScrapeBody } from '../metrics/registry.js';
+import type { ScrapeBody } from '../metrics/exporter-metrics.js';
 import type { BasicAuthCheck } from './basic-auth.js';
 import { type LandingPageData, renderLandingPage } from './landing.js';
 

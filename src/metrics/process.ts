@@ -12,9 +12,9 @@
 import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8';
+import type { Sample } from '../domain/family.js';
 import { openLagWindow } from './event-loop-lag.js';
-import { type FamilyHeader, formatFamily } from './exposition.js';
-import type { Sample } from './samples.js';
+import { type FamilyHeader, formatFamily } from './text-format.js';
 
 export interface ProcessMetrics {
   /** The families as exposition text, one line per sample, ending with a newline. */

@@ -1,18 +1,19 @@
 // Remediation: runs each enabled action's policy through the one pipeline (./pipeline.ts) after
 // the polls that feed it, one decision at a time. Reads the store, acts through the clients, never
 // writes the store.
-import type { ApiClient } from '../clients/http.js';
+
 import type { Config } from '../config/schema.js';
 import type { PollIntervals, RemediationCounters } from '../domain/types.js';
 import type { Logger } from '../log.js';
-import type { SnapshotStore } from '../state/store.js';
-import { staleConnectorPolicy } from './connectors.js';
+import type { SnapshotStore } from '../snapshot/store.js';
+import type { ApiClient } from '../transport/http.js';
+import { staleConnectorPolicy } from './delete-stale-connector.js';
 import { type ActionPolicy, countedMode, createPipeline, type RecentDecision } from './pipeline.js';
-import { proxyRecordPolicy } from './proxy-records.js';
-import { type CorruptStateFile, type JournalEntry, loadRemediationState, type RemediationState } from './state.js';
+import { proxyRecordPolicy } from './retry-proxy-record.js';
+import { type CorruptStateFile, type JournalEntry, loadRemediationState, type RemediationState } from './state-file.js';
 
 export { sourceProblem } from './pipeline.js';
-export { recordBackoffMs } from './proxy-records.js';
+export { recordBackoffMs } from './retry-proxy-record.js';
 
 export interface Remediation {
   start(): void;

@@ -5,13 +5,13 @@
 // persist it before the write (a kill mid-write must not let the restart repeat it; a state file
 // that cannot be written means no write); act, or in dry-run don't; audit one log line; persist.
 
-import { ApiNotFoundError } from '../clients/errors.js';
 import type { RemediationMode } from '../config/schema.js';
 import type { RemediationCounters } from '../domain/types.js';
 import type { Logger } from '../log.js';
-import type { CollectorName, Snapshot, SourceEntry } from '../state/store.js';
-import type { RemediationAction } from './policies.js';
-import type { RemediationState } from './state.js';
+import type { CollectorName, Snapshot, SourceEntry } from '../snapshot/store.js';
+import { ApiNotFoundError } from '../transport/errors.js';
+import type { RemediationAction } from './detect.js';
+import type { RemediationState } from './state-file.js';
 
 export const SKIP_REASONS = [
   'source_failed',

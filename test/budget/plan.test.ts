@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createCloudflareBudget, estimateCloudflareRequests, refreshPace, remediationReserve } from '../../src/budget/plan.js';
-import { TUNNELS_PER_PAGE } from '../../src/clients/cloudflare/tunnels.js';
 import type { Tunnel } from '../../src/domain/types.js';
 import { createLogger } from '../../src/log.js';
-import { createSnapshotStore } from '../../src/state/store.js';
+import { createSnapshotStore } from '../../src/snapshot/store.js';
+import { TUNNELS_PER_PAGE } from '../../src/sources/tunnels/api.js';
 
 const NOW = Date.parse('2026-11-01T12:00:00Z');
 const INTERVALS = { tunnelsSeconds: 30, gatewaySeconds: 300, proxyRecordsSeconds: 60 };

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { renderEffectiveConfig } from '../../src/config/effective.js';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
-import { renderEffectiveConfig } from '../../src/config/render.js';
 
 const dir = fileURLToPath(new URL('../fixtures/config/', import.meta.url));
 const CF = { CLOUDFLARE_API_TOKEN: 'cf-token', CLOUDFLARE_ACCOUNT_IDS: 'acc1' };

@@ -1,9 +1,9 @@
 // Test helpers around the embedded simulator: clients and configs pointed at it.
 import { afterEach } from 'vitest';
-import { type ApiClient, type ApiClientOptions, type ApiObserver, createApiClient } from '../../src/clients/http.js';
 import type { Config } from '../../src/config/schema.js';
 import { silentLogger } from '../../src/log.js';
 import { type Simulator, type SimulatorOptions, startSimulator } from '../../src/simulator/server.js';
+import { type ApiClient, type ApiClientOptions, type ApiObserver, createApiClient } from '../../src/transport/http.js';
 
 const running: Simulator[] = [];
 afterEach(async () => {

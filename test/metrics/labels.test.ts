@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { createExporter } from '../../src/exporter.js';
 import { silentLogger } from '../../src/log.js';
-import { domainFamilies } from '../../src/metrics/registry.js';
+import { domainFamilies } from '../../src/metrics/exporter-metrics.js';
 import { parseExposition } from '../helpers/exposition.js';
 import { simulator, simulatorConfig } from '../helpers/simulator.js';
 

@@ -4,8 +4,8 @@
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { Tunnel, TunnelConnections } from '../../src/domain/types.js';
-import { createExporterMetrics } from '../../src/metrics/registry.js';
-import { createSnapshotStore } from '../../src/state/store.js';
+import { createExporterMetrics } from '../../src/metrics/exporter-metrics.js';
+import { createSnapshotStore } from '../../src/snapshot/store.js';
 import { value } from '../helpers/exposition.js';
 import { firstMember } from '../helpers/gzip.js';
 

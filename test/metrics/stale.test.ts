@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ProxyRecords, Tunnel, TunnelConnections } from '../../src/domain/types.js';
-import { createExporterMetrics } from '../../src/metrics/registry.js';
-import { createSnapshotStore } from '../../src/state/store.js';
+import { createExporterMetrics } from '../../src/metrics/exporter-metrics.js';
+import { createSnapshotStore } from '../../src/snapshot/store.js';
 import { derivedConnector, tunnelRead } from '../helpers/connectors.js';
 import { samples, value } from '../helpers/exposition.js';
 

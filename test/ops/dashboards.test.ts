@@ -1,13 +1,13 @@
-// The committed Grafana dashboards are exactly what src/dashboards generates, and every query
+// The committed Grafana dashboards are exactly what src/generators/dashboards generates, and every query
 // names only metrics the exporter exposes (or Prometheus' own `up`).
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { DASHBOARDS } from '../../src/dashboards/definitions.js';
-import { withJobSelector } from '../../src/dashboards/panels.js';
-import { renderDashboard } from '../../src/dashboards/render.js';
-import { createExporterMetrics } from '../../src/metrics/registry.js';
-import { createSnapshotStore } from '../../src/state/store.js';
+import { DASHBOARDS } from '../../src/generators/dashboards/definitions.js';
+import { renderDashboard } from '../../src/generators/dashboards/json.js';
+import { withJobSelector } from '../../src/generators/dashboards/panels.js';
+import { createExporterMetrics } from '../../src/metrics/exporter-metrics.js';
+import { createSnapshotStore } from '../../src/snapshot/store.js';
 import { declaredFamilies } from '../helpers/exposition.js';
 import { dashboardQueries, metricNames } from '../helpers/promql.js';
 

@@ -13,7 +13,7 @@ import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { Service } from 'kubernetes-models/v1/Service';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { renderPrometheusRule } from '../../src/deploy/prometheus-rule.js';
+import { renderPrometheusRule } from '../../src/generators/prometheus-rule.js';
 import { runCli } from '../helpers/daemon.js';
 
 const dir = fileURLToPath(new URL('../../deploy/kubernetes/', import.meta.url));

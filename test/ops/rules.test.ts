@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { type Mixin, renderAlertRules } from '../../src/deploy/alert-rules.js';
+import { type Mixin, renderAlertRules } from '../../src/generators/alert-rules.js';
 import { tool } from '../helpers/tools.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));

@@ -7,12 +7,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { steadyNow } from '../../src/clock.js';
 import type { Config } from '../../src/config/schema.js';
 import { createLogger, silentLogger } from '../../src/log.js';
-import { createExporterMetrics } from '../../src/metrics/registry.js';
-import { createConnectionsRefresher } from '../../src/pollers/connections.js';
-import { createPollReporter } from '../../src/pollers/poll.js';
-import { createProxyRecordsPoller } from '../../src/pollers/sources.js';
-import { createTunnelsPoller } from '../../src/pollers/tunnels.js';
-import { staleConnectorPolicy } from '../../src/remediation/connectors.js';
+import { createExporterMetrics } from '../../src/metrics/exporter-metrics.js';
+import { staleConnectorPolicy } from '../../src/remediation/delete-stale-connector.js';
 import { createRemediation } from '../../src/remediation/engine.js';
 import {
   createRandom,
@@ -24,7 +20,11 @@ import {
   setTunnelStatus,
 } from '../../src/simulator/fleet.js';
 import type { Simulator, SimulatorOptions } from '../../src/simulator/server.js';
-import { createSnapshotStore } from '../../src/state/store.js';
+import { createSnapshotStore } from '../../src/snapshot/store.js';
+import { createPollReporter } from '../../src/sources/poll.js';
+import { createProxyRecordsPoller } from '../../src/sources/single-call.js';
+import { createTunnelsPoller } from '../../src/sources/tunnels/poll.js';
+import { createConnectionsRefresher } from '../../src/sources/tunnels/refresher.js';
 import { value } from '../helpers/exposition.js';
 import { cloudflareClient, posthogClient, simulator, simulatorConfig } from '../helpers/simulator.js';
 

@@ -4,11 +4,11 @@
 // connector must never be counted as pending or missing.
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.js';
-import { createExporterMetrics } from '../../src/metrics/registry.js';
-import { createConnectionsRefresher } from '../../src/pollers/connections.js';
-import { createPollReporter } from '../../src/pollers/poll.js';
-import { createTunnelsPoller } from '../../src/pollers/tunnels.js';
-import { createSnapshotStore } from '../../src/state/store.js';
+import { createExporterMetrics } from '../../src/metrics/exporter-metrics.js';
+import { createSnapshotStore } from '../../src/snapshot/store.js';
+import { createPollReporter } from '../../src/sources/poll.js';
+import { createTunnelsPoller } from '../../src/sources/tunnels/poll.js';
+import { createConnectionsRefresher } from '../../src/sources/tunnels/refresher.js';
 import { samples } from '../helpers/exposition.js';
 import { cloudflareClient, simulator } from '../helpers/simulator.js';
 

@@ -1,0 +1,26 @@
+// `npm run generate` (and its alias `npm run dashboards`): writes every file generated from code,
+// so none can drift: docs/configuration.md (from the settings table), prometheus/alerts.yml (from
+// prometheus/alerts.src.yml and prometheus/mixin.json), deploy/kubernetes/prometheusrule.yaml (from
+// the generated rules) and grafana/dashboards/*.json (from ./dashboards/definitions.ts). A script:
+// importing it writes the files. Tests hold the committed files to the renderers' output.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Mixin, renderAlertRules } from './alert-rules.js';
+import { renderConfigurationDoc } from './configuration-doc.js';
+import { DASHBOARDS } from './dashboards/definitions.js';
+import { renderDashboard } from './dashboards/json.js';
+import { renderPrometheusRule } from './prometheus-rule.js';
+
+const root = process.cwd();
+const read = (path: string) => readFileSync(join(root, path), 'utf8');
+const rules = renderAlertRules(read('prometheus/alerts.src.yml'), JSON.parse(read('prometheus/mixin.json')) as Mixin);
+const outputs: [string, string][] = [
+  ['docs/configuration.md', renderConfigurationDoc()],
+  ['prometheus/alerts.yml', rules],
+  ['deploy/kubernetes/prometheusrule.yaml', renderPrometheusRule(rules)],
+  ...Object.entries(DASHBOARDS).map(([file, model]): [string, string] => [join('grafana', 'dashboards', file), renderDashboard(model)]),
+];
+for (const [path, text] of outputs) {
+  writeFileSync(join(root, path), text);
+  process.stdout.write(`wrote ${path}\n`);
+}

@@ -1,0 +1,356 @@
+// Renders the snapshot's series (the domain part of /metrics) to the text format once per snapshot
+// change instead of once per scrape. At 10,000 tunnels the exposition is tens of megabytes (about
+// 52 MB once every tunnel's connectors are read), so it is kept compressed, in pieces, and each
+// tunnel's bytes exist once:
+// - the tunnels are cut into blocks of consecutive tunnels; per family a block is one deflate
+//   segment of its tunnels' lines, and the exposition is, per family, its header, then that
+//   family's segment from every block, then the small sources' lines: segments one after the
+//   other, sent as one gzip stream (./gzip-stream.ts). Only the compressed text is kept (about a
+//   tenth): Prometheus asks for gzip, and a plain scrape inflates it as it goes out (./registry.ts);
+// - a render keeps a block whose tunnels and their data are unchanged as it is, and rebuilds any
+//   other from the previous text of its unchanged tunnels (its old segments inflated, then copied)
+//   and the new lines of the changed ones, so a connections read costs one block, not the whole
+//   exposition; within it, a family none of whose lines changed keeps its segment (a connections
+//   read leaves the status lines, the largest family, as they were). Whether they changed is
+//   decided by formatting the changed tunnels' previous data again, not by inflating;
+// - each tunnel's record is kept and updated in place, so a render allocates nothing for a tunnel
+//   that did not change (fewer short-lived objects: a smaller young generation, fewer GCs);
+// - the work yields to the event loop between blocks and every few hundred formatted tunnels;
+//   deflate and inflate run on libuv's thread pool.
+// The result also says when the next series expires (STALE_DATA_MAX_AGE), so the caller renders
+// again then even when nothing changes.
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import type { Families } from '../domain/family.js';
+import type { Tunnel, TunnelConnections } from '../domain/types.js';
+import { type Snapshot, tunnelKey } from '../snapshot/store.js';
+import { collectGatewayMetrics } from '../sources/gateway/families.js';
+import { collectCollectorMetrics } from '../sources/health.js';
+import { collectProxyRecordMetrics } from '../sources/proxy-records/families.js';
+import { tunnelSamples } from '../sources/tunnels/families.js';
+import { combine, deflateSegment, deflateSegmentSync, EMPTY_SEGMENT, inflateSegment, type Segment } from './gzip-stream.js';
+import { formatHeader, formatSamples } from './text-format.js';
+
+/** Tunnels per block: 2 to 5 MB of text (0.2 to 0.6 MB compressed), 16 segments per 1,000 tunnels. */
+const TUNNELS_PER_BLOCK = 1000;
+/** Tunnels formatted (not copied) between two yields to the event loop. */
+const FORMATTED_PER_SLICE = 250;
+/** Tunnels looked at between two yields to the event loop. */
+const TUNNELS_PER_SLICE = 2000;
+
+export interface FamilyDefinition {
+  name: string;
+  help: string;
+  type: 'gauge' | 'counter';
+}
+
+export interface Rendered {
+  /** The snapshot version rendered. */
+  version: number;
+  /** How many collector/scope entries that snapshot had (a new source makes a render incomplete). */
+  sources: number;
+  /**
+   * The domain part of the exposition as deflate segments, to be written one after the other in
+   * one gzip stream (./gzip-stream.ts); their text ends with a newline. A segment unchanged since
+   * the previous render is the same object.
+   */
+  segments: Segment[];
+  /** The CRC-32 and length of the segments' text, for the gzip trailer. */
+  crc: number;
+  length: number;
+  /** When the first series in it expires (epoch ms; Infinity when none can). */
+  nextExpiry: number;
+  durationMs: number;
+}
+
+/** Consecutive tunnels' lines: per family one deflate segment, and where each tunnel's lines end in its text. */
+interface Block {
+  tunnels: RenderedTunnel[];
+  /** Per family, its lines compressed (empty when it has none). */
+  segments: Segment[];
+  /** Per family, tunnels.length + 1 offsets: tunnel j's lines are bytes [ends[f][j], ends[f][j + 1]) of segments[f]'s text. */
+  ends: Int32Array[];
+}
+
+/**
+ * One tunnel as last rendered, kept from render to render and updated in place (at 10,000 tunnels
+ * a render allocates no per-tunnel objects unless the tunnel changed).
+ */
+interface RenderedTunnel {
+  key: string;
+  tunnel: Tunnel;
+  conns: TunnelConnections | undefined;
+  transitions: number;
+  /** What its lines in its block were formatted from (the same objects as above unless changed). */
+  written: { tunnel: Tunnel; conns: TunnelConnections | undefined; transitions: number } | undefined;
+  /** Where its lines are: set when its block is built. */
+  block: Block | undefined;
+  index: number;
+  /** Changed since its lines were written: format it again. */
+  changed: boolean;
+  /** The render that last saw it listed. */
+  seen: number;
+}
+
+const sameTunnel = (a: Tunnel, b: Tunnel) =>
+  a === b ||
+  (a.name === b.name &&
+    a.status === b.status &&
+    a.type === b.type &&
+    a.configSrc === b.configSrc &&
+    a.createdAt === b.createdAt &&
+    a.connsActiveAt === b.connsActiveAt &&
+    a.connsInactiveAt === b.connsInactiveAt);
+
+/** Collector/scope entries in a snapshot: a render with fewer lacks a source that has arrived since. */
+export function sourceCount(snapshot: Snapshot): number {
+  return snapshot.tunnels.size + snapshot.connections.size + snapshot.gateway_proxy_endpoints.size + snapshot.proxy_records.size;
+}
+
+export function createRenderer(options: {
+  families: FamilyDefinition[];
+  snapshot: () => Snapshot;
+  staleDataMaxAgeMs: number;
+  now: () => number;
+  /** Tests use small blocks to exercise block boundaries with few tunnels. */
+  tunnelsPerBlock?: number;
+}) {
+  const { families, staleDataMaxAgeMs: maxAge } = options;
+  const perBlock = options.tunnelsPerBlock ?? TUNNELS_PER_BLOCK;
+  // Each family's header, after the previous family's last line: the families are separated by a
+  // blank line, and every line ends with a newline.
+  const headers = families.map((f, i) => deflateSegmentSync(`${i > 0 ? '\n' : ''}${formatHeader(f)}\n`));
+  const byName = new Map(families.map((f, i) => [f.name, i]));
+  /** Per account, per tunnel id. */
+  const known = new Map<string, Map<string, RenderedTunnel>>();
+  let blocks: Block[] = [];
+  let renders = 0;
+  /** The small sources' lines per family, last render, and their segment: kept when equal. */
+  let restBefore: ({ lines: string; segment: Segment } | undefined)[] = [];
+
+  const linesOf = (tunnel: Tunnel, conns: TunnelConnections | undefined, transitions: number): (string | undefined)[] => {
+    const samples: Families = new Map();
+    tunnelSamples(tunnel, conns, transitions, samples);
+    return families.map((f) => {
+      const s = samples.get(f.name);
+      return s && s.length > 0 ? formatSamples(f.name, s) : undefined;
+    });
+  };
+
+  /**
+   * The text of old blocks' segments, inflated once per render for the blocks being rebuilt from
+   * them; a block's entries are dropped once the block being built no longer draws on it.
+   */
+  const inflated = new Map<Block, Map<number, Promise<Buffer>>>();
+  const textOf = (old: Block, f: number): Promise<Buffer> => {
+    let ofBlock = inflated.get(old);
+    if (!ofBlock) {
+      ofBlock = new Map();
+      inflated.set(old, ofBlock);
+    }
+    let text = ofBlock.get(f);
+    if (!text) {
+      text = inflateSegment(old.segments[f] as Segment);
+      ofBlock.set(f, text);
+    }
+    return text;
+  };
+
+  async function buildBlock(tunnels: RenderedTunnel[]): Promise<Block> {
+    const formatted: ((string | undefined)[] | undefined)[] = [];
+    let count = 0;
+    for (const r of tunnels) {
+      if (!r.changed && r.block) {
+        formatted.push(undefined);
+        continue;
+      }
+      formatted.push(linesOf(r.tunnel, r.conns, r.transitions));
+      if (++count % FORMATTED_PER_SLICE === 0) await yieldToLoop();
+    }
+    // The same tunnels in the same order as one earlier block: a family whose changed tunnels'
+    // lines come out as their previous data's did keeps that block's segment (no inflate, no new
+    // deflate: a connections read leaves the status lines alone).
+    const same = sameTunnelsAs(tunnels);
+    const before = same
+      ? tunnels.map((r, j) => (formatted[j] === undefined || !r.written ? undefined : linesOf(r.written.tunnel, r.written.conns, r.written.transitions)))
+      : [];
+    const keep = families.map((_, f) => same !== undefined && tunnels.every((_, j) => formatted[j] === undefined || before[j]?.[f] === formatted[j]?.[f]));
+    // The old blocks the unchanged tunnels' lines are copied from: only theirs stay inflated.
+    const sources = new Set(tunnels.filter((_, j) => formatted[j] === undefined).map((r) => r.block as Block));
+    for (const old of inflated.keys()) if (!sources.has(old)) inflated.delete(old);
+    // Inflate what will be copied from, all at once on the thread pool (awaited family by family below).
+    for (let f = 0; f < families.length; f++) if (!keep[f]) for (const old of sources) textOf(old, f).catch(() => undefined);
+
+    const segments: Promise<Segment>[] = [];
+    const ends: Int32Array[] = [];
+    for (let f = 0; f < families.length; f++) {
+      if (keep[f]) {
+        segments.push(Promise.resolve((same as Block).segments[f] as Segment));
+        ends.push((same as Block).ends[f] as Int32Array);
+        continue;
+      }
+      const at = new Int32Array(tunnels.length + 1);
+      for (let j = 0; j < tunnels.length; j++) {
+        const r = tunnels[j] as RenderedTunnel;
+        const lines = formatted[j]?.[f];
+        let length = 0;
+        if (formatted[j] === undefined) {
+          const from = (r.block as Block).ends[f] as Int32Array;
+          length = (from[r.index + 1] as number) - (from[r.index] as number);
+        } else if (lines !== undefined) length = Buffer.byteLength(lines) + 1;
+        at[j + 1] = (at[j] as number) + length;
+      }
+      ends.push(at);
+      if (at[tunnels.length] === 0) {
+        segments.push(Promise.resolve(EMPTY_SEGMENT));
+        continue;
+      }
+      const texts = new Map<Block, Buffer>();
+      for (const old of sources) if ((old.ends[f] as Int32Array)[old.tunnels.length] !== 0) texts.set(old, await textOf(old, f));
+      const text = Buffer.allocUnsafeSlow(at[tunnels.length] as number);
+      for (let j = 0; j < tunnels.length; j++) {
+        const r = tunnels[j] as RenderedTunnel;
+        const start = at[j] as number;
+        if (formatted[j] === undefined) {
+          // Unchanged: its lines are where the last render put them.
+          const old = r.block as Block;
+          const from = old.ends[f] as Int32Array;
+          if ((from[r.index + 1] as number) > (from[r.index] as number)) (texts.get(old) as Buffer).copy(text, start, from[r.index], from[r.index + 1]);
+          continue;
+        }
+        const lines = formatted[j]?.[f];
+        if (lines === undefined) continue;
+        text.write(lines, start);
+        text[(at[j + 1] as number) - 1] = 0x0a;
+      }
+      // On libuv's thread pool, while the next family is put together.
+      segments.push(deflateSegment(text));
+    }
+    const block: Block = { tunnels, segments: await Promise.all(segments), ends };
+    // Only now: the copies above read each tunnel's previous place.
+    tunnels.forEach((r, j) => {
+      r.block = block;
+      r.index = j;
+      r.changed = false;
+      // A tunnel copied as it was still has the lines of what it was written from.
+      if (formatted[j] !== undefined) r.written = { tunnel: r.tunnel, conns: r.conns, transitions: r.transitions };
+    });
+    return block;
+  }
+
+  /** The block that last held exactly these tunnels, in this order (changed or not), if one did. */
+  const sameTunnelsAs = (tunnels: RenderedTunnel[]): Block | undefined => {
+    const old = tunnels[0]?.block;
+    return old !== undefined && old.tunnels.length === tunnels.length && tunnels.every((r, j) => r.block === old && r.index === j) ? old : undefined;
+  };
+
+  /** The previous block at the same place holds exactly these tunnels, unchanged, in this order. */
+  const unchanged = (old: Block | undefined, tunnels: RenderedTunnel[]) =>
+    old !== undefined && sameTunnelsAs(tunnels) === old && tunnels.every((r) => !r.changed);
+
+  return async function render(): Promise<Rendered> {
+    const started = performance.now();
+    const snapshot = options.snapshot();
+    const t = options.now();
+    let nextExpiry = Infinity;
+
+    const render = ++renders;
+    const order: RenderedTunnel[] = [];
+    for (const [accountId, entry] of snapshot.tunnels) {
+      if (!entry.data || entry.lastSuccessAt === undefined || t - entry.lastSuccessAt > maxAge) continue;
+      nextExpiry = Math.min(nextExpiry, entry.lastSuccessAt + maxAge + 1);
+      const connections = snapshot.connections.get(accountId)?.data;
+      let ofAccount = known.get(accountId);
+      if (!ofAccount) {
+        ofAccount = new Map();
+        known.set(accountId, ofAccount);
+      }
+      for (const tunnel of entry.data) {
+        // A tunnel's connections stay while its list is fresh, however old (the refresh comes
+        // round when the budget lets it; connections_age_seconds says how old). As with a failed
+        // poll, only a tunnel whose latest read failed loses them, once its last good read is
+        // older than STALE_DATA_MAX_AGE.
+        let conns = connections?.get(tunnel.id);
+        if (conns?.error !== undefined) {
+          if (t - conns.fetchedAt > maxAge) conns = undefined;
+          else nextExpiry = Math.min(nextExpiry, conns.fetchedAt + maxAge + 1);
+        }
+        let r = ofAccount.get(tunnel.id);
+        // A tunnel listed twice (the list walk drops repeated ids; this guards the blocks) once.
+        if (r?.seen === render) continue;
+        if (!r) {
+          const key = tunnelKey(accountId, tunnel.id);
+          r = {
+            key,
+            tunnel,
+            conns,
+            transitions: snapshot.transitions.get(key) ?? 0,
+            written: undefined,
+            block: undefined,
+            index: 0,
+            changed: true,
+            seen: render,
+          };
+          ofAccount.set(tunnel.id, r);
+        } else {
+          const transitions = snapshot.transitions.get(r.key) ?? 0;
+          if (r.conns !== conns || r.transitions !== transitions || !sameTunnel(r.tunnel, tunnel)) r.changed = true;
+          r.tunnel = tunnel;
+          r.conns = conns;
+          r.transitions = transitions;
+          r.seen = render;
+        }
+        order.push(r);
+        if (order.length % TUNNELS_PER_SLICE === 0) await yieldToLoop();
+      }
+    }
+    // Tunnels no longer listed (or whose list expired) are forgotten.
+    if (order.length !== [...known.values()].reduce((n, m) => n + m.size, 0)) {
+      for (const [accountId, ofAccount] of known) {
+        for (const [id, r] of ofAccount) if (r.seen !== render) ofAccount.delete(id);
+        if (ofAccount.size === 0) known.delete(accountId);
+      }
+    }
+
+    const nextBlocks: Block[] = [];
+    try {
+      for (let b = 0; b * perBlock < order.length; b++) {
+        const slice = order.slice(b * perBlock, (b + 1) * perBlock);
+        const old = blocks[b];
+        const block = old && unchanged(old, slice) ? old : await buildBlock(slice);
+        nextBlocks.push(block);
+        if (block !== old) await yieldToLoop();
+      }
+    } finally {
+      inflated.clear();
+    }
+    blocks = nextBlocks;
+
+    // The small sources, whole each time: Gateway endpoints, proxy records, poll health.
+    const rest: Families = new Map();
+    collectGatewayMetrics(snapshot, t, maxAge, rest);
+    collectProxyRecordMetrics(snapshot, t, maxAge, rest);
+    collectCollectorMetrics(snapshot, rest);
+    for (const entry of [...snapshot.gateway_proxy_endpoints.values(), ...snapshot.proxy_records.values()]) {
+      if (entry.lastSuccessAt !== undefined && t - entry.lastSuccessAt <= maxAge) nextExpiry = Math.min(nextExpiry, entry.lastSuccessAt + maxAge + 1);
+    }
+    const restLines: ({ lines: string; segment: Segment } | undefined)[] = families.map(() => undefined);
+    for (const [name, samples] of rest) {
+      const i = byName.get(name);
+      if (i === undefined || samples.length === 0) continue;
+      const lines = `${formatSamples(name, samples)}\n`;
+      const before = restBefore[i];
+      restLines[i] = before?.lines === lines ? before : { lines, segment: await deflateSegment(lines) };
+    }
+    restBefore = restLines;
+
+    const segments: Segment[] = [];
+    for (let f = 0; f < families.length; f++) {
+      segments.push(headers[f] as Segment);
+      for (const block of blocks) if ((block.segments[f] as Segment).length > 0) segments.push(block.segments[f] as Segment);
+      const own = restLines[f];
+      if (own) segments.push(own.segment);
+    }
+    const { crc, length } = combine(segments);
+    return { version: snapshot.version, sources: sourceCount(snapshot), segments, crc, length, nextExpiry, durationMs: performance.now() - started };
+  };
+}

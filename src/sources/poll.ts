@@ -1,0 +1,56 @@
+// What every poller does around its API calls: time the poll, record success or failure in the
+// store, and log a failure once (repeats of the same error go to debug until it changes or clears).
+
+import { steadyNow } from '../clock.js';
+import type { Logger } from '../log.js';
+import type { CollectorName, PollOutcome } from '../snapshot/store.js';
+import { ApiAbortedError } from '../transport/errors.js';
+import { type Cuts, type OnCut, reportCuts } from './answer.js';
+
+export interface PollReporter {
+  /** Starts timing; the returned function builds the outcome. */
+  begin(): (ok: boolean, err?: unknown) => PollOutcome;
+  /** Logs a failure unless it repeats the previous one for this collector and scope. */
+  failed(collector: CollectorName, scope: string, err: unknown): void;
+  succeeded(collector: CollectorName, scope: string): void;
+  /** Counts what one answer had cut to the limits of ./bounds.ts. */
+  cut(cuts: Cuts): void;
+}
+
+export function isAbort(err: unknown, signal: AbortSignal): boolean {
+  return signal.aborted || err instanceof ApiAbortedError;
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export function createPollReporter(log: Logger, now: () => number = steadyNow, onCut?: OnCut): PollReporter {
+  const lastError = new Map<string, string>();
+  return {
+    begin() {
+      const started = performance.now();
+      return (ok, err) => ({
+        ok,
+        at: now(),
+        durationSeconds: (performance.now() - started) / 1000,
+        ...(err !== undefined ? { error: errorMessage(err) } : {}),
+      });
+    },
+    failed(collector, scope, err) {
+      const key = `${collector}/${scope}`;
+      const message = errorMessage(err);
+      if (lastError.get(key) === message) {
+        log.debug({ collector, scope, err: message }, 'poll failed again');
+        return;
+      }
+      lastError.set(key, message);
+      log.error({ collector, scope, err: message }, 'poll failed: keeping the previous data until it is too old');
+    },
+    cut: (cuts) => reportCuts(cuts, onCut),
+    succeeded(collector, scope) {
+      const key = `${collector}/${scope}`;
+      if (lastError.delete(key)) log.info({ collector, scope }, 'poll recovered');
+    },
+  };
+}
