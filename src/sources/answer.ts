@@ -38,3 +38,15 @@ export function reportCuts(cuts: Cuts, onCut: OnCut | undefined): void {
   if (!onCut) return;
   for (const item of CUT_ITEMS) if (cuts[item] > 0) onCut(item, cuts[item]);
 }
+
+/** An API timestamp as epoch milliseconds; absent or unparsable is undefined. */
+export function epochMs(value: string | null | undefined): number | undefined {
+  if (!value) return undefined;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+/** One of the known values, or the fallback (an API that adds a status must not add a series). */
+export function oneOf<T extends string>(values: readonly T[], value: string | null | undefined, fallback: T): T {
+  return value && (values as readonly string[]).includes(value) ? (value as T) : fallback;
+}

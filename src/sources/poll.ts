@@ -3,7 +3,7 @@
 
 import { steadyNow } from '../clock.js';
 import type { Logger } from '../log.js';
-import type { CollectorName, PollOutcome } from '../snapshot/store.js';
+import type { CollectorData, CollectorName, PollOutcome, SnapshotStore } from '../snapshot/store.js';
 import { ApiAbortedError } from '../transport/errors.js';
 import { type Cuts, type OnCut, reportCuts } from './answer.js';
 
@@ -52,5 +52,32 @@ export function createPollReporter(log: Logger, now: () => number = steadyNow, o
       const key = `${collector}/${scope}`;
       if (lastError.delete(key)) log.info({ collector, scope }, 'poll recovered');
     },
+  };
+}
+
+/** The sources that are one list call per scope: Gateway proxy endpoints per account, PostHog proxy records per organization. (Tunnels need two stages: ./tunnels/.) */
+type SingleCallCollector = Exclude<CollectorName, 'tunnels' | 'connections'>;
+
+interface SourcePollerOptions<C extends SingleCallCollector> {
+  collector: C;
+  scope: string;
+  store: SnapshotStore;
+  reporter: PollReporter;
+  fetch: (signal: AbortSignal) => Promise<CollectorData[C]>;
+}
+
+export function createSourcePoller<C extends SingleCallCollector>(options: SourcePollerOptions<C>): (signal: AbortSignal) => Promise<void> {
+  const { collector, scope, store, reporter } = options;
+  return async (signal) => {
+    const finish = reporter.begin();
+    try {
+      const data = await options.fetch(signal);
+      store.recordSuccess(collector, scope, data, finish(true));
+      reporter.succeeded(collector, scope);
+    } catch (err) {
+      if (isAbort(err, signal)) return;
+      store.recordFailure(collector, scope, finish(false, err));
+      reporter.failed(collector, scope, err);
+    }
   };
 }

@@ -22,7 +22,7 @@ import {
 import type { Simulator, SimulatorOptions } from '../../src/simulator/server.js';
 import { createSnapshotStore } from '../../src/snapshot/store.js';
 import { createPollReporter } from '../../src/sources/poll.js';
-import { createProxyRecordsPoller } from '../../src/sources/single-call.js';
+import { createProxyRecordsPoller } from '../../src/sources/proxy-records/poll.js';
 import { createTunnelsPoller } from '../../src/sources/tunnels/poll.js';
 import { createConnectionsRefresher } from '../../src/sources/tunnels/refresher.js';
 import { value } from '../helpers/exposition.js';

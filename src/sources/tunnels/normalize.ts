@@ -1,35 +1,9 @@
-// Pure functions from API data to the exporter's state. No I/O, no clock. Each keeps what one answer
-// may contribute within ./bounds.ts and adds what it cut to the `cuts` it is given.
-
-import {
-  HA_STATUSES,
-  type HaStatus,
-  type ObservedConnector,
-  PROXY_RECORD_STATUSES,
-  type ProxyEndpoint,
-  type ProxyRecord,
-  type ProxyRecordStatus,
-  type ProxyRecords,
-  TUNNEL_STATUSES,
-  type Tunnel,
-  type TunnelStatus,
-  type TunnelType,
-} from '../../domain/types.js';
-import { ANSWER_LIMITS, bounded, type Cuts, noCuts } from '../answer.js';
-import type { ApiProxyEndpoint } from '../gateway/api.js';
-import type { ApiProxyRecord, ProxyRecordList } from '../proxy-records/api.js';
+// The tunnel list and connections answers as the exporter keeps them. Pure: no I/O, no clock. Each
+// keeps what one answer may contribute within ../answer.ts and adds what it cut to the `cuts` given.
+import { HA_STATUSES, type HaStatus, type ObservedConnector, TUNNEL_STATUSES, type Tunnel, type TunnelStatus, type TunnelType } from '../../domain/types.js';
+import { ANSWER_LIMITS, bounded, type Cuts, epochMs, noCuts, oneOf } from '../answer.js';
 import type { ApiTunnel } from './api.js';
 import type { ApiConnector } from './connectors-api.js';
-
-function epochMs(value: string | null | undefined): number | undefined {
-  if (!value) return undefined;
-  const ms = Date.parse(value);
-  return Number.isNaN(ms) ? undefined : ms;
-}
-
-function oneOf<T extends string>(values: readonly T[], value: string | null | undefined, fallback: T): T {
-  return value && (values as readonly string[]).includes(value) ? (value as T) : fallback;
-}
 
 export function normalizeTunnels(accountId: string, type: TunnelType, tunnels: ApiTunnel[], cuts: Cuts = noCuts()): Tunnel[] {
   return tunnels
@@ -124,41 +98,4 @@ export function normalizeConnectors(connectors: ApiConnector[]): NormalizedConne
     });
   }
   return { connectors: out, skipped, cuts };
-}
-
-/** Gateway proxy endpoints; an id the API repeats is kept once (two series would be a lie). */
-export function normalizeProxyEndpoints(accountId: string, endpoints: ApiProxyEndpoint[], cuts: Cuts = noCuts()): ProxyEndpoint[] {
-  const seen = new Set<string>();
-  return endpoints
-    .filter((e) => !seen.has(e.id) && seen.add(e.id))
-    .map((e) => ({
-      accountId,
-      id: e.id,
-      name: bounded(e.name, cuts),
-      kind: bounded(e.kind ?? 'ip', cuts),
-      subdomain: bounded(e.subdomain ?? '', cuts),
-      ipRanges: e.ips?.length ?? 0,
-    }));
-}
-
-function normalizeProxyRecord(organizationId: string, r: ApiProxyRecord, cuts: Cuts): ProxyRecord {
-  const createdAt = epochMs(r.created_at);
-  const updatedAt = epochMs(r.updated_at);
-  return {
-    organizationId,
-    id: r.id,
-    domain: bounded(r.domain, cuts),
-    targetCname: bounded(r.target_cname ?? '', cuts),
-    status: oneOf<ProxyRecordStatus>(PROXY_RECORD_STATUSES, r.status, 'unknown'),
-    ...(r.message ? { message: r.message } : {}),
-    ...(createdAt !== undefined ? { createdAt } : {}),
-    ...(updatedAt !== undefined ? { updatedAt } : {}),
-  };
-}
-
-export function normalizeProxyRecords(organizationId: string, list: ProxyRecordList, cuts: Cuts = noCuts()): ProxyRecords {
-  return {
-    records: list.records.map((r) => normalizeProxyRecord(organizationId, r, cuts)),
-    ...(list.maxProxyRecords !== undefined ? { maxProxyRecords: list.maxProxyRecords } : {}),
-  };
 }

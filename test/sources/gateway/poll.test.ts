@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/log.js';
-import { createExporterMetrics } from '../../src/metrics/exporter-metrics.js';
-import { createSnapshotStore } from '../../src/snapshot/store.js';
-import { createPollReporter } from '../../src/sources/poll.js';
-import { createGatewayPoller } from '../../src/sources/single-call.js';
-import { samples } from '../helpers/exposition.js';
-import { cloudflareClient, simulator } from '../helpers/simulator.js';
+import { silentLogger } from '../../../src/log.js';
+import { createExporterMetrics } from '../../../src/metrics/exporter-metrics.js';
+import { createSnapshotStore } from '../../../src/snapshot/store.js';
+import { createGatewayPoller } from '../../../src/sources/gateway/poll.js';
+import { createPollReporter } from '../../../src/sources/poll.js';
+import { samples } from '../../helpers/exposition.js';
+import { cloudflareClient, simulator } from '../../helpers/simulator.js';
 
 describe('Gateway proxy endpoints poller', () => {
   it('gives an endpoint id the API repeats one series, not two', async () => {
