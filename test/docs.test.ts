@@ -5,7 +5,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SETTINGS } from '../src/config/schema.js';
 import { renderConfigurationDoc } from '../src/generators/configuration-doc.js';
-import { createExporterMetrics, domainFamilies } from '../src/metrics/exporter-metrics.js';
+import { createExporterMetrics } from '../src/metrics/exporter-metrics.js';
+import { domainFamilies } from '../src/metrics/families.js';
 import { createSnapshotStore } from '../src/snapshot/store.js';
 import { declaredFamilies } from './helpers/exposition.js';
 
@@ -39,7 +40,7 @@ describe('docs/metrics.md', () => {
 
   it('gives every snapshot family the labels it really has, in order', () => {
     const documented = documentedMetrics();
-    for (const family of domainFamilies(intervals)) expect(documented.get(family.name)?.labels, family.name).toEqual(family.labelNames);
+    for (const family of domainFamilies(intervals)) expect(documented.get(family.name)?.labels, family.name).toEqual(family.labels);
   });
 });
 

@@ -22,17 +22,28 @@ export function parseDuration(text: string): number | undefined {
   return total;
 }
 
-/** Formats milliseconds back into the shortest duration text ("90000" -> "1m30s"). */
-export function formatDuration(ms: number): string {
+const ORDER = ['w', 'd', 'h', 'm', 's', 'ms'] as const;
+
+export interface DurationFormat {
+  /** The largest unit used ("h": a year is 8784h, not 52w2d). */
+  largest?: (typeof ORDER)[number];
+  /** At most this many units, the smaller ones dropped ("2h 10m" for people). */
+  parts?: number;
+  separator?: string;
+}
+
+/** Formats milliseconds back into duration text, exact by default ("90000" -> "1m30s"). */
+export function formatDuration(ms: number, format: DurationFormat = {}): string {
   if (ms === 0) return '0s';
+  const units = ORDER.slice(ORDER.indexOf(format.largest ?? 'w'));
   let rest = ms;
-  let out = '';
-  for (const unit of ['w', 'd', 'h', 'm', 's', 'ms']) {
+  const out: string[] = [];
+  for (const unit of units) {
     const size = UNITS[unit] as number;
-    if (rest >= size) {
-      out += `${Math.floor(rest / size)}${unit}`;
+    if (rest >= size && out.length < (format.parts ?? Infinity)) {
+      out.push(`${Math.floor(rest / size)}${unit}`);
       rest %= size;
     }
   }
-  return out;
+  return out.join(format.separator ?? '');
 }

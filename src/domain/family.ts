@@ -1,27 +1,23 @@
-// The shape the pure collectors return: metric name -> samples. metrics/exposition.ts writes them
-// straight to the text format (no prom-client gauges in between); tests read them directly.
+// A metric family as one table entry, after kube-state-metrics' FamilyGenerator: its name, HELP,
+// type, label names and the function that makes its samples from one item of its source, side by
+// side, so HELP, labels and values cannot drift apart. A sample gives its label values in the
+// order of `labels`. metrics/text-format.ts writes them to the text format.
 
-export type Labels = Record<string, string>;
+export type Emit = (values: readonly string[], value: number) => void;
 
-export interface Sample {
-  labels: Labels;
-  value: number;
+export interface Family<T> {
+  name: string;
+  help: string;
+  type: 'gauge' | 'counter';
+  /** The label names, in the order docs/metrics.md gives them and each sample's values follow. */
+  labels: readonly string[];
+  /** Emits the samples of one item (a tunnel, an endpoint, an organization's records…); none is fine. */
+  samples(item: T, emit: Emit): void;
 }
 
-export type Families = Map<string, Sample[]>;
-
-export function addSample(families: Families, name: string, labels: Labels, value: number): void {
-  let samples = families.get(name);
-  if (!samples) {
-    samples = [];
-    families.set(name, samples);
-  }
-  samples.push({ labels, value });
-}
-
-/** One sample per state: 1 for the current one, 0 for the rest. */
-export function addStateSet(families: Families, name: string, labels: Labels, stateLabel: string, states: readonly string[], current: string): void {
-  for (const state of states) addSample(families, name, { ...labels, [stateLabel]: state }, state === current ? 1 : 0);
+/** A state set: one sample per state, 1 for the current one and 0 for the rest; the state label is last. */
+export function stateSet(emit: Emit, values: readonly string[], states: readonly string[], current: string): void {
+  for (const state of states) emit([...values, state], state === current ? 1 : 0);
 }
 
 export function seconds(epochMs: number): number {

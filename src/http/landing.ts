@@ -4,6 +4,8 @@
 // Plain HTML and a little CSS, no framework and no script, readable on a phone. Pure: it renders
 // what it is given.
 
+import { formatDuration } from '../config/duration.js';
+
 export interface SourceStatus {
   collector: string;
   scope: string;
@@ -57,12 +59,7 @@ function escapeHtml(text: string): string {
 }
 
 /** "42s", "3m 5s", "2h 10m": how long ago, for people. */
-function ago(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`;
-  return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
-}
+const ago = (ms: number) => formatDuration(Math.max(0, Math.round(ms / 1000)) * 1000, { largest: 'h', parts: 2, separator: ' ' });
 
 const time = (ms: number) => `<time datetime="${new Date(ms).toISOString()}">${new Date(ms).toISOString().replace('T', ' ').slice(0, 19)} UTC</time>`;
 

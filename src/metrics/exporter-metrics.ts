@@ -11,6 +11,7 @@ import { ANSWER_LIMITS, CUT_ITEMS, type OnCut } from '../sources/answer.js';
 import type { ApiName } from '../transport/errors.js';
 import type { ApiObserver } from '../transport/http.js';
 import { REVISION, VERSION } from '../version.js';
+import { snapshotFamilies } from './families.js';
 import { crc32Combine, GZIP_HEADER, gzipTrailer, inflateSegmentSync, type Segment, storedSegment } from './gzip-stream.js';
 import { createProcessMetrics } from './process.js';
 import { createRenderer, type Rendered, sourceCount } from './snapshot-exposition.js';
@@ -95,132 +96,6 @@ export interface MetricsOptions {
   now?: () => number;
 }
 
-function every(seconds: number): string {
-  if (seconds % 3600 === 0) return `${seconds / 3600}h`;
-  if (seconds % 60 === 0) return `${seconds / 60}m`;
-  return `${seconds}s`;
-}
-
-const T_LABELS = ['account_id', 'tunnel_id', 'tunnel_name', 'tunnel_type'];
-const C_LABELS = ['account_id', 'tunnel_id', 'connector_id'];
-const R_LABELS = ['organization_id', 'record_id', 'domain'];
-
-export interface Family {
-  name: string;
-  help: string;
-  /** The labels docs/metrics.md gives the family, in order; test/metrics/labels.test.ts holds the collectors to them. */
-  labelNames: string[];
-  type: 'gauge' | 'counter';
-}
-
-export function domainFamilies(intervals: PollIntervals): Family[] {
-  const why = 'Cloudflare allows 1200 API requests per 5 minutes per user, so the exporter polls on a timer and never calls the API at scrape time';
-  const cf = `Polled every ${every(intervals.tunnelsSeconds)} (TUNNELS_SCHEDULE); ${why}.`;
-  const gw = `Polled every ${every(intervals.gatewaySeconds)} (GATEWAY_SCHEDULE); ${why}.`;
-  const ph = `Polled every ${every(intervals.proxyRecordsSeconds)} (PROXY_RECORDS_SCHEDULE) from the PostHog API, not at scrape time.`;
-  const g = (name: string, help: string, labelNames: string[]): Family => ({ name, help, labelNames, type: 'gauge' });
-  return [
-    g('cloudflare_tunnel_info', `Cloudflare Tunnel metadata; always 1. ${cf}`, [...T_LABELS, 'config_src']),
-    g(
-      'cloudflare_tunnel_status',
-      `Tunnel status as a state set: 1 for the current status (healthy, degraded, down, inactive, unknown), 0 for the others. ${cf}`,
-      [...T_LABELS, 'status'],
-    ),
-    g('cloudflare_tunnel_created_timestamp_seconds', `When the tunnel was created, in Unix seconds. ${cf}`, T_LABELS),
-    g(
-      'cloudflare_tunnel_connected_since_timestamp_seconds',
-      `When the tunnel last became connected (conns_active_at), in Unix seconds; absent when never. ${cf}`,
-      T_LABELS,
-    ),
-    g(
-      'cloudflare_tunnel_disconnected_since_timestamp_seconds',
-      `When the tunnel last lost its connections (conns_inactive_at), in Unix seconds; absent when never. ${cf}`,
-      T_LABELS,
-    ),
-    g('cloudflare_tunnel_connectors', `Connectors (cloudflared or WARP Connector instances) the connections endpoint lists for the tunnel. ${cf}`, T_LABELS),
-    g('cloudflare_tunnel_connections', `Connections the tunnel's connectors hold to a Cloudflare colo now. ${cf}`, [...T_LABELS, 'colo']),
-    g(
-      'cloudflare_tunnel_pending_reconnect_connections',
-      `Derived by the exporter (Cloudflare's is_pending_reconnect now always reports false): connections seen at an earlier read and gone from a connector that is still listed, not replaced by a newer connector, and holding fewer than it should (CLOUDFLARED_HA_CONNECTIONS, or learned); in the colo they were in; plus any the API still flags. A connection never seen (short from the start) has no colo: it shows only in connector_missing_connections. ${cf}`,
-      [...T_LABELS, 'colo'],
-    ),
-    {
-      name: 'cloudflare_tunnel_connection_reconnects_total',
-      help: `Derived by the exporter: new connection ids that filled a gap left by a dropped connection (or arrived just before it went, when one read lists both), counted in the colo of the connection replaced, since this process started. Reconnects between two reads of the tunnel that leave the same count show as one. ${cf}`,
-      labelNames: [...T_LABELS, 'colo'],
-      type: 'counter',
-    },
-    {
-      name: 'cloudflare_tunnel_connector_replacements_total',
-      help: `Derived by the exporter: connector takeovers seen since this process started: a new connector (cloudflared makes a new connector id at every start: restarts, auto-updates, rescheduled pods) took over from one that emptied or left the list. The emptied one counts no pending and no missing. About one a day per connector is the auto-update; many an hour is a crash loop. ${cf}`,
-      labelNames: T_LABELS,
-      type: 'counter',
-    },
-    {
-      name: 'cloudflare_tunnel_status_transitions_total',
-      help: `Tunnel status changes this exporter process has observed between polls. ${cf}`,
-      labelNames: T_LABELS,
-      type: 'counter',
-    },
-    g('cloudflare_tunnel_connector_info', `Tunnel connector metadata (cloudflared version, architecture, origin IP); always 1. ${cf}`, [
-      ...C_LABELS,
-      'version',
-      'arch',
-      'origin_ip',
-    ]),
-    g('cloudflare_tunnel_connector_active_connections', `Connections the connector holds now. ${cf}`, C_LABELS),
-    g(
-      'cloudflare_tunnel_connector_missing_connections',
-      `Derived by the exporter, from the connector's first read: the connections it should hold (CLOUDFLARED_HA_CONNECTIONS for cfd_tunnel connectors, cloudflared's --ha-connections, 4 by default; else the most it held in its last 10 reads, overlaps left out) minus those it holds now; 0 for a connector replaced by a newer one. ${cf}`,
-      [...T_LABELS, 'connector_id'],
-    ),
-    g('cloudflare_tunnel_connector_config_version', `Remote configuration version the connector runs. ${cf}`, C_LABELS),
-    g('cloudflare_tunnel_connector_started_timestamp_seconds', `When the connector process started (run_at), in Unix seconds. ${cf}`, C_LABELS),
-    g('cloudflare_tunnel_connector_ha_status', `WARP Connector high-availability status as a state set (active, passive, offline). ${cf}`, [
-      ...C_LABELS,
-      'ha_status',
-    ]),
-    g('cloudflare_gateway_proxy_endpoint_info', `Zero Trust Gateway proxy endpoint metadata; always 1. ${gw}`, [
-      'account_id',
-      'endpoint_id',
-      'name',
-      'kind',
-      'subdomain',
-    ]),
-    g('cloudflare_gateway_proxy_endpoint_ip_ranges', `CIDRs allowed to use the Gateway proxy endpoint (0 for identity endpoints). ${gw}`, [
-      'account_id',
-      'endpoint_id',
-      'name',
-    ]),
-    g('posthog_proxy_record_info', `PostHog managed reverse proxy record metadata; always 1. ${ph}`, [
-      'organization_id',
-      'record_id',
-      'domain',
-      'target_cname',
-    ]),
-    g(
-      'posthog_proxy_record_status',
-      `Proxy record status as a state set: 1 for the current status (waiting, issuing, valid, warning, erroring, deleting, timed_out, unknown), 0 for the others. ${ph}`,
-      [...R_LABELS, 'status'],
-    ),
-    g('posthog_proxy_record_created_timestamp_seconds', `When the proxy record was created, in Unix seconds. ${ph}`, R_LABELS),
-    g('posthog_proxy_record_updated_timestamp_seconds', `When the proxy record last changed, in Unix seconds. ${ph}`, R_LABELS),
-    g('posthog_proxy_records_max', `Proxy records the organization's plan allows (max_proxy_records); absent when the server does not report it. ${ph}`, [
-      'organization_id',
-    ]),
-    g(
-      'cloudflare_tunnel_exporter_collector_success',
-      'Whether the last poll of this collector and scope (account or organization id) succeeded: 1 yes, 0 no.',
-      ['collector', 'scope'],
-    ),
-    g('cloudflare_tunnel_exporter_collector_duration_seconds', 'How long the last poll of this collector and scope took, in seconds.', ['collector', 'scope']),
-    g('cloudflare_tunnel_exporter_collector_last_success_timestamp_seconds', 'When this collector and scope last polled successfully, in Unix seconds.', [
-      'collector',
-      'scope',
-    ]),
-  ];
-}
-
 export function createExporterMetrics(options: MetricsOptions): ExporterMetrics {
   const now = options.now ?? steadyNow;
   const registry = new Registry();
@@ -228,7 +103,12 @@ export function createExporterMetrics(options: MetricsOptions): ExporterMetrics 
   const processMetrics = createProcessMetrics();
 
   // The domain part, rendered in the background after each snapshot change (see ./render.ts).
-  const render = createRenderer({ families: domainFamilies(options.intervals), snapshot: options.snapshot, staleDataMaxAgeMs: options.staleDataMaxAgeMs, now });
+  const render = createRenderer({
+    families: snapshotFamilies(options.intervals),
+    snapshot: options.snapshot,
+    staleDataMaxAgeMs: options.staleDataMaxAgeMs,
+    now,
+  });
   let latest: Rendered | undefined;
   let rendering: Promise<Rendered> | undefined;
   let scheduled: { timer: ReturnType<typeof setTimeout>; at: number } | undefined;

@@ -1,9 +1,7 @@
 // The Node.js process metrics, under the names, help texts, types and labels of prom-client's
-// collectDefaultMetrics, read and formatted synchronously at each scrape. Through prom-client's
-// registry the same families took 0.95 ms of every scrape in the exporter at 10 tunnels (0.65 ms in
-// a bare process; mostly its async collect-and-format path, the reads take about 0.1 ms in a loop);
-// here 0.67-0.70 ms, of which 0.24 ms are the /proc reads (docs/performance.md). Differences, on
-// purpose:
+// collectDefaultMetrics, one table entry each (domain/family.ts), read once and formatted
+// synchronously at each scrape, without prom-client's async registry (what that saves is in
+// docs/performance.md). Differences, on purpose:
 // - the three gauges prom-client names *_total (nodejs_active_{handles,requests,resources}_total)
 //   are left out: promtool rejects the whole exposition for them, and each is the sum of the
 //   family of the same name without the suffix;
@@ -12,9 +10,9 @@
 import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8';
-import type { Sample } from '../domain/family.js';
+import type { Emit, Family } from '../domain/family.js';
 import { openLagWindow } from './event-loop-lag.js';
-import { type FamilyHeader, formatFamily } from './text-format.js';
+import { formatFamily } from './text-format.js';
 
 export interface ProcessMetrics {
   /** The families as exposition text, one line per sample, ending with a newline. */
@@ -77,10 +75,10 @@ function procStatus(): { read(): { rss: number; size: number; data: number } | u
   return { read, close };
 }
 
-function countBy(names: readonly string[]): Sample[] {
+function countBy(names: readonly string[], emit: Emit): void {
   const counts = new Map<string, number>();
   for (const name of names) counts.set(name, (counts.get(name) ?? 0) + 1);
-  return [...counts].map(([type, n]) => ({ labels: { type }, value: n }));
+  for (const [type, n] of counts) emit([type], n);
 }
 
 /** Constructor names of libuv handles or requests (prom-client's grouping). */
@@ -99,8 +97,97 @@ interface GcKind {
   count: number;
 }
 
-const gauge = (name: string, help: string): FamilyHeader => ({ name, help, type: 'gauge' });
-const one = (value: number): Sample[] => (Number.isNaN(value) ? [] : [{ labels: {}, value }]);
+/** One scrape's readings of the process. */
+interface Reading {
+  cpu: NodeJS.CpuUsage;
+  heap: ReturnType<typeof getHeapStatistics>;
+  vm: { rss: number; size: number; data: number } | undefined;
+  openFds: number | undefined;
+  maxFds: number | undefined;
+  lag: ReturnType<ReturnType<typeof openLagWindow>['read']>;
+  spaces: { space: string; total: number; used: number; available: number }[];
+}
+
+const internals = process as unknown as { _getActiveHandles?: () => unknown[]; _getActiveRequests?: () => unknown[] };
+const [major, minor, patch] = process.version.slice(1).split('.');
+const VERSION_VALUES = [process.version, major ?? '', minor ?? '', patch ?? ''];
+
+/** A family of one unlabelled sample; NaN or undefined is no sample. */
+function single(name: string, help: string, value: (r: Reading) => number | undefined, type: 'gauge' | 'counter' = 'gauge'): Family<Reading> {
+  return {
+    name,
+    help,
+    type,
+    labels: [],
+    samples: (r, emit) => {
+      const v = value(r);
+      if (v !== undefined && !Number.isNaN(v)) emit([], v);
+    },
+  };
+}
+
+function perSpace(name: string, help: string, value: (s: Reading['spaces'][number]) => number): Family<Reading> {
+  return {
+    name,
+    help,
+    type: 'gauge',
+    labels: ['space'],
+    samples: (r, emit) => {
+      for (const s of r.spaces) emit([s.space], value(s));
+    },
+  };
+}
+
+function byType(name: string, help: string, names: () => readonly string[]): Family<Reading> {
+  return { name, help, type: 'gauge', labels: ['type'], samples: (_, emit) => countBy(names(), emit) };
+}
+
+/** prom-client's families in its order; those that need procfs only on Linux. */
+const FAMILIES: Family<Reading>[] = [
+  single('process_cpu_user_seconds_total', 'Total user CPU time spent in seconds.', (r) => r.cpu.user / 1e6, 'counter'),
+  single('process_cpu_system_seconds_total', 'Total system CPU time spent in seconds.', (r) => r.cpu.system / 1e6, 'counter'),
+  single('process_cpu_seconds_total', 'Total user and system CPU time spent in seconds.', (r) => (r.cpu.user + r.cpu.system) / 1e6, 'counter'),
+  single('process_start_time_seconds', 'Start time of the process since unix epoch in seconds.', () => START_SECONDS),
+  single('process_resident_memory_bytes', 'Resident memory size in bytes.', (r) => (r.vm ? r.vm.rss : process.memoryUsage.rss())),
+  ...(LINUX
+    ? [
+        single('process_virtual_memory_bytes', 'Virtual memory size in bytes.', (r) => r.vm?.size),
+        single('process_heap_bytes', 'Process heap size in bytes.', (r) => r.vm?.data),
+        single('process_open_fds', 'Number of open file descriptors.', (r) => r.openFds),
+        single('process_max_fds', 'Maximum number of open file descriptors.', (r) => r.maxFds),
+      ]
+    : []),
+  single('nodejs_eventloop_lag_seconds', 'Lag of event loop in seconds.', (r) => r.lag.lag),
+  single('nodejs_eventloop_lag_min_seconds', 'The minimum recorded event loop delay.', (r) => r.lag.min),
+  single('nodejs_eventloop_lag_max_seconds', 'The maximum recorded event loop delay.', (r) => r.lag.max),
+  single('nodejs_eventloop_lag_mean_seconds', 'The mean of the recorded event loop delays.', (r) => r.lag.mean),
+  single('nodejs_eventloop_lag_stddev_seconds', 'The standard deviation of the recorded event loop delays.', (r) => r.lag.stddev),
+  single('nodejs_eventloop_lag_p50_seconds', 'The 50th percentile of the recorded event loop delays.', (r) => r.lag.p50),
+  single('nodejs_eventloop_lag_p90_seconds', 'The 90th percentile of the recorded event loop delays.', (r) => r.lag.p90),
+  single('nodejs_eventloop_lag_p99_seconds', 'The 99th percentile of the recorded event loop delays.', (r) => r.lag.p99),
+  byType('nodejs_active_resources', 'Number of active resources that are currently keeping the event loop alive, grouped by async resource type.', () =>
+    process.getActiveResourcesInfo(),
+  ),
+  byType('nodejs_active_handles', 'Number of active libuv handles grouped by handle type. Every handle type is C++ class name.', () =>
+    constructorNames(internals._getActiveHandles?.()),
+  ),
+  byType('nodejs_active_requests', 'Number of active libuv requests grouped by request type. Every request type is C++ class name.', () =>
+    constructorNames(internals._getActiveRequests?.()),
+  ),
+  single('nodejs_heap_size_total_bytes', 'Process heap size from Node.js in bytes.', (r) => r.heap.total_heap_size),
+  single('nodejs_heap_size_used_bytes', 'Process heap size used from Node.js in bytes.', (r) => r.heap.used_heap_size),
+  single('nodejs_external_memory_bytes', 'Node.js external memory size in bytes.', (r) => r.heap.external_memory),
+  perSpace('nodejs_heap_space_size_total_bytes', 'Process heap space size total from Node.js in bytes.', (s) => s.total),
+  perSpace('nodejs_heap_space_size_used_bytes', 'Process heap space size used from Node.js in bytes.', (s) => s.used),
+  perSpace('nodejs_heap_space_size_available_bytes', 'Process heap space size available from Node.js in bytes.', (s) => s.available),
+  {
+    name: 'nodejs_version_info',
+    help: 'Node.js version info.',
+    type: 'gauge',
+    labels: ['version', 'major', 'minor', 'patch'],
+    samples: (_, emit) => emit(VERSION_VALUES, 1),
+  },
+];
 
 export function createProcessMetrics(): ProcessMetrics {
   const lag = openLagWindow();
@@ -125,11 +212,6 @@ export function createProcessMetrics(): ProcessMetrics {
     }
   });
   observer.observe({ entryTypes: ['gc'] });
-  const nodeVersion = process.version;
-  const [major, minor, patch] = nodeVersion.slice(1).split('.');
-  const versionLabels = { version: nodeVersion, major: major ?? '', minor: minor ?? '', patch: patch ?? '' };
-  const internals = process as unknown as { _getActiveHandles?: () => unknown[]; _getActiveRequests?: () => unknown[] };
-
   function gcFamily(): string {
     const name = 'nodejs_gc_duration_seconds';
     const lines = [`# HELP ${name} Garbage collection duration by kind, one of major, minor, incremental or weakcb.`, `# TYPE ${name} histogram`];
@@ -144,77 +226,39 @@ export function createProcessMetrics(): ProcessMetrics {
     return lines.join('\n');
   }
 
+  function read(): Reading {
+    // First: its first read opens /proc/self/status, which the descriptor count then includes.
+    const vm = status.read();
+    let openFds: number | undefined;
+    if (LINUX) {
+      try {
+        // Less the descriptor readdirSync itself had open.
+        openFds = readdirSync('/proc/self/fd').length - 1;
+      } catch {
+        openFds = undefined;
+      }
+    }
+    return {
+      cpu: process.cpuUsage(),
+      // process.memoryUsage() reads the same heap statistics, and the resident size again.
+      heap: getHeapStatistics(),
+      vm,
+      openFds,
+      maxFds: fdLimit,
+      lag: lag.read(),
+      spaces: getHeapSpaceStatistics().map((s) => ({
+        space: s.space_name.slice(0, s.space_name.indexOf('_space')),
+        total: s.space_size,
+        used: s.space_used_size,
+        available: s.space_available_size,
+      })),
+    };
+  }
+
   return {
     render() {
-      const cpu = process.cpuUsage();
-      // process.memoryUsage() reads the same heap statistics, and the resident size again.
-      const heap = getHeapStatistics();
-      const vm = status.read();
-      let openFds: number | undefined;
-      if (LINUX) {
-        try {
-          // Less the descriptor readdirSync itself had open.
-          openFds = readdirSync('/proc/self/fd').length - 1;
-        } catch {
-          openFds = undefined;
-        }
-      }
-      const lagStats = lag.read();
-      const spaces = getHeapSpaceStatistics().map((s) => ({ ...s, space: s.space_name.slice(0, s.space_name.indexOf('_space')) }));
-      const families: [FamilyHeader, Sample[]][] = [
-        [{ name: 'process_cpu_user_seconds_total', help: 'Total user CPU time spent in seconds.', type: 'counter' }, one(cpu.user / 1e6)],
-        [{ name: 'process_cpu_system_seconds_total', help: 'Total system CPU time spent in seconds.', type: 'counter' }, one(cpu.system / 1e6)],
-        [{ name: 'process_cpu_seconds_total', help: 'Total user and system CPU time spent in seconds.', type: 'counter' }, one((cpu.user + cpu.system) / 1e6)],
-        [gauge('process_start_time_seconds', 'Start time of the process since unix epoch in seconds.'), one(START_SECONDS)],
-        [gauge('process_resident_memory_bytes', 'Resident memory size in bytes.'), one(vm ? vm.rss : process.memoryUsage.rss())],
-      ];
-      if (vm) {
-        families.push(
-          [gauge('process_virtual_memory_bytes', 'Virtual memory size in bytes.'), one(vm.size)],
-          [gauge('process_heap_bytes', 'Process heap size in bytes.'), one(vm.data)],
-        );
-      }
-      if (LINUX) families.push([gauge('process_open_fds', 'Number of open file descriptors.'), openFds === undefined ? [] : one(openFds)]);
-      if (fdLimit !== undefined) families.push([gauge('process_max_fds', 'Maximum number of open file descriptors.'), one(fdLimit)]);
-      families.push(
-        [gauge('nodejs_eventloop_lag_seconds', 'Lag of event loop in seconds.'), one(lagStats.lag)],
-        [gauge('nodejs_eventloop_lag_min_seconds', 'The minimum recorded event loop delay.'), one(lagStats.min)],
-        [gauge('nodejs_eventloop_lag_max_seconds', 'The maximum recorded event loop delay.'), one(lagStats.max)],
-        [gauge('nodejs_eventloop_lag_mean_seconds', 'The mean of the recorded event loop delays.'), one(lagStats.mean)],
-        [gauge('nodejs_eventloop_lag_stddev_seconds', 'The standard deviation of the recorded event loop delays.'), one(lagStats.stddev)],
-        [gauge('nodejs_eventloop_lag_p50_seconds', 'The 50th percentile of the recorded event loop delays.'), one(lagStats.p50)],
-        [gauge('nodejs_eventloop_lag_p90_seconds', 'The 90th percentile of the recorded event loop delays.'), one(lagStats.p90)],
-        [gauge('nodejs_eventloop_lag_p99_seconds', 'The 99th percentile of the recorded event loop delays.'), one(lagStats.p99)],
-        [
-          gauge('nodejs_active_resources', 'Number of active resources that are currently keeping the event loop alive, grouped by async resource type.'),
-          countBy(process.getActiveResourcesInfo()),
-        ],
-        [
-          gauge('nodejs_active_handles', 'Number of active libuv handles grouped by handle type. Every handle type is C++ class name.'),
-          countBy(constructorNames(internals._getActiveHandles?.())),
-        ],
-        [
-          gauge('nodejs_active_requests', 'Number of active libuv requests grouped by request type. Every request type is C++ class name.'),
-          countBy(constructorNames(internals._getActiveRequests?.())),
-        ],
-        [gauge('nodejs_heap_size_total_bytes', 'Process heap size from Node.js in bytes.'), one(heap.total_heap_size)],
-        [gauge('nodejs_heap_size_used_bytes', 'Process heap size used from Node.js in bytes.'), one(heap.used_heap_size)],
-        [gauge('nodejs_external_memory_bytes', 'Node.js external memory size in bytes.'), one(heap.external_memory)],
-        [
-          gauge('nodejs_heap_space_size_total_bytes', 'Process heap space size total from Node.js in bytes.'),
-          spaces.map((s) => ({ labels: { space: s.space }, value: s.space_size })),
-        ],
-        [
-          gauge('nodejs_heap_space_size_used_bytes', 'Process heap space size used from Node.js in bytes.'),
-          spaces.map((s) => ({ labels: { space: s.space }, value: s.space_used_size })),
-        ],
-        [
-          gauge('nodejs_heap_space_size_available_bytes', 'Process heap space size available from Node.js in bytes.'),
-          spaces.map((s) => ({ labels: { space: s.space }, value: s.space_available_size })),
-        ],
-        [gauge('nodejs_version_info', 'Node.js version info.'), [{ labels: versionLabels, value: 1 }]],
-      );
-      return `${families.map(([header, samples]) => formatFamily(header, samples)).join('\n')}\n${gcFamily()}\n`;
+      const reading = read();
+      return `${FAMILIES.map((family) => formatFamily(family, [reading])).join('\n')}\n${gcFamily()}\n`;
     },
     close() {
       lag.close();

@@ -20,15 +20,12 @@
 // The result also says when the next series expires (STALE_DATA_MAX_AGE), so the caller renders
 // again then even when nothing changes.
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import type { Families } from '../domain/family.js';
 import type { Tunnel, TunnelConnections } from '../domain/types.js';
 import { type Snapshot, tunnelKey } from '../snapshot/store.js';
-import { collectGatewayMetrics } from '../sources/gateway/families.js';
-import { collectCollectorMetrics } from '../sources/health.js';
-import { collectProxyRecordMetrics } from '../sources/proxy-records/families.js';
-import { tunnelSamples } from '../sources/tunnels/families.js';
+import { tunnelView } from '../sources/tunnels/families.js';
+import type { SnapshotFamilies } from './families.js';
 import { combine, deflateSegment, deflateSegmentSync, EMPTY_SEGMENT, inflateSegment, type Segment } from './gzip-stream.js';
-import { formatHeader, formatSamples } from './text-format.js';
+import { formatHeader, formatItem } from './text-format.js';
 
 /** Tunnels per block: 2 to 5 MB of text (0.2 to 0.6 MB compressed), 16 segments per 1,000 tunnels. */
 const TUNNELS_PER_BLOCK = 1000;
@@ -36,12 +33,6 @@ const TUNNELS_PER_BLOCK = 1000;
 const FORMATTED_PER_SLICE = 250;
 /** Tunnels looked at between two yields to the event loop. */
 const TUNNELS_PER_SLICE = 2000;
-
-export interface FamilyDefinition {
-  name: string;
-  help: string;
-  type: 'gauge' | 'counter';
-}
 
 export interface Rendered {
   /** The snapshot version rendered. */
@@ -107,19 +98,21 @@ export function sourceCount(snapshot: Snapshot): number {
 }
 
 export function createRenderer(options: {
-  families: FamilyDefinition[];
+  families: SnapshotFamilies;
   snapshot: () => Snapshot;
   staleDataMaxAgeMs: number;
   now: () => number;
   /** Tests use small blocks to exercise block boundaries with few tunnels. */
   tunnelsPerBlock?: number;
 }) {
-  const { families, staleDataMaxAgeMs: maxAge } = options;
+  const { staleDataMaxAgeMs: maxAge } = options;
+  const perTunnel = options.families.tunnels;
+  // The tunnel families first, then each small source's.
+  const families = [...perTunnel, ...options.families.rest.flatMap((g) => g.families)];
   const perBlock = options.tunnelsPerBlock ?? TUNNELS_PER_BLOCK;
   // Each family's header, after the previous family's last line: the families are separated by a
   // blank line, and every line ends with a newline.
   const headers = families.map((f, i) => deflateSegmentSync(`${i > 0 ? '\n' : ''}${formatHeader(f)}\n`));
-  const byName = new Map(families.map((f, i) => [f.name, i]));
   /** Per account, per tunnel id. */
   const known = new Map<string, Map<string, RenderedTunnel>>();
   let blocks: Block[] = [];
@@ -128,12 +121,8 @@ export function createRenderer(options: {
   let restBefore: ({ lines: string; segment: Segment } | undefined)[] = [];
 
   const linesOf = (tunnel: Tunnel, conns: TunnelConnections | undefined, transitions: number): (string | undefined)[] => {
-    const samples: Families = new Map();
-    tunnelSamples(tunnel, conns, transitions, samples);
-    return families.map((f) => {
-      const s = samples.get(f.name);
-      return s && s.length > 0 ? formatSamples(f.name, s) : undefined;
-    });
+    const view = tunnelView(tunnel, conns, transitions);
+    return families.map((_, f) => (f < perTunnel.length ? formatItem(perTunnel[f] as (typeof perTunnel)[number], view) : undefined));
   };
 
   /**
@@ -326,20 +315,21 @@ export function createRenderer(options: {
     blocks = nextBlocks;
 
     // The small sources, whole each time: Gateway endpoints, proxy records, poll health.
-    const rest: Families = new Map();
-    collectGatewayMetrics(snapshot, t, maxAge, rest);
-    collectProxyRecordMetrics(snapshot, t, maxAge, rest);
-    collectCollectorMetrics(snapshot, rest);
     for (const entry of [...snapshot.gateway_proxy_endpoints.values(), ...snapshot.proxy_records.values()]) {
       if (entry.lastSuccessAt !== undefined && t - entry.lastSuccessAt <= maxAge) nextExpiry = Math.min(nextExpiry, entry.lastSuccessAt + maxAge + 1);
     }
     const restLines: ({ lines: string; segment: Segment } | undefined)[] = families.map(() => undefined);
-    for (const [name, samples] of rest) {
-      const i = byName.get(name);
-      if (i === undefined || samples.length === 0) continue;
-      const lines = `${formatSamples(name, samples)}\n`;
-      const before = restBefore[i];
-      restLines[i] = before?.lines === lines ? before : { lines, segment: await deflateSegment(lines) };
+    let i = perTunnel.length;
+    for (const group of options.families.rest) {
+      const items = group.items(snapshot, t, maxAge);
+      for (const family of group.families) {
+        const f = i++;
+        const lines = items.map((item) => formatItem(family, item)).filter((l) => l !== undefined);
+        if (lines.length === 0) continue;
+        const text = `${lines.join('\n')}\n`;
+        const before = restBefore[f];
+        restLines[f] = before?.lines === text ? before : { lines: text, segment: await deflateSegment(text) };
+      }
     }
     restBefore = restLines;
 

@@ -1,14 +1,7 @@
-// The Prometheus text format (0.0.4) for the domain families, written directly from the samples
-// the pure collectors return (metrics/render.ts). prom-client renders the exporter's own live
-// metrics; the snapshot's series, hundreds of thousands for a large fleet, go through this
-// instead, which is several times faster than storing them in prom-client gauges.
-import type { Sample } from '../domain/family.js';
-
-export interface FamilyHeader {
-  name: string;
-  help: string;
-  type: 'gauge' | 'counter';
-}
+// The Prometheus text format (0.0.4) of a family (domain/family.ts), written directly: prom-client
+// renders the exporter's own live metrics; the snapshot's series, hundreds of thousands for a large
+// fleet, go through this instead, several times faster than prom-client gauges (docs/performance.md).
+import type { Family } from '../domain/family.js';
 
 const NEEDS_ESCAPE = /[\\\n"]/;
 const escapeHelp = (text: string) => text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
@@ -22,22 +15,41 @@ function formatValue(value: number): string {
 }
 
 /** A family's HELP and TYPE lines, without a trailing newline. */
-export function formatHeader(header: FamilyHeader): string {
-  return `# HELP ${header.name} ${escapeHelp(header.help)}\n# TYPE ${header.name} ${header.type}`;
+export function formatHeader(family: Pick<Family<never>, 'name' | 'help' | 'type'>): string {
+  return `# HELP ${family.name} ${escapeHelp(family.help)}\n# TYPE ${family.name} ${family.type}`;
 }
 
-/** A line per sample, joined by newlines, without a trailing newline. */
-export function formatSamples(name: string, samples: readonly Sample[]): string {
-  const lines: string[] = [];
-  for (const { labels, value } of samples) {
-    let pairs = '';
-    for (const key in labels) pairs += `${pairs ? ',' : ''}${key}="${escapeLabelValue(labels[key] as string)}"`;
-    lines.push(`${name}${pairs ? `{${pairs}}` : ''} ${formatValue(value)}`);
+/** Per family, `name{label="` and `,label="` for each label: built once. */
+const labelOpenings = new WeakMap<Family<never>, string[]>();
+
+function openingsOf(family: Family<never>): string[] {
+  let openings = labelOpenings.get(family);
+  if (!openings) {
+    openings = family.labels.map((label, i) => `${i === 0 ? `${family.name}{` : ','}${label}="`);
+    labelOpenings.set(family, openings);
   }
-  return lines.join('\n');
+  return openings;
 }
 
-/** One family: HELP, TYPE and a line per sample, without a trailing newline. */
-export function formatFamily(header: FamilyHeader, samples: readonly Sample[]): string {
-  return samples.length > 0 ? `${formatHeader(header)}\n${formatSamples(header.name, samples)}` : formatHeader(header);
+/** The lines of one item's samples, joined by newlines, without a trailing one; undefined when it has none. */
+export function formatItem<T>(family: Family<T>, item: T): string | undefined {
+  const openings = openingsOf(family as Family<never>);
+  let out: string | undefined;
+  family.samples(item, (values, value) => {
+    let line = openings.length === 0 ? family.name : '';
+    for (let i = 0; i < openings.length; i++) line += `${openings[i]}${escapeLabelValue(values[i] ?? '')}"`;
+    line += `${openings.length === 0 ? '' : '}'} ${formatValue(value)}`;
+    out = out === undefined ? line : `${out}\n${line}`;
+  });
+  return out;
+}
+
+/** One family over its items: HELP, TYPE and a line per sample, without a trailing newline. */
+export function formatFamily<T>(family: Family<T>, items: Iterable<T>): string {
+  let text = formatHeader(family);
+  for (const item of items) {
+    const lines = formatItem(family, item);
+    if (lines !== undefined) text += `\n${lines}`;
+  }
+  return text;
 }

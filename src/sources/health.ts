@@ -1,17 +1,37 @@
-// Per-collector poll health from the snapshot: success, duration and last success, per scope.
+// The poll health families of every source, one table entry each (domain/family.ts): success,
+// duration and last success per collector and scope (account or organization id). Pure.
 import { toWall } from '../clock.js';
-import { addSample, type Families, seconds } from '../domain/family.js';
-import { COLLECTORS, type Snapshot } from '../snapshot/store.js';
+import { type Family, seconds } from '../domain/family.js';
+import type { CollectorName, SourceEntry } from '../snapshot/store.js';
 
-export function collectCollectorMetrics(snapshot: Snapshot, families: Families): void {
-  for (const collector of COLLECTORS) {
-    for (const [scope, entry] of snapshot[collector]) {
-      const labels = { collector, scope };
-      addSample(families, 'cloudflare_tunnel_exporter_collector_success', labels, entry.last.ok ? 1 : 0);
-      addSample(families, 'cloudflare_tunnel_exporter_collector_duration_seconds', labels, entry.last.durationSeconds);
-      if (entry.lastSuccessAt !== undefined) {
-        addSample(families, 'cloudflare_tunnel_exporter_collector_last_success_timestamp_seconds', labels, seconds(toWall(entry.lastSuccessAt)));
-      }
-    }
-  }
+export interface PollHealth {
+  collector: CollectorName;
+  scope: string;
+  entry: SourceEntry<unknown>;
 }
+
+const labels = ['collector', 'scope'] as const;
+
+export const HEALTH_FAMILIES: Family<PollHealth>[] = [
+  {
+    name: 'cloudflare_tunnel_exporter_collector_success',
+    help: 'Whether the last poll of this collector and scope (account or organization id) succeeded: 1 yes, 0 no.',
+    type: 'gauge',
+    labels,
+    samples: (h, emit) => emit([h.collector, h.scope], h.entry.last.ok ? 1 : 0),
+  },
+  {
+    name: 'cloudflare_tunnel_exporter_collector_duration_seconds',
+    help: 'How long the last poll of this collector and scope took, in seconds.',
+    type: 'gauge',
+    labels,
+    samples: (h, emit) => emit([h.collector, h.scope], h.entry.last.durationSeconds),
+  },
+  {
+    name: 'cloudflare_tunnel_exporter_collector_last_success_timestamp_seconds',
+    help: 'When this collector and scope last polled successfully, in Unix seconds.',
+    type: 'gauge',
+    labels,
+    samples: (h, emit) => h.entry.lastSuccessAt !== undefined && emit([h.collector, h.scope], seconds(toWall(h.entry.lastSuccessAt))),
+  },
+];

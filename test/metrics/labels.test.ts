@@ -1,8 +1,8 @@
-// Every sample the collectors produce carries exactly the labels docs/metrics.md gives its family, in order.
+// Every snapshot family has samples in a fleet with every kind of series, each with the labels of its table entry, in order.
 import { describe, expect, it } from 'vitest';
 import { createExporter } from '../../src/exporter.js';
 import { silentLogger } from '../../src/log.js';
-import { domainFamilies } from '../../src/metrics/exporter-metrics.js';
+import { domainFamilies } from '../../src/metrics/families.js';
 import { parseExposition } from '../helpers/exposition.js';
 import { simulator, simulatorConfig } from '../helpers/simulator.js';
 
@@ -19,7 +19,7 @@ describe('metric labels', () => {
       for (const family of families) {
         const own = samples.filter((s) => s.name === family.name);
         expect(own.length, family.name).toBeGreaterThan(0);
-        for (const s of own) expect(Object.keys(s.labels), family.name).toEqual(family.labelNames);
+        for (const s of own) expect(Object.keys(s.labels), family.name).toEqual(family.labels);
       }
     } finally {
       await exporter.stop();

@@ -5,7 +5,7 @@
 import { constants, inflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { Tunnel, TunnelConnections } from '../../src/domain/types.js';
-import { domainFamilies } from '../../src/metrics/exporter-metrics.js';
+import { snapshotFamilies } from '../../src/metrics/families.js';
 import type { Segment } from '../../src/metrics/gzip-stream.js';
 import { createRenderer } from '../../src/metrics/snapshot-exposition.js';
 import { createSnapshotStore } from '../../src/snapshot/store.js';
@@ -33,7 +33,7 @@ describe('incremental render', () => {
     const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)] as T;
     let clock = 1_800_000_000_000;
     const store = createSnapshotStore();
-    const families = domainFamilies(INTERVALS);
+    const families = snapshotFamilies(INTERVALS);
     const options = { families, snapshot: store.snapshot, staleDataMaxAgeMs: MAX_AGE, now: () => clock, tunnelsPerBlock: 3 };
     const incremental = createRenderer(options);
     const text = async (render: ReturnType<typeof createRenderer>) => textOf((await render()).segments);
@@ -127,7 +127,7 @@ describe('incremental render', () => {
   it("keeps a changed block's segment of a family whose lines did not change (a connections read leaves the status lines as they were)", async () => {
     const store = createSnapshotStore();
     const clock = 1_800_000_000_000;
-    const render = createRenderer({ families: domainFamilies(INTERVALS), snapshot: store.snapshot, staleDataMaxAgeMs: MAX_AGE, now: () => clock });
+    const render = createRenderer({ families: snapshotFamilies(INTERVALS), snapshot: store.snapshot, staleDataMaxAgeMs: MAX_AGE, now: () => clock });
     const fleet: Tunnel[] = ['a', 'b'].map((id) => ({ accountId: 'acc', id, name: id, type: 'cfd_tunnel', status: 'healthy', configSrc: 'local' }));
     store.recordSuccess('tunnels', 'acc', fleet, { ok: true, at: clock, durationSeconds: 0 });
     const read = (connector: string): TunnelConnections =>
@@ -161,7 +161,7 @@ describe('incremental render', () => {
     const store = createSnapshotStore();
     const clock = 1_800_000_000_000;
     const render = createRenderer({
-      families: domainFamilies(INTERVALS),
+      families: snapshotFamilies(INTERVALS),
       snapshot: store.snapshot,
       staleDataMaxAgeMs: MAX_AGE,
       now: () => clock,

@@ -1,18 +1,24 @@
-// Zero Trust Gateway proxy endpoint series from the snapshot, rendered when it changes (never at scrape time). Pure.
+// The Zero Trust Gateway proxy endpoint families, one table entry each (domain/family.ts), made
+// from one endpoint at a time. Pure.
+import type { Family } from '../../domain/family.js';
+import type { ProxyEndpoint } from '../../domain/types.js';
 
-import { addSample, type Families } from '../../domain/family.js';
-import { freshData, type Snapshot } from '../../snapshot/store.js';
-
-export function collectGatewayMetrics(snapshot: Snapshot, now: number, maxAgeMs: number, families: Families): void {
-  for (const entry of snapshot.gateway_proxy_endpoints.values()) {
-    for (const e of freshData(entry, now, maxAgeMs) ?? []) {
-      addSample(
-        families,
-        'cloudflare_gateway_proxy_endpoint_info',
-        { account_id: e.accountId, endpoint_id: e.id, name: e.name, kind: e.kind, subdomain: e.subdomain },
-        1,
-      );
-      addSample(families, 'cloudflare_gateway_proxy_endpoint_ip_ranges', { account_id: e.accountId, endpoint_id: e.id, name: e.name }, e.ipRanges);
-    }
-  }
+/** `polled` ends every HELP: how often the endpoints are read and why never at scrape time. */
+export function gatewayFamilies(polled: string): Family<ProxyEndpoint>[] {
+  return [
+    {
+      name: 'cloudflare_gateway_proxy_endpoint_info',
+      help: `Zero Trust Gateway proxy endpoint metadata; always 1. ${polled}`,
+      type: 'gauge',
+      labels: ['account_id', 'endpoint_id', 'name', 'kind', 'subdomain'],
+      samples: (e, emit) => emit([e.accountId, e.id, e.name, e.kind, e.subdomain], 1),
+    },
+    {
+      name: 'cloudflare_gateway_proxy_endpoint_ip_ranges',
+      help: `CIDRs allowed to use the Gateway proxy endpoint (0 for identity endpoints). ${polled}`,
+      type: 'gauge',
+      labels: ['account_id', 'endpoint_id', 'name'],
+      samples: (e, emit) => emit([e.accountId, e.id, e.name], e.ipRanges),
+    },
+  ];
 }

@@ -1,20 +1,61 @@
-// PostHog proxy record series from the snapshot, rendered when it changes (never at scrape time). Pure.
+// The PostHog proxy record families, one table entry each (domain/family.ts), made from one
+// organization's records at a time. Pure.
+import { type Emit, type Family, seconds, stateSet } from '../../domain/family.js';
+import { PROXY_RECORD_STATUSES, type ProxyRecord, type ProxyRecords } from '../../domain/types.js';
 
-import { addSample, addStateSet, type Families, seconds } from '../../domain/family.js';
-import { PROXY_RECORD_STATUSES } from '../../domain/types.js';
-import { freshData, type Snapshot } from '../../snapshot/store.js';
+export interface OrganizationRecords {
+  organizationId: string;
+  data: ProxyRecords;
+}
 
-export function collectProxyRecordMetrics(snapshot: Snapshot, now: number, maxAgeMs: number, families: Families): void {
-  for (const [organizationId, entry] of snapshot.proxy_records) {
-    const data = freshData(entry, now, maxAgeMs);
-    if (!data) continue;
-    if (data.maxProxyRecords !== undefined) addSample(families, 'posthog_proxy_records_max', { organization_id: organizationId }, data.maxProxyRecords);
-    for (const r of data.records) {
-      const R = { organization_id: organizationId, record_id: r.id, domain: r.domain };
-      addSample(families, 'posthog_proxy_record_info', { organization_id: organizationId, record_id: r.id, domain: r.domain, target_cname: r.targetCname }, 1);
-      addStateSet(families, 'posthog_proxy_record_status', R, 'status', PROXY_RECORD_STATUSES, r.status);
-      if (r.createdAt !== undefined) addSample(families, 'posthog_proxy_record_created_timestamp_seconds', R, seconds(r.createdAt));
-      if (r.updatedAt !== undefined) addSample(families, 'posthog_proxy_record_updated_timestamp_seconds', R, seconds(r.updatedAt));
-    }
-  }
+const R = ['organization_id', 'record_id', 'domain'] as const;
+
+/** Per record: the values of R and the record. */
+function eachRecord(o: OrganizationRecords, each: (values: readonly string[], record: ProxyRecord) => void): void {
+  for (const r of o.data.records) each([o.organizationId, r.id, r.domain], r);
+}
+
+const whenSet = (emit: Emit, values: readonly string[], at: number | undefined) => {
+  if (at !== undefined) emit(values, seconds(at));
+};
+
+/** `polled` ends every HELP: how often the records are read. */
+export function proxyRecordFamilies(polled: string): Family<OrganizationRecords>[] {
+  return [
+    {
+      name: 'posthog_proxy_record_info',
+      help: `PostHog managed reverse proxy record metadata; always 1. ${polled}`,
+      type: 'gauge',
+      labels: [...R, 'target_cname'],
+      samples: (o, emit) => eachRecord(o, (values, r) => emit([...values, r.targetCname], 1)),
+    },
+    {
+      name: 'posthog_proxy_record_status',
+      help: `Proxy record status as a state set: 1 for the current status (waiting, issuing, valid, warning, erroring, deleting, timed_out, unknown), 0 for the others. ${polled}`,
+      type: 'gauge',
+      labels: [...R, 'status'],
+      samples: (o, emit) => eachRecord(o, (values, r) => stateSet(emit, values, PROXY_RECORD_STATUSES, r.status)),
+    },
+    {
+      name: 'posthog_proxy_record_created_timestamp_seconds',
+      help: `When the proxy record was created, in Unix seconds. ${polled}`,
+      type: 'gauge',
+      labels: R,
+      samples: (o, emit) => eachRecord(o, (values, r) => whenSet(emit, values, r.createdAt)),
+    },
+    {
+      name: 'posthog_proxy_record_updated_timestamp_seconds',
+      help: `When the proxy record last changed, in Unix seconds. ${polled}`,
+      type: 'gauge',
+      labels: R,
+      samples: (o, emit) => eachRecord(o, (values, r) => whenSet(emit, values, r.updatedAt)),
+    },
+    {
+      name: 'posthog_proxy_records_max',
+      help: `Proxy records the organization's plan allows (max_proxy_records); absent when the server does not report it. ${polled}`,
+      type: 'gauge',
+      labels: ['organization_id'],
+      samples: (o, emit) => o.data.maxProxyRecords !== undefined && emit([o.organizationId], o.data.maxProxyRecords),
+    },
+  ];
 }

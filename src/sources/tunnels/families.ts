@@ -1,38 +1,173 @@
-// Tunnel, connector and connection series from the snapshot, one tunnel at a time (so the renderer
-// can reuse a tunnel's lines while nothing about it changed). Pure: no I/O.
-
-import { addSample, addStateSet, type Families, seconds } from '../../domain/family.js';
-import { activeConnections, countByColo, HA_STATUSES, missingConnections, TUNNEL_STATUSES, type Tunnel, type TunnelConnections } from '../../domain/types.js';
+// The tunnel, connector and connection families, one table entry each (domain/family.ts), made
+// from one tunnel at a time so the renderer can keep a tunnel's lines while nothing about it
+// changed. Pure: no I/O.
+import { type Emit, type Family, seconds, stateSet } from '../../domain/family.js';
+import {
+  activeConnections,
+  type ColoCounts,
+  type Connector,
+  countByColo,
+  HA_STATUSES,
+  missingConnections,
+  TUNNEL_STATUSES,
+  type Tunnel,
+  type TunnelConnections,
+} from '../../domain/types.js';
 
 /**
- * Every series of one tunnel. `conns` is left out by the caller when that tunnel's connections
- * data is missing or older than STALE_DATA_MAX_AGE: then only its list series are shown.
+ * One tunnel as its families read it. `conns` is left out when that tunnel's connections data is
+ * missing or too old (STALE_DATA_MAX_AGE): then only its list series are shown.
  */
-export function tunnelSamples(t: Tunnel, conns: TunnelConnections | undefined, transitions: number, families: Families): void {
-  const T = { account_id: t.accountId, tunnel_id: t.id, tunnel_name: t.name, tunnel_type: t.type };
-  addSample(families, 'cloudflare_tunnel_info', { ...T, config_src: t.configSrc }, 1);
-  addStateSet(families, 'cloudflare_tunnel_status', T, 'status', TUNNEL_STATUSES, t.status);
-  if (t.createdAt !== undefined) addSample(families, 'cloudflare_tunnel_created_timestamp_seconds', T, seconds(t.createdAt));
-  if (t.connsActiveAt !== undefined) addSample(families, 'cloudflare_tunnel_connected_since_timestamp_seconds', T, seconds(t.connsActiveAt));
-  if (t.connsInactiveAt !== undefined) addSample(families, 'cloudflare_tunnel_disconnected_since_timestamp_seconds', T, seconds(t.connsInactiveAt));
-  addSample(families, 'cloudflare_tunnel_status_transitions_total', T, transitions);
-  if (!conns) return;
+export interface TunnelView {
+  tunnel: Tunnel;
+  conns: TunnelConnections | undefined;
+  transitions: number;
+  /** The values of T: account_id, tunnel_id, tunnel_name, tunnel_type. */
+  T: readonly string[];
+  colos: Map<string, ColoCounts> | undefined;
+}
 
-  addSample(families, 'cloudflare_tunnel_connectors', T, conns.connectors.length);
-  addSample(families, 'cloudflare_tunnel_connector_replacements_total', T, conns.replacements);
-  for (const connector of conns.connectors) {
-    const C = { account_id: t.accountId, tunnel_id: t.id, connector_id: connector.id };
-    addSample(families, 'cloudflare_tunnel_connector_info', { ...C, version: connector.version, arch: connector.arch, origin_ip: connector.originIp }, 1);
-    addSample(families, 'cloudflare_tunnel_connector_active_connections', C, activeConnections(connector));
-    addSample(families, 'cloudflare_tunnel_connector_missing_connections', { ...T, connector_id: connector.id }, missingConnections(connector));
-    if (connector.configVersion !== undefined) addSample(families, 'cloudflare_tunnel_connector_config_version', C, connector.configVersion);
-    if (connector.runAt !== undefined) addSample(families, 'cloudflare_tunnel_connector_started_timestamp_seconds', C, seconds(connector.runAt));
-    if (connector.haStatus !== undefined) addStateSet(families, 'cloudflare_tunnel_connector_ha_status', C, 'ha_status', HA_STATUSES, connector.haStatus);
-  }
-  for (const [colo, count] of countByColo(conns)) {
-    const TC = { ...T, colo };
-    addSample(families, 'cloudflare_tunnel_connections', TC, count.active);
-    addSample(families, 'cloudflare_tunnel_pending_reconnect_connections', TC, count.pending);
-    addSample(families, 'cloudflare_tunnel_connection_reconnects_total', TC, count.reconnects);
-  }
+export function tunnelView(tunnel: Tunnel, conns: TunnelConnections | undefined, transitions: number): TunnelView {
+  return { tunnel, conns, transitions, T: [tunnel.accountId, tunnel.id, tunnel.name, tunnel.type], colos: conns ? countByColo(conns) : undefined };
+}
+
+const T = ['account_id', 'tunnel_id', 'tunnel_name', 'tunnel_type'] as const;
+const C = ['account_id', 'tunnel_id', 'connector_id'] as const;
+
+const whenSet = (emit: Emit, values: readonly string[], at: number | undefined) => {
+  if (at !== undefined) emit(values, seconds(at));
+};
+
+/** Per connector of a read tunnel: the values of C and the connector. */
+function eachConnector(v: TunnelView, each: (values: readonly string[], connector: Connector) => void): void {
+  for (const connector of v.conns?.connectors ?? []) each([v.tunnel.accountId, v.tunnel.id, connector.id], connector);
+}
+
+function eachColo(v: TunnelView, emit: Emit, value: (count: ColoCounts) => number): void {
+  for (const [colo, count] of v.colos ?? []) emit([...v.T, colo], value(count));
+}
+
+/** `polled` ends every HELP: how often the list is read and why never at scrape time. */
+export function tunnelFamilies(polled: string): Family<TunnelView>[] {
+  return [
+    {
+      name: 'cloudflare_tunnel_info',
+      help: `Cloudflare Tunnel metadata; always 1. ${polled}`,
+      type: 'gauge',
+      labels: [...T, 'config_src'],
+      samples: (v, emit) => emit([...v.T, v.tunnel.configSrc], 1),
+    },
+    {
+      name: 'cloudflare_tunnel_status',
+      help: `Tunnel status as a state set: 1 for the current status (healthy, degraded, down, inactive, unknown), 0 for the others. ${polled}`,
+      type: 'gauge',
+      labels: [...T, 'status'],
+      samples: (v, emit) => stateSet(emit, v.T, TUNNEL_STATUSES, v.tunnel.status),
+    },
+    {
+      name: 'cloudflare_tunnel_created_timestamp_seconds',
+      help: `When the tunnel was created, in Unix seconds. ${polled}`,
+      type: 'gauge',
+      labels: T,
+      samples: (v, emit) => whenSet(emit, v.T, v.tunnel.createdAt),
+    },
+    {
+      name: 'cloudflare_tunnel_connected_since_timestamp_seconds',
+      help: `When the tunnel last became connected (conns_active_at), in Unix seconds; absent when never. ${polled}`,
+      type: 'gauge',
+      labels: T,
+      samples: (v, emit) => whenSet(emit, v.T, v.tunnel.connsActiveAt),
+    },
+    {
+      name: 'cloudflare_tunnel_disconnected_since_timestamp_seconds',
+      help: `When the tunnel last lost its connections (conns_inactive_at), in Unix seconds; absent when never. ${polled}`,
+      type: 'gauge',
+      labels: T,
+      samples: (v, emit) => whenSet(emit, v.T, v.tunnel.connsInactiveAt),
+    },
+    {
+      name: 'cloudflare_tunnel_connectors',
+      help: `Connectors (cloudflared or WARP Connector instances) the connections endpoint lists for the tunnel. ${polled}`,
+      type: 'gauge',
+      labels: T,
+      samples: (v, emit) => v.conns && emit(v.T, v.conns.connectors.length),
+    },
+    {
+      name: 'cloudflare_tunnel_connections',
+      help: `Connections the tunnel's connectors hold to a Cloudflare colo now. ${polled}`,
+      type: 'gauge',
+      labels: [...T, 'colo'],
+      samples: (v, emit) => eachColo(v, emit, (count) => count.active),
+    },
+    {
+      name: 'cloudflare_tunnel_pending_reconnect_connections',
+      help: `Derived by the exporter (Cloudflare's is_pending_reconnect now always reports false): connections seen at an earlier read and gone from a connector that is still listed, not replaced by a newer connector, and holding fewer than it should (CLOUDFLARED_HA_CONNECTIONS, or learned); in the colo they were in; plus any the API still flags. A connection never seen (short from the start) has no colo: it shows only in connector_missing_connections. ${polled}`,
+      type: 'gauge',
+      labels: [...T, 'colo'],
+      samples: (v, emit) => eachColo(v, emit, (count) => count.pending),
+    },
+    {
+      name: 'cloudflare_tunnel_connection_reconnects_total',
+      help: `Derived by the exporter: new connection ids that filled a gap left by a dropped connection (or arrived just before it went, when one read lists both), counted in the colo of the connection replaced, since this process started. Reconnects between two reads of the tunnel that leave the same count show as one. ${polled}`,
+      type: 'counter',
+      labels: [...T, 'colo'],
+      samples: (v, emit) => eachColo(v, emit, (count) => count.reconnects),
+    },
+    {
+      name: 'cloudflare_tunnel_connector_replacements_total',
+      help: `Derived by the exporter: connector takeovers seen since this process started: a new connector (cloudflared makes a new connector id at every start: restarts, auto-updates, rescheduled pods) took over from one that emptied or left the list. The emptied one counts no pending and no missing. About one a day per connector is the auto-update; many an hour is a crash loop. ${polled}`,
+      type: 'counter',
+      labels: T,
+      samples: (v, emit) => v.conns && emit(v.T, v.conns.replacements),
+    },
+    {
+      name: 'cloudflare_tunnel_status_transitions_total',
+      help: `Tunnel status changes this exporter process has observed between polls. ${polled}`,
+      type: 'counter',
+      labels: T,
+      samples: (v, emit) => emit(v.T, v.transitions),
+    },
+    {
+      name: 'cloudflare_tunnel_connector_info',
+      help: `Tunnel connector metadata (cloudflared version, architecture, origin IP); always 1. ${polled}`,
+      type: 'gauge',
+      labels: [...C, 'version', 'arch', 'origin_ip'],
+      samples: (v, emit) => eachConnector(v, (values, c) => emit([...values, c.version, c.arch, c.originIp], 1)),
+    },
+    {
+      name: 'cloudflare_tunnel_connector_active_connections',
+      help: `Connections the connector holds now. ${polled}`,
+      type: 'gauge',
+      labels: C,
+      samples: (v, emit) => eachConnector(v, (values, c) => emit(values, activeConnections(c))),
+    },
+    {
+      name: 'cloudflare_tunnel_connector_missing_connections',
+      help: `Derived by the exporter, from the connector's first read: the connections it should hold (CLOUDFLARED_HA_CONNECTIONS for cfd_tunnel connectors, cloudflared's --ha-connections, 4 by default; else the most it held in its last 10 reads, overlaps left out) minus those it holds now; 0 for a connector replaced by a newer one. ${polled}`,
+      type: 'gauge',
+      labels: [...T, 'connector_id'],
+      samples: (v, emit) => eachConnector(v, (_, c) => emit([...v.T, c.id], missingConnections(c))),
+    },
+    {
+      name: 'cloudflare_tunnel_connector_config_version',
+      help: `Remote configuration version the connector runs. ${polled}`,
+      type: 'gauge',
+      labels: C,
+      samples: (v, emit) => eachConnector(v, (values, c) => c.configVersion !== undefined && emit(values, c.configVersion)),
+    },
+    {
+      name: 'cloudflare_tunnel_connector_started_timestamp_seconds',
+      help: `When the connector process started (run_at), in Unix seconds. ${polled}`,
+      type: 'gauge',
+      labels: C,
+      samples: (v, emit) => eachConnector(v, (values, c) => whenSet(emit, values, c.runAt)),
+    },
+    {
+      name: 'cloudflare_tunnel_connector_ha_status',
+      help: `WARP Connector high-availability status as a state set (active, passive, offline). ${polled}`,
+      type: 'gauge',
+      labels: [...C, 'ha_status'],
+      samples: (v, emit) => eachConnector(v, (values, c) => c.haStatus !== undefined && stateSet(emit, values, HA_STATUSES, c.haStatus)),
+    },
+  ];
 }

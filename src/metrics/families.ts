@@ -1,0 +1,65 @@
+// The snapshot's families in the order /metrics shows them: each source's table (its own folder
+// under sources/), then poll health, with what each takes from the snapshot. A family's HELP ends
+// with how often its source is polled.
+import { formatDuration } from '../config/duration.js';
+import type { Family } from '../domain/family.js';
+import type { PollIntervals } from '../domain/types.js';
+import { COLLECTORS, freshData, type Snapshot } from '../snapshot/store.js';
+import { gatewayFamilies } from '../sources/gateway/families.js';
+import { HEALTH_FAMILIES, type PollHealth } from '../sources/health.js';
+import { type OrganizationRecords, proxyRecordFamilies } from '../sources/proxy-records/families.js';
+import { type TunnelView, tunnelFamilies } from '../sources/tunnels/families.js';
+
+/** Families of a small source, rendered whole at every render from the items the snapshot holds now. */
+export interface FamilyGroup<T> {
+  families: Family<T>[];
+  items(snapshot: Snapshot, now: number, maxAgeMs: number): T[];
+}
+
+export interface SnapshotFamilies {
+  /** Rendered per tunnel, in blocks (./snapshot-exposition.ts); first in the exposition. */
+  tunnels: Family<TunnelView>[];
+  rest: FamilyGroup<unknown>[];
+}
+
+const WHY = 'Cloudflare allows 1200 API requests per 5 minutes per user, so the exporter polls on a timer and never calls the API at scrape time';
+
+const gateway: (polled: string) => FamilyGroup<unknown> = (polled) => ({
+  families: gatewayFamilies(polled),
+  items: (snapshot, now, maxAgeMs) => [...snapshot.gateway_proxy_endpoints.values()].flatMap((entry) => freshData(entry, now, maxAgeMs) ?? []),
+});
+
+const proxyRecords: (polled: string) => FamilyGroup<unknown> = (polled) => ({
+  families: proxyRecordFamilies(polled),
+  items: (snapshot, now, maxAgeMs) => {
+    const out: OrganizationRecords[] = [];
+    for (const [organizationId, entry] of snapshot.proxy_records) {
+      const data = freshData(entry, now, maxAgeMs);
+      if (data) out.push({ organizationId, data });
+    }
+    return out;
+  },
+});
+
+const health: FamilyGroup<unknown> = {
+  families: HEALTH_FAMILIES,
+  items: (snapshot) => COLLECTORS.flatMap((collector) => [...snapshot[collector]].map(([scope, entry]): PollHealth => ({ collector, scope, entry }))),
+};
+
+export function snapshotFamilies(intervals: PollIntervals): SnapshotFamilies {
+  const every = (s: number) => formatDuration(s * 1000, { largest: 'h' });
+  return {
+    tunnels: tunnelFamilies(`Polled every ${every(intervals.tunnelsSeconds)} (TUNNELS_SCHEDULE); ${WHY}.`),
+    rest: [
+      gateway(`Polled every ${every(intervals.gatewaySeconds)} (GATEWAY_SCHEDULE); ${WHY}.`),
+      proxyRecords(`Polled every ${every(intervals.proxyRecordsSeconds)} (PROXY_RECORDS_SCHEDULE) from the PostHog API, not at scrape time.`),
+      health,
+    ],
+  };
+}
+
+/** Every snapshot family, in exposition order (docs and tests read their names and labels). */
+export function domainFamilies(intervals: PollIntervals): Family<unknown>[] {
+  const { tunnels, rest } = snapshotFamilies(intervals);
+  return [...(tunnels as Family<unknown>[]), ...rest.flatMap((g) => g.families)];
+}
