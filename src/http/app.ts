@@ -1,6 +1,6 @@
 // The exporter's HTTP handler, a plain (Request) => Response function so it is tested without a
 // port: /metrics (from memory, gzip when asked), /-/healthy, /-/ready and a landing page.
-import type { ScrapeBody } from '../metrics/exporter-metrics.js';
+import type { ScrapeBody } from '../metrics/scrape.js';
 import type { BasicAuthCheck } from './basic-auth.js';
 import { type LandingPageData, renderLandingPage } from './landing.js';
 
@@ -22,22 +22,24 @@ export interface HttpAppOptions {
 
 export type HttpApp = (request: Request) => Promise<Response>;
 
-/**
- * The buffers behind a /metrics response. The server writes them to the socket as they are (tens of
- * megabytes at 10,000 tunnels: copying them into a fetch body on every scrape would cost more than
- * the write), with the live part and a Content-Length; the Response itself streams the same
- * buffers, so tests can read it as usual.
- */
-const rawBodies = new WeakMap<Response, ScrapeBody>();
+/** Everything the exporter serves is read-only. */
+export const ALLOWED_METHODS = 'GET, HEAD';
 
-export function rawBody(response: Response): ScrapeBody | undefined {
-  return rawBodies.get(response);
+/** The answer to any other method; the server sends it too for a method no Request can carry (TRACE, CONNECT). */
+export function methodNotAllowed(headers: Record<string, string> = {}): Response {
+  return new Response('Method Not Allowed\n', { status: 405, headers: { ...headers, allow: ALLOWED_METHODS, 'content-type': 'text/plain; charset=utf-8' } });
 }
 
-function bufferResponse(scraped: ScrapeBody, init: ResponseInit): Response {
+/**
+ * A /metrics response: the live part is rendered first (a few kilobytes), so the length is known
+ * and a failure is still a 500; then the body streams the prerendered buffers as they are (tens of
+ * megabytes at 10,000 tunnels, never copied) and the live part, one chunk per read.
+ */
+async function metricsResponse(scraped: ScrapeBody, headers: Record<string, string>): Promise<Response> {
+  const live = await scraped.live();
   async function* parts() {
     yield* scraped.prerendered;
-    yield await scraped.live();
+    yield live;
   }
   const chunks = parts();
   const body = new ReadableStream<Uint8Array>(
@@ -51,12 +53,10 @@ function bufferResponse(scraped: ScrapeBody, init: ResponseInit): Response {
         await chunks.return(undefined);
       },
     },
-    // Nothing is pulled until the body is read: the server writes the same parts itself (rawBody).
+    // A chunk is made only when it is read: a plain body is inflated at the reader's pace.
     { highWaterMark: 0 },
   );
-  const response = new Response(body, init);
-  rawBodies.set(response, scraped);
-  return response;
+  return new Response(body, { status: 200, headers: { ...headers, 'content-length': String(scraped.length + live.length) } });
 }
 
 export function createHttpApp(options: HttpAppOptions): HttpApp {
@@ -64,10 +64,8 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     new Response(body, { status, headers: { ...options.headers, ...headers } });
   const text = (body: string, status = 200) => respond(body, status, { 'content-type': 'text/plain; charset=utf-8' });
 
-  return async (request) => {
-    if (request.method !== 'GET' && request.method !== 'HEAD') {
-      return respond('Method Not Allowed\n', 405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' });
-    }
+  const route = async (request: Request): Promise<Response> => {
+    if (request.method !== 'GET' && request.method !== 'HEAD') return methodNotAllowed(options.headers);
     const { pathname } = new URL(request.url);
     // Liveness and readiness answer without credentials, as container and Kubernetes probes need;
     // unauthenticated, readiness does not list what it waits for (account and organization ids).
@@ -85,15 +83,15 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
 
     if (pathname === options.telemetryPath) {
       const gzipped = /\bgzip\b/i.test(request.headers.get('accept-encoding') ?? '');
-      return bufferResponse(await options.scrapeMetrics(gzipped), {
-        status: 200,
-        headers: {
-          ...options.headers,
-          'content-type': options.metricsContentType,
-          vary: 'Accept-Encoding',
-          ...(gzipped ? { 'content-encoding': 'gzip' } : {}),
-        },
-      });
+      const headers = {
+        ...options.headers,
+        'content-type': options.metricsContentType,
+        vary: 'Accept-Encoding',
+        ...(gzipped ? { 'content-encoding': 'gzip' } : {}),
+      };
+      // HEAD renders nothing.
+      if (request.method === 'HEAD') return new Response(null, { status: 200, headers });
+      return metricsResponse(await options.scrapeMetrics(gzipped), headers);
     }
     if (pathname === '/-/healthy') return text('Healthy\n');
     if (pathname === '/-/ready') {
@@ -111,5 +109,13 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
       return respond(page, 200, { 'content-type': 'text/html; charset=utf-8' });
     }
     return text('Not Found\n', 404);
+  };
+
+  // HEAD is GET without the body, for every path.
+  return async (request) => {
+    const response = await route(request);
+    if (request.method !== 'HEAD' || response.body === null) return response;
+    await response.body.cancel();
+    return new Response(null, { status: response.status, headers: response.headers });
   };
 }

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { ListenAddress } from '../config/schema.js';
 import type { Logger } from '../log.js';
-import { type HttpApp, rawBody } from './app.js';
+import { ALLOWED_METHODS, type HttpApp, methodNotAllowed } from './app.js';
 import type { WebConfig } from './web-config.js';
 
 export interface RunningServer {
@@ -17,8 +17,8 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Everything the exporter serves is read-only. */
-const METHODS = new Set(['GET', 'HEAD']);
+/** Methods the fetch Request cannot carry: answered with the app's 405 without building one. */
+const NO_REQUEST = new Set(['CONNECT', 'TRACE', 'TRACK']);
 
 class BadRequest extends Error {}
 
@@ -90,6 +90,39 @@ function drained(res: http.ServerResponse): Promise<void> {
   });
 }
 
+/**
+ * Sends a Response as it is: its status, its headers and its body read chunk by chunk. What is
+ * ready at once goes in one write (the prerendered /metrics: about 180 buffers of one gzip stream
+ * at 10,000 tunnels, one writev); a body made as it goes (plain text inflated) is read at the
+ * client's pace, a few megabytes queued at most, and no longer once the client has left.
+ */
+async function send(res: http.ServerResponse, response: Response): Promise<void> {
+  const headers: Record<string, string> = {};
+  response.headers.forEach((value, name) => {
+    headers[name] = value;
+  });
+  res.writeHead(response.status, headers);
+  if (!response.body) {
+    res.end();
+    return;
+  }
+  res.cork();
+  try {
+    for await (const chunk of response.body) {
+      if (res.destroyed) break;
+      res.write(chunk);
+      if (res.writableLength > QUEUED_AT_MOST) {
+        res.uncork();
+        await drained(res);
+        res.cork();
+      }
+    }
+  } finally {
+    res.uncork();
+  }
+  if (!res.destroyed) res.end();
+}
+
 function plain(res: http.ServerResponse, status: number, text: string, extra: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', connection: 'close', ...extra });
   res.end(`${text}\n`);
@@ -138,59 +171,16 @@ export async function serve(
     res.once('finish', () => {
       if (!socket.destroyed) idle.add(socket);
     });
-    if (!METHODS.has(req.method ?? '')) {
-      plain(res, 405, 'Method Not Allowed', { allow: 'GET, HEAD' });
-      return;
-    }
-    let request: Request;
+    let request: Request | undefined;
     try {
-      request = toRequest(req, scheme);
+      if (!NO_REQUEST.has(req.method ?? '')) request = toRequest(req, scheme);
     } catch (err) {
       log.debug({ err: (err as Error).message, host: req.headers.host, target: req.url }, 'bad request');
       plain(res, 400, 'Bad Request');
       return;
     }
-    app(request)
-      .then(async (response) => {
-        const headers: Record<string, string> = {};
-        response.headers.forEach((value, name) => {
-          headers[name] = value;
-        });
-        const scraped = rawBody(response);
-        if (scraped) {
-          if (req.method === 'HEAD') {
-            res.writeHead(response.status, headers);
-            res.end();
-            return;
-          }
-          // The live part first (a few kilobytes, under a millisecond): the length is then known, a
-          // failure is still a 500, and a prerendered body leaves in one write.
-          const live = await scraped.live();
-          res.writeHead(response.status, { ...headers, 'content-length': String(scraped.length + live.length) });
-          if (Array.isArray(scraped.prerendered)) {
-            // About 180 segments of one gzip stream at 10,000 tunnels (500 at 30,000): one writev.
-            res.cork();
-            for (const chunk of scraped.prerendered) res.write(chunk);
-            res.write(live);
-            res.uncork();
-          } else {
-            // Text made as it goes out (plain, inflated): at the client's pace, a few megabytes
-            // queued at most. (Waiting for 'drain' after every chunk would let the socket run dry
-            // between two chunks.)
-            for await (const chunk of scraped.prerendered) {
-              if (res.destroyed) break;
-              res.write(chunk);
-              if (res.writableLength > QUEUED_AT_MOST) await drained(res);
-            }
-            if (res.destroyed) return;
-            res.write(live);
-          }
-          res.end();
-          return;
-        }
-        res.writeHead(response.status, headers);
-        res.end(req.method === 'HEAD' ? undefined : Buffer.from(await response.arrayBuffer()));
-      })
+    (request ? app(request) : Promise.resolve(methodNotAllowed()))
+      .then((response) => send(res, response))
       .catch((err: unknown) => {
         log.error({ err }, 'HTTP handler failed');
         // Once part of a body is out, cutting the response short is what tells the client it failed.
@@ -237,7 +227,7 @@ export async function serve(
   else server.on('connection', admit);
   // CONNECT never reaches the request handler; without this node drops the socket unanswered.
   server.on('connect', (_req: http.IncomingMessage, socket: import('node:stream').Duplex) => {
-    socket.end('HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    socket.end(`HTTP/1.1 405 Method Not Allowed\r\nAllow: ${ALLOWED_METHODS}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   });
 
   await new Promise<void>((resolve, reject) => {

@@ -135,6 +135,14 @@ describe('HTTP app', () => {
     expect((await app()(get('/nope'))).status).toBe(404);
   });
 
+  it('answers HEAD as GET without a body, on every path', async () => {
+    for (const path of ['/', '/metrics', '/-/healthy', '/nope']) {
+      const [head, full] = [await app()(new Request(`http://exporter${path}`, { method: 'HEAD' })), await app()(get(path))];
+      expect([head.status, head.headers.get('content-type')], path).toEqual([full.status, full.headers.get('content-type')]);
+      expect(await head.text(), path).toBe('');
+    }
+  });
+
   it('asks for bcrypt basic auth when configured', async () => {
     const hash = bcrypt.hashSync('s3cret', 4);
     const a = app({ basicAuth: createBasicAuth(new Map([['prom', hash]])), headers: { 'x-frame-options': 'DENY' } });

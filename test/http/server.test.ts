@@ -89,6 +89,38 @@ describe('HTTP server: /metrics', () => {
     expect(body).toBe('a 1\nb 2\nc 3\n');
   });
 
+  it("sends exactly the bytes of the app's Response, for every path", async () => {
+    const { port } = (await start()).address();
+    const app = createHttpApp({
+      telemetryPath: '/metrics',
+      version: 'test',
+      scrapeMetrics: scrapeBody,
+      metricsContentType: 'text/plain; version=0.0.4; charset=utf-8',
+      waitingFor: () => [],
+      landing: () => ({ docsUrl: 'https://docs.example/', now: 0, sources: [] }),
+    });
+    const rawBytes = (path: string) =>
+      new Promise<{ status: number; allow: string | undefined; body: Buffer }>((resolve, reject) => {
+        const req = http.request({ host: '127.0.0.1', port, path, method: path === '/trace' ? 'TRACE' : 'GET' }, (res) => {
+          const parts: Buffer[] = [];
+          res.on('data', (d: Buffer) => parts.push(d));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, allow: res.headers.allow, body: Buffer.concat(parts) }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    for (const path of ['/metrics', '/', '/-/healthy', '/-/ready', '/nowhere']) {
+      const own = await app(new Request(`http://127.0.0.1${path}`));
+      const sent = await rawBytes(path);
+      expect(sent.status, path).toBe(own.status);
+      expect(sent.body.equals(Buffer.from(await own.arrayBuffer())), path).toBe(true);
+    }
+    // A method no Request can carry gets the app's own 405.
+    const trace = await rawBytes('/trace');
+    const own = await app(new Request('http://127.0.0.1/metrics', { method: 'POST' }));
+    expect([trace.status, trace.allow, trace.body.toString()]).toEqual([405, own.headers.get('allow'), await own.text()]);
+  });
+
   it('answers HEAD without rendering the live part', async () => {
     let rendered = 0;
     const { port } = (
