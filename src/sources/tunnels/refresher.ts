@@ -1,18 +1,12 @@
-// The connections refresh: a continuous, budgeted loop over every listed tunnel that can have
-// connections, instead of one crawl per list poll. Each tunnel is read at most once per tunnels
-// interval, in this order:
-//   1. tunnels whose status, conns_active_at or conns_inactive_at changed since their last read
-//      (a tunnel that just came up gets its colos at once);
-//   2. degraded tunnels, but never two slots in a row while another tunnel is due: however many
-//      are degraded, the rest get at least every other slot;
-//   3. the rest, never read first, then oldest data first, so nothing starves.
-// Each result is stored as soon as it is read (batched for at most BATCH_MS), so no tunnel's series
-// wait for a whole crawl. Requests go through the `refresh` lane of the budget: the lists have
-// first claim, the refresh takes what is left. Concurrency follows the budget and the API's
+// The connections refresh's runner: a continuous, budgeted loop over every listed tunnel that can
+// have connections, in the order of its queue (./refresh-queue.ts), instead of one crawl per list
+// poll. Each result is stored as soon as it is read (batched for at most BATCH_MS), so no tunnel's
+// series wait for a whole crawl. Requests go through the `refresh` lane of the budget: the lists
+// have first claim, the refresh takes what is left. Concurrency follows the budget and the API's
 // latency: enough requests in flight to use the refresh share, no more.
 import { createTokenBucket, type Pace } from '../../budget/window.js';
 import { delay, steadyNow } from '../../clock.js';
-import { needsConnectionsCall, type Tunnel, type TunnelConnections } from '../../domain/types.js';
+import type { Tunnel, TunnelConnections } from '../../domain/types.js';
 import type { Logger } from '../../log.js';
 import type { SnapshotStore } from '../../snapshot/store.js';
 import { ApiAbortedError, ApiRateLimitedError } from '../../transport/errors.js';
@@ -22,39 +16,13 @@ import { errorMessage } from '../poll.js';
 import { listConnectors } from './connectors-api.js';
 import { normalizeConnectors } from './normalize.js';
 import { deriveConnectors } from './reconnects.js';
+import { type QueuedTunnel, RefreshQueue, type Urgency } from './refresh-queue.js';
 
 /** cloudflared's default --ha-connections. */
 const DEFAULT_HA_CONNECTIONS = 4;
 
 const BATCH_MS = 200;
 const MAX_CONCURRENCY = 32;
-
-/** What a tunnel's list entry said at a reference point: a change from it makes the tunnel urgent. */
-interface ListValues {
-  status: string;
-  activeAt: number | undefined;
-  inactiveAt: number | undefined;
-}
-
-// One shape for every tunnel: the scans over all entries (next(), queued()) stay fast at 10,000.
-const valuesOf = (t: Tunnel): ListValues => ({ status: t.status, activeAt: t.connsActiveAt, inactiveAt: t.connsInactiveAt });
-const changedFrom = (ref: ListValues, t: Tunnel) => ref.status !== t.status || ref.activeAt !== t.connsActiveAt || ref.inactiveAt !== t.connsInactiveAt;
-
-interface Entry {
-  accountId: string;
-  tunnel: Tunnel;
-  /** Whether its status means it can have connectors worth a call (inactive and long-down: no). */
-  needsCall: boolean;
-  /**
-   * The list values of its last read, or of the last list that decided it needs no call, or, for
-   * a tunnel never read, of the list that first showed it: a change from them makes it urgent.
-   */
-  reference: ListValues;
-  readAt?: number;
-  /** After a failed read, not before this. */
-  retryAt?: number;
-  inFlight: boolean;
-}
 
 export interface ConnectionsRefresher {
   /** A new tunnel list for an account: new and changed tunnels are queued, gone ones forgotten. */
@@ -92,29 +60,20 @@ export interface RefresherOptions {
   now?: () => number;
 }
 
-export function createConnectionsRefresher(options: RefresherOptions): ConnectionsRefresher {
-  const { client, store, intervalMs } = options;
-  const haConnections = options.haConnections ?? DEFAULT_HA_CONNECTIONS;
-  const now = options.now ?? steadyNow;
-  const controller = new AbortController();
-  const entries = new Map<string, Entry>();
+/**
+ * The results of reads, staged per account and written to the store together at most BATCH_MS
+ * later, with the account's outcome: which tunnels' latest read failed, and why.
+ */
+function createBatch(store: SnapshotStore, now: () => number) {
   const listed = new Map<string, Set<string>>();
   const failing = new Map<string, Map<string, string>>();
   const pending = new Map<string, Map<string, TunnelConnections>>();
-  let flushTimer: ReturnType<typeof setTimeout> | undefined;
-  let wake: (() => void) | undefined;
-  let running = 0;
-  let started = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   let latencyMs = 200;
-  const workers = new Set<Promise<void>>();
-  const bucket = createTokenBucket(options.pace, now);
-  /** Waits for a slot in the refresh's pace. */
-  const takeToken = () => bucket.take(controller.signal);
-
-  const key = (accountId: string, tunnelId: string) => `${accountId}/${tunnelId}`;
 
   const flush = () => {
-    flushTimer = undefined;
+    if (timer) clearTimeout(timer);
+    timer = undefined;
     for (const [accountId, results] of pending) {
       const fails = failing.get(accountId) ?? new Map<string, string>();
       const [firstId, firstError] = fails.entries().next().value ?? [];
@@ -128,160 +87,206 @@ export function createConnectionsRefresher(options: RefresherOptions): Connectio
     }
     pending.clear();
   };
-  const stage = (accountId: string, data: TunnelConnections) => {
-    let results = pending.get(accountId);
-    if (!results) {
-      results = new Map();
-      pending.set(accountId, results);
+  const soon = () => {
+    timer ??= setTimeout(flush, BATCH_MS);
+  };
+  const failuresOf = (accountId: string) => {
+    let fails = failing.get(accountId);
+    if (!fails) {
+      fails = new Map();
+      failing.set(accountId, fails);
     }
-    results.set(data.tunnelId, data);
-    flushTimer ??= setTimeout(flush, BATCH_MS);
+    return fails;
   };
 
-  const previousOf = (accountId: string, tunnelId: string) =>
-    pending.get(accountId)?.get(tunnelId) ?? store.snapshot().connections.get(accountId)?.data?.get(tunnelId);
-
-  /**
-   * 0: its list values changed from its reference (it came up, went down, reconnected);
-   * 1: degraded, and due or never read; 2: the rest, due or never read;
-   * undefined: not due, in flight, waiting after a failure, or no call needed. A tunnel never read
-   * is not urgent by itself: with a fleet larger than the budget the first crawl never ends, and a
-   * tunnel that comes up must not wait behind it.
-   */
-  const classOf = (e: Entry, t: number): number | undefined => {
-    if (!e.needsCall || e.inFlight || (e.retryAt !== undefined && e.retryAt > t)) return undefined;
-    if (changedFrom(e.reference, e.tunnel)) return 0;
-    if (e.readAt !== undefined && e.readAt + intervalMs > t) return undefined;
-    return e.tunnel.status === 'degraded' ? 1 : 2;
+  return {
+    flush,
+    /** The account's list: what the store keeps; its news even when no tunnel changed (gone tunnels go). */
+    listed(accountId: string, ids: Set<string>) {
+      listed.set(accountId, ids);
+      for (const id of failing.get(accountId)?.keys() ?? []) if (!ids.has(id)) failing.get(accountId)?.delete(id);
+      if (!pending.has(accountId)) pending.set(accountId, new Map());
+      soon();
+    },
+    stage(accountId: string, data: TunnelConnections, error?: string) {
+      if (error === undefined) failing.get(accountId)?.delete(data.tunnelId);
+      else failuresOf(accountId).set(data.tunnelId, error);
+      let results = pending.get(accountId);
+      if (!results) {
+        results = new Map();
+        pending.set(accountId, results);
+      }
+      results.set(data.tunnelId, data);
+      soon();
+    },
+    /** The tunnel's latest data: staged, else stored. */
+    previous: (accountId: string, tunnelId: string) =>
+      pending.get(accountId)?.get(tunnelId) ?? store.snapshot().connections.get(accountId)?.data?.get(tunnelId),
+    observeLatency(ms: number) {
+      latencyMs = latencyMs * 0.8 + ms * 0.2;
+    },
+    latencyMs: () => latencyMs,
+    /** The accounts whose list has arrived. */
+    accounts: () => listed.keys(),
   };
-  /** Within a class, never read first, then oldest data first. */
-  const older = (a: Entry, b: Entry | undefined) => b === undefined || (a.readAt ?? -Infinity) < (b.readAt ?? -Infinity);
-  /** Whether the last slot went to a degraded tunnel (class 1): the next goes to class 2 if one is due. */
-  let lastWasDegraded = false;
-  const pickOf = (best: (Entry | undefined)[]): Entry | undefined => best[0] ?? (lastWasDegraded ? (best[2] ?? best[1]) : (best[1] ?? best[2]));
+}
 
-  /** The tunnel next() chose, and whether it was chosen as a degraded one (class 1). */
-  type Picked = { entry: Entry; degraded: boolean };
+type Batch = ReturnType<typeof createBatch>;
 
-  /** Tunnels due per account, as of the last scan (see queued()). */
-  let dueCounts = new Map<string, number>();
+/** No connectors, decided from the list (inactive, long down); reconnects counted so far stay. */
+function noCallData(tunnel: Tunnel, previous: TunnelConnections | undefined, t: number): TunnelConnections {
+  return {
+    tunnelId: tunnel.id,
+    connectors: [],
+    reconnects: previous?.reconnects ?? new Map(),
+    replacements: previous?.replacements ?? 0,
+    fetchedAt: t,
+    fetched: false,
+  };
+}
 
-  /**
-   * The next tunnel to read, or the time the next one falls due. The scan also counts the tunnels
-   * due per account: the refresh scans at every decision (a list arriving, a read done, a tunnel
-   * falling due), so a scrape reads the queue from here instead of scanning 10,000 tunnels again.
-   */
-  const next = (skip?: ReadonlySet<Entry>): Picked | { at: number } => {
-    const t = now();
-    const best: (Entry | undefined)[] = [undefined, undefined, undefined];
-    let earliest = Infinity;
-    const counts = new Map<string, number>();
-    // Entries come in runs per account (each list adds its own): one map update per run.
-    let account: string | undefined;
-    let n = 0;
-    for (const e of entries.values()) {
-      if (skip?.has(e)) continue;
-      const c = classOf(e, t);
-      if (c === undefined) {
-        if (e.needsCall && !e.inFlight) earliest = Math.min(earliest, e.retryAt !== undefined && e.retryAt > t ? e.retryAt : (e.readAt ?? 0) + intervalMs);
-        continue;
-      }
-      if (e.accountId !== account) {
-        if (account !== undefined) counts.set(account, (counts.get(account) ?? 0) + n);
-        account = e.accountId;
-        n = 0;
-      }
-      n++;
-      if (older(e, best[c])) best[c] = e;
+/** Reads one tunnel's connectors and stages what the read gave: the derived data, or the error. */
+async function readTunnel(
+  q: QueuedTunnel,
+  queue: RefreshQueue,
+  batch: Batch,
+  options: RefresherOptions & { now: () => number; signal: AbortSignal },
+): Promise<void> {
+  const { accountId, tunnel } = q;
+  const started = performance.now();
+  try {
+    const observed = normalizeConnectors(await listConnectors(options.client, accountId, tunnel.type, tunnel.id, options.signal, 'refresh'));
+    batch.observeLatency(performance.now() - started);
+    reportCuts(observed.cuts, options.onCut);
+    if (observed.skipped.connectors > 0 || observed.skipped.connections > 0) {
+      options.log?.warn(
+        { account_id: accountId, tunnel_id: tunnel.id, skipped_connectors: observed.skipped.connectors, skipped_connections: observed.skipped.connections },
+        'connections answer had connectors or connections without an id, or with a repeated id: left them out',
+      );
     }
-    if (account !== undefined) counts.set(account, (counts.get(account) ?? 0) + n);
-    dueCounts = counts;
-    const entry = pickOf(best);
-    return entry ? { entry, degraded: entry === best[1] } : { at: earliest };
-  };
-
-  /** Reads the tunnel next() picked, remembering whether the slot went to a degraded one. */
-  const readPicked = (pick: Picked) => {
-    lastWasDegraded = pick.degraded;
-    return read(pick.entry);
-  };
-
-  const read = async (e: Entry) => {
-    const { accountId, tunnel } = e;
-    e.inFlight = true;
-    const readFor = valuesOf(tunnel);
-    const started = performance.now();
-    try {
-      const observed = normalizeConnectors(await listConnectors(client, accountId, tunnel.type, tunnel.id, controller.signal, 'refresh'));
-      latencyMs = latencyMs * 0.8 + (performance.now() - started) * 0.2;
-      reportCuts(observed.cuts, options.onCut);
-      if (observed.skipped.connectors > 0 || observed.skipped.connections > 0) {
-        options.log?.warn(
-          { account_id: accountId, tunnel_id: tunnel.id, skipped_connectors: observed.skipped.connectors, skipped_connections: observed.skipped.connections },
-          'connections answer had connectors or connections without an id, or with a repeated id: left them out',
-        );
-      }
-      const derived = deriveConnectors(previousOf(accountId, tunnel.id), observed.connectors, { type: tunnel.type, haConnections, at: now() });
-      const data = { tunnelId: tunnel.id, ...derived, fetchedAt: now(), fetched: true };
-      Object.assign(e, { reference: readFor, readAt: now(), inFlight: false });
-      delete e.retryAt;
-      failing.get(accountId)?.delete(tunnel.id);
-      if (entries.get(key(accountId, tunnel.id)) === e) stage(accountId, data);
-    } catch (err) {
-      e.inFlight = false;
-      if (controller.signal.aborted || err instanceof ApiAbortedError) return;
-      // The previous data stays (until STALE_DATA_MAX_AGE); the tunnel is tried again later.
-      e.retryAt = now() + Math.min(intervalMs, 60_000);
-      let fails = failing.get(accountId);
-      if (!fails) {
-        fails = new Map();
-        failing.set(accountId, fails);
-      }
-      fails.set(tunnel.id, errorMessage(err));
-      const previous = previousOf(accountId, tunnel.id);
-      if (previous) stage(accountId, { ...previous, error: errorMessage(err) });
-      else
-        stage(accountId, {
-          tunnelId: tunnel.id,
-          connectors: [],
-          reconnects: new Map(),
-          replacements: 0,
-          fetchedAt: 0,
-          fetched: false,
-          error: errorMessage(err),
-        });
-      // A lockout holds every request: wait it out instead of failing the whole queue at once.
-      if (err instanceof ApiRateLimitedError) await delay(err.retryAfterMs, controller.signal).catch(() => undefined);
+    const haConnections = options.haConnections ?? DEFAULT_HA_CONNECTIONS;
+    const derived = deriveConnectors(batch.previous(accountId, tunnel.id), observed.connectors, { type: tunnel.type, haConnections, at: options.now() });
+    if (queue.succeeded(q, options.now())) batch.stage(accountId, { tunnelId: tunnel.id, ...derived, fetchedAt: options.now(), fetched: true });
+  } catch (err) {
+    if (options.signal.aborted || err instanceof ApiAbortedError) {
+      queue.abandoned(q);
+      return;
     }
-  };
+    // The previous data stays (until STALE_DATA_MAX_AGE); the tunnel is tried again later.
+    queue.failed(q, options.now());
+    const error = errorMessage(err);
+    const previous = batch.previous(accountId, tunnel.id);
+    const none = { tunnelId: tunnel.id, connectors: [], reconnects: new Map(), replacements: 0, fetchedAt: 0, fetched: false };
+    batch.stage(accountId, { ...(previous ?? none), error }, error);
+    // A lockout holds every request: wait it out instead of failing the whole queue at once.
+    if (err instanceof ApiRateLimitedError) await delay(err.retryAfterMs, options.signal).catch(() => undefined);
+  }
+}
 
+export function createConnectionsRefresher(options: RefresherOptions): ConnectionsRefresher {
+  const now = options.now ?? steadyNow;
+  const controller = new AbortController();
+  const queue = new RefreshQueue(options.intervalMs);
+  const batch = createBatch(options.store, now);
+  const bucket = createTokenBucket(options.pace, now);
+  const readOptions = { ...options, now, signal: controller.signal };
+  const read = (pick: { tunnel: QueuedTunnel; urgency: Urgency }) => {
+    queue.begin(pick);
+    return readTunnel(pick.tunnel, queue, batch, readOptions);
+  };
+  const next = (skip?: ReadonlySet<QueuedTunnel>) => queue.next(now(), skip);
   /** Requests in flight needed to use the refresh share at the API's latency (at least one). */
-  const concurrency = () => Math.max(1, Math.min(MAX_CONCURRENCY, Math.ceil(options.pace().perSecond * (latencyMs / 1000)) + 1));
+  const concurrency = () => Math.max(1, Math.min(MAX_CONCURRENCY, Math.ceil(options.pace().perSecond * (batch.latencyMs() / 1000)) + 1));
+  const runner = createRunner({
+    signal: controller.signal,
+    concurrency,
+    next,
+    read,
+    takeToken: () => bucket.take(controller.signal),
+    refund: () => bucket.refund(),
+    now,
+  });
+
+  return {
+    update(accountId, tunnels) {
+      const t = now();
+      batch.listed(accountId, new Set(tunnels.map((x) => x.id)));
+      // Staged at every list poll: the list is what this decision is read from, so it is as fresh as the list.
+      for (const tunnel of queue.update(accountId, tunnels, t)) batch.stage(accountId, noCallData(tunnel, batch.previous(accountId, tunnel.id), t));
+      // Counted at once (the queue gauge), whenever the loop wakes.
+      next();
+      runner.wake();
+    },
+    queued() {
+      // Without the refresh loop (tests, one-off tools) nothing scans: scan now.
+      if (!runner.running()) next();
+      const out = new Map<string, number>();
+      for (const accountId of batch.accounts()) out.set(accountId, 0);
+      for (const [accountId, n] of queue.dueByAccount()) out.set(accountId, n);
+      return out;
+    },
+    async drain() {
+      // Each tunnel due, once, in the running refresh's order.
+      const drained = new Set<QueuedTunnel>();
+      for (let pick = next(drained); 'tunnel' in pick; pick = next(drained)) {
+        drained.add(pick.tunnel);
+        await read(pick);
+      }
+      batch.flush();
+    },
+    async settled() {
+      while (queue.busy(now()) && !controller.signal.aborted) await delay(20, controller.signal).catch(() => undefined);
+      batch.flush();
+    },
+    start: () => runner.start(),
+    async stop() {
+      controller.abort(new Error('exporter stopping'));
+      await runner.stopped();
+      batch.flush();
+    },
+  };
+}
+
+interface RunnerOptions {
+  signal: AbortSignal;
+  concurrency: () => number;
+  next: () => ReturnType<RefreshQueue['next']>;
+  read: (pick: { tunnel: QueuedTunnel; urgency: Urgency }) => Promise<void>;
+  takeToken: () => Promise<void>;
+  refund: () => void;
+  now: () => number;
+}
+
+/** Keeps enough workers reading, each taking a slot of the pace and then the most urgent tunnel; sleeps until the next falls due. */
+function createRunner(o: RunnerOptions) {
+  const workers = new Set<Promise<void>>();
+  let running = 0;
+  let wake: (() => void) | undefined;
+  let looping: Promise<void> | undefined;
 
   const worker = async () => {
     running++;
     try {
-      while (!controller.signal.aborted && running <= concurrency() && 'entry' in next()) {
+      while (!o.signal.aborted && running <= o.concurrency() && 'tunnel' in o.next()) {
         // The slot first, then the choice: the most urgent tunnel at the time the slot comes.
-        await takeToken();
-        const pick = next();
-        if (!('entry' in pick)) {
-          bucket.refund();
+        await o.takeToken();
+        const pick = o.next();
+        if (!('tunnel' in pick)) {
+          o.refund();
           break;
         }
-        await readPicked(pick);
+        await o.read(pick);
       }
     } catch (err) {
-      if (!controller.signal.aborted) throw err;
+      if (!o.signal.aborted) throw err;
     } finally {
       running--;
     }
   };
 
-  /** Keeps enough workers running, and sleeps until the next tunnel falls due. */
   const loop = async () => {
-    while (!controller.signal.aborted) {
-      while (running < concurrency() && 'entry' in next()) {
+    while (!o.signal.aborted) {
+      while (running < o.concurrency() && 'tunnel' in o.next()) {
         const w = worker();
         workers.add(w);
         void w.finally(() => {
@@ -289,8 +294,8 @@ export function createConnectionsRefresher(options: RefresherOptions): Connectio
           wake?.();
         });
       }
-      const pick = next();
-      const wait = 'at' in pick ? Math.max(10, Math.min(pick.at - now(), 60_000)) : 1000;
+      const pick = o.next();
+      const wait = 'at' in pick ? Math.max(10, Math.min(pick.at - o.now(), 60_000)) : 1000;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, wait);
         wake = () => {
@@ -301,88 +306,17 @@ export function createConnectionsRefresher(options: RefresherOptions): Connectio
       wake = undefined;
     }
   };
-  let looping: Promise<void> | undefined;
 
   return {
-    update(accountId, tunnels) {
-      const t = now();
-      const ids = new Set(tunnels.map((x) => x.id));
-      listed.set(accountId, ids);
-      for (const [k, e] of entries) if (e.accountId === accountId && !ids.has(e.tunnel.id)) entries.delete(k);
-      for (const id of failing.get(accountId)?.keys() ?? []) if (!ids.has(id)) failing.get(accountId)?.delete(id);
-      for (const tunnel of tunnels) {
-        const k = key(accountId, tunnel.id);
-        let e = entries.get(k);
-        if (!e) {
-          e = { accountId, tunnel, needsCall: false, reference: valuesOf(tunnel), inFlight: false };
-          entries.set(k, e);
-        }
-        e.tunnel = tunnel;
-        e.needsCall = needsConnectionsCall(tunnel, t);
-        if (!e.needsCall) {
-          // No call: no connectors, decided from the status; reconnects counted so far stay. The
-          // decision is the reference: a tunnel that comes up has changed from it.
-          e.reference = valuesOf(tunnel);
-          failing.get(accountId)?.delete(tunnel.id);
-          // Staged at every list poll: the list is what this decision is read from, so it is as
-          // fresh as the list.
-          const previous = previousOf(accountId, tunnel.id);
-          stage(accountId, {
-            tunnelId: tunnel.id,
-            connectors: [],
-            reconnects: previous?.reconnects ?? new Map(),
-            replacements: previous?.replacements ?? 0,
-            fetchedAt: t,
-            fetched: false,
-          });
-        }
-      }
-      // The list itself is news for the store even when no tunnel changed (gone tunnels go).
-      if (!pending.has(accountId)) pending.set(accountId, new Map());
-      flushTimer ??= setTimeout(flush, BATCH_MS);
-      // Counted at once (the queue gauge), whenever the loop wakes.
-      next();
-      wake?.();
-    },
-    queued() {
-      // Without the refresh loop (tests, one-off tools) nothing scans: scan now.
-      if (!looping) next();
-      const out = new Map<string, number>();
-      for (const accountId of listed.keys()) out.set(accountId, dueCounts.get(accountId) ?? 0);
-      return out;
-    },
-    async drain() {
-      // Each tunnel due, once, in the running refresh's order.
-      const drained = new Set<Entry>();
-      for (let pick = next(drained); 'entry' in pick; pick = next(drained)) {
-        drained.add(pick.entry);
-        await readPicked(pick);
-      }
-      if (flushTimer) clearTimeout(flushTimer);
-      flush();
-    },
-    async settled() {
-      const busy = () => {
-        const t = now();
-        for (const e of entries.values()) if (e.inFlight || classOf(e, t) !== undefined) return true;
-        return false;
-      };
-      while (busy() && !controller.signal.aborted) await delay(20, controller.signal).catch(() => undefined);
-      if (flushTimer) clearTimeout(flushTimer);
-      flush();
-    },
     start() {
-      if (started) return;
-      started = true;
-      looping = loop();
+      looping ??= loop();
     },
-    async stop() {
-      controller.abort(new Error('exporter stopping'));
+    running: () => looping !== undefined,
+    wake: () => wake?.(),
+    async stopped() {
       wake?.();
       await looping;
       await Promise.all(workers);
-      if (flushTimer) clearTimeout(flushTimer);
-      flush();
     },
   };
 }
