@@ -4,6 +4,7 @@
 import { CLOUDFLARE_WINDOW_MS, type CloudflareBudget, createCloudflareBudget, remediationReserve } from './budget/plan.js';
 import { steadyNow, toWall } from './clock.js';
 import type { Config } from './config/schema.js';
+import type { PollIntervals } from './domain/types.js';
 import { createHttpApp, type HttpAppOptions } from './http/app.js';
 import { createBasicAuth } from './http/basic-auth.js';
 import type { SourceStatus } from './http/landing.js';
@@ -14,7 +15,7 @@ import { createExporterMetrics, type ExporterMetrics } from './metrics/exporter-
 import { createRemediation, type Remediation } from './remediation/engine.js';
 import { COLLECTORS, type CollectorName, createSnapshotStore, type SnapshotStore } from './snapshot/store.js';
 import { createGatewayPoller } from './sources/gateway/poll.js';
-import { createPollReporter } from './sources/poll.js';
+import { createPollReporter, type PollReporter } from './sources/poll.js';
 import { createProxyRecordsPoller } from './sources/proxy-records/poll.js';
 import { createScheduledJob, type ScheduledJob, scheduleIntervalSeconds } from './sources/scheduler.js';
 import { TUNNELS_PER_PAGE } from './sources/tunnels/api.js';
@@ -49,6 +50,147 @@ export interface Exporter {
   expected: { collector: CollectorName; scope: string }[];
 }
 
+/** What every source's wiring shares. */
+interface Wiring {
+  config: Config;
+  log: Logger;
+  now: () => number;
+  store: SnapshotStore;
+  metrics: ExporterMetrics;
+  intervals: PollIntervals;
+  reporter: PollReporter;
+}
+
+interface Wired {
+  client: ApiClient;
+  jobs: ScheduledJob[];
+  /** The collectors and scopes readiness waits for. */
+  expected: Exporter['expected'];
+}
+
+/** Cloudflare: the budget, the client that spends it, the tunnel and Gateway polls per account, the connections refresh. */
+function wireCloudflare(cf: NonNullable<Config['cloudflare']>, w: Wiring): Wired & { budget: CloudflareBudget; refresher: ConnectionsRefresher } {
+  const { config, log, now, store, metrics, intervals, reporter } = w;
+  const budget = createCloudflareBudget({
+    budget: cf.budget,
+    intervals,
+    accounts: cf.accountIds.length,
+    perPage: TUNNELS_PER_PAGE,
+    remediationReserve: config.remediation.staleConnectors === 'off' ? 0 : remediationReserve(config.remediation.maxActionsPerHour),
+    tunnelsSchedule: config.schedules.tunnels,
+    snapshot: store.snapshot(),
+    log,
+    now,
+  });
+  // The estimate follows each tunnel list; the budget says so when the schedules need more.
+  store.subscribe((snapshot, change) => {
+    if (change.collector === 'tunnels') budget.update(snapshot);
+  });
+  const client = createApiClient({
+    observer: metrics.observer,
+    now,
+    api: 'cloudflare',
+    baseUrl: cf.baseUrl,
+    headers: cf.auth.kind === 'token' ? { authorization: `Bearer ${cf.auth.token}` } : { 'x-auth-email': cf.auth.email, 'x-auth-key': cf.auth.key },
+    pacer: budget.pacer,
+    defaultRetryAfterMs: CLOUDFLARE_WINDOW_MS,
+    log: log.child({ component: 'cloudflare-client' }),
+  });
+  const refresher = createConnectionsRefresher({
+    client,
+    store,
+    intervalMs: intervals.tunnelsSeconds * 1000,
+    pace: budget.pace,
+    haConnections: config.haConnections,
+    onCut: metrics.answerCut,
+    log: log.child({ component: 'connections' }),
+    now,
+  });
+  metrics.observeBudget({
+    budget: budget.budget,
+    used: () => budget.pacer.used(),
+    needed: () => budget.estimate().total,
+    scheduled: () => budget.estimate().scheduled,
+    queued: () => refresher.queued(),
+  });
+  const jobs: ScheduledJob[] = [];
+  const expected: Exporter['expected'] = [];
+  for (const accountId of cf.accountIds) {
+    jobs.push(
+      createScheduledJob({
+        name: `tunnels/${accountId}`,
+        schedule: config.schedules.tunnels,
+        run: createTunnelsPoller({ client, accountId, store, reporter, refresher, log: log.child({ component: 'poller' }) }),
+        log,
+      }),
+      createScheduledJob({
+        name: `gateway_proxy_endpoints/${accountId}`,
+        schedule: config.schedules.gateway,
+        run: createGatewayPoller({ client, accountId, store, reporter }),
+        log,
+      }),
+    );
+    // Ready once the lists are polled; connections reads go on after that.
+    expected.push({ collector: 'tunnels', scope: accountId }, { collector: 'gateway_proxy_endpoints', scope: accountId });
+  }
+  return { client, jobs, expected, budget, refresher };
+}
+
+/** PostHog: its client and the proxy records poll per organization. */
+function wirePostHog(ph: NonNullable<Config['posthog']>, w: Wiring): Wired {
+  const client = createApiClient({
+    observer: w.metrics.observer,
+    now: w.now,
+    api: 'posthog',
+    baseUrl: ph.baseUrl,
+    headers: { authorization: `Bearer ${ph.apiKey}` },
+    log: w.log.child({ component: 'posthog-client' }),
+  });
+  const jobs = ph.organizationIds.map((organizationId) =>
+    createScheduledJob({
+      name: `proxy_records/${organizationId}`,
+      schedule: w.config.schedules.proxyRecords,
+      run: createProxyRecordsPoller({ client, organizationId, store: w.store, reporter: w.reporter }),
+      log: w.log,
+    }),
+  );
+  return { client, jobs, expected: ph.organizationIds.map((scope) => ({ collector: 'proxy_records', scope })) };
+}
+
+/** Each source's last poll as the landing page lists it. */
+function sourceStatuses(store: SnapshotStore): SourceStatus[] {
+  const snapshot = store.snapshot();
+  return COLLECTORS.flatMap((collector) =>
+    [...snapshot[collector]].map(([scope, entry]) => ({
+      collector,
+      scope,
+      ok: entry.last.ok,
+      // Shown as a time of day: as the wall clock reads it (ages stay on the steady clock).
+      lastPollAt: toWall(entry.last.at),
+      ...(entry.lastSuccessAt !== undefined ? { lastSuccessAt: entry.lastSuccessAt } : {}),
+      ...(entry.last.error !== undefined ? { error: entry.last.error } : {}),
+    })),
+  );
+}
+
+/** What the landing page shows beyond the sources: the Cloudflare budget and the remediation. */
+function landingExtras(config: Config, cloudflare: ReturnType<typeof wireCloudflare> | undefined, remediation: Remediation | undefined) {
+  const budget = cloudflare && {
+    budget: cloudflare.budget.budget,
+    usedLast5m: cloudflare.budget.pacer.used(),
+    neededPer5m: cloudflare.budget.estimate().total,
+    listsPer5m: cloudflare.budget.estimate().scheduled,
+    queued: [...cloudflare.refresher.queued().values()].reduce((a, b) => a + b, 0),
+  };
+  const decisions = remediation && {
+    staleConnectors: config.remediation.staleConnectors,
+    proxyRecords: config.remediation.proxyRecords,
+    decisions: remediation.recent().slice(0, 10),
+    ...remediation.problems(),
+  };
+  return { ...(budget ? { budget } : {}), ...(decisions ? { remediation: decisions } : {}) };
+}
+
 export function createExporter(options: ExporterOptions): Exporter {
   const { config, log } = options;
   const now = options.now ?? steadyNow;
@@ -66,101 +208,13 @@ export function createExporter(options: ExporterOptions): Exporter {
     now,
   });
   const reporter = createPollReporter(log.child({ component: 'poller' }), now, metrics.answerCut);
-  const jobs: ScheduledJob[] = [];
-  const expected: Exporter['expected'] = [];
-  const clients: Exporter['clients'] = {};
-  const common = { observer: metrics.observer, now };
-
-  let refresher: ConnectionsRefresher | undefined;
-  let budget: CloudflareBudget | undefined;
-  if (config.cloudflare) {
-    const cf = config.cloudflare;
-    const plan = createCloudflareBudget({
-      budget: cf.budget,
-      intervals,
-      accounts: cf.accountIds.length,
-      perPage: TUNNELS_PER_PAGE,
-      remediationReserve: config.remediation.staleConnectors === 'off' ? 0 : remediationReserve(config.remediation.maxActionsPerHour),
-      tunnelsSchedule: config.schedules.tunnels,
-      snapshot: store.snapshot(),
-      log,
-      now,
-    });
-    budget = plan;
-    // The estimate follows each tunnel list; the budget says so when the schedules need more.
-    store.subscribe((snapshot, change) => {
-      if (change.collector === 'tunnels') plan.update(snapshot);
-    });
-    metrics.observeBudget({
-      budget: cf.budget,
-      used: () => plan.pacer.used(),
-      needed: () => plan.estimate().total,
-      scheduled: () => plan.estimate().scheduled,
-      queued: () => refresher?.queued() ?? new Map(),
-    });
-    const client = createApiClient({
-      ...common,
-      api: 'cloudflare',
-      baseUrl: cf.baseUrl,
-      headers: cf.auth.kind === 'token' ? { authorization: `Bearer ${cf.auth.token}` } : { 'x-auth-email': cf.auth.email, 'x-auth-key': cf.auth.key },
-      pacer: plan.pacer,
-      defaultRetryAfterMs: CLOUDFLARE_WINDOW_MS,
-      log: log.child({ component: 'cloudflare-client' }),
-    });
-    clients.cloudflare = client;
-    const connectionsRefresher = createConnectionsRefresher({
-      client,
-      store,
-      intervalMs: intervals.tunnelsSeconds * 1000,
-      pace: plan.pace,
-      haConnections: config.haConnections,
-      onCut: metrics.answerCut,
-      log: log.child({ component: 'connections' }),
-      now,
-    });
-    refresher = connectionsRefresher;
-    for (const accountId of cf.accountIds) {
-      jobs.push(
-        createScheduledJob({
-          name: `tunnels/${accountId}`,
-          schedule: config.schedules.tunnels,
-          run: createTunnelsPoller({ client, accountId, store, reporter, refresher: connectionsRefresher, log: log.child({ component: 'poller' }) }),
-          log,
-        }),
-        createScheduledJob({
-          name: `gateway_proxy_endpoints/${accountId}`,
-          schedule: config.schedules.gateway,
-          run: createGatewayPoller({ client, accountId, store, reporter }),
-          log,
-        }),
-      );
-      // Ready once the lists are polled; connections reads go on after that.
-      expected.push({ collector: 'tunnels', scope: accountId }, { collector: 'gateway_proxy_endpoints', scope: accountId });
-    }
-  }
-
-  if (config.posthog) {
-    const ph = config.posthog;
-    const client = createApiClient({
-      ...common,
-      api: 'posthog',
-      baseUrl: ph.baseUrl,
-      headers: { authorization: `Bearer ${ph.apiKey}` },
-      log: log.child({ component: 'posthog-client' }),
-    });
-    clients.posthog = client;
-    for (const organizationId of ph.organizationIds) {
-      jobs.push(
-        createScheduledJob({
-          name: `proxy_records/${organizationId}`,
-          schedule: config.schedules.proxyRecords,
-          run: createProxyRecordsPoller({ client, organizationId, store, reporter }),
-          log,
-        }),
-      );
-      expected.push({ collector: 'proxy_records', scope: organizationId });
-    }
-  }
+  const wiring: Wiring = { config, log, now, store, metrics, intervals, reporter };
+  const cloudflare = config.cloudflare && wireCloudflare(config.cloudflare, wiring);
+  const posthog = config.posthog && wirePostHog(config.posthog, wiring);
+  const jobs = [...(cloudflare?.jobs ?? []), ...(posthog?.jobs ?? [])];
+  const expected = [...(cloudflare?.expected ?? []), ...(posthog?.expected ?? [])];
+  const clients: Exporter['clients'] = { ...(cloudflare ? { cloudflare: cloudflare.client } : {}), ...(posthog ? { posthog: posthog.client } : {}) };
+  const refresher = cloudflare?.refresher;
 
   const remediation =
     config.remediation.staleConnectors !== 'off' || config.remediation.proxyRecords !== 'off'
@@ -171,21 +225,6 @@ export function createExporter(options: ExporterOptions): Exporter {
     const snapshot = store.snapshot();
     return expected.filter((e) => !snapshot[e.collector].has(e.scope)).map((e) => `${e.collector}/${e.scope}`);
   };
-  const sources = (): SourceStatus[] => {
-    const snapshot = store.snapshot();
-    return COLLECTORS.flatMap((collector) =>
-      [...snapshot[collector]].map(([scope, entry]) => ({
-        collector,
-        scope,
-        ok: entry.last.ok,
-        // Shown as a time of day: as the wall clock reads it (ages stay on the steady clock).
-        lastPollAt: toWall(entry.last.at),
-        ...(entry.lastSuccessAt !== undefined ? { lastSuccessAt: entry.lastSuccessAt } : {}),
-        ...(entry.last.error !== undefined ? { error: entry.last.error } : {}),
-      })),
-    );
-  };
-
   let basicAuth = options.webConfig?.basicAuthUsers ? createBasicAuth(options.webConfig.basicAuthUsers) : undefined;
   const appOptions: HttpAppOptions = {
     telemetryPath: config.web.telemetryPath,
@@ -193,32 +232,7 @@ export function createExporter(options: ExporterOptions): Exporter {
     scrapeMetrics: metrics.scrape,
     metricsContentType: metrics.contentType,
     waitingFor,
-    landing: () => ({
-      docsUrl: DOCS_URL,
-      now: now(),
-      sources: sources(),
-      ...(config.cloudflare && budget
-        ? {
-            budget: {
-              budget: config.cloudflare.budget,
-              usedLast5m: budget.pacer.used(),
-              neededPer5m: budget.estimate().total,
-              listsPer5m: budget.estimate().scheduled,
-              queued: [...(refresher?.queued().values() ?? [])].reduce((a, b) => a + b, 0),
-            },
-          }
-        : {}),
-      ...(remediation
-        ? {
-            remediation: {
-              staleConnectors: config.remediation.staleConnectors,
-              proxyRecords: config.remediation.proxyRecords,
-              decisions: remediation.recent().slice(0, 10),
-              ...remediation.problems(),
-            },
-          }
-        : {}),
-    }),
+    landing: () => ({ docsUrl: DOCS_URL, now: now(), sources: sourceStatuses(store), ...landingExtras(config, cloudflare, remediation) }),
     ...(basicAuth ? { basicAuth } : {}),
     ...(options.webConfig?.headers ? { headers: options.webConfig.headers } : {}),
   };

@@ -91,6 +91,8 @@ export interface CloudflareBudgetOptions {
 }
 
 export interface CloudflareBudget {
+  /** Requests per window (CLOUDFLARE_API_BUDGET). */
+  budget: number;
   /** The sliding window every Cloudflare request goes through. */
   pacer: Pacer;
   /** The connections refresh's pace now. */
@@ -124,6 +126,7 @@ export function createCloudflareBudget(options: CloudflareBudgetOptions): Cloudf
     );
   };
   return {
+    budget,
     pacer,
     pace: () => refreshPace(budget, reserved(), estimate.connections),
     estimate: () => estimate,
