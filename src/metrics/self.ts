@@ -139,12 +139,10 @@ function answerCutMetrics(registry: Registry): OnCut {
   return (item, count) => answerCuts.inc({ item }, count);
 }
 
-/** The Cloudflare budget, the connections queue and the age of the connections data. */
-function budgetMetrics(registry: Registry, snapshot: () => Snapshot, now: () => number): (source: BudgetSource) => void {
-  let budgetSource: BudgetSource | undefined;
-  /** Per account, the read times of its tunnels' connections, oldest first; sorted once per snapshot. */
+/** Per account, the read times of its tunnels' connections, oldest first; sorted once per snapshot. */
+function connectionReadTimes(snapshot: () => Snapshot): () => Map<string, Float64Array> {
   let readTimesCache: { version: number; byScope: Map<string, Float64Array> } | undefined;
-  const readTimes = (): Map<string, Float64Array> => {
+  return (): Map<string, Float64Array> => {
     const current = snapshot();
     if (readTimesCache?.version === current.version) return readTimesCache.byScope;
     const byScope = new Map<string, Float64Array>();
@@ -158,6 +156,12 @@ function budgetMetrics(registry: Registry, snapshot: () => Snapshot, now: () => 
     readTimesCache = { version: current.version, byScope };
     return byScope;
   };
+}
+
+/** The Cloudflare budget, the connections queue and the age of the connections data. */
+function budgetMetrics(registry: Registry, snapshot: () => Snapshot, now: () => number): (source: BudgetSource) => void {
+  let budgetSource: BudgetSource | undefined;
+  const readTimes = connectionReadTimes(snapshot);
   new Gauge({
     name: 'cloudflare_tunnel_exporter_api_budget_per_5m',
     help: 'Requests per 5 minutes this exporter may send (CLOUDFLARE_API_BUDGET); the exporter never sends more in any 5-minute window.',

@@ -97,44 +97,193 @@ export function sourceCount(snapshot: Snapshot): number {
   return snapshot.tunnels.size + snapshot.connections.size + snapshot.gateway_proxy_endpoints.size + snapshot.proxy_records.size;
 }
 
-export function createRenderer(options: {
+export interface RendererOptions {
   families: SnapshotFamilies;
   snapshot: () => Snapshot;
   staleDataMaxAgeMs: number;
   now: () => number;
   /** Tests use small blocks to exercise block boundaries with few tunnels. */
   tunnelsPerBlock?: number;
-}) {
-  const { staleDataMaxAgeMs: maxAge } = options;
-  const perTunnel = options.families.tunnels;
-  // The tunnel families first, then each small source's.
-  const families = [...perTunnel, ...options.families.rest.flatMap((g) => g.families)];
-  const perBlock = options.tunnelsPerBlock ?? TUNNELS_PER_BLOCK;
-  // Each family's header, after the previous family's last line: the families are separated by a
-  // blank line, and every line ends with a newline.
-  const headers = families.map((f, i) => deflateSegmentSync(`${i > 0 ? '\n' : ''}${formatHeader(f)}\n`));
+}
+
+/** Renders the snapshot's families whenever called; each call reuses what the previous one made. */
+export function createRenderer(options: RendererOptions): () => Promise<Rendered> {
+  const renderer = new SnapshotRenderer(options);
+  return () => renderer.render();
+}
+
+/** A block's tunnels as formatted for it: per tunnel, its lines per family, or undefined when copied as it was. */
+type Formatted = ((string | undefined)[] | undefined)[];
+
+class SnapshotRenderer {
+  private readonly perTunnel: SnapshotFamilies['tunnels'];
+  /** The tunnel families first, then each small source's. */
+  private readonly families: { name: string; help: string; type: 'gauge' | 'counter' }[];
+  /** Each family's header, after the previous family's last line: families are separated by a blank line. */
+  private readonly headers: Segment[];
+  private readonly perBlock: number;
   /** Per account, per tunnel id. */
-  const known = new Map<string, Map<string, RenderedTunnel>>();
-  let blocks: Block[] = [];
-  let renders = 0;
+  private readonly known = new Map<string, Map<string, RenderedTunnel>>();
+  private blocks: Block[] = [];
+  private renders = 0;
   /** The small sources' lines per family, last render, and their segment: kept when equal. */
-  let restBefore: ({ lines: string; segment: Segment } | undefined)[] = [];
-
-  const linesOf = (tunnel: Tunnel, conns: TunnelConnections | undefined, transitions: number): (string | undefined)[] => {
-    const view = tunnelView(tunnel, conns, transitions);
-    return families.map((_, f) => (f < perTunnel.length ? formatItem(perTunnel[f] as (typeof perTunnel)[number], view) : undefined));
-  };
-
+  private restBefore: ({ lines: string; segment: Segment } | undefined)[] = [];
   /**
    * The text of old blocks' segments, inflated once per render for the blocks being rebuilt from
    * them; a block's entries are dropped once the block being built no longer draws on it.
    */
-  const inflated = new Map<Block, Map<number, Promise<Buffer>>>();
-  const textOf = (old: Block, f: number): Promise<Buffer> => {
-    let ofBlock = inflated.get(old);
+  private readonly inflated = new Map<Block, Map<number, Promise<Buffer>>>();
+
+  constructor(private readonly options: RendererOptions) {
+    this.perTunnel = options.families.tunnels;
+    this.families = [...this.perTunnel, ...options.families.rest.flatMap((g) => g.families)];
+    this.headers = this.families.map((f, i) => deflateSegmentSync(`${i > 0 ? '\n' : ''}${formatHeader(f)}\n`));
+    this.perBlock = options.tunnelsPerBlock ?? TUNNELS_PER_BLOCK;
+  }
+
+  async render(): Promise<Rendered> {
+    const started = performance.now();
+    const snapshot = this.options.snapshot();
+    const t = this.options.now();
+    const { order, nextExpiry: tunnelsExpiry } = await this.listed(snapshot, t, ++this.renders);
+    const nextBlocks: Block[] = [];
+    try {
+      for (let b = 0; b * this.perBlock < order.length; b++) {
+        const slice = order.slice(b * this.perBlock, (b + 1) * this.perBlock);
+        const old = this.blocks[b];
+        const block = old && unchanged(old, slice) ? old : await this.buildBlock(slice);
+        nextBlocks.push(block);
+        if (block !== old) await yieldToLoop();
+      }
+    } finally {
+      this.inflated.clear();
+    }
+    this.blocks = nextBlocks;
+    const { lines: restLines, nextExpiry } = await this.rest(snapshot, t);
+
+    const segments: Segment[] = [];
+    for (let f = 0; f < this.families.length; f++) {
+      segments.push(this.headers[f] as Segment);
+      for (const block of this.blocks) if ((block.segments[f] as Segment).length > 0) segments.push(block.segments[f] as Segment);
+      const own = restLines[f];
+      if (own) segments.push(own.segment);
+    }
+    const { crc, length } = combine(segments);
+    return {
+      version: snapshot.version,
+      sources: sourceCount(snapshot),
+      segments,
+      crc,
+      length,
+      nextExpiry: Math.min(tunnelsExpiry, nextExpiry),
+      durationMs: performance.now() - started,
+    };
+  }
+
+  /**
+   * The tunnels to render, in list order, each one's record updated in place (marked changed when
+   * anything it is rendered from changed); tunnels no longer listed, or whose list expired, are forgotten.
+   */
+  private async listed(snapshot: Snapshot, t: number, render: number): Promise<{ order: RenderedTunnel[]; nextExpiry: number }> {
+    const maxAge = this.options.staleDataMaxAgeMs;
+    let nextExpiry = Infinity;
+    const order: RenderedTunnel[] = [];
+    for (const [accountId, entry] of snapshot.tunnels) {
+      if (!entry.data || entry.lastSuccessAt === undefined || t - entry.lastSuccessAt > maxAge) continue;
+      nextExpiry = Math.min(nextExpiry, entry.lastSuccessAt + maxAge + 1);
+      const connections = snapshot.connections.get(accountId)?.data;
+      let ofAccount = this.known.get(accountId);
+      if (!ofAccount) {
+        ofAccount = new Map();
+        this.known.set(accountId, ofAccount);
+      }
+      for (const tunnel of entry.data) {
+        // A tunnel's connections stay while its list is fresh, however old (the refresh comes
+        // round when the budget lets it; connections_age_seconds says how old). As with a failed
+        // poll, only a tunnel whose latest read failed loses them, once its last good read is
+        // older than STALE_DATA_MAX_AGE.
+        let conns = connections?.get(tunnel.id);
+        if (conns?.error !== undefined) {
+          if (t - conns.fetchedAt > maxAge) conns = undefined;
+          else nextExpiry = Math.min(nextExpiry, conns.fetchedAt + maxAge + 1);
+        }
+        const r = this.record(ofAccount, accountId, tunnel, conns, snapshot, render);
+        // A tunnel listed twice (the list walk drops repeated ids; this guards the blocks) once.
+        if (r === undefined) continue;
+        order.push(r);
+        if (order.length % TUNNELS_PER_SLICE === 0) await yieldToLoop();
+      }
+    }
+    if (order.length !== [...this.known.values()].reduce((n, m) => n + m.size, 0)) {
+      for (const [accountId, ofAccount] of this.known) {
+        for (const [id, r] of ofAccount) if (r.seen !== render) ofAccount.delete(id);
+        if (ofAccount.size === 0) this.known.delete(accountId);
+      }
+    }
+    return { order, nextExpiry };
+  }
+
+  /** The tunnel's record for this render, updated in place; undefined when this render has seen it already. */
+  private record(
+    ofAccount: Map<string, RenderedTunnel>,
+    accountId: string,
+    tunnel: Tunnel,
+    conns: TunnelConnections | undefined,
+    snapshot: Snapshot,
+    render: number,
+  ): RenderedTunnel | undefined {
+    let r = ofAccount.get(tunnel.id);
+    if (r?.seen === render) return undefined;
+    if (!r) {
+      const key = tunnelKey(accountId, tunnel.id);
+      r = { key, tunnel, conns, transitions: snapshot.transitions.get(key) ?? 0, written: undefined, block: undefined, index: 0, changed: true, seen: render };
+      ofAccount.set(tunnel.id, r);
+      return r;
+    }
+    const transitions = snapshot.transitions.get(r.key) ?? 0;
+    if (r.conns !== conns || r.transitions !== transitions || !sameTunnel(r.tunnel, tunnel)) r.changed = true;
+    r.tunnel = tunnel;
+    r.conns = conns;
+    r.transitions = transitions;
+    r.seen = render;
+    return r;
+  }
+
+  /** The small sources, whole each time: Gateway endpoints, proxy records, poll health. */
+  private async rest(snapshot: Snapshot, t: number): Promise<{ lines: ({ lines: string; segment: Segment } | undefined)[]; nextExpiry: number }> {
+    const maxAge = this.options.staleDataMaxAgeMs;
+    let nextExpiry = Infinity;
+    for (const entry of [...snapshot.gateway_proxy_endpoints.values(), ...snapshot.proxy_records.values()]) {
+      if (entry.lastSuccessAt !== undefined && t - entry.lastSuccessAt <= maxAge) nextExpiry = Math.min(nextExpiry, entry.lastSuccessAt + maxAge + 1);
+    }
+    const restLines: ({ lines: string; segment: Segment } | undefined)[] = this.families.map(() => undefined);
+    let f = this.perTunnel.length;
+    for (const group of this.options.families.rest) {
+      const items = group.items(snapshot, t, maxAge);
+      for (const family of group.families) {
+        const i = f++;
+        const lines = items.map((item) => formatItem(family, item)).filter((l) => l !== undefined);
+        if (lines.length === 0) continue;
+        const text = `${lines.join('\n')}\n`;
+        const before = this.restBefore[i];
+        restLines[i] = before?.lines === text ? before : { lines: text, segment: await deflateSegment(text) };
+      }
+    }
+    this.restBefore = restLines;
+    return { lines: restLines, nextExpiry };
+  }
+
+  /** One tunnel's lines per family (undefined for a family it has none in, and for every small source's). */
+  private linesOf(tunnel: Tunnel, conns: TunnelConnections | undefined, transitions: number): (string | undefined)[] {
+    const view = tunnelView(tunnel, conns, transitions);
+    return this.families.map((_, f) => (f < this.perTunnel.length ? formatItem(this.perTunnel[f] as (typeof this.perTunnel)[number], view) : undefined));
+  }
+
+  private textOf(old: Block, f: number): Promise<Buffer> {
+    let ofBlock = this.inflated.get(old);
     if (!ofBlock) {
       ofBlock = new Map();
-      inflated.set(old, ofBlock);
+      this.inflated.set(old, ofBlock);
     }
     let text = ofBlock.get(f);
     if (!text) {
@@ -142,77 +291,40 @@ export function createRenderer(options: {
       ofBlock.set(f, text);
     }
     return text;
-  };
+  }
 
-  async function buildBlock(tunnels: RenderedTunnel[]): Promise<Block> {
-    const formatted: ((string | undefined)[] | undefined)[] = [];
-    let count = 0;
-    for (const r of tunnels) {
-      if (!r.changed && r.block) {
-        formatted.push(undefined);
-        continue;
-      }
-      formatted.push(linesOf(r.tunnel, r.conns, r.transitions));
-      if (++count % FORMATTED_PER_SLICE === 0) await yieldToLoop();
-    }
+  private async buildBlock(tunnels: RenderedTunnel[]): Promise<Block> {
+    const formatted = await this.formatChanged(tunnels);
     // The same tunnels in the same order as one earlier block: a family whose changed tunnels'
     // lines come out as their previous data's did keeps that block's segment (no inflate, no new
     // deflate: a connections read leaves the status lines alone).
     const same = sameTunnelsAs(tunnels);
     const before = same
-      ? tunnels.map((r, j) => (formatted[j] === undefined || !r.written ? undefined : linesOf(r.written.tunnel, r.written.conns, r.written.transitions)))
+      ? tunnels.map((r, j) => (formatted[j] === undefined || !r.written ? undefined : this.linesOf(r.written.tunnel, r.written.conns, r.written.transitions)))
       : [];
-    const keep = families.map((_, f) => same !== undefined && tunnels.every((_, j) => formatted[j] === undefined || before[j]?.[f] === formatted[j]?.[f]));
+    const keep = this.families.map((_, f) => same !== undefined && tunnels.every((_, j) => formatted[j] === undefined || before[j]?.[f] === formatted[j]?.[f]));
     // The old blocks the unchanged tunnels' lines are copied from: only theirs stay inflated.
     const sources = new Set(tunnels.filter((_, j) => formatted[j] === undefined).map((r) => r.block as Block));
-    for (const old of inflated.keys()) if (!sources.has(old)) inflated.delete(old);
+    for (const old of this.inflated.keys()) if (!sources.has(old)) this.inflated.delete(old);
     // Inflate what will be copied from, all at once on the thread pool (awaited family by family below).
-    for (let f = 0; f < families.length; f++) if (!keep[f]) for (const old of sources) textOf(old, f).catch(() => undefined);
+    for (let f = 0; f < this.families.length; f++) if (!keep[f]) for (const old of sources) this.textOf(old, f).catch(() => undefined);
 
     const segments: Promise<Segment>[] = [];
     const ends: Int32Array[] = [];
-    for (let f = 0; f < families.length; f++) {
+    for (let f = 0; f < this.families.length; f++) {
       if (keep[f]) {
         segments.push(Promise.resolve((same as Block).segments[f] as Segment));
         ends.push((same as Block).ends[f] as Int32Array);
         continue;
       }
-      const at = new Int32Array(tunnels.length + 1);
-      for (let j = 0; j < tunnels.length; j++) {
-        const r = tunnels[j] as RenderedTunnel;
-        const lines = formatted[j]?.[f];
-        let length = 0;
-        if (formatted[j] === undefined) {
-          const from = (r.block as Block).ends[f] as Int32Array;
-          length = (from[r.index + 1] as number) - (from[r.index] as number);
-        } else if (lines !== undefined) length = Buffer.byteLength(lines) + 1;
-        at[j + 1] = (at[j] as number) + length;
-      }
+      const at = lineEnds(tunnels, formatted, f);
       ends.push(at);
       if (at[tunnels.length] === 0) {
         segments.push(Promise.resolve(EMPTY_SEGMENT));
         continue;
       }
-      const texts = new Map<Block, Buffer>();
-      for (const old of sources) if ((old.ends[f] as Int32Array)[old.tunnels.length] !== 0) texts.set(old, await textOf(old, f));
-      const text = Buffer.allocUnsafeSlow(at[tunnels.length] as number);
-      for (let j = 0; j < tunnels.length; j++) {
-        const r = tunnels[j] as RenderedTunnel;
-        const start = at[j] as number;
-        if (formatted[j] === undefined) {
-          // Unchanged: its lines are where the last render put them.
-          const old = r.block as Block;
-          const from = old.ends[f] as Int32Array;
-          if ((from[r.index + 1] as number) > (from[r.index] as number)) (texts.get(old) as Buffer).copy(text, start, from[r.index], from[r.index + 1]);
-          continue;
-        }
-        const lines = formatted[j]?.[f];
-        if (lines === undefined) continue;
-        text.write(lines, start);
-        text[(at[j + 1] as number) - 1] = 0x0a;
-      }
-      // On libuv's thread pool, while the next family is put together.
-      segments.push(deflateSegment(text));
+      // Deflated on libuv's thread pool while the next family is put together.
+      segments.push(deflateSegment(await this.familyText(tunnels, formatted, f, at, sources)));
     }
     const block: Block = { tunnels, segments: await Promise.all(segments), ends };
     // Only now: the copies above read each tunnel's previous place.
@@ -226,121 +338,68 @@ export function createRenderer(options: {
     return block;
   }
 
-  /** The block that last held exactly these tunnels, in this order (changed or not), if one did. */
-  const sameTunnelsAs = (tunnels: RenderedTunnel[]): Block | undefined => {
-    const old = tunnels[0]?.block;
-    return old !== undefined && old.tunnels.length === tunnels.length && tunnels.every((r, j) => r.block === old && r.index === j) ? old : undefined;
-  };
-
-  /** The previous block at the same place holds exactly these tunnels, unchanged, in this order. */
-  const unchanged = (old: Block | undefined, tunnels: RenderedTunnel[]) =>
-    old !== undefined && sameTunnelsAs(tunnels) === old && tunnels.every((r) => !r.changed);
-
-  return async function render(): Promise<Rendered> {
-    const started = performance.now();
-    const snapshot = options.snapshot();
-    const t = options.now();
-    let nextExpiry = Infinity;
-
-    const render = ++renders;
-    const order: RenderedTunnel[] = [];
-    for (const [accountId, entry] of snapshot.tunnels) {
-      if (!entry.data || entry.lastSuccessAt === undefined || t - entry.lastSuccessAt > maxAge) continue;
-      nextExpiry = Math.min(nextExpiry, entry.lastSuccessAt + maxAge + 1);
-      const connections = snapshot.connections.get(accountId)?.data;
-      let ofAccount = known.get(accountId);
-      if (!ofAccount) {
-        ofAccount = new Map();
-        known.set(accountId, ofAccount);
+  /** The lines of the changed tunnels (and of those not yet in a block), yielding now and then. */
+  private async formatChanged(tunnels: RenderedTunnel[]): Promise<Formatted> {
+    const formatted: Formatted = [];
+    let count = 0;
+    for (const r of tunnels) {
+      if (!r.changed && r.block) {
+        formatted.push(undefined);
+        continue;
       }
-      for (const tunnel of entry.data) {
-        // A tunnel's connections stay while its list is fresh, however old (the refresh comes
-        // round when the budget lets it; connections_age_seconds says how old). As with a failed
-        // poll, only a tunnel whose latest read failed loses them, once its last good read is
-        // older than STALE_DATA_MAX_AGE.
-        let conns = connections?.get(tunnel.id);
-        if (conns?.error !== undefined) {
-          if (t - conns.fetchedAt > maxAge) conns = undefined;
-          else nextExpiry = Math.min(nextExpiry, conns.fetchedAt + maxAge + 1);
-        }
-        let r = ofAccount.get(tunnel.id);
-        // A tunnel listed twice (the list walk drops repeated ids; this guards the blocks) once.
-        if (r?.seen === render) continue;
-        if (!r) {
-          const key = tunnelKey(accountId, tunnel.id);
-          r = {
-            key,
-            tunnel,
-            conns,
-            transitions: snapshot.transitions.get(key) ?? 0,
-            written: undefined,
-            block: undefined,
-            index: 0,
-            changed: true,
-            seen: render,
-          };
-          ofAccount.set(tunnel.id, r);
-        } else {
-          const transitions = snapshot.transitions.get(r.key) ?? 0;
-          if (r.conns !== conns || r.transitions !== transitions || !sameTunnel(r.tunnel, tunnel)) r.changed = true;
-          r.tunnel = tunnel;
-          r.conns = conns;
-          r.transitions = transitions;
-          r.seen = render;
-        }
-        order.push(r);
-        if (order.length % TUNNELS_PER_SLICE === 0) await yieldToLoop();
-      }
+      formatted.push(this.linesOf(r.tunnel, r.conns, r.transitions));
+      if (++count % FORMATTED_PER_SLICE === 0) await yieldToLoop();
     }
-    // Tunnels no longer listed (or whose list expired) are forgotten.
-    if (order.length !== [...known.values()].reduce((n, m) => n + m.size, 0)) {
-      for (const [accountId, ofAccount] of known) {
-        for (const [id, r] of ofAccount) if (r.seen !== render) ofAccount.delete(id);
-        if (ofAccount.size === 0) known.delete(accountId);
-      }
-    }
+    return formatted;
+  }
 
-    const nextBlocks: Block[] = [];
-    try {
-      for (let b = 0; b * perBlock < order.length; b++) {
-        const slice = order.slice(b * perBlock, (b + 1) * perBlock);
-        const old = blocks[b];
-        const block = old && unchanged(old, slice) ? old : await buildBlock(slice);
-        nextBlocks.push(block);
-        if (block !== old) await yieldToLoop();
+  /** Family f's text for the block: unchanged tunnels' lines copied from their old block, the others' new lines. */
+  private async familyText(tunnels: RenderedTunnel[], formatted: Formatted, f: number, at: Int32Array, sources: Set<Block>): Promise<Buffer> {
+    const texts = new Map<Block, Buffer>();
+    for (const old of sources) if ((old.ends[f] as Int32Array)[old.tunnels.length] !== 0) texts.set(old, await this.textOf(old, f));
+    const text = Buffer.allocUnsafeSlow(at[tunnels.length] as number);
+    for (let j = 0; j < tunnels.length; j++) {
+      const r = tunnels[j] as RenderedTunnel;
+      const start = at[j] as number;
+      if (formatted[j] === undefined) {
+        // Unchanged: its lines are where the last render put them.
+        const old = r.block as Block;
+        const from = old.ends[f] as Int32Array;
+        if ((from[r.index + 1] as number) > (from[r.index] as number)) (texts.get(old) as Buffer).copy(text, start, from[r.index], from[r.index + 1]);
+        continue;
       }
-    } finally {
-      inflated.clear();
+      const lines = formatted[j]?.[f];
+      if (lines === undefined) continue;
+      text.write(lines, start);
+      text[(at[j + 1] as number) - 1] = 0x0a;
     }
-    blocks = nextBlocks;
+    return text;
+  }
+}
 
-    // The small sources, whole each time: Gateway endpoints, proxy records, poll health.
-    for (const entry of [...snapshot.gateway_proxy_endpoints.values(), ...snapshot.proxy_records.values()]) {
-      if (entry.lastSuccessAt !== undefined && t - entry.lastSuccessAt <= maxAge) nextExpiry = Math.min(nextExpiry, entry.lastSuccessAt + maxAge + 1);
-    }
-    const restLines: ({ lines: string; segment: Segment } | undefined)[] = families.map(() => undefined);
-    let i = perTunnel.length;
-    for (const group of options.families.rest) {
-      const items = group.items(snapshot, t, maxAge);
-      for (const family of group.families) {
-        const f = i++;
-        const lines = items.map((item) => formatItem(family, item)).filter((l) => l !== undefined);
-        if (lines.length === 0) continue;
-        const text = `${lines.join('\n')}\n`;
-        const before = restBefore[f];
-        restLines[f] = before?.lines === text ? before : { lines: text, segment: await deflateSegment(text) };
-      }
-    }
-    restBefore = restLines;
+/** Where each tunnel's lines of family f end in the block's text (tunnels.length + 1 offsets). */
+function lineEnds(tunnels: RenderedTunnel[], formatted: Formatted, f: number): Int32Array {
+  const at = new Int32Array(tunnels.length + 1);
+  for (let j = 0; j < tunnels.length; j++) {
+    const r = tunnels[j] as RenderedTunnel;
+    const lines = formatted[j]?.[f];
+    let length = 0;
+    if (formatted[j] === undefined) {
+      const from = (r.block as Block).ends[f] as Int32Array;
+      length = (from[r.index + 1] as number) - (from[r.index] as number);
+    } else if (lines !== undefined) length = Buffer.byteLength(lines) + 1;
+    at[j + 1] = (at[j] as number) + length;
+  }
+  return at;
+}
 
-    const segments: Segment[] = [];
-    for (let f = 0; f < families.length; f++) {
-      segments.push(headers[f] as Segment);
-      for (const block of blocks) if ((block.segments[f] as Segment).length > 0) segments.push(block.segments[f] as Segment);
-      const own = restLines[f];
-      if (own) segments.push(own.segment);
-    }
-    const { crc, length } = combine(segments);
-    return { version: snapshot.version, sources: sourceCount(snapshot), segments, crc, length, nextExpiry, durationMs: performance.now() - started };
-  };
+/** The block that last held exactly these tunnels, in this order (changed or not), if one did. */
+function sameTunnelsAs(tunnels: RenderedTunnel[]): Block | undefined {
+  const old = tunnels[0]?.block;
+  return old !== undefined && old.tunnels.length === tunnels.length && tunnels.every((r, j) => r.block === old && r.index === j) ? old : undefined;
+}
+
+/** The previous block at the same place holds exactly these tunnels, unchanged, in this order. */
+function unchanged(old: Block | undefined, tunnels: RenderedTunnel[]): boolean {
+  return old !== undefined && sameTunnelsAs(tunnels) === old && tunnels.every((r) => !r.changed);
 }
