@@ -157,7 +157,6 @@ class ProxyRecordRepair {
   }
 
   /** Compares the target after a recreate with the one before; a change needs the user's DNS. */
-
   private compareTarget(organizationId: string, domain: string, oldTargetCname: string, record: ApiProxyRecord) {
     const newTargetCname = record.target_cname ?? '';
     if (sameTargetCname(newTargetCname, oldTargetCname)) return false;
@@ -170,7 +169,6 @@ class ProxyRecordRepair {
   }
 
   /** The domain is back under a new record: close its journal entry. */
-
   private async finish(entry: JournalEntry, record: ApiProxyRecord, created: boolean) {
     const changed = this.compareTarget(entry.organizationId, entry.domain, entry.oldTargetCname, record);
     this.state.clearJournal(entry.organizationId, entry.domain);
@@ -193,7 +191,6 @@ class ProxyRecordRepair {
   }
 
   /** A member-level key: logged once per organization, then the guard holds every candidate there. */
-
   private refuseNotAdmin(organizationId: string, err: ApiNotOrgAdminError): ActResult {
     if (!this.notAdmin.has(organizationId)) {
       this.notAdmin.add(organizationId);
@@ -209,7 +206,6 @@ class ProxyRecordRepair {
    * After the DELETE: the old record gone and no record for the domain, create it; the domain back
    * under another id, done; the old record still listed (deleting, or a lagging read), wait.
    */
-
   private async completeRecreate(entry: JournalEntry, signal: AbortSignal): Promise<ActResult> {
     const records = (await listProxyRecords(this.client, entry.organizationId, signal)).records;
     const back = records.find((r) => r.domain === entry.domain && r.id !== entry.oldId);
@@ -235,7 +231,6 @@ class ProxyRecordRepair {
   }
 
   /** DELETE, then the rest; a DELETE whose outcome is unknown keeps the journal for the next cycle. */
-
   private async deleteThenComplete(entry: JournalEntry, signal: AbortSignal): Promise<ActResult> {
     try {
       await deleteProxyRecord(this.client, entry.organizationId, entry.oldId, signal);
@@ -269,7 +264,6 @@ class ProxyRecordRepair {
   }
 
   /** Re-reads what a journal entry is waiting for and says what finishes it. */
-
   private async recheckJournal(entry: JournalEntry, signal: AbortSignal): Promise<Recheck> {
     let records: ApiProxyRecord[];
     try {
