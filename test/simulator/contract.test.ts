@@ -106,6 +106,16 @@ describe('simulator contract: Cloudflare', () => {
   });
 });
 
+describe('simulator: paths', () => {
+  it('answers a path with a malformed escape with 404, and goes on serving', async () => {
+    const sim = await simulator({ fleet: { accounts: 1 } });
+    const auth = { authorization: `Bearer ${sim.credentials.cloudflareToken}` };
+    const res = await fetch(`${sim.cloudflareBaseUrl}/accounts/%E0%A4%A/tunnels`, { headers: auth });
+    expect(res.status).toBe(404);
+    expect((await fetch(`${sim.cloudflareBaseUrl}/accounts/${sim.accountIds[0]}/tunnels`, { headers: auth })).status).toBe(200);
+  });
+});
+
 describe('simulator contract: PostHog', () => {
   it('list and single record match the reference shapes; a bad key gets 401', async () => {
     const sim = await simulator();
