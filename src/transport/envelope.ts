@@ -22,16 +22,19 @@ const envelope = z.object({
 
 export type ResultInfo = z.infer<typeof resultInfo>;
 
+/** An envelope with `success: false`: the request was refused, with Cloudflare's codes. */
+function refused(errors: { code?: number | undefined }[], details: { api: ApiClient['api']; method: string; path: string; status: number }): ApiRequestError {
+  const codes = errors.map((e) => e.code).filter((c): c is number => c !== undefined);
+  return new ApiRequestError(`request failed (codes ${codes.join(', ') || 'none'})`, { ...details, codes });
+}
+
 /** Sends a request and returns the envelope's `result`, parsed with `schema`. */
 export async function sendCloudflare<T>(client: ApiClient, req: ApiRequest, schema: z.ZodType<T>): Promise<{ result: T; resultInfo: ResultInfo }> {
   const res = await client.send(req);
   const details = { api: client.api, method: req.method, path: req.path, status: res.status };
   const env = envelope.safeParse(res.body);
   if (!env.success) throw new ApiResponseError('response is not a Cloudflare API envelope', { ...details, cause: env.error });
-  if (!env.data.success) {
-    const codes = env.data.errors.map((e) => e.code).filter((c): c is number => c !== undefined);
-    throw new ApiRequestError(`request failed (codes ${codes.join(', ') || 'none'})`, { ...details, codes });
-  }
+  if (!env.data.success) throw refused(env.data.errors, details);
   const result = schema.safeParse(env.data.result);
   if (!result.success) {
     throw new ApiResponseError(`unexpected result shape (${shapeProblem(result.error, 'result')})`, { ...details, cause: result.error });
@@ -46,16 +49,7 @@ export async function sendCloudflare<T>(client: ApiClient, req: ApiRequest, sche
 export async function sendCloudflareWrite(client: ApiClient, req: ApiRequest): Promise<void> {
   const res = await client.send({ ...req, expectBody: false });
   const env = envelope.safeParse(res.body);
-  if (env.success && !env.data.success) {
-    const codes = env.data.errors.map((e) => e.code).filter((c): c is number => c !== undefined);
-    throw new ApiRequestError(`request failed (codes ${codes.join(', ') || 'none'})`, {
-      api: client.api,
-      method: req.method,
-      path: req.path,
-      status: res.status,
-      codes,
-    });
-  }
+  if (env.success && !env.data.success) throw refused(env.data.errors, { api: client.api, method: req.method, path: req.path, status: res.status });
 }
 
 /**

@@ -1,7 +1,7 @@
 // The one HTTP client both APIs go through (undici). It owns what every request needs: auth
 // headers, a deadline and the stop signal, pacing to the configured budget, Retry-After and
 // `Ratelimit` lockouts, jittered retries of idempotent GETs, error classification and the
-// api_* self-metrics. Resource files (cloudflare/*.ts, posthog/*.ts) build on `send`.
+// api_* self-metrics. Each source's api.ts builds on `send`.
 import { Agent, type Dispatcher, request } from 'undici';
 import type { Lane, Pacer } from '../budget/window.js';
 import { delay, steadyNow } from '../clock.js';
@@ -35,7 +35,7 @@ export const MAX_RETRY_AFTER_MS = 600_000;
  */
 export const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 
-/** Receives what the self-metrics need; the metrics registry (metrics/registry.ts) implements it. */
+/** Receives what the self-metrics need; metrics/self.ts implements it. */
 export interface ApiObserver {
   onRequest(api: ApiName, operation: string, code: string, seconds: number): void;
   onRateLimitRemaining(api: ApiName, remaining: number): void;
@@ -107,6 +107,15 @@ export function apiPath(strings: TemplateStringsArray, ...segments: (string | nu
     }
     return out + s + encodeURIComponent(segment);
   }, '');
+}
+
+/**
+ * A path built with `apiPath` resolved against the base URL (which may carry a path prefix), or
+ * an absolute URL (a `next` link) as it is.
+ */
+export function resolveUrl(baseUrl: string, path: string): URL {
+  const base = new URL(`${baseUrl.replace(/\/+$/, '')}/`);
+  return /^https?:\/\//.test(path) ? new URL(path) : new URL(path.replace(/^\/+/, ''), base);
 }
 
 /** Parses `Retry-After` (seconds or an HTTP date) into milliseconds from now. */
@@ -185,159 +194,200 @@ function cloudflareCodes(body: unknown): number[] {
   return errors.map((e) => (e as { code?: unknown }).code).filter((c): c is number => typeof c === 'number');
 }
 
+/** What one exchange brought back, before it is judged. */
+interface Exchange {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+}
+
+/** Sends one attempt with its own deadline and the stop signal; network failures become typed errors. */
+async function exchange(
+  req: ApiRequest,
+  url: URL,
+  o: ApiClientOptions & { timeoutMs: number; dispatcher: Dispatcher },
+  details: { api: ApiName; method: string; path: string },
+): Promise<Exchange> {
+  // One controller per attempt, aborted by its deadline or by the stop signal; both hooks are
+  // removed when the attempt ends, so nothing hangs off the long-lived stop signal (combining
+  // them with AbortSignal.any did: Node 20 keeps every combined signal on its source).
+  const attemptController = new AbortController();
+  let timedOut = false;
+  const deadlineTimer = setTimeout(() => {
+    timedOut = true;
+    attemptController.abort(new Error(`no complete response within ${o.timeoutMs}ms`));
+  }, o.timeoutMs);
+  const onStop = () => attemptController.abort(req.signal?.reason);
+  req.signal?.addEventListener('abort', onStop, { once: true });
+  try {
+    const res = await request(url, {
+      method: req.method,
+      headers: {
+        accept: 'application/json',
+        'user-agent': 'cloudflare-tunnel-exporter',
+        ...(req.json !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...o.headers,
+      },
+      ...(req.json !== undefined ? { body: JSON.stringify(req.json) } : {}),
+      signal: attemptController.signal,
+      dispatcher: o.dispatcher,
+    });
+    return {
+      status: res.statusCode,
+      headers: res.headers,
+      text: await readLimited(res.body, headerValue(res.headers, 'content-length'), req.maxBytes ?? MAX_RESPONSE_BYTES),
+    };
+  } catch (cause) {
+    if (cause instanceof BodyTooLarge)
+      throw new ApiResponseError(`response body is larger than ${req.maxBytes ?? MAX_RESPONSE_BYTES} bytes: not read`, details);
+    if (req.signal?.aborted) throw new ApiAbortedError('aborted: the exporter is stopping', { ...details, cause });
+    // undici's own connect/headers/body timeouts carry codes like UND_ERR_HEADERS_TIMEOUT.
+    const code = (cause as { code?: unknown }).code;
+    if (timedOut || (typeof code === 'string' && code.startsWith('UND_ERR_') && code.includes('TIMEOUT'))) {
+      throw new ApiTimeoutError(`no complete response within ${o.timeoutMs}ms`, { ...details, cause });
+    }
+    throw new ApiNetworkError(`request failed: ${(cause as Error).message}`, { ...details, cause });
+  } finally {
+    clearTimeout(deadlineTimer);
+    req.signal?.removeEventListener('abort', onStop);
+  }
+}
+
+/** Requests held back after a rate limit, for every caller of one client. */
+class Lockout {
+  private until = 0;
+
+  constructor(
+    private readonly api: ApiName,
+    private readonly log: Logger,
+    private readonly now: () => number,
+  ) {}
+
+  /** How long requests are still held (0 or less: not held). */
+  remaining(): number {
+    return this.until - this.now();
+  }
+
+  /** Holds every request for `asked` ms, at most MAX_RETRY_AFTER_MS; returns the time held. */
+  hold(asked: number, why: string): number {
+    const ms = Math.min(asked, MAX_RETRY_AFTER_MS);
+    const until = this.now() + ms;
+    if (until <= this.until) return ms;
+    this.until = until;
+    this.log.warn(
+      {
+        api: this.api,
+        lockout_seconds: Math.ceil(ms / 1000),
+        reason: why,
+        ...(asked > ms ? { asked_seconds: Math.ceil(asked / 1000), capped_at_seconds: MAX_RETRY_AFTER_MS / 1000 } : {}),
+      },
+      asked > ms
+        ? 'API rate limit reached: holding all requests to this API (the wait asked for is capped)'
+        : 'API rate limit reached: holding all requests to this API',
+    );
+    return ms;
+  }
+}
+
+/** What an answer means: its body, or the typed error for its status and codes. */
+function judge(
+  req: ApiRequest,
+  answer: Exchange,
+  details: { api: ApiName; method: string; path: string },
+  o: { lockout: Lockout; redact: (text: string) => string; now: () => number; defaultRetryAfterMs: number },
+): ApiResponse {
+  const { status, headers, text } = answer;
+  let body: unknown;
+  let parsed = true;
+  try {
+    body = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    parsed = false;
+  }
+  const codes = cloudflareCodes(body);
+  const withStatus = { ...details, status, codes };
+  if (status === 429 || codes.some((c) => CLOUDFLARE_RATE_LIMIT_CODES.has(c))) {
+    const ms = o.lockout.hold(parseRetryAfter(headerValue(headers, 'retry-after'), o.now()) ?? o.defaultRetryAfterMs, `HTTP ${status}`);
+    throw new ApiRateLimitedError(ms, { ...withStatus, sent: true });
+  }
+  if (status === 401 || status === 403 || codes.some((c) => CLOUDFLARE_AUTH_CODES.has(c))) {
+    const raw = errorDetail(body);
+    // Redacted whole, then cut: a secret straddling the cut would otherwise leave a part behind.
+    const detail = raw === undefined ? undefined : o.redact(raw).slice(0, DETAIL_LENGTH);
+    if (status === 403 && detail && CREDENTIAL_NOT_ALLOWED.test(detail)) throw new ApiCredentialNotAllowedError(detail, withStatus);
+    if (status === 403 && detail && NOT_ORG_ADMIN.test(detail)) throw new ApiNotOrgAdminError('organization admin membership', { ...withStatus, detail });
+    throw new ApiAuthError(req.permission, { ...withStatus, ...(detail ? { detail } : {}) });
+  }
+  if (status === 404) throw new ApiNotFoundError('not found', withStatus);
+  if (status >= 500) throw new ApiServerError('server error', withStatus);
+  if (status >= 400) throw new ApiRequestError(codes.length > 0 ? `request rejected (codes ${codes.join(', ')})` : 'request rejected', withStatus);
+  if (!parsed && req.expectBody !== false) throw new ApiResponseError('response body is not JSON', withStatus);
+  return { status, body };
+}
+
 export function createApiClient(options: ApiClientOptions): ApiClient {
   const now = options.now ?? steadyNow;
   const random = options.random ?? Math.random;
   const timeoutMs = options.timeoutMs ?? 10_000;
   const retries = options.retries ?? 2;
   const retryBaseMs = options.retryBaseMs ?? 500;
-  const defaultRetryAfterMs = options.defaultRetryAfterMs ?? 60_000;
   const dispatcher = options.dispatcher ?? new Agent({ connect: { timeout: timeoutMs }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
-  const base = new URL(`${options.baseUrl.replace(/\/+$/, '')}/`);
+  const base = resolveUrl(options.baseUrl, '');
   const { api, log } = options;
   const secrets = secretsOf(options.headers);
-  /** Server text with every configured secret replaced: a server may echo the key it refuses. */
-  const redact = (text: string) => secrets.reduce((out, secret) => out.split(secret).join('[REDACTED]'), text);
-  let lockedUntil = 0;
-
-  /** Holds every request for `asked` ms, at most MAX_RETRY_AFTER_MS; returns the time held. */
-  const lockOut = (asked: number, why: string): number => {
-    const ms = Math.min(asked, MAX_RETRY_AFTER_MS);
-    const until = now() + ms;
-    if (until > lockedUntil) {
-      lockedUntil = until;
-      log.warn(
-        {
-          api,
-          lockout_seconds: Math.ceil(ms / 1000),
-          reason: why,
-          ...(asked > ms ? { asked_seconds: Math.ceil(asked / 1000), capped_at_seconds: MAX_RETRY_AFTER_MS / 1000 } : {}),
-        },
-        asked > ms
-          ? 'API rate limit reached: holding all requests to this API (the wait asked for is capped)'
-          : 'API rate limit reached: holding all requests to this API',
-      );
-    }
-    return ms;
+  const judging = {
+    lockout: new Lockout(api, log, now),
+    /** Server text with every configured secret replaced: a server may echo the key it refuses. */
+    redact: (text: string) => secrets.reduce((out, secret) => out.split(secret).join('[REDACTED]'), text),
+    now,
+    defaultRetryAfterMs: options.defaultRetryAfterMs ?? 60_000,
   };
+  const exchangeOptions = { ...options, timeoutMs, dispatcher };
 
-  const resolveUrl = (req: ApiRequest, method: string): URL => {
-    const url = /^https?:\/\//.test(req.path) ? new URL(req.path) : new URL(req.path.replace(/^\/+/, ''), base);
+  const urlOf = (req: ApiRequest): URL => {
+    const url = resolveUrl(options.baseUrl, req.path);
     if (url.origin !== base.origin) {
       // Never send our credential to a host the user did not configure (e.g. a `next` link).
-      throw new ApiResponseError(`refusing to follow a URL on another origin (${url.origin})`, { api, method, path: url.pathname });
+      throw new ApiResponseError(`refusing to follow a URL on another origin (${url.origin})`, { api, method: req.method, path: url.pathname });
     }
     for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     return url;
   };
 
   async function attempt(req: ApiRequest, url: URL, path: string): Promise<ApiResponse> {
-    const wait = lockedUntil - now();
-    if (wait > 0) throw new ApiRateLimitedError(wait, { api, method: req.method, path, sent: false });
-
+    const details = { api, method: req.method, path };
+    const wait = judging.lockout.remaining();
+    if (wait > 0) throw new ApiRateLimitedError(wait, { ...details, sent: false });
     if (options.pacer) {
       try {
         await options.pacer.take(req.lane ?? 'priority', req.signal);
       } catch (cause) {
-        throw new ApiAbortedError('aborted while waiting for the request budget', { api, method: req.method, path, cause });
+        throw new ApiAbortedError('aborted while waiting for the request budget', { ...details, cause });
       }
     }
-
-    // One controller per attempt, aborted by its deadline or by the stop signal; both hooks are
-    // removed when the attempt ends, so nothing hangs off the long-lived stop signal (combining
-    // them with AbortSignal.any did: Node 20 keeps every combined signal on its source).
-    const attemptController = new AbortController();
-    let timedOut = false;
-    const deadlineTimer = setTimeout(() => {
-      timedOut = true;
-      attemptController.abort(new Error(`no complete response within ${timeoutMs}ms`));
-    }, timeoutMs);
-    const onStop = () => attemptController.abort(req.signal?.reason);
-    req.signal?.addEventListener('abort', onStop, { once: true });
-    const signal = attemptController.signal;
     const started = performance.now();
-    const details = { api, method: req.method, path };
     const record = (code: string) => options.observer?.onRequest(api, req.operation, code, (performance.now() - started) / 1000);
-
-    let status: number;
-    let headers: Record<string, string | string[] | undefined>;
-    let text: string;
+    let answer: Exchange;
     try {
-      const res = await request(url, {
-        method: req.method,
-        headers: {
-          accept: 'application/json',
-          'user-agent': 'cloudflare-tunnel-exporter',
-          ...(req.json !== undefined ? { 'content-type': 'application/json' } : {}),
-          ...options.headers,
-        },
-        ...(req.json !== undefined ? { body: JSON.stringify(req.json) } : {}),
-        signal,
-        dispatcher,
-      });
-      status = res.statusCode;
-      headers = res.headers;
-      text = await readLimited(res.body, headerValue(res.headers, 'content-length'), req.maxBytes ?? MAX_RESPONSE_BYTES);
-    } catch (cause) {
+      answer = await exchange(req, url, exchangeOptions, details);
+    } catch (err) {
       record('error');
-      if (cause instanceof BodyTooLarge)
-        throw new ApiResponseError(`response body is larger than ${req.maxBytes ?? MAX_RESPONSE_BYTES} bytes: not read`, details);
-      if (req.signal?.aborted) throw new ApiAbortedError('aborted: the exporter is stopping', { ...details, cause });
-      // undici's own connect/headers/body timeouts carry codes like UND_ERR_HEADERS_TIMEOUT.
-      const code = (cause as { code?: unknown }).code;
-      if (timedOut || (typeof code === 'string' && code.startsWith('UND_ERR_') && code.includes('TIMEOUT'))) {
-        throw new ApiTimeoutError(`no complete response within ${timeoutMs}ms`, { ...details, cause });
-      }
-      throw new ApiNetworkError(`request failed: ${(cause as Error).message}`, { ...details, cause });
-    } finally {
-      clearTimeout(deadlineTimer);
-      req.signal?.removeEventListener('abort', onStop);
+      throw err;
     }
-    record(String(status));
-
-    const rateLimit = parseRateLimit(headerValue(headers, 'ratelimit'));
+    record(String(answer.status));
+    const rateLimit = parseRateLimit(headerValue(answer.headers, 'ratelimit'));
     if (rateLimit) {
       options.observer?.onRateLimitRemaining(api, rateLimit.remaining);
-      if (rateLimit.remaining === 0 && rateLimit.resetSeconds) lockOut(rateLimit.resetSeconds * 1000, 'Ratelimit header: no requests remaining');
+      if (rateLimit.remaining === 0 && rateLimit.resetSeconds) judging.lockout.hold(rateLimit.resetSeconds * 1000, 'Ratelimit header: no requests remaining');
     }
-
-    let body: unknown;
-    let parsed = true;
-    try {
-      body = text === '' ? undefined : JSON.parse(text);
-    } catch {
-      parsed = false;
-    }
-    const codes = cloudflareCodes(body);
-    const withStatus = { ...details, status, codes };
-
-    if (status === 429 || codes.some((c) => CLOUDFLARE_RATE_LIMIT_CODES.has(c))) {
-      const ms = lockOut(parseRetryAfter(headerValue(headers, 'retry-after'), now()) ?? defaultRetryAfterMs, `HTTP ${status}`);
-      throw new ApiRateLimitedError(ms, { ...withStatus, sent: true });
-    }
-    if (status === 401 || status === 403 || codes.some((c) => CLOUDFLARE_AUTH_CODES.has(c))) {
-      const raw = errorDetail(body);
-      // Redacted whole, then cut: a secret straddling the cut would otherwise leave a part behind.
-      const detail = raw === undefined ? undefined : redact(raw).slice(0, DETAIL_LENGTH);
-      if (status === 403 && detail && CREDENTIAL_NOT_ALLOWED.test(detail)) throw new ApiCredentialNotAllowedError(detail, withStatus);
-      if (status === 403 && detail && NOT_ORG_ADMIN.test(detail)) throw new ApiNotOrgAdminError('organization admin membership', { ...withStatus, detail });
-      throw new ApiAuthError(req.permission, { ...withStatus, ...(detail ? { detail } : {}) });
-    }
-    if (status === 404) throw new ApiNotFoundError('not found', withStatus);
-    if (status >= 500) throw new ApiServerError('server error', withStatus);
-    if (status >= 400) {
-      const message = codes.length > 0 ? `request rejected (codes ${codes.join(', ')})` : 'request rejected';
-      throw new ApiRequestError(message, withStatus);
-    }
-    if (!parsed && req.expectBody !== false) throw new ApiResponseError('response body is not JSON', withStatus);
-    return { status, body };
+    return judge(req, answer, details, judging);
   }
 
   return {
     api,
     baseUrl: options.baseUrl,
     async send(req) {
-      const url = resolveUrl(req, req.method);
+      const url = urlOf(req);
       const path = url.pathname;
       const attempts = req.method === 'GET' ? retries + 1 : 1;
       for (let i = 1; ; i++) {

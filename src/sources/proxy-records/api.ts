@@ -8,7 +8,7 @@
 // Source: PostHog's posthog/api/proxy_record.py and posthog/permissions.py.
 import { z } from 'zod';
 import { ApiResponseError, shapeProblem } from '../../transport/errors.js';
-import { type ApiClient, apiPath } from '../../transport/http.js';
+import { type ApiClient, apiPath, resolveUrl } from '../../transport/http.js';
 import { uuidId } from '../../transport/ids.js';
 
 const ORGANIZATION_READ = 'organization:read';
@@ -68,8 +68,7 @@ export async function listProxyRecords(client: ApiClient, organizationId: string
   let bound = MAX_PAGES;
   let path: string | undefined = apiPath`/api/organizations/${organizationId}/proxy_records/`;
   // The first path is relative to the base URL, `next` links are absolute: compare them resolved.
-  const base = new URL(`${client.baseUrl.replace(/\/+$/, '')}/`);
-  const resolved = (p: string) => (/^https?:\/\//.test(p) ? new URL(p) : new URL(p.replace(/^\/+/, ''), base)).href;
+  const resolved = (p: string) => resolveUrl(client.baseUrl, p).href;
   const fail = (why: string, at: string) => new ApiResponseError(`${why}; ${records.length} records read`, { api: client.api, method: 'GET', path: at });
   for (let page = 1; path !== undefined; page++) {
     if (page > bound) throw fail(`pagination did not end within ${bound} pages`, path);
