@@ -1,17 +1,32 @@
 // The container HEALTHCHECK: `node dist/healthcheck.js`, no shell or curl needed in the image.
-// Asks /-/healthy (which needs no credentials) on the port from LISTEN_ADDRESS (default 9877).
-// With a web config in WEB_CONFIG_FILE that turns TLS on, it asks over HTTPS without verifying the
-// certificate (it talks to its own container over loopback); where that config requires client
-// certificates, which the check does not hold, a completed TCP connection is the answer.
-// HEALTHCHECK_URL overrides the URL. Exit 0 when healthy, 1 otherwise.
+// Asks /-/healthy (which needs no credentials) on the port the daemon listens on, resolved as the
+// daemon resolves it: its flags (read from PID 1's command line when that is the daemon, as in the
+// image; else this command's own), the environment and the YAML config file. With a web config
+// that turns TLS on, it asks over HTTPS without verifying the certificate (it talks to its own
+// container over loopback); where that config requires client certificates, which the check does
+// not hold, a completed TCP connection is the answer. HEALTHCHECK_URL overrides the URL. Exit 0
+// when healthy, 1 otherwise.
+import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
+import { loadListenSettings } from './config/load.js';
 import { loadWebConfig } from './http/web-config.js';
 
-const listen = process.env.LISTEN_ADDRESS ?? ':9877';
-const port = Number(/:(\d+)$/.exec(listen)?.[1] ?? '9877');
-const webConfigFile = process.env.WEB_CONFIG_FILE;
-const tls = webConfigFile ? loadWebConfig(webConfigFile).tls : undefined;
+/** The daemon's flags: what follows `…/cli.js` on PID 1's command line, when PID 1 is the daemon. */
+function daemonArgv(): string[] {
+  try {
+    const args = readFileSync('/proc/1/cmdline', 'utf8').split('\0').filter(Boolean);
+    const at = args.findIndex((a) => /(^|\/)cli\.js$/.test(a));
+    if (at >= 0) return args.slice(at + 1);
+  } catch {
+    // No procfs, or not allowed to read it: this command's own flags.
+  }
+  return process.argv.slice(2);
+}
+
+const settings = loadListenSettings({ argv: daemonArgv(), env: process.env });
+const port = settings.listen.port;
+const tls = settings.webConfigFile ? loadWebConfig(settings.webConfigFile).tls : undefined;
 const url = process.env.HEALTHCHECK_URL ?? `${tls ? 'https' : 'http'}://127.0.0.1:${port}/-/healthy`;
 
 function tcpOpen(): Promise<boolean> {

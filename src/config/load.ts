@@ -59,52 +59,65 @@ type Layer = Map<SettingKey, Value>;
 const BY_KEY = new Map<string, Setting>(SETTINGS.map((s) => [s.key, s]));
 const BY_FLAG = new Map<string, Setting>(SETTINGS.filter((s): s is (typeof SETTINGS)[number] & { flag: string } => 'flag' in s).map((s) => [s.flag, s]));
 
-export function loadConfig(options: LoadOptions): LoadResult {
+/** Defaults < YAML file < environment < flags, merged; what cannot be read is added to `problems`. */
+function resolveLayers(options: LoadOptions, problems: string[]) {
   const readFile = options.readFile ?? ((p: string) => readFileSync(p, 'utf8'));
-  const problems: string[] = [];
-
   const { flags, booleans, configFile } = parseArgv(options.argv, problems);
-  const demo = booleans.demo;
-
   const defaults: Layer = new Map();
   for (const s of SETTINGS as readonly Setting[]) {
     if (s.default !== undefined) defaults.set(s.key as SettingKey, { raw: s.default, origin: `default for ${describe(s)}` });
   }
-  if (demo) {
+  if (booleans.demo) {
     for (const [key, raw] of Object.entries(DEMO_SCHEDULES)) {
       defaults.set(key as SettingKey, { raw, origin: `--demo default for ${key}` });
     }
   }
-
   const filePath = configFile ?? nonEmpty(options.env.CONFIG_FILE);
   const fileLayer: Layer = filePath ? readYamlLayer(filePath, readFile, problems) : new Map();
-
   const envLayer: Layer = new Map();
   for (const s of SETTINGS as readonly Setting[]) {
     if (!s.env) continue;
     const raw = options.env[s.env];
     if (raw !== undefined && raw !== '') envLayer.set(s.key as SettingKey, { raw, origin: s.env });
   }
+  return { merged: mergeLayers([defaults, fileLayer, envLayer, flags]), booleans, readFile };
+}
 
-  const merged = mergeLayers([defaults, fileLayer, envLayer, flags]);
-
+/** Each merged value parsed with its setting's schema, in SETTINGS order (so problems read the same every time). */
+function parseValues(merged: Layer, problems: string[], only?: ReadonlySet<SettingKey>): Map<SettingKey, unknown> {
   const values = new Map<SettingKey, unknown>();
-  // In SETTINGS order, so the list of problems reads the same every time.
   for (const setting of SETTINGS as readonly Setting[]) {
     const key = setting.key as SettingKey;
     const value = merged.get(key);
-    if (!value) continue;
+    if (!value || (only && !only.has(key))) continue;
     const result = setting.schema.safeParse(value.raw);
-    if (result.success) {
-      values.set(key, result.data);
-    } else {
-      for (const issue of result.error.issues) problems.push(`${value.origin}: ${issue.message}`);
-    }
+    if (result.success) values.set(key, result.data);
+    else for (const issue of result.error.issues) problems.push(`${value.origin}: ${issue.message}`);
   }
+  return values;
+}
 
-  const config = assemble(values, merged, readFile, problems, demo);
+export function loadConfig(options: LoadOptions): LoadResult {
+  const problems: string[] = [];
+  const { merged, booleans, readFile } = resolveLayers(options, problems);
+  const values = parseValues(merged, problems);
+  const config = assemble(values, merged, readFile, problems, booleans.demo);
   if (problems.length > 0) throw new ConfigError(problems);
   return { config, check: booleans['config.check'] };
+}
+
+/**
+ * Only where the daemon listens and its web config file, resolved exactly as loadConfig does
+ * (flags, environment, YAML file): the container health check asks the same address. Problems
+ * with other settings are not its business; these two must be valid.
+ */
+export function loadListenSettings(options: LoadOptions): { listen: Config['web']['listen']; webConfigFile?: string } {
+  const problems: string[] = [];
+  const { merged } = resolveLayers(options, []);
+  const values = parseValues(merged, problems, new Set<SettingKey>(['web.listen_address', 'web.config_file']));
+  if (problems.length > 0) throw new ConfigError(problems);
+  const webConfigFile = values.get('web.config_file') as string | undefined;
+  return { listen: values.get('web.listen_address') as Config['web']['listen'], ...(webConfigFile ? { webConfigFile } : {}) };
 }
 
 function describe(s: Setting): string {

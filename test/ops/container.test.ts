@@ -94,6 +94,21 @@ describe('Dockerfile', () => {
     await daemon.exit;
     expect(() => execFileSync(process.execPath, [healthcheck], { env: { LISTEN_ADDRESS: `:${port}` }, stdio: 'pipe' })).toThrow();
   });
+
+  it('the HEALTHCHECK asks the address the daemon resolved from its YAML config file or its flags, not only LISTEN_ADDRESS', async () => {
+    const healthcheck = CLI.replace(/cli\.js$/, 'healthcheck.js');
+    const daemon = await startDaemon(['--demo']);
+    const port = new URL(daemon.url).port;
+    const dir = mkdtempSync(join(tmpdir(), 'health-'));
+    writeFileSync(join(dir, 'config.yml'), `web:\n  listen_address: "127.0.0.1:${port}"\n`);
+    try {
+      expect(execFileSync(process.execPath, [healthcheck], { env: { CONFIG_FILE: join(dir, 'config.yml') }, stdio: 'pipe' }).toString()).toBe('');
+      expect(execFileSync(process.execPath, [healthcheck, `--web.listen-address=:${port}`], { env: {}, stdio: 'pipe' }).toString()).toBe('');
+    } finally {
+      daemon.child.kill('SIGTERM');
+      await daemon.exit;
+    }
+  });
 });
 
 describe('docker-compose.yml', () => {
