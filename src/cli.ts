@@ -97,7 +97,7 @@ async function main(argv: string[]): Promise<number> {
 
   let exporter: ReturnType<typeof createExporter>;
   try {
-    exporter = createExporter({ config, log, ...(webConfig ? { webConfig } : {}) });
+    exporter = createExporter({ config, log, webConfig });
   } catch (err) {
     // e.g. an unreadable REMEDIATION_STATE_FILE: a configuration problem.
     process.stderr.write(`cloudflare-tunnel-exporter: ${(err as Error).message}\n`);

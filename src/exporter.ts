@@ -167,8 +167,8 @@ function sourceStatuses(store: SnapshotStore): SourceStatus[] {
       ok: entry.last.ok,
       // Shown as a time of day: as the wall clock reads it (ages stay on the steady clock).
       lastPollAt: toWall(entry.last.at),
-      ...(entry.lastSuccessAt !== undefined ? { lastSuccessAt: entry.lastSuccessAt } : {}),
-      ...(entry.last.error !== undefined ? { error: entry.last.error } : {}),
+      lastSuccessAt: entry.lastSuccessAt,
+      error: entry.last.error,
     })),
   );
 }

@@ -117,7 +117,7 @@ export function createPacer(options: PacerOptions): Pacer {
           reject(signal.reason);
           return;
         }
-        const waiter: Waiter = { resolve, reject, ...(signal ? { signal } : {}) };
+        const waiter: Waiter = { resolve, reject, signal };
         if (signal) {
           waiter.onAbort = () => {
             const queue = queues[lane];

@@ -34,7 +34,7 @@ export function createPollReporter(log: Logger, now: () => number = steadyNow, o
         ok,
         at: now(),
         durationSeconds: (performance.now() - started) / 1000,
-        ...(err !== undefined ? { error: errorMessage(err) } : {}),
+        error: err === undefined ? undefined : errorMessage(err),
       });
     },
     failed(collector, scope, err) {

@@ -24,7 +24,7 @@ export async function listProxyEndpoints(client: ApiClient, accountId: string, s
       path: apiPath`/accounts/${accountId}/gateway/proxy_endpoints`,
       operation: 'list_gateway_proxy_endpoints',
       permission: 'Zero Trust Read',
-      ...(signal ? { signal } : {}),
+      signal,
     },
     endpointList,
   );

@@ -78,7 +78,7 @@ export async function listProxyRecords(client: ApiClient, organizationId: string
       path,
       operation: 'list_proxy_records',
       permission: ORGANIZATION_READ,
-      ...(signal ? { signal } : {}),
+      signal,
     });
     const body: z.infer<typeof listBody> = parse(listBody, res.body, client, 'GET', path);
     for (const r of body.results) {
@@ -102,7 +102,7 @@ export async function getProxyRecord(client: ApiClient, organizationId: string, 
     path,
     operation: 'get_proxy_record',
     permission: ORGANIZATION_READ,
-    ...(signal ? { signal } : {}),
+    signal,
   });
   return parse(apiProxyRecord, res.body, client, 'GET', path);
 }
@@ -114,7 +114,7 @@ export async function retryProxyRecord(client: ApiClient, organizationId: string
     operation: 'retry_proxy_record',
     permission: ORGANIZATION_WRITE,
     expectBody: false,
-    ...(signal ? { signal } : {}),
+    signal,
   });
 }
 
@@ -127,7 +127,7 @@ export async function createProxyRecord(client: ApiClient, organizationId: strin
     json: { domain },
     operation: 'create_proxy_record',
     permission: ORGANIZATION_WRITE,
-    ...(signal ? { signal } : {}),
+    signal,
   });
   return parse(apiProxyRecord, res.body, client, 'POST', path);
 }
@@ -139,6 +139,6 @@ export async function deleteProxyRecord(client: ApiClient, organizationId: strin
     operation: 'delete_proxy_record',
     permission: ORGANIZATION_WRITE,
     expectBody: false,
-    ...(signal ? { signal } : {}),
+    signal,
   });
 }

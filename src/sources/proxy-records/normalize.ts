@@ -12,15 +12,15 @@ function normalizeProxyRecord(organizationId: string, r: ApiProxyRecord, cuts: C
     domain: bounded(r.domain, cuts),
     targetCname: bounded(r.target_cname ?? '', cuts),
     status: oneOf<ProxyRecordStatus>(PROXY_RECORD_STATUSES, r.status, 'unknown'),
-    ...(r.message ? { message: r.message } : {}),
-    ...(createdAt !== undefined ? { createdAt } : {}),
-    ...(updatedAt !== undefined ? { updatedAt } : {}),
+    message: r.message || undefined,
+    createdAt,
+    updatedAt,
   };
 }
 
 export function normalizeProxyRecords(organizationId: string, list: ProxyRecordList, cuts: Cuts = noCuts()): ProxyRecords {
   return {
     records: list.records.map((r) => normalizeProxyRecord(organizationId, r, cuts)),
-    ...(list.maxProxyRecords !== undefined ? { maxProxyRecords: list.maxProxyRecords } : {}),
+    maxProxyRecords: list.maxProxyRecords,
   };
 }

@@ -44,7 +44,7 @@ export function listTunnels(client: ApiClient, accountId: string, signal?: Abort
       operation: 'list_tunnels',
       permission: TUNNEL_READ,
       perPage: TUNNELS_PER_PAGE,
-      ...(signal ? { signal } : {}),
+      signal,
     },
     apiTunnel,
     onRepeatedIds ? { onRepeatedIds } : {},

@@ -70,7 +70,7 @@ export async function listConnectors(
       lane,
       // A real answer is tens of kilobytes; parsing an absurd one would stall the event loop.
       maxBytes: MAX_CONNECTIONS_ANSWER_BYTES,
-      ...(signal ? { signal } : {}),
+      signal,
     },
     connectorList,
   );
@@ -91,6 +91,6 @@ export async function deleteConnector(client: ApiClient, accountId: string, tunn
     query: { client_id: connectorId },
     operation: 'delete_tunnel_connector',
     permission: TUNNEL_WRITE,
-    ...(signal ? { signal } : {}),
+    signal,
   });
 }

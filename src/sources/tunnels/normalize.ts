@@ -19,9 +19,9 @@ export function normalizeTunnels(accountId: string, type: TunnelType, tunnels: A
         type,
         status: oneOf<TunnelStatus>(TUNNEL_STATUSES, t.status, 'unknown'),
         configSrc: t.config_src ?? 'unknown',
-        ...(createdAt !== undefined ? { createdAt } : {}),
-        ...(connsActiveAt !== undefined ? { connsActiveAt } : {}),
-        ...(connsInactiveAt !== undefined ? { connsInactiveAt } : {}),
+        createdAt,
+        connsActiveAt,
+        connsInactiveAt,
       };
     });
 }
@@ -91,9 +91,9 @@ export function normalizeConnectors(connectors: ApiConnector[]): NormalizedConne
       version: bounded(c.version ?? conns.find((x) => x.client_version)?.client_version ?? 'unknown', cuts),
       arch: bounded(c.arch ?? 'unknown', cuts),
       originIp: bounded(conns.find((x) => x.origin_ip)?.origin_ip ?? '', cuts),
-      ...(typeof c.config_version === 'number' ? { configVersion: c.config_version } : {}),
-      ...(runAt !== undefined ? { runAt } : {}),
-      ...(haStatus ? { haStatus } : {}),
+      configVersion: typeof c.config_version === 'number' ? c.config_version : undefined,
+      runAt,
+      haStatus,
       connections,
     });
   }
