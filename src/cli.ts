@@ -4,9 +4,9 @@ import { renderEffectiveConfig } from './config/effective.js';
 // Exit codes: 0 clean stop or --config.check/--help/--version, 1 start-up failure, 2 invalid configuration.
 import { type LoadResult, loadConfig } from './config/load.js';
 import { type Config, SETTINGS, type Setting } from './config/schema.js';
-import { createExporter } from './exporter.js';
+import { createExporter, type Exporter } from './exporter.js';
 import { loadWebConfig, type WebConfig } from './http/web-config.js';
-import { createLogger } from './log.js';
+import { createLogger, type Logger } from './log.js';
 import type { Simulator } from './simulator/server.js';
 import { VERSION } from './version.js';
 
@@ -51,7 +51,8 @@ function demoConfig(config: Config, sim: Simulator): Config {
   };
 }
 
-async function main(argv: string[]): Promise<number> {
+/** The configuration and web config, or the exit code when there is nothing more to do (help, version, a check, an error). */
+function configure(argv: string[]): { loaded: LoadResult; webConfig: WebConfig | undefined } | number {
   // Help and version answer whatever else the command line or environment holds.
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(usage());
@@ -61,52 +62,39 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`cloudflare-tunnel-exporter ${VERSION} (node ${process.version})\n`);
     return 0;
   }
-  let loaded: LoadResult;
-  let webConfig: WebConfig | undefined;
   try {
-    loaded = loadConfig({ argv, env: process.env });
-    if (loaded.config.web.configFile) webConfig = loadWebConfig(loaded.config.web.configFile);
+    const loaded = loadConfig({ argv, env: process.env });
+    const webConfig = loaded.config.web.configFile ? loadWebConfig(loaded.config.web.configFile) : undefined;
+    if (!loaded.check) return { loaded, webConfig };
+    process.stdout.write(`configuration is valid\n---\n${renderEffectiveConfig(loaded.config)}`);
+    return 0;
   } catch (err) {
     // A ConfigError lists every problem; a web config error names its file and key.
     if (!(err instanceof Error)) throw err;
     process.stderr.write(`cloudflare-tunnel-exporter: ${err.message}\n`);
     return 2;
   }
-  if (loaded.check) {
-    process.stdout.write(`configuration is valid\n---\n${renderEffectiveConfig(loaded.config)}`);
-    return 0;
-  }
+}
 
-  let config = loaded.config;
-  const log = createLogger({ level: config.log.level, format: config.log.format });
-  process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled promise rejection'));
+/** --demo: the simulator, loaded only then (the daemon's own import graph does not carry it). */
+async function startDemo(log: Logger): Promise<Simulator> {
+  const simLog = log.child({ component: 'simulator' });
+  const { startSimulator } = await import('./simulator/server.js');
+  // PostHog's default max_proxy_records is 2; the demo organization's plan allows more.
+  return startSimulator({
+    timelineIntervalMs: 5000,
+    fleet: { maxProxyRecords: 20 },
+    onEvent: (event) => simLog.info({ event }, 'simulated fleet changed'),
+  });
+}
 
-  let sim: Simulator | undefined;
-  if (config.demo) {
-    const simLog = log.child({ component: 'simulator' });
-    // Loaded only for --demo: the daemon's own import graph does not carry the simulator.
-    const { startSimulator } = await import('./simulator/server.js');
-    // PostHog's default max_proxy_records is 2; the demo organization's plan allows more.
-    sim = await startSimulator({
-      timelineIntervalMs: 5000,
-      fleet: { maxProxyRecords: 20 },
-      onEvent: (event) => simLog.info({ event }, 'simulated fleet changed'),
-    });
-    config = demoConfig(config, sim);
-  }
-
-  let exporter: ReturnType<typeof createExporter>;
-  try {
-    exporter = createExporter({ config, log, webConfig });
-  } catch (err) {
-    // e.g. an unreadable REMEDIATION_STATE_FILE: a configuration problem.
-    process.stderr.write(`cloudflare-tunnel-exporter: ${(err as Error).message}\n`);
-    await sim?.close();
-    return 2;
-  }
-  // Signal handlers go in before start-up, so a signal that arrives while the exporter starts (or
-  // right after it says it listens) is handled, not met with the default of terminating.
-  const stopped = new Promise<number>((resolve) => {
+/**
+ * SIGTERM and SIGINT stop (resolving the exit code); SIGHUP reloads the web config file (TLS files,
+ * basic auth users, headers), as exporter-toolkit picks up changes to it; the rest of the
+ * configuration needs a restart. A file that does not load keeps the running one.
+ */
+function handleSignals(exporter: Exporter, sim: Simulator | undefined, webConfigFile: string | undefined, log: Logger): Promise<number> {
+  return new Promise<number>((resolve) => {
     let stopping = false;
     const shutdown = (signal: string) => {
       if (stopping) return;
@@ -128,24 +116,58 @@ async function main(argv: string[]): Promise<number> {
     };
     process.once('SIGTERM', () => shutdown('SIGTERM'));
     process.once('SIGINT', () => shutdown('SIGINT'));
-    // SIGHUP reloads the web config file (TLS files, basic auth users, headers), as exporter-toolkit
-    // picks up changes to it; the rest of the configuration needs a restart. A file that does not
-    // load keeps the running one. Without a web config there is nothing to reload.
     process.on('SIGHUP', () => {
-      const file = loaded.config.web.configFile;
-      if (!file) {
+      if (!webConfigFile) {
         log.info({ signal: 'SIGHUP' }, 'SIGHUP: no --web.config.file to reload; the rest of the configuration needs a restart');
         return;
       }
       void Promise.resolve()
-        .then(() => exporter.reloadWebConfig(loadWebConfig(file)))
+        .then(() => exporter.reloadWebConfig(loadWebConfig(webConfigFile)))
         .then(
-          () => log.info({ signal: 'SIGHUP', file }, 'web config reloaded'),
-          (err: unknown) => log.error({ signal: 'SIGHUP', file, err: (err as Error).message }, 'web config not reloaded: keeping the running one'),
+          () => log.info({ signal: 'SIGHUP', file: webConfigFile }, 'web config reloaded'),
+          (err: unknown) =>
+            log.error({ signal: 'SIGHUP', file: webConfigFile, err: (err as Error).message }, 'web config not reloaded: keeping the running one'),
         );
     });
   });
+}
 
+function demoBanner(url: string, telemetryPath: string, sim: Simulator): string {
+  return [
+    '',
+    'Demo: the exporter polls a simulated Cloudflare and PostHog fleet that changes every 5 seconds.',
+    `  metrics:    ${url}${telemetryPath}`,
+    `  landing:    ${url}/`,
+    `  readiness:  ${url}/-/ready`,
+    `  simulator:  ${sim.url}/_simulator/state`,
+    `  try:        curl -s ${url}${telemetryPath} | grep -E '^cloudflare_tunnel_status\\{.*\\} 1'`,
+    'Press Ctrl-C to stop.',
+    '',
+  ].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const configured = configure(argv);
+  if (typeof configured === 'number') return configured;
+  const { loaded, webConfig } = configured;
+  let config = loaded.config;
+  const log = createLogger({ level: config.log.level, format: config.log.format });
+  process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled promise rejection'));
+  const sim = config.demo ? await startDemo(log) : undefined;
+  if (sim) config = demoConfig(config, sim);
+
+  let exporter: Exporter;
+  try {
+    exporter = createExporter({ config, log, webConfig });
+  } catch (err) {
+    // e.g. an unreadable REMEDIATION_STATE_FILE: a configuration problem.
+    process.stderr.write(`cloudflare-tunnel-exporter: ${(err as Error).message}\n`);
+    await sim?.close();
+    return 2;
+  }
+  // Signal handlers go in before start-up, so a signal that arrives while the exporter starts (or
+  // right after it says it listens) is handled, not met with the default of terminating.
+  const stopped = handleSignals(exporter, sim, loaded.config.web.configFile, log);
   let server: Awaited<ReturnType<typeof exporter.start>>;
   try {
     server = await exporter.start();
@@ -156,22 +178,7 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
   log.info({ url: server.url, version: VERSION, sources: exporter.expected.map((e) => `${e.collector}/${e.scope}`) }, 'exporter listening');
-  if (sim) {
-    process.stderr.write(
-      [
-        '',
-        'Demo: the exporter polls a simulated Cloudflare and PostHog fleet that changes every 5 seconds.',
-        `  metrics:    ${server.url}${config.web.telemetryPath}`,
-        `  landing:    ${server.url}/`,
-        `  readiness:  ${server.url}/-/ready`,
-        `  simulator:  ${sim.url}/_simulator/state`,
-        `  try:        curl -s ${server.url}${config.web.telemetryPath} | grep -E '^cloudflare_tunnel_status\\{.*\\} 1'`,
-        'Press Ctrl-C to stop.',
-        '',
-      ].join('\n'),
-    );
-  }
-
+  if (sim) process.stderr.write(demoBanner(server.url, config.web.telemetryPath, sim));
   return stopped;
 }
 

@@ -147,6 +147,48 @@ const CONNECTION_LIMITS: ConnectionLimits = { maxConnections: 512, firstRequestT
 const HEADERS_TIMEOUT_MS = 10_000;
 const REQUEST_TIMEOUT_MS = 30_000;
 
+/**
+ * Keeps the connections within the limits: each must send a first request in time; past the cap,
+ * the one idle longest goes. `request` marks a socket busy until its response finishes.
+ */
+function guardConnections(server: http.Server, tls: boolean, limits: ConnectionLimits) {
+  /** Connections with no request in progress, longest idle first; those that have sent one. */
+  const idle = new Set<import('node:net').Socket>();
+  const served = new WeakSet<import('node:net').Socket>();
+  let open = 0;
+  // The socket requests arrive on: the TCP one, or the TLS one once its handshake is done.
+  const admit = (socket: import('node:net').Socket) => {
+    open++;
+    socket.once('close', () => {
+      open--;
+      idle.delete(socket);
+    });
+    idle.add(socket);
+    socket.setTimeout(limits.firstRequestTimeoutMs, () => {
+      if (!served.has(socket)) socket.destroy();
+    });
+    if (open > limits.maxConnections) {
+      const oldest = [...idle].find((s) => s !== socket);
+      (oldest ?? socket).destroy();
+    }
+  };
+  server.on(tls ? 'secureConnection' : 'connection', admit);
+  return {
+    request(req: http.IncomingMessage, res: http.ServerResponse) {
+      const socket = req.socket;
+      idle.delete(socket);
+      if (!served.has(socket)) {
+        served.add(socket);
+        socket.setTimeout(0);
+      }
+      // Idle again once answered (keep-alive), and then the newest idle one.
+      res.once('finish', () => {
+        if (!socket.destroyed) idle.add(socket);
+      });
+    },
+  };
+}
+
 export async function serve(
   app: HttpApp,
   listen: ListenAddress,
@@ -154,23 +196,11 @@ export async function serve(
   log: Logger,
   limits: Partial<ConnectionLimits> = {},
 ): Promise<RunningServer> {
-  const { maxConnections, firstRequestTimeoutMs } = { ...CONNECTION_LIMITS, ...limits };
+  const connectionLimits = { ...CONNECTION_LIMITS, ...limits };
   const scheme = web?.tls ? 'https' : 'http';
-  /** Connections with no request in progress, longest idle first; those that have sent one. */
-  const idle = new Set<import('node:net').Socket>();
-  const served = new WeakSet<import('node:net').Socket>();
-  let open = 0;
+  let guard: ReturnType<typeof guardConnections> | undefined;
   const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
-    const socket = req.socket;
-    idle.delete(socket);
-    if (!served.has(socket)) {
-      served.add(socket);
-      socket.setTimeout(0);
-    }
-    // Idle again once answered (keep-alive), and then the newest idle one.
-    res.once('finish', () => {
-      if (!socket.destroyed) idle.add(socket);
-    });
+    guard?.request(req, res);
     let request: Request | undefined;
     try {
       if (!NO_REQUEST.has(req.method ?? '')) request = toRequest(req, scheme);
@@ -194,7 +224,7 @@ export async function serve(
   };
   let tls = web?.tls;
   // A TLS handshake gets as long as a first request (Node's default is 120 s).
-  const server = tls ? https.createServer({ ...tls.options, handshakeTimeout: firstRequestTimeoutMs }, handler) : http.createServer(handler);
+  const server = tls ? https.createServer({ ...tls.options, handshakeTimeout: connectionLimits.firstRequestTimeoutMs }, handler) : http.createServer(handler);
   if (tls) {
     server.on('secureConnection', (socket: TLSSocket) => {
       const problem = tls && tls.clientAuth !== 'NoClientCert' ? clientCertProblem(socket, tls) : undefined;
@@ -207,24 +237,7 @@ export async function serve(
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = HEADERS_TIMEOUT_MS;
   server.requestTimeout = REQUEST_TIMEOUT_MS;
-  // The socket requests arrive on: the TCP one, or the TLS one once its handshake is done.
-  const admit = (socket: import('node:net').Socket) => {
-    open++;
-    socket.once('close', () => {
-      open--;
-      idle.delete(socket);
-    });
-    idle.add(socket);
-    socket.setTimeout(firstRequestTimeoutMs, () => {
-      if (!served.has(socket)) socket.destroy();
-    });
-    if (open > maxConnections) {
-      const oldest = [...idle].find((s) => s !== socket);
-      (oldest ?? socket).destroy();
-    }
-  };
-  if (tls) server.on('secureConnection', admit);
-  else server.on('connection', admit);
+  guard = guardConnections(server, Boolean(tls), connectionLimits);
   // CONNECT never reaches the request handler; without this node drops the socket unanswered.
   server.on('connect', (_req: http.IncomingMessage, socket: import('node:stream').Duplex) => {
     socket.end(`HTTP/1.1 405 Method Not Allowed\r\nAllow: ${ALLOWED_METHODS}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
