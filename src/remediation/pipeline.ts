@@ -147,6 +147,81 @@ export interface PipelineOptions {
 /** Skips that repeat every poll once they start; the first one said it all. */
 const QUIET_SKIPS = new Set<SkipReason>(['cooldown', 'credential_not_allowed']);
 
+/** The steps before the re-read, in order: the source, the blockers, attempts, cooldown, the hourly limit. */
+function gate<T>(
+  policy: ActionPolicy<T>,
+  c: Candidate<T>,
+  problem: SkipReason | undefined,
+  t: number,
+  state: RemediationState,
+  maxActionsPerHour: number,
+): { skip: SkipReason; extra?: Partial<Decision> } | undefined {
+  if (problem) return { skip: problem };
+  const blocked = blockedBy(policy.blockers, c);
+  if (blocked) return { skip: blocked.skip, extra: { reason: blocked.reason } };
+  const previous = state.target(c.key);
+  const attempts = previous?.attempts ?? 0;
+  if (!c.finishing && policy.maxAttempts !== undefined && attempts >= policy.maxAttempts) {
+    return { skip: 'max_attempts', extra: { reason: `gave up after ${policy.maxAttempts} attempts` } };
+  }
+  const until = c.finishing ? (previous?.nextAllowedAt ?? 0) : state.blockedUntil(c.key);
+  if (until > t) return { skip: 'cooldown', extra: { evidence: { ...c.evidence, next_allowed_at: new Date(until).toISOString() } } };
+  if (state.actionsInLastHour(t) >= maxActionsPerHour) return { skip: 'hourly_limit' };
+  return undefined;
+}
+
+/** What the write step needs of the pipeline. */
+interface WriteSteps {
+  state: RemediationState;
+  counters: RemediationCounters;
+  audit: (action: RemediationAction, d: Decision) => void;
+  saveState: () => Promise<boolean>;
+  signal: AbortSignal;
+}
+
+/** The live write, its cooldown on disk first; its outcome audited and counted. */
+async function write<T>(
+  steps: WriteSteps,
+  policy: ActionPolicy<T>,
+  c: Candidate<T>,
+  act: (signal: AbortSignal) => Promise<ActResult>,
+  d: Omit<Decision, 'outcome'>,
+  previous: ReturnType<RemediationState['target']>,
+  t: number,
+): Promise<void> {
+  const { state, counters, audit, saveState, signal } = steps;
+  if (!(await saveState())) {
+    // Without the cooldown on disk, a restart after this write could send it again at once.
+    state.cancelAction(c.key, previous, t);
+    audit(policy.action, {
+      ...d,
+      outcome: 'skipped',
+      skip: 'state_unwritable',
+      reason: 'the remediation state file could not be written: no write is sent without its cooldown on disk',
+    });
+    return;
+  }
+  try {
+    const result = await act(signal);
+    if ('notTaken' in result) {
+      state.cancelAction(c.key, previous, t);
+      audit(policy.action, { ...d, outcome: 'skipped', skip: result.notTaken, reason: result.reason });
+      return;
+    }
+    counters.action(policy.action, 'live');
+    audit(policy.action, { ...d, evidence: { ...d.evidence, ...result.evidence }, outcome: 'done' });
+  } catch (err) {
+    counters.action(policy.action, 'live');
+    // A 404 means the target is already gone, which is what the action wanted.
+    if (err instanceof ApiNotFoundError) {
+      audit(policy.action, { ...d, evidence: { ...d.evidence, note: 'already gone (404)' }, outcome: 'done' });
+      return;
+    }
+    counters.failure(policy.action);
+    audit(policy.action, { ...d, outcome: 'failed', error: (err as Error).message });
+  }
+}
+
 export function createPipeline(options: PipelineOptions) {
   const { state, counters, log, now, signal } = options;
 
@@ -184,52 +259,18 @@ export function createPipeline(options: PipelineOptions) {
     const base = { mode: policy.mode, target: c.target, reason: c.reason, evidence: c.evidence };
     const skip = (why: SkipReason, extra: Partial<Decision> = {}) => audit(policy.action, { ...base, outcome: 'skipped', skip: why, ...extra });
     const t = now();
-    if (problem) return skip(problem);
-    const blocked = blockedBy(policy.blockers, c);
-    if (blocked) return skip(blocked.skip, { reason: blocked.reason });
+    const gated = gate(policy, c, problem, t, state, options.maxActionsPerHour);
+    if (gated) return skip(gated.skip, gated.extra);
     const previous = state.target(c.key);
-    const attempts = previous?.attempts ?? 0;
-    if (!c.finishing && policy.maxAttempts !== undefined && attempts >= policy.maxAttempts)
-      return skip('max_attempts', { reason: `gave up after ${policy.maxAttempts} attempts` });
-    const until = c.finishing ? (previous?.nextAllowedAt ?? 0) : state.blockedUntil(c.key);
-    if (until > t) return skip('cooldown', { evidence: { ...c.evidence, next_allowed_at: new Date(until).toISOString() } });
-    if (state.actionsInLastHour(t) >= options.maxActionsPerHour) return skip('hourly_limit');
-
     const checked = await policy.recheck(c, signal);
     if ('skip' in checked)
       return skip(checked.skip, { ...(checked.reason ? { reason: checked.reason } : {}), ...(checked.error ? { error: checked.error } : {}) });
     const next = state.recordAction(c.key, t, (n) => (c.finishing ?? policy).cooldownMs(n));
     const evidence = { ...c.evidence, ...checked.evidence, attempt: next.attempts, next_allowed_at: new Date(next.nextAllowedAt).toISOString() };
-
     if (policy.mode === 'dry-run') {
       counters.action(policy.action, 'dry_run');
       audit(policy.action, { ...base, evidence, outcome: 'would_act' });
-    } else if (!(await saveState())) {
-      // Without the cooldown on disk, a restart after this write could send it again at once.
-      state.cancelAction(c.key, previous, t);
-      return skip('state_unwritable', { reason: 'the remediation state file could not be written: no write is sent without its cooldown on disk' });
-    } else {
-      try {
-        const result = await checked.act(signal);
-        if ('notTaken' in result) {
-          state.cancelAction(c.key, previous, t);
-          skip(result.notTaken, { reason: result.reason, evidence });
-        } else {
-          counters.action(policy.action, 'live');
-          audit(policy.action, { ...base, evidence: { ...evidence, ...result.evidence }, outcome: 'done' });
-        }
-      } catch (err) {
-        // A 404 means the target is already gone, which is what the action wanted.
-        if (err instanceof ApiNotFoundError) {
-          counters.action(policy.action, 'live');
-          audit(policy.action, { ...base, evidence: { ...evidence, note: 'already gone (404)' }, outcome: 'done' });
-        } else {
-          counters.action(policy.action, 'live');
-          counters.failure(policy.action);
-          audit(policy.action, { ...base, evidence, outcome: 'failed', error: (err as Error).message });
-        }
-      }
-    }
+    } else await write({ state, counters, audit, saveState, signal }, policy, c, checked.act, { ...base, evidence }, previous, t);
     await saveState();
   }
 

@@ -113,52 +113,52 @@ function salvageState(text: string): StateData {
   return out;
 }
 
-export function loadRemediationState(options: { path?: string; now: number; cooldownMs: number; log: Logger }): RemediationState {
+type LoadOptions = { path?: string; now: number; cooldownMs: number; log: Logger };
+
+/** The file's data: empty when there is no file; a corrupt file is moved aside and what parses salvaged. */
+function readStateFile(options: LoadOptions): { data: StateData; corrupt?: CorruptStateFile } {
   const { path, log } = options;
-  let data: StateData = empty();
-  let corrupt: CorruptStateFile | undefined;
-  if (path) {
-    let text: string | undefined;
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`REMEDIATION_STATE_FILE ${path}: cannot be read`, { cause: err });
-    }
-    if (text !== undefined) {
-      const parsed = (() => {
-        try {
-          return fileSchema.safeParse(JSON.parse(text));
-        } catch {
-          return undefined;
-        }
-      })();
-      if (parsed?.success) {
-        data = parsed.data;
-      } else {
-        const aside = `${path}.corrupt-${options.now}`;
-        try {
-          // Synchronous: this runs once at start-up, before any decision.
-          renameSync(path, aside);
-        } catch (err) {
-          log.error({ path, err: (err as Error).message }, 'could not move the corrupt remediation state file aside');
-        }
-        data = salvageState(text);
-        data.cooldownAllUntil = options.now + options.cooldownMs;
-        corrupt = { path, movedTo: aside, salvagedJournalEntries: data.journal.length };
-        log.error(
-          {
-            path,
-            moved_to: aside,
-            salvaged_journal_entries: data.journal.length,
-            salvaged_dns_changes: data.dnsChanges.length,
-            salvaged_targets: Object.keys(data.targets).length,
-            cooldown_all_until: new Date(data.cooldownAllUntil).toISOString(),
-          },
-          'remediation state file is corrupt: moved aside and salvaged what parses; every target is in cooldown for one cooldown period. A recreate journaled in the lost part is not finished: check the moved file for proxy record domains being recreated',
-        );
-      }
-    }
+  if (!path) return { data: empty() };
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { data: empty() };
+    throw new Error(`REMEDIATION_STATE_FILE ${path}: cannot be read`, { cause: err });
   }
+  let parsed: ReturnType<typeof fileSchema.safeParse> | undefined;
+  try {
+    parsed = fileSchema.safeParse(JSON.parse(text));
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed?.success) return { data: parsed.data };
+  const aside = `${path}.corrupt-${options.now}`;
+  try {
+    // Synchronous: this runs once at start-up, before any decision.
+    renameSync(path, aside);
+  } catch (err) {
+    log.error({ path, err: (err as Error).message }, 'could not move the corrupt remediation state file aside');
+  }
+  const data = salvageState(text);
+  data.cooldownAllUntil = options.now + options.cooldownMs;
+  log.error(
+    {
+      path,
+      moved_to: aside,
+      salvaged_journal_entries: data.journal.length,
+      salvaged_dns_changes: data.dnsChanges.length,
+      salvaged_targets: Object.keys(data.targets).length,
+      cooldown_all_until: new Date(data.cooldownAllUntil).toISOString(),
+    },
+    'remediation state file is corrupt: moved aside and salvaged what parses; every target is in cooldown for one cooldown period. A recreate journaled in the lost part is not finished: check the moved file for proxy record domains being recreated',
+  );
+  return { data, corrupt: { path, movedTo: aside, salvagedJournalEntries: data.journal.length } };
+}
+
+export function loadRemediationState(options: LoadOptions): RemediationState {
+  const { path } = options;
+  const { data, corrupt } = readStateFile(options);
 
   let writing: Promise<void> = Promise.resolve();
   const write = async () => {
