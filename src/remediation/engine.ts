@@ -37,14 +37,10 @@ export interface RemediationOptions {
   state?: RemediationState;
 }
 
-export function createRemediation(options: RemediationOptions): Remediation {
+/** The enabled actions' policies, each bound to the pipeline: the engine needs no more of one than this. */
+function enabledPolicies(options: RemediationOptions, state: RemediationState, pipeline: ReturnType<typeof createPipeline>) {
   const { config, store, clients, counters, log, now, intervals } = options;
   const r = config.remediation;
-  const state = options.state ?? loadRemediationState({ ...(r.stateFile ? { path: r.stateFile } : {}), now: now(), cooldownMs: r.cooldownMs, log });
-  const controller = new AbortController();
-  const pipeline = createPipeline({ snapshot: store.snapshot, state, counters, log, now, maxActionsPerHour: r.maxActionsPerHour, signal: controller.signal });
-
-  /** An action's policy bound to the pipeline: the engine needs no more of it than this. */
   const bind = <T>(p: ActionPolicy<T>) => ({
     action: p.action,
     mode: p.mode,
@@ -54,11 +50,12 @@ export function createRemediation(options: RemediationOptions): Remediation {
   });
   const policies: ReturnType<typeof bind>[] = [];
   if (r.staleConnectors !== 'off' && clients.cloudflare) {
+    const client = clients.cloudflare;
     policies.push(
       bind(
         staleConnectorPolicy({
           mode: r.staleConnectors,
-          client: clients.cloudflare,
+          client,
           staleAfterMs: r.staleConnectorAfterMs,
           cooldownMs: r.cooldownMs,
           intervals,
@@ -69,12 +66,13 @@ export function createRemediation(options: RemediationOptions): Remediation {
     );
   }
   if (r.proxyRecords !== 'off' && clients.posthog) {
+    const client = clients.posthog;
     policies.push(
       bind(
         proxyRecordPolicy({
           mode: r.proxyRecords,
           method: r.proxyRecordRetryMethod,
-          client: clients.posthog,
+          client,
           cooldownMs: r.cooldownMs,
           intervals,
           state,
@@ -86,6 +84,16 @@ export function createRemediation(options: RemediationOptions): Remediation {
       ),
     );
   }
+  return policies;
+}
+
+export function createRemediation(options: RemediationOptions): Remediation {
+  const { config, store, counters, log, now } = options;
+  const r = config.remediation;
+  const state = options.state ?? loadRemediationState({ path: r.stateFile, now: now(), cooldownMs: r.cooldownMs, log });
+  const controller = new AbortController();
+  const pipeline = createPipeline({ snapshot: store.snapshot, state, counters, log, now, maxActionsPerHour: r.maxActionsPerHour, signal: controller.signal });
+  const policies = enabledPolicies(options, state, pipeline);
 
   let queue: Promise<void> = Promise.resolve();
   let unsubscribe: (() => void) | undefined;
