@@ -304,14 +304,22 @@ function stateFileProblem(path: string): string | undefined {
   return undefined;
 }
 
-function assemble(values: Map<SettingKey, unknown>, merged: Layer, readFile: (p: string) => string, problems: string[], demo: boolean): Config {
-  const get = <T>(key: SettingKey) => values.get(key) as T;
-  const originOf = (key: SettingKey) => merged.get(key)?.origin ?? key;
+/** What the parts of assemble() share: the parsed values, where each came from, the problems so far. */
+interface Assembly {
+  values: Map<SettingKey, unknown>;
+  merged: Layer;
+  readFile: (p: string) => string;
+  problems: string[];
+  demo: boolean;
+  get: <T>(key: SettingKey) => T;
+  originOf: (key: SettingKey) => string;
+  /** Presence is judged on what was given, validity on what parsed: an invalid id list is reported once, not again as "missing". */
+  given: (...keys: SettingKey[]) => boolean;
+}
 
-  // Presence is judged on what was given, validity on what parsed: an invalid id list is reported
-  // once, not again as "missing".
-  const given = (...keys: SettingKey[]) => keys.some((k) => merged.has(k));
-
+/** The Cloudflare source: a token or the legacy email and key, with account ids; never both kinds. */
+function cloudflareSource(x: Assembly): Config['cloudflare'] {
+  const { values, merged, readFile, problems, demo, get, originOf, given } = x;
   const token = readSecret(values, merged, 'cloudflare.api_token', 'cloudflare.api_token_file', readFile, problems);
   const headerSafe = (k: SettingKey) => {
     const value = get<string | undefined>(k);
@@ -325,7 +333,6 @@ function assemble(values: Map<SettingKey, unknown>, merged: Layer, readFile: (p:
   const tokenGiven = given('cloudflare.api_token', 'cloudflare.api_token_file');
   const legacyGiven = given('cloudflare.api_email', 'cloudflare.api_key');
 
-  let cloudflare: Config['cloudflare'];
   if (tokenGiven && legacyGiven) {
     problems.push('CLOUDFLARE_API_TOKEN and CLOUDFLARE_API_EMAIL/CLOUDFLARE_API_KEY: use either a token or the legacy email and key, not both');
   } else if (legacyGiven && !(given('cloudflare.api_email') && given('cloudflare.api_key'))) {
@@ -341,28 +348,32 @@ function assemble(values: Map<SettingKey, unknown>, merged: Layer, readFile: (p:
       );
   } else {
     const auth = token ? ({ kind: 'token', token } as const) : email && key ? ({ kind: 'key', email, key } as const) : undefined;
-    if (auth && accountIds) cloudflare = { auth, accountIds, baseUrl: get('cloudflare.api_base_url'), budget: get('cloudflare.api_budget') };
+    if (auth && accountIds) return { auth, accountIds, baseUrl: get('cloudflare.api_base_url'), budget: get('cloudflare.api_budget') };
   }
 
+  return undefined;
+}
+
+/** The PostHog source: a personal API key with organization ids. */
+function posthogSource(x: Assembly): Config['posthog'] {
+  const { values, merged, readFile, problems, demo, get, originOf, given } = x;
   const apiKey = readSecret(values, merged, 'posthog.api_key', 'posthog.api_key_file', readFile, problems);
   const organizationIds = get<string[] | undefined>('posthog.organization_ids');
   const keyGiven = given('posthog.api_key', 'posthog.api_key_file');
-  let posthog: Config['posthog'];
   if (keyGiven && !given('posthog.organization_ids')) {
     if (!demo) problems.push('POSTHOG_ORGANIZATION_IDS: required when POSTHOG_API_KEY is set');
   } else if (!keyGiven && given('posthog.organization_ids')) {
     if (!demo) problems.push(`${originOf('posthog.organization_ids')}: needs POSTHOG_API_KEY or POSTHOG_API_KEY_FILE`);
   } else if (apiKey && organizationIds) {
-    posthog = { apiKey, organizationIds, baseUrl: get('posthog.api_base_url') };
+    return { apiKey, organizationIds, baseUrl: get('posthog.api_base_url') };
   }
 
-  if (!cloudflare && !posthog && !demo && problems.length === 0) {
-    problems.push(
-      'no source is enabled: set CLOUDFLARE_API_TOKEN (or CLOUDFLARE_API_TOKEN_FILE, or CLOUDFLARE_API_EMAIL + CLOUDFLARE_API_KEY) with CLOUDFLARE_ACCOUNT_IDS, and/or POSTHOG_API_KEY (or POSTHOG_API_KEY_FILE) with POSTHOG_ORGANIZATION_IDS; or run with --demo to use the embedded simulator',
-    );
-  }
+  return undefined;
+}
 
-  const webConfigFile = get<string | undefined>('web.config_file');
+/** REMEDIATION_STATE_FILE: writable where set, and required where a recreate journal needs it. */
+function stateFileOf(x: Assembly): string | undefined {
+  const { problems, get, originOf } = x;
   const stateFile = get<string | undefined>('remediation.state_file');
   if (stateFile) {
     const problem = stateFileProblem(stateFile);
@@ -373,6 +384,24 @@ function assemble(values: Map<SettingKey, unknown>, merged: Layer, readFile: (p:
       `${originOf('remediation.proxy_records')}: with PROXY_RECORD_RETRY_METHOD=recreate (the default) set REMEDIATION_STATE_FILE, where the recreate journal survives a crash between a record's DELETE and its create`,
     );
   }
+  return stateFile;
+}
+
+function assemble(values: Map<SettingKey, unknown>, merged: Layer, readFile: (p: string) => string, problems: string[], demo: boolean): Config {
+  const get = <T>(key: SettingKey) => values.get(key) as T;
+  const originOf = (key: SettingKey) => merged.get(key)?.origin ?? key;
+  const given = (...keys: SettingKey[]) => keys.some((k) => merged.has(k));
+  const x: Assembly = { values, merged, readFile, problems, demo, get, originOf, given };
+  const cloudflare = cloudflareSource(x);
+  const posthog = posthogSource(x);
+  if (!cloudflare && !posthog && !demo && problems.length === 0) {
+    problems.push(
+      'no source is enabled: set CLOUDFLARE_API_TOKEN (or CLOUDFLARE_API_TOKEN_FILE, or CLOUDFLARE_API_EMAIL + CLOUDFLARE_API_KEY) with CLOUDFLARE_ACCOUNT_IDS, and/or POSTHOG_API_KEY (or POSTHOG_API_KEY_FILE) with POSTHOG_ORGANIZATION_IDS; or run with --demo to use the embedded simulator',
+    );
+  }
+
+  const webConfigFile = get<string | undefined>('web.config_file');
+  const stateFile = stateFileOf(x);
   return {
     web: {
       listen: get('web.listen_address'),
