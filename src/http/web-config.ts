@@ -86,6 +86,74 @@ const TLS13_SUITES = 'TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AE
 const CURVES: Record<string, string> = { CurveP256: 'P-256', CurveP384: 'P-384', CurveP521: 'P-521', X25519: 'X25519' };
 
 /** Reads and validates a web config file; throws an Error listing every problem. */
+type TlsServerConfig = NonNullable<z.infer<typeof schema>['tls_server_config']>;
+
+/** The TLS options from tls_server_config: files read, names mapped to OpenSSL's, problems listed. */
+function tlsOf(t: TlsServerConfig, where: string, read: (key: string, file: string) => Buffer | undefined, problems: string[]): NonNullable<WebConfig['tls']> {
+  const key_ = (k: string) => `${where}: tls_server_config.${k}`;
+  const cert = read('tls_server_config.cert_file', t.cert_file);
+  const key = read('tls_server_config.key_file', t.key_file);
+  const ca = t.client_ca_file ? read('tls_server_config.client_ca_file', t.client_ca_file) : undefined;
+  const verify = t.client_auth_type === 'RequireAndVerifyClientCert' || t.client_auth_type === 'VerifyClientCertIfGiven';
+  if (verify && !t.client_ca_file) problems.push(`${key_('client_ca_file')}: required for client_auth_type ${t.client_auth_type}`);
+  if (t.client_allowed_sans && !verify)
+    problems.push(
+      `${key_('client_allowed_sans')}: needs client_auth_type RequireAndVerifyClientCert or VerifyClientCertIfGiven (SANs of an unverified certificate prove nothing)`,
+    );
+  const ciphers = (t.cipher_suites ?? []).map((name) => {
+    const openssl = CIPHER_SUITES[name];
+    if (!openssl) problems.push(`${key_('cipher_suites')}: ${name} is not supported (supported: ${Object.keys(CIPHER_SUITES).join(', ')})`);
+    return openssl;
+  });
+  const curves = (t.curve_preferences ?? []).map((name) => {
+    const openssl = CURVES[name];
+    if (!openssl) problems.push(`${key_('curve_preferences')}: ${name} is not supported (supported: ${Object.keys(CURVES).join(', ')})`);
+    return openssl;
+  });
+  const options: TlsOptions = {
+    ...(cert ? { cert } : {}),
+    ...(key ? { key } : {}),
+    ...(ca ? { ca } : {}),
+    requestCert: t.client_auth_type !== 'NoClientCert',
+    // Only RequireAndVerifyClientCert lets node:tls refuse the handshake itself; the other
+    // types need a look at the certificate after it (http/server.ts).
+    rejectUnauthorized: t.client_auth_type === 'RequireAndVerifyClientCert',
+    minVersion: TLS_VERSIONS[t.min_version] as SecureVersion,
+    maxVersion: TLS_VERSIONS[t.max_version] as SecureVersion,
+    ...(ciphers.length > 0 ? { ciphers: `${TLS13_SUITES}:${ciphers.join(':')}` } : {}),
+    ...(curves.length > 0 ? { ecdhCurve: curves.join(':') } : {}),
+    ...(t.prefer_server_cipher_suites !== undefined ? { honorCipherOrder: t.prefer_server_cipher_suites } : {}),
+  };
+  if (cert && key && problems.length === 0) checkTls({ t, where, cert, key, ca, options }, problems);
+  return { options, clientAuth: t.client_auth_type, ...(t.client_allowed_sans ? { allowedSans: t.client_allowed_sans } : {}) };
+}
+
+/** Checked here, so --config.check and start-up say what is wrong (exit 2), not the listener. */
+function checkTls(x: { t: TlsServerConfig; where: string; cert: Buffer; key: Buffer; ca: Buffer | undefined; options: TlsOptions }, problems: string[]): void {
+  const { t, where, cert, key, ca, options } = x;
+  const key_ = (k: string) => `${where}: tls_server_config.${k}`;
+  try {
+    createSecureContext({ cert, key });
+  } catch (err) {
+    problems.push(
+      `${where}: tls_server_config: cert_file ${t.cert_file} and key_file ${t.key_file} are not a usable PEM certificate and key (${(err as Error).message})`,
+    );
+  }
+  if (ca) {
+    try {
+      createSecureContext({ ca });
+      if (!ca.toString('utf8').includes('-----BEGIN CERTIFICATE-----')) throw new Error('no PEM certificate block');
+    } catch (err) {
+      problems.push(`${key_('client_ca_file')}: client_ca_file ${t.client_ca_file} is not a PEM certificate (${(err as Error).message})`);
+    }
+  }
+  try {
+    createSecureContext(options);
+  } catch (err) {
+    problems.push(`${where}: tls_server_config: the settings are not usable together (${(err as Error).message})`);
+  }
+}
+
 export function loadWebConfig(path: string, readFile: (p: string) => Buffer = (p) => readFileSync(p)): WebConfig {
   const where = `web config file ${path}`;
   let text: string;
@@ -112,68 +180,7 @@ export function loadWebConfig(path: string, readFile: (p: string) => Buffer = (p
     }
   };
 
-  let tls: WebConfig['tls'];
-  if (cfg.tls_server_config) {
-    const t = cfg.tls_server_config;
-    const key_ = (k: string) => `${where}: tls_server_config.${k}`;
-    const cert = read('tls_server_config.cert_file', t.cert_file);
-    const key = read('tls_server_config.key_file', t.key_file);
-    const ca = t.client_ca_file ? read('tls_server_config.client_ca_file', t.client_ca_file) : undefined;
-    const verify = t.client_auth_type === 'RequireAndVerifyClientCert' || t.client_auth_type === 'VerifyClientCertIfGiven';
-    if (verify && !t.client_ca_file) problems.push(`${key_('client_ca_file')}: required for client_auth_type ${t.client_auth_type}`);
-    if (t.client_allowed_sans && !verify)
-      problems.push(
-        `${key_('client_allowed_sans')}: needs client_auth_type RequireAndVerifyClientCert or VerifyClientCertIfGiven (SANs of an unverified certificate prove nothing)`,
-      );
-    const ciphers = (t.cipher_suites ?? []).map((name) => {
-      const openssl = CIPHER_SUITES[name];
-      if (!openssl) problems.push(`${key_('cipher_suites')}: ${name} is not supported (supported: ${Object.keys(CIPHER_SUITES).join(', ')})`);
-      return openssl;
-    });
-    const curves = (t.curve_preferences ?? []).map((name) => {
-      const openssl = CURVES[name];
-      if (!openssl) problems.push(`${key_('curve_preferences')}: ${name} is not supported (supported: ${Object.keys(CURVES).join(', ')})`);
-      return openssl;
-    });
-    const options: TlsOptions = {
-      ...(cert ? { cert } : {}),
-      ...(key ? { key } : {}),
-      ...(ca ? { ca } : {}),
-      requestCert: t.client_auth_type !== 'NoClientCert',
-      // Only RequireAndVerifyClientCert lets node:tls refuse the handshake itself; the other
-      // types need a look at the certificate after it (http/server.ts).
-      rejectUnauthorized: t.client_auth_type === 'RequireAndVerifyClientCert',
-      minVersion: TLS_VERSIONS[t.min_version] as SecureVersion,
-      maxVersion: TLS_VERSIONS[t.max_version] as SecureVersion,
-      ...(ciphers.length > 0 ? { ciphers: `${TLS13_SUITES}:${ciphers.join(':')}` } : {}),
-      ...(curves.length > 0 ? { ecdhCurve: curves.join(':') } : {}),
-      ...(t.prefer_server_cipher_suites !== undefined ? { honorCipherOrder: t.prefer_server_cipher_suites } : {}),
-    };
-    if (cert && key && problems.length === 0) {
-      // Checked here, so --config.check and start-up say what is wrong (exit 2), not the listener.
-      try {
-        createSecureContext({ cert, key });
-      } catch (err) {
-        problems.push(
-          `${where}: tls_server_config: cert_file ${t.cert_file} and key_file ${t.key_file} are not a usable PEM certificate and key (${(err as Error).message})`,
-        );
-      }
-      if (ca) {
-        try {
-          createSecureContext({ ca });
-          if (!ca.toString('utf8').includes('-----BEGIN CERTIFICATE-----')) throw new Error('no PEM certificate block');
-        } catch (err) {
-          problems.push(`${key_('client_ca_file')}: client_ca_file ${t.client_ca_file} is not a PEM certificate (${(err as Error).message})`);
-        }
-      }
-      try {
-        createSecureContext(options);
-      } catch (err) {
-        problems.push(`${where}: tls_server_config: the settings are not usable together (${(err as Error).message})`);
-      }
-    }
-    tls = { options, clientAuth: t.client_auth_type, ...(t.client_allowed_sans ? { allowedSans: t.client_allowed_sans } : {}) };
-  }
+  const tls = cfg.tls_server_config ? tlsOf(cfg.tls_server_config, where, read, problems) : undefined;
   if (cfg.http_server_config?.http2 === true) {
     problems.push(`${where}: http_server_config.http2: HTTP/2 is not supported (the exporter serves HTTP/1.1); remove the key or set it to false`);
   }
