@@ -51,99 +51,123 @@ interface Waiter {
 }
 
 export function createPacer(options: PacerOptions): Pacer {
-  const now = options.now ?? steadyNow;
-  const { budget } = options;
-  // Slots are held for the window plus the margin.
-  const windowMs = options.windowMs + (options.marginMs ?? 0);
-  const reserved = options.reserved ?? (() => 0);
-  // Send times in the window, oldest first (times only grow), and whether each was a priority
-  // request. `head` skips expired ones cheaply.
-  let sent: number[] = [];
-  let priority: boolean[] = [];
-  let head = 0;
-  let priorityInWindow = 0;
-  const queues: Record<Lane, Waiter[]> = { priority: [], refresh: [] };
+  return new SlidingWindow(options);
+}
+
+class SlidingWindow implements Pacer {
+  private readonly now: () => number;
+  private readonly budget: number;
+  /** Slots are held for the window plus the margin. */
+  private readonly windowMs: number;
+  private readonly reserved: () => number;
+  /** Send times in the window, oldest first (times only grow); `head` skips expired ones cheaply. */
+  private sent: number[] = [];
+  /** Whether each send was a priority request. */
+  private priority: boolean[] = [];
+  private head = 0;
+  private priorityInWindow = 0;
+  private readonly queues: Record<Lane, Waiter[]> = { priority: [], refresh: [] };
   /** When the retries of the window were allowed, oldest first. */
-  let retries: number[] = [];
-  const maxRetries = Math.max(1, Math.floor(budget * RETRY_SHARE));
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  private retries: number[] = [];
+  private readonly maxRetries: number;
+  private timer: ReturnType<typeof setTimeout> | undefined;
 
-  const prune = (t: number) => {
-    while (head < sent.length && (sent[head] as number) <= t - windowMs) {
-      if (priority[head]) priorityInWindow--;
-      head++;
-    }
-    if (head > 1024 && head * 2 > sent.length) {
-      sent = sent.slice(head);
-      priority = priority.slice(head);
-      head = 0;
-    }
-  };
-  const inWindow = () => sent.length - head;
-  // The refresh lane leaves room for the part of the reserved share the priority lane has not
-  // used in this window yet; what the priority lane already sent is counted once, as sent.
-  const limit = (lane: Lane) => (lane === 'priority' ? budget : Math.max(0, budget - Math.max(0, Math.min(budget, reserved()) - priorityInWindow)));
+  constructor(options: PacerOptions) {
+    this.now = options.now ?? steadyNow;
+    this.budget = options.budget;
+    this.windowMs = options.windowMs + (options.marginMs ?? 0);
+    this.reserved = options.reserved ?? (() => 0);
+    this.maxRetries = Math.max(1, Math.floor(options.budget * RETRY_SHARE));
+  }
 
-  const pump = () => {
-    const t = now();
-    prune(t);
+  take(lane: Lane, signal?: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(signal.reason);
+        return;
+      }
+      const waiter: Waiter = { resolve, reject, signal };
+      if (signal) {
+        waiter.onAbort = () => {
+          const queue = this.queues[lane];
+          const i = queue.indexOf(waiter);
+          if (i >= 0) queue.splice(i, 1);
+          reject(signal.reason);
+        };
+        signal.addEventListener('abort', waiter.onAbort, { once: true });
+      }
+      this.queues[lane].push(waiter);
+      this.pump();
+    });
+  }
+
+  used(): number {
+    this.prune(this.now());
+    return this.inWindow();
+  }
+
+  waiting(): { priority: number; refresh: number } {
+    return { priority: this.queues.priority.length, refresh: this.queues.refresh.length };
+  }
+
+  allowRetry(): boolean {
+    const t = this.now();
+    this.retries = this.retries.filter((at) => at > t - this.windowMs);
+    if (this.retries.length >= this.maxRetries) return false;
+    this.retries.push(t);
+    return true;
+  }
+
+  private prune(t: number): void {
+    while (this.head < this.sent.length && (this.sent[this.head] as number) <= t - this.windowMs) {
+      if (this.priority[this.head]) this.priorityInWindow--;
+      this.head++;
+    }
+    if (this.head > 1024 && this.head * 2 > this.sent.length) {
+      this.sent = this.sent.slice(this.head);
+      this.priority = this.priority.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  private inWindow(): number {
+    return this.sent.length - this.head;
+  }
+
+  /**
+   * The refresh lane leaves room for the part of the reserved share the priority lane has not
+   * used in this window yet; what the priority lane already sent is counted once, as sent.
+   */
+  private limit(lane: Lane): number {
+    const { budget } = this;
+    return lane === 'priority' ? budget : Math.max(0, budget - Math.max(0, Math.min(budget, this.reserved()) - this.priorityInWindow));
+  }
+
+  private pump(): void {
+    const t = this.now();
+    this.prune(t);
     for (const lane of ['priority', 'refresh'] as const) {
-      const queue = queues[lane];
-      while (queue.length > 0 && inWindow() < limit(lane)) {
+      const queue = this.queues[lane];
+      while (queue.length > 0 && this.inWindow() < this.limit(lane)) {
         const waiter = queue.shift() as Waiter;
-        sent.push(t);
-        priority.push(lane === 'priority');
-        if (lane === 'priority') priorityInWindow++;
+        this.sent.push(t);
+        this.priority.push(lane === 'priority');
+        if (lane === 'priority') this.priorityInWindow++;
         if (waiter.onAbort) waiter.signal?.removeEventListener('abort', waiter.onAbort);
         waiter.resolve();
       }
       // A waiting priority request is never overtaken by a refresh.
       if (lane === 'priority' && queue.length > 0) break;
     }
-    if (timer === undefined && (queues.priority.length > 0 || queues.refresh.length > 0) && head < sent.length) {
-      const wait = Math.max(1, (sent[head] as number) + windowMs - t);
-      timer = setTimeout(() => {
-        timer = undefined;
-        pump();
+    if (this.timer === undefined && (this.queues.priority.length > 0 || this.queues.refresh.length > 0) && this.head < this.sent.length) {
+      const wait = Math.max(1, (this.sent[this.head] as number) + this.windowMs - t);
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.pump();
       }, wait);
-      timer.unref?.();
+      this.timer.unref?.();
     }
-  };
-
-  return {
-    take(lane, signal) {
-      return new Promise<void>((resolve, reject) => {
-        if (signal?.aborted) {
-          reject(signal.reason);
-          return;
-        }
-        const waiter: Waiter = { resolve, reject, signal };
-        if (signal) {
-          waiter.onAbort = () => {
-            const queue = queues[lane];
-            const i = queue.indexOf(waiter);
-            if (i >= 0) queue.splice(i, 1);
-            reject(signal.reason);
-          };
-          signal.addEventListener('abort', waiter.onAbort, { once: true });
-        }
-        queues[lane].push(waiter);
-        pump();
-      });
-    },
-    used() {
-      prune(now());
-      return inWindow();
-    },
-    waiting: () => ({ priority: queues.priority.length, refresh: queues.refresh.length }),
-    allowRetry() {
-      const t = now();
-      retries = retries.filter((at) => at > t - windowMs);
-      if (retries.length >= maxRetries) return false;
-      retries.push(t);
-      return true;
-    },
-  };
+  }
 }
 
 /** The connections refresh's pace: reads per second, and how many may go at once. */
