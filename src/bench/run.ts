@@ -191,13 +191,140 @@ process.on('exit', () => {
   for (const c of children) c.kill('SIGKILL');
 });
 
+type Fleet = { id: string; name: string; status: string; deleted: boolean; type: string }[];
+
+/** What the scrapes of one run saw. */
+interface Observed {
+  statusChangeSeconds: number | undefined;
+  statusVisibleAtWall: number | undefined;
+  changedAtWall: number;
+  comesUpSeconds: number | undefined;
+  missed: number;
+  last: string;
+  heapFloors: number[];
+  tunnelsRead: number[];
+  loopLagMax: number | undefined;
+  rssSamples: number[];
+}
+
+/**
+ * Scrapes every 500 ms for the whole run, as Prometheus does (gzip, always); at 20 s one tunnel
+ * goes down and an inactive one comes up, and the scrapes time when each shows.
+ */
+async function observe(o: {
+  url: string;
+  simUrl: string;
+  env: string;
+  fleet: Fleet;
+  seconds: number;
+  started: number;
+  rssNow: () => number;
+}): Promise<Observed> {
+  const { url, simUrl, env, fleet, seconds } = o;
+  const elapsed = () => (performance.now() - o.started) / 1000;
+  const down = fleet.find((t) => t.status === 'healthy' && t.type === 'cfd_tunnel');
+  const up = fleet.find((t) => t.status === 'inactive' && t.type === 'cfd_tunnel');
+  const seen: Observed = {
+    statusChangeSeconds: undefined,
+    statusVisibleAtWall: undefined,
+    changedAtWall: 0,
+    comesUpSeconds: undefined,
+    missed: 0,
+    last: '',
+    heapFloors: [],
+    tunnelsRead: [],
+    // The exporter resets its event-loop statistics at each scrape: the max over all of them.
+    loopLagMax: undefined,
+    rssSamples: [],
+  };
+  const windows = seconds >= 1800 ? Math.ceil(seconds / 300) : 6;
+  let changedAt: number | undefined;
+  while (elapsed() < seconds) {
+    if (changedAt === undefined && elapsed() >= 20) {
+      await post(`${simUrl}/_simulator/tunnels/${down?.id}/status`, { status: 'down' });
+      await post(`${simUrl}/_simulator/tunnels/${up?.id}/status`, { status: 'healthy' });
+      changedAt = performance.now();
+      seen.changedAtWall = Date.now();
+    }
+    const last = gunzipSync((await get(`${url}/metrics`, true)).body).toString();
+    seen.last = last;
+    if (count(last, 'cloudflare_tunnel_info{') < fleet.length) seen.missed++;
+    const lag = sampleValue(last, 'nodejs_eventloop_lag_max_seconds');
+    if (lag !== undefined && Number.isFinite(lag)) seen.loopLagMax = Math.max(seen.loopLagMax ?? 0, lag * 1000);
+    if (elapsed() >= 30) seen.rssSamples.push(o.rssNow());
+    const heap = sampleValue(last, 'nodejs_heap_size_used_bytes');
+    const window = Math.min(windows - 1, Math.floor((elapsed() / seconds) * windows));
+    if (heap !== undefined) seen.heapFloors[window] = Math.min(seen.heapFloors[window] ?? Infinity, heap / 1024 / 1024);
+    seen.tunnelsRead[window] ??= count(last, 'cloudflare_tunnel_connectors{');
+    if (changedAt !== undefined) {
+      const prefix = `cloudflare_tunnel_status{account_id="${env}",tunnel_id="${down?.id}"`;
+      if (seen.statusChangeSeconds === undefined && [...linesStarting(last, prefix)].find((l) => l.includes('status="down"'))?.endsWith(' 1')) {
+        seen.statusChangeSeconds = (performance.now() - changedAt) / 1000;
+        seen.statusVisibleAtWall = Date.now();
+      }
+      if (
+        seen.comesUpSeconds === undefined &&
+        [...linesStarting(last, `cloudflare_tunnel_connections{account_id="${env}",tunnel_id="${up?.id}"`)].some((l) => !l.endsWith(' 0'))
+      ) {
+        seen.comesUpSeconds = (performance.now() - changedAt) / 1000;
+      }
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return seen;
+}
+
+/** Scrape timings, plain and gzip, against a static server holding the same bytes. */
+async function timeScrapes(url: string, body: Buffer, tunnels: number) {
+  const file = join(tmpdir(), `bench-exposition-${process.pid}.prom`);
+  writeFileSync(file, body);
+  const statik = child([fileURLToPath(import.meta.url), '--serve-static', file]);
+  const staticUrl = `http://127.0.0.1:${(await statik.line(/^(\d+)$/m))[1]}/metrics`;
+  const times = { plain: [] as number[], gzip: [] as number[], staticPlain: [] as number[], staticGzip: [] as number[] };
+  const rounds = tunnels >= 30_000 ? 10 : 30;
+  // This process's own garbage (an 18 MB body per plain scrape at 10,000 tunnels) is collected
+  // before each timed request, or its collection lands in the next request's time: the exporter's
+  // gzip scrape, timed right after the static server's plain one, paid for that body; and the
+  // exporter and the static server take turns going first.
+  const timed = async (target: string, gzip: boolean) => {
+    collectGarbage();
+    return (await get(target, gzip)).ms;
+  };
+  for (let i = 0; i < rounds; i++) {
+    for (const gzip of [false, true]) {
+      const exporterFirst = i % 2 === 0;
+      const first = await timed(exporterFirst ? `${url}/metrics` : staticUrl, gzip);
+      const second = await timed(exporterFirst ? staticUrl : `${url}/metrics`, gzip);
+      times[gzip ? 'gzip' : 'plain'].push(exporterFirst ? first : second);
+      times[gzip ? 'staticGzip' : 'staticPlain'].push(exporterFirst ? second : first);
+    }
+  }
+  statik.proc.kill();
+  return times;
+}
+
+type SimRequest = { endpoint?: string; status: number; query: Record<string, string>; at: number };
+
+/** What the simulator saw of the exporter's requests. */
+function requestFigures(requests: SimRequest[], fleet: Fleet, seen: Observed) {
+  const lists = requests.filter((r) => r.endpoint === 'tunnels.list' && r.status === 200);
+  const pages = lists.filter((r) => r.query.page === '1').length;
+  const firstListAfterChange = lists.find((r) => r.query.page === '1' && r.at >= seen.changedAtWall)?.at ?? NaN;
+  return {
+    listRequestsPerPoll: pages ? lists.length / pages : 0,
+    listMinimum: Math.max(1, Math.ceil(fleet.length / 1000)),
+    requestsInRun: requests.filter((r) => r.endpoint !== undefined).length,
+    busiestWindow: busiest(requests.filter((r) => r.endpoint !== undefined).map((r) => r.at)),
+    responses429: requests.filter((r) => r.status === 429).length,
+    statusAfterListSeconds: seen.statusVisibleAtWall === undefined ? undefined : (seen.statusVisibleAtWall - firstListAfterChange) / 1000,
+  };
+}
+
 async function runOnce(tunnels: number, seconds: number, schedule: string, exporterEnv: Record<string, string>): Promise<RunResult> {
   const sim = child([join(DIST, 'simulator/main.js'), '--port', '0', '--accounts', '1', '--tunnels', String(tunnels), '--step-seconds', '0', '--seed', '5']);
   const simUrl = (await sim.line(/simulator listening on (\S+)/))[1] as string;
   const env = (await sim.line(/CLOUDFLARE_ACCOUNT_IDS=(\S+)/))[1] as string;
-  const state = JSON.parse((await get(`${simUrl}/_simulator/state`)).body.toString()) as {
-    accounts: { tunnels: { id: string; name: string; status: string; deleted: boolean; type: string }[] }[];
-  };
+  const state = JSON.parse((await get(`${simUrl}/_simulator/state`)).body.toString()) as { accounts: { tunnels: Fleet }[] };
   const fleet = state.accounts[0]?.tunnels.filter((t) => !t.deleted) ?? [];
   const started = performance.now();
   const exporter = child([join(DIST, 'cli.js'), '--web.listen-address=127.0.0.1:0'], {
@@ -210,118 +337,22 @@ async function runOnce(tunnels: number, seconds: number, schedule: string, expor
   });
   const url = (await exporter.line(/"url":"([^"]+)"/))[1] as string;
   try {
-    // Ready.
     while ((await get(`${url}/-/ready`)).status !== 200) await new Promise((r) => setTimeout(r, 100));
     const readySeconds = (performance.now() - started) / 1000;
-    const elapsed = () => (performance.now() - started) / 1000;
-
-    // Scrape every 500 ms for the whole run; at 20 s, one tunnel goes down and an inactive one comes up.
-    const down = fleet.find((t) => t.status === 'healthy' && t.type === 'cfd_tunnel');
-    const up = fleet.find((t) => t.status === 'inactive' && t.type === 'cfd_tunnel');
-    let changedAt: number | undefined;
-    let changedAtWall = 0;
-    let statusVisibleAtWall: number | undefined;
-    let statusChangeSeconds: number | undefined;
-    let comesUpSeconds: number | undefined;
-    let missed = 0;
-    let last = '';
-    const heapFloors: number[] = [];
-    const tunnelsRead: number[] = [];
-    const windows = seconds >= 1800 ? Math.ceil(seconds / 300) : 6;
-    // The exporter resets its event-loop statistics at each scrape: the max over all of them.
-    let loopLagMax: number | undefined;
-    const rssSamples: number[] = [];
     const rssNow = () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${exporter.proc.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
-    while (elapsed() < seconds) {
-      if (changedAt === undefined && elapsed() >= 20) {
-        await post(`${simUrl}/_simulator/tunnels/${down?.id}/status`, { status: 'down' });
-        await post(`${simUrl}/_simulator/tunnels/${up?.id}/status`, { status: 'healthy' });
-        changedAt = performance.now();
-        changedAtWall = Date.now();
-      }
-      // As Prometheus scrapes: gzip, always.
-      last = gunzipSync((await get(`${url}/metrics`, true)).body).toString();
-      if (count(last, 'cloudflare_tunnel_info{') < fleet.length) missed++;
-      const lag = sampleValue(last, 'nodejs_eventloop_lag_max_seconds');
-      if (lag !== undefined && Number.isFinite(lag)) loopLagMax = Math.max(loopLagMax ?? 0, lag * 1000);
-      if (elapsed() >= 30) rssSamples.push(rssNow());
-      const heap = sampleValue(last, 'nodejs_heap_size_used_bytes');
-      const window = Math.min(windows - 1, Math.floor((elapsed() / seconds) * windows));
-      if (heap !== undefined) heapFloors[window] = Math.min(heapFloors[window] ?? Infinity, heap / 1024 / 1024);
-      tunnelsRead[window] ??= count(last, 'cloudflare_tunnel_connectors{');
-      if (changedAt !== undefined) {
-        if (statusChangeSeconds === undefined && sampleValue(last, 'cloudflare_tunnel_status', `{account_id="${env}",tunnel_id="${down?.id}"`) !== undefined) {
-          const line = [...linesStarting(last, `cloudflare_tunnel_status{account_id="${env}",tunnel_id="${down?.id}"`)].find((l) =>
-            l.includes('status="down"'),
-          );
-          if (line?.endsWith(' 1')) {
-            statusChangeSeconds = (performance.now() - changedAt) / 1000;
-            statusVisibleAtWall = Date.now();
-          }
-        }
-        if (
-          comesUpSeconds === undefined &&
-          [...linesStarting(last, `cloudflare_tunnel_connections{account_id="${env}",tunnel_id="${up?.id}"`)].some((l) => !l.endsWith(' 0'))
-        ) {
-          comesUpSeconds = (performance.now() - changedAt) / 1000;
-        }
-      }
-      await new Promise((r) => setTimeout(r, 500));
-    }
-
-    // Scrape timings, plain and gzip, against a static server holding the same bytes.
+    const seen = await observe({ url, simUrl, env, fleet, seconds, started, rssNow });
     const body = (await get(`${url}/metrics`)).body;
-    const file = join(tmpdir(), `bench-exposition-${process.pid}.prom`);
-    writeFileSync(file, body);
-    const statik = child([fileURLToPath(import.meta.url), '--serve-static', file]);
-    const staticUrl = `http://127.0.0.1:${(await statik.line(/^(\d+)$/m))[1]}/metrics`;
-    const times = { plain: [] as number[], gzip: [] as number[], staticPlain: [] as number[], staticGzip: [] as number[] };
-    const rounds = tunnels >= 30_000 ? 10 : 30;
-    // This process's own garbage (an 18 MB body per plain scrape at 10,000 tunnels) is collected
-    // before each timed request, or its collection lands in the next request's time: the exporter's
-    // gzip scrape, timed right after the static server's plain one, paid for that body; and the
-    // exporter and the static server take turns going first.
-    const timed = async (target: string, gzip: boolean) => {
-      collectGarbage();
-      return (await get(target, gzip)).ms;
-    };
-    for (let i = 0; i < rounds; i++) {
-      for (const gzip of [false, true]) {
-        const exporterFirst = i % 2 === 0;
-        const first = await timed(exporterFirst ? `${url}/metrics` : staticUrl, gzip);
-        const second = await timed(exporterFirst ? staticUrl : `${url}/metrics`, gzip);
-        times[gzip ? 'gzip' : 'plain'].push(exporterFirst ? first : second);
-        times[gzip ? 'staticGzip' : 'staticPlain'].push(exporterFirst ? second : first);
-      }
-    }
-    statik.proc.kill();
-
-    const requests = JSON.parse((await get(`${simUrl}/_simulator/requests`)).body.toString()) as {
-      endpoint?: string;
-      status: number;
-      query: Record<string, string>;
-      at: number;
-    }[];
-    const lists = requests.filter((r) => r.endpoint === 'tunnels.list' && r.status === 200);
-    const pages = lists.filter((r) => r.query.page === '1').length;
-    const age = (p: string) => sampleValue(last, 'cloudflare_tunnel_exporter_connections_age_seconds', `{scope="${env}",percentile="${p}"}`);
-    const rss = rssNow();
+    const times = await timeScrapes(url, body, tunnels);
+    const requests = JSON.parse((await get(`${simUrl}/_simulator/requests`)).body.toString()) as SimRequest[];
+    const age = (p: string) => sampleValue(seen.last, 'cloudflare_tunnel_exporter_connections_age_seconds', `{scope="${env}",percentile="${p}"}`);
     return {
       readySeconds,
-      listRequestsPerPoll: pages ? lists.length / pages : 0,
-      listMinimum: Math.max(1, Math.ceil(fleet.length / 1000)),
-      requestsInRun: requests.filter((r) => r.endpoint !== undefined).length,
-      busiestWindow: busiest(requests.filter((r) => r.endpoint !== undefined).map((r) => r.at)),
-      responses429: requests.filter((r) => r.status === 429).length,
-      statusChangeSeconds,
-      statusAfterListSeconds:
-        statusVisibleAtWall === undefined
-          ? undefined
-          : (statusVisibleAtWall - (lists.find((r) => r.query.page === '1' && r.at >= changedAtWall)?.at ?? NaN)) / 1000,
-      comesUpSeconds,
+      ...requestFigures(requests, fleet, seen),
+      statusChangeSeconds: seen.statusChangeSeconds,
+      comesUpSeconds: seen.comesUpSeconds,
       ageP50: age('50'),
       ageP99: age('99'),
-      scrapeMissedTunnels: missed,
+      scrapeMissedTunnels: seen.missed,
       exposition: body.length,
       scrapeP50: quantile(times.plain, 0.5),
       scrapeP99: quantile(times.plain, 0.99),
@@ -329,13 +360,13 @@ async function runOnce(tunnels: number, seconds: number, schedule: string, expor
       gzipP50: quantile(times.gzip, 0.5),
       gzipP99: quantile(times.gzip, 0.99),
       staticGzipP50: quantile(times.staticGzip, 0.5),
-      rssMiB: rss,
-      rssP50MiB: quantile(rssSamples, 0.5),
-      rssMaxMiB: quantile(rssSamples, 1),
+      rssMiB: rssNow(),
+      rssP50MiB: quantile(seen.rssSamples, 0.5),
+      rssMaxMiB: quantile(seen.rssSamples, 1),
       heapMiB: (sampleValue(body.toString(), 'nodejs_heap_size_used_bytes') ?? 0) / 1024 / 1024,
-      heapFloorsMiB: heapFloors,
-      tunnelsReadPerWindow: tunnelsRead,
-      loopLagMaxMs: loopLagMax,
+      heapFloorsMiB: seen.heapFloors,
+      tunnelsReadPerWindow: seen.tunnelsRead,
+      loopLagMaxMs: seen.loopLagMax,
     };
   } finally {
     exporter.proc.kill('SIGTERM');
