@@ -86,7 +86,7 @@ export interface ObservedConnector {
   connections: Connection[];
 }
 
-/** A connector with what successive polls say about it (see pollers/reconnects.ts). */
+/** A connector with what successive polls say about it (see sources/tunnels/reconnects.ts). */
 export interface Connector extends ObservedConnector {
   /** Connections it should hold: CLOUDFLARED_HA_CONNECTIONS, or learned from its recent reads. */
   expected: number;

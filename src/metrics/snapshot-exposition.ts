@@ -6,7 +6,7 @@
 //   segment of its tunnels' lines, and the exposition is, per family, its header, then that
 //   family's segment from every block, then the small sources' lines: segments one after the
 //   other, sent as one gzip stream (./gzip-stream.ts). Only the compressed text is kept (about a
-//   tenth): Prometheus asks for gzip, and a plain scrape inflates it as it goes out (./registry.ts);
+//   tenth): Prometheus asks for gzip, and a plain scrape inflates it as it goes out (./scrape.ts);
 // - a render keeps a block whose tunnels and their data are unchanged as it is, and rebuilds any
 //   other from the previous text of its unchanged tunnels (its old segments inflated, then copied)
 //   and the new lines of the changed ones, so a connections read costs one block, not the whole

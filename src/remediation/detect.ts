@@ -1,6 +1,6 @@
 // What needs action, as pure functions of the snapshot: which connectors have been stale for how
 // long, the account's stale share, which proxy records failed. No I/O and no state of their own:
-// the stale connector policy (./connectors.ts) keeps the staleness tracker they return.
+// the stale connector policy (./delete-stale-connector.ts) keeps the staleness tracker they return.
 
 import { activeConnections, type ProxyRecord, type Tunnel } from '../domain/types.js';
 import type { Snapshot } from '../snapshot/store.js';

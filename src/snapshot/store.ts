@@ -1,6 +1,7 @@
 // The snapshot store: the latest good data per collector and scope, and how each poll went.
-// Every update replaces the snapshot with a new frozen object; readers (metrics at scrape time,
-// remediation after a poll) never see a half-written state. Pollers are the only writers.
+// Every update replaces the snapshot with a new frozen object; readers (the renderer after each
+// change, remediation after a poll, the landing page) never see a half-written state. Pollers are
+// the only writers.
 import type { ProxyEndpoint, ProxyRecords, Tunnel, TunnelConnections } from '../domain/types.js';
 
 export const COLLECTORS = ['tunnels', 'connections', 'gateway_proxy_endpoints', 'proxy_records'] as const;
@@ -11,7 +12,7 @@ export interface PollOutcome {
   /** When the poll finished (epoch ms). */
   at: number;
   durationSeconds: number;
-  /** A short classification for the landing page; never a label. */
+  /** What went wrong, for the log and the landing page (redacted by the client); never a label. */
   error?: string;
 }
 

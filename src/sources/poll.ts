@@ -13,7 +13,7 @@ export interface PollReporter {
   /** Logs a failure unless it repeats the previous one for this collector and scope. */
   failed(collector: CollectorName, scope: string, err: unknown): void;
   succeeded(collector: CollectorName, scope: string): void;
-  /** Counts what one answer had cut to the limits of ./bounds.ts. */
+  /** Counts what one answer had cut to the limits of ./answer.ts. */
   cut(cuts: Cuts): void;
 }
 

@@ -37,14 +37,7 @@ describe('landing page in Chromium', () => {
     const chromium = browser(ctx);
     const sim = await simulator({ fleet: { accounts: 1, tunnelsPerAccount: 6, recordsPerOrganization: 9, maxProxyRecords: 20 } });
     const config = simulatorConfig(sim, {
-      remediation: {
-        staleConnectors: 'off',
-        proxyRecords: 'dry-run',
-        proxyRecordRetryMethod: 'recreate',
-        staleConnectorAfterMs: 900_000,
-        cooldownMs: 3_600_000,
-        maxActionsPerHour: 10,
-      },
+      remediation: { proxyRecords: 'dry-run', proxyRecordRetryMethod: 'recreate' },
     });
     const exporter = createExporter({ config, log: silentLogger() });
     const server = await exporter.start();

@@ -55,14 +55,7 @@ describe('exporter + Prometheus + Alertmanager', () => {
     const exporter = createExporter({
       config: simulatorConfig(sim, {
         schedules: { tunnels: everySecond, gateway: everySecond, proxyRecords: everySecond },
-        remediation: {
-          staleConnectors: 'dry-run',
-          proxyRecords: 'dry-run',
-          proxyRecordRetryMethod: 'retry',
-          staleConnectorAfterMs: 900_000,
-          cooldownMs: 3_600_000,
-          maxActionsPerHour: 10,
-        },
+        remediation: { staleConnectors: 'dry-run', proxyRecords: 'dry-run', proxyRecordRetryMethod: 'retry' },
         cloudflare: {
           auth: { kind: 'token', token: sim.credentials.cloudflareToken },
           accountIds: sim.accountIds,

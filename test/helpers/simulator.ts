@@ -1,5 +1,6 @@
 // Test helpers around the embedded simulator: clients and configs pointed at it.
 import { afterEach } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { silentLogger } from '../../src/log.js';
 import { type Simulator, type SimulatorOptions, startSimulator } from '../../src/simulator/server.js';
@@ -44,26 +45,32 @@ export const cloudflareClient = (sim: Simulator, overrides: Partial<ApiClientOpt
 export const posthogClient = (sim: Simulator, overrides: Partial<ApiClientOptions> = {}) =>
   simulatorClient('posthog', sim.posthogBaseUrl, sim.credentials.posthogKey, overrides);
 
-/** A complete configuration pointed at the simulator, listening on a free loopback port. */
-export function simulatorConfig(sim: Simulator, overrides: Partial<Config> = {}): Config {
-  return {
-    web: { listen: { host: '127.0.0.1', port: 0 }, telemetryPath: '/metrics' },
-    log: { level: 'error', format: 'json' },
-    cloudflare: { auth: { kind: 'token', token: sim.credentials.cloudflareToken }, accountIds: sim.accountIds, baseUrl: sim.cloudflareBaseUrl, budget: 1000 },
-    posthog: { apiKey: sim.credentials.posthogKey, organizationIds: sim.organizationIds, baseUrl: sim.posthogBaseUrl },
-    // Far-apart schedules: tests drive polls with job.tick(), the cron never fires during a test.
-    schedules: { tunnels: '0 0 0 1 1 *', gateway: '0 0 0 1 1 *', proxyRecords: '0 0 0 1 1 *' },
-    haConnections: 4,
-    staleDataMaxAgeMs: 600_000,
-    remediation: {
-      staleConnectors: 'off',
-      proxyRecords: 'off',
-      proxyRecordRetryMethod: 'retry',
-      staleConnectorAfterMs: 900_000,
-      cooldownMs: 3_600_000,
-      maxActionsPerHour: 10,
+/** What a test's configuration overrides: any part; remediation settings one by one. */
+export type ConfigOverrides = Omit<Partial<Config>, 'remediation'> & { remediation?: Partial<Config['remediation']> };
+
+/**
+ * A complete configuration pointed at the simulator, listening on a free loopback port: what the
+ * loader makes of the settings table's defaults and this environment, then the overrides.
+ */
+export function simulatorConfig(sim: Simulator, overrides: ConfigOverrides = {}): Config {
+  // Far-apart schedules: tests drive polls with job.tick(), the cron never fires during a test.
+  const never = '0 0 0 1 1 *';
+  const { config } = loadConfig({
+    argv: [],
+    env: {
+      LISTEN_ADDRESS: '127.0.0.1:0',
+      LOG_LEVEL: 'error',
+      CLOUDFLARE_API_TOKEN: sim.credentials.cloudflareToken,
+      CLOUDFLARE_ACCOUNT_IDS: sim.accountIds.join(','),
+      CLOUDFLARE_API_BASE_URL: sim.cloudflareBaseUrl,
+      CLOUDFLARE_API_BUDGET: '1000',
+      POSTHOG_API_KEY: sim.credentials.posthogKey,
+      POSTHOG_ORGANIZATION_IDS: sim.organizationIds.join(','),
+      POSTHOG_API_BASE_URL: sim.posthogBaseUrl,
+      TUNNELS_SCHEDULE: never,
+      GATEWAY_SCHEDULE: never,
+      PROXY_RECORDS_SCHEDULE: never,
     },
-    demo: false,
-    ...overrides,
-  };
+  });
+  return { ...config, ...overrides, remediation: { ...config.remediation, ...overrides.remediation } };
 }

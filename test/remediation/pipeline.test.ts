@@ -58,15 +58,7 @@ async function harness(options: HarnessOptions = {}, reuse?: { sim: Simulator; c
     for (const t of healthy.slice(0, options.rotate ?? 1)) rotateConnector(t, clock.t, random);
   }
   const config = simulatorConfig(sim, {
-    remediation: {
-      staleConnectors: 'on',
-      proxyRecords: 'off',
-      proxyRecordRetryMethod: 'retry',
-      staleConnectorAfterMs: 15 * MIN,
-      cooldownMs: 60 * MIN,
-      maxActionsPerHour: 10,
-      ...options.remediation,
-    },
+    remediation: { staleConnectors: 'on', proxyRecordRetryMethod: 'retry', ...options.remediation },
   });
   const store = createSnapshotStore();
   const intervals = { tunnelsSeconds: 300, gatewaySeconds: 300, proxyRecordsSeconds: 300 };

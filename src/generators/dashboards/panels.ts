@@ -137,7 +137,7 @@ export interface DashboardOptions {
 /** Every dashboard selects one exporter job (or all): other exporters use some of the same names. */
 const JOB_VARIABLE: Variable = { name: 'job', label: 'Job', query: 'label_values(cloudflare_tunnel_exporter_build_info, job)' };
 
-/** Adds `job=~"$job"` to every selector of this exporter's metrics in a query (see src/promql.ts). */
+/** Adds `job=~"$job"` to every selector of this exporter's metrics in a query (see ../promql.ts). */
 export function withJobSelector(expr: string): string {
   return withSelector(expr, 'job=~"$job"');
 }

@@ -1,7 +1,7 @@
 // Polls one Cloudflare account's tunnel list (cfd_tunnel and warp_connector, one walk of
 // /tunnels?tun_types=) on TUNNELS_SCHEDULE: the `tunnels` collector. Its own job, so tunnel status
 // is fresh every interval whatever the fleet size; each new list goes to the connections refresher
-// (./connections.ts), which reads connectors continuously within what the budget leaves.
+// (./refresher.ts), which reads connectors continuously within what the budget leaves.
 
 import { TUNNEL_TYPES, type Tunnel } from '../../domain/types.js';
 import type { Logger } from '../../log.js';

@@ -54,7 +54,7 @@ export interface RefresherOptions {
   pace: () => Pace;
   /** CLOUDFLARED_HA_CONNECTIONS: the connections a cfd_tunnel connector should hold; 0 learns them. */
   haConnections?: number;
-  /** Counts what an answer had cut to the limits of ./bounds.ts. */
+  /** Counts what an answer had cut to the limits of ../answer.ts. */
   onCut?: OnCut;
   log?: Logger;
   now?: () => number;
