@@ -1,8 +1,8 @@
 // Node's event-loop delay under prom-client's default names (nodejs_eventloop_lag_*), with its
 // meaning, measured so that a scrape reads it in microseconds. prom-client reads the mean and the
 // standard deviation from monitorEventLoopDelay's histogram, and Node computes both by walking
-// every bucket of it: about 0.4 ms of blocked event loop on every scrape, most of what a scrape
-// costs beyond sending its bytes. Here one timer per process samples the same thing
+// every bucket of it, blocking the event loop on every scrape (what that cost: docs/performance.md).
+// Here one timer per process samples the same thing
 // monitorEventLoopDelay does (the time between two firings of a 10 ms timer, so an idle loop shows
 // about 0.01 s), keeps the mean and deviation as running sums, and a histogram only for percentiles.
 import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';

@@ -147,7 +147,7 @@ function connectionReadTimes(snapshot: () => Snapshot): () => Map<string, Float6
     if (readTimesCache?.version === current.version) return readTimesCache.byScope;
     const byScope = new Map<string, Float64Array>();
     for (const [scope, entry] of current.connections) {
-      // A typed array sorts numerically without a comparator: several times faster at 10,000.
+      // A typed array sorts numerically without a comparator.
       const times = new Float64Array(entry.data?.size ?? 0);
       let n = 0;
       for (const c of entry.data?.values() ?? []) if (c.fetched) times[n++] = c.fetchedAt;

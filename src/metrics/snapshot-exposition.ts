@@ -1,7 +1,6 @@
 // Renders the snapshot's series (the domain part of /metrics) to the text format once per snapshot
-// change instead of once per scrape. At 10,000 tunnels the exposition is tens of megabytes (about
-// 52 MB once every tunnel's connectors are read), so it is kept compressed, in pieces, and each
-// tunnel's bytes exist once:
+// change instead of once per scrape. At 10,000 tunnels the exposition is tens of megabytes
+// (docs/performance.md), so it is kept compressed, in pieces, and each tunnel's bytes exist once:
 // - the tunnels are cut into blocks of consecutive tunnels; per family a block is one deflate
 //   segment of its tunnels' lines, and the exposition is, per family, its header, then that
 //   family's segment from every block, then the small sources' lines: segments one after the
@@ -27,7 +26,7 @@ import type { SnapshotFamilies } from './families.js';
 import { combine, deflateSegment, deflateSegmentSync, EMPTY_SEGMENT, inflateSegment, type Segment } from './gzip-stream.js';
 import { formatHeader, formatItem } from './text-format.js';
 
-/** Tunnels per block: 2 to 5 MB of text (0.2 to 0.6 MB compressed), 16 segments per 1,000 tunnels. */
+/** Tunnels per block (what a block weighs: docs/performance.md); 16 segments per 1,000 tunnels. */
 const TUNNELS_PER_BLOCK = 1000;
 /** Tunnels formatted (not copied) between two yields to the event loop. */
 const FORMATTED_PER_SLICE = 250;

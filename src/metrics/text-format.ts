@@ -1,6 +1,6 @@
 // The Prometheus text format (0.0.4) of a family (domain/family.ts), written directly: prom-client
 // renders the exporter's own live metrics; the snapshot's series, hundreds of thousands for a large
-// fleet, go through this instead, several times faster than prom-client gauges (docs/performance.md).
+// fleet, go through this instead of prom-client gauges (why: docs/performance.md).
 import type { Family } from '../domain/family.js';
 
 const NEEDS_ESCAPE = /[\\\n"]/;

@@ -1,8 +1,7 @@
 // What one answer may contribute to the exposition. A real tunnel has a handful of connectors
 // (Cloudflare allows 25 cloudflared replicas per tunnel) of 4 connections each, in a few colos, and
 // names of a few dozen characters; an answer far past that is a bug or an attack, and without
-// bounds it cost seconds of event loop and gigabytes (1,000 connectors of 100 connections: RSS
-// 2.9 GB; a 30 MiB tunnel name: a 720 MB exposition). What is cut is counted, by item, in
+// bounds it cost seconds of event loop and gigabytes (docs/performance.md). What is cut is counted, by item, in
 // cloudflare_tunnel_exporter_answer_cuts_total, and each limit is in the README.
 
 export const ANSWER_LIMITS = {
