@@ -3,7 +3,8 @@
 // side, so HELP, labels and values cannot drift apart. A sample gives its label values in the
 // order of `labels`. metrics/text-format.ts writes them to the text format.
 
-export type Emit = (values: readonly string[], value: number) => void;
+/** One sample: its label values in the order of the family's labels; `last`, when given, is the last label's value (no array copy for a state or a colo). */
+export type Emit = (values: readonly string[], value: number, last?: string) => void;
 
 export interface Family<T> {
   name: string;
@@ -17,7 +18,7 @@ export interface Family<T> {
 
 /** A state set: one sample per state, 1 for the current one and 0 for the rest; the state label is last. */
 export function stateSet(emit: Emit, values: readonly string[], states: readonly string[], current: string): void {
-  for (const state of states) emit([...values, state], state === current ? 1 : 0);
+  for (const state of states) emit(values, state === current ? 1 : 0, state);
 }
 
 export function seconds(epochMs: number): number {

@@ -37,8 +37,22 @@ export function methodNotAllowed(headers: Record<string, string> = {}): Response
  */
 async function metricsResponse(scraped: ScrapeBody, headers: Record<string, string>): Promise<Response> {
   const live = await scraped.live();
+  const { prerendered } = scraped;
+  const init = { status: 200, headers: { ...headers, 'content-length': String(scraped.length + live.length) } };
+  if (Array.isArray(prerendered)) {
+    // Buffers that exist already (gzipped): all queued at once, so a reader takes them without a round trip each.
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (const chunk of prerendered) controller.enqueue(chunk);
+        controller.enqueue(live);
+        controller.close();
+      },
+    });
+    return new Response(body, init);
+  }
+  // Text made as it is read (plain, inflated): one chunk per read, at the reader's pace.
   async function* parts() {
-    yield* scraped.prerendered;
+    yield* prerendered;
     yield live;
   }
   const chunks = parts();
@@ -53,10 +67,9 @@ async function metricsResponse(scraped: ScrapeBody, headers: Record<string, stri
         await chunks.return(undefined);
       },
     },
-    // A chunk is made only when it is read: a plain body is inflated at the reader's pace.
     { highWaterMark: 0 },
   );
-  return new Response(body, { status: 200, headers: { ...headers, 'content-length': String(scraped.length + live.length) } });
+  return new Response(body, init);
 }
 
 export function createHttpApp(options: HttpAppOptions): HttpApp {

@@ -106,11 +106,12 @@ async function send(res: http.ServerResponse, response: Response): Promise<void>
     res.end();
     return;
   }
+  const reader = response.body.getReader();
   res.cork();
   try {
-    for await (const chunk of response.body) {
+    for (let next = await reader.read(); !next.done; next = await reader.read()) {
       if (res.destroyed) break;
-      res.write(chunk);
+      res.write(next.value);
       if (res.writableLength > QUEUED_AT_MOST) {
         res.uncork();
         await drained(res);
@@ -119,6 +120,9 @@ async function send(res: http.ServerResponse, response: Response): Promise<void>
     }
   } finally {
     res.uncork();
+    // A client that left stops the body where it is (a plain body is then never inflated further).
+    if (res.destroyed) await reader.cancel().catch(() => undefined);
+    reader.releaseLock();
   }
   if (!res.destroyed) res.end();
 }

@@ -1,7 +1,7 @@
 // The Prometheus text format (0.0.4) of a family (domain/family.ts), written directly: prom-client
 // renders the exporter's own live metrics; the snapshot's series, hundreds of thousands for a large
 // fleet, go through this instead of prom-client gauges (why: docs/performance.md).
-import type { Family } from '../domain/family.js';
+import type { Emit, Family } from '../domain/family.js';
 
 const NEEDS_ESCAPE = /[\\\n"]/;
 const escapeHelp = (text: string) => text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
@@ -31,17 +31,28 @@ function openingsOf(family: Family<never>): string[] {
   return openings;
 }
 
+// The line being written: set by formatItem, read by the one emit function (no closure per item;
+// samples() never formats another family while it runs).
+let openings: string[] = [];
+let bare = '';
+let out: string | undefined;
+
+const emitLine: Emit = (values, value, last) => {
+  let line = openings.length === 0 ? bare : '';
+  for (let i = 0; i < openings.length; i++) line += `${openings[i]}${escapeLabelValue((i < values.length ? values[i] : last) ?? '')}"`;
+  line += `${openings.length === 0 ? '' : '}'} ${formatValue(value)}`;
+  out = out === undefined ? line : `${out}\n${line}`;
+};
+
 /** The lines of one item's samples, joined by newlines, without a trailing one; undefined when it has none. */
 export function formatItem<T>(family: Family<T>, item: T): string | undefined {
-  const openings = openingsOf(family as Family<never>);
-  let out: string | undefined;
-  family.samples(item, (values, value) => {
-    let line = openings.length === 0 ? family.name : '';
-    for (let i = 0; i < openings.length; i++) line += `${openings[i]}${escapeLabelValue(values[i] ?? '')}"`;
-    line += `${openings.length === 0 ? '' : '}'} ${formatValue(value)}`;
-    out = out === undefined ? line : `${out}\n${line}`;
-  });
-  return out;
+  openings = openingsOf(family as Family<never>);
+  bare = family.name;
+  out = undefined;
+  family.samples(item, emitLine);
+  const lines = out;
+  out = undefined;
+  return lines;
 }
 
 /** One family over its items: HELP, TYPE and a line per sample, without a trailing newline. */

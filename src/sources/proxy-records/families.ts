@@ -27,7 +27,7 @@ export function proxyRecordFamilies(polled: string): Family<OrganizationRecords>
       help: `PostHog managed reverse proxy record metadata; always 1. ${polled}`,
       type: 'gauge',
       labels: [...R, 'target_cname'],
-      samples: (o, emit) => eachRecord(o, (values, r) => emit([...values, r.targetCname], 1)),
+      samples: (o, emit) => eachRecord(o, (values, r) => emit(values, 1, r.targetCname)),
     },
     {
       name: 'posthog_proxy_record_status',

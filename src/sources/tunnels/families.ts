@@ -25,10 +25,19 @@ export interface TunnelView {
   /** The values of T: account_id, tunnel_id, tunnel_name, tunnel_type. */
   T: readonly string[];
   colos: Map<string, ColoCounts> | undefined;
+  /** Per connector, the values of C: account_id, tunnel_id, connector_id. */
+  C: readonly (readonly string[])[];
 }
 
 export function tunnelView(tunnel: Tunnel, conns: TunnelConnections | undefined, transitions: number): TunnelView {
-  return { tunnel, conns, transitions, T: [tunnel.accountId, tunnel.id, tunnel.name, tunnel.type], colos: conns ? countByColo(conns) : undefined };
+  return {
+    tunnel,
+    conns,
+    transitions,
+    T: [tunnel.accountId, tunnel.id, tunnel.name, tunnel.type],
+    colos: conns ? countByColo(conns) : undefined,
+    C: conns ? conns.connectors.map((c) => [tunnel.accountId, tunnel.id, c.id]) : [],
+  };
 }
 
 const T = ['account_id', 'tunnel_id', 'tunnel_name', 'tunnel_type'] as const;
@@ -40,11 +49,12 @@ const whenSet = (emit: Emit, values: readonly string[], at: number | undefined) 
 
 /** Per connector of a read tunnel: the values of C and the connector. */
 function eachConnector(v: TunnelView, each: (values: readonly string[], connector: Connector) => void): void {
-  for (const connector of v.conns?.connectors ?? []) each([v.tunnel.accountId, v.tunnel.id, connector.id], connector);
+  const connectors = v.conns?.connectors ?? [];
+  for (let i = 0; i < connectors.length; i++) each(v.C[i] as readonly string[], connectors[i] as Connector);
 }
 
 function eachColo(v: TunnelView, emit: Emit, value: (count: ColoCounts) => number): void {
-  for (const [colo, count] of v.colos ?? []) emit([...v.T, colo], value(count));
+  for (const [colo, count] of v.colos ?? []) emit(v.T, value(count), colo);
 }
 
 /** `polled` ends every HELP: how often the list is read and why never at scrape time. */
@@ -55,7 +65,7 @@ export function tunnelFamilies(polled: string): Family<TunnelView>[] {
       help: `Cloudflare Tunnel metadata; always 1. ${polled}`,
       type: 'gauge',
       labels: [...T, 'config_src'],
-      samples: (v, emit) => emit([...v.T, v.tunnel.configSrc], 1),
+      samples: (v, emit) => emit(v.T, 1, v.tunnel.configSrc),
     },
     {
       name: 'cloudflare_tunnel_status',
@@ -146,7 +156,7 @@ export function tunnelFamilies(polled: string): Family<TunnelView>[] {
       help: `Derived by the exporter, from the connector's first read: the connections it should hold (CLOUDFLARED_HA_CONNECTIONS for cfd_tunnel connectors, cloudflared's --ha-connections, 4 by default; else the most it held in its last 10 reads, overlaps left out) minus those it holds now; 0 for a connector replaced by a newer one. ${polled}`,
       type: 'gauge',
       labels: [...T, 'connector_id'],
-      samples: (v, emit) => eachConnector(v, (_, c) => emit([...v.T, c.id], missingConnections(c))),
+      samples: (v, emit) => eachConnector(v, (_, c) => emit(v.T, missingConnections(c), c.id)),
     },
     {
       name: 'cloudflare_tunnel_connector_config_version',
