@@ -21,6 +21,11 @@ export function stateSet(emit: Emit, values: readonly string[], states: readonly
   for (const state of states) emit(values, state === current ? 1 : 0, state);
 }
 
+/** A timestamp in Unix seconds, when there is one. */
+export function whenSet(emit: Emit, values: readonly string[], epochMs: number | undefined): void {
+  if (epochMs !== undefined) emit(values, seconds(epochMs));
+}
+
 export function seconds(epochMs: number): number {
   return epochMs / 1000;
 }

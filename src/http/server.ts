@@ -107,19 +107,18 @@ async function send(res: http.ServerResponse, response: Response): Promise<void>
     return;
   }
   const reader = response.body.getReader();
-  res.cork();
+  const uncork = () => res.uncork();
   try {
     for (let next = await reader.read(); !next.done; next = await reader.read()) {
       if (res.destroyed) break;
+      // Writes within one turn of the event loop leave together (one writev); a body made as it
+      // goes leaves at every turn it yields, while the next part is made.
+      res.cork();
       res.write(next.value);
-      if (res.writableLength > QUEUED_AT_MOST) {
-        res.uncork();
-        await drained(res);
-        res.cork();
-      }
+      process.nextTick(uncork);
+      if (res.writableLength > QUEUED_AT_MOST) await drained(res);
     }
   } finally {
-    res.uncork();
     // A client that left stops the body where it is (a plain body is then never inflated further).
     if (res.destroyed) await reader.cancel().catch(() => undefined);
     reader.releaseLock();

@@ -1,6 +1,6 @@
 // The PostHog proxy record families, one table entry each (domain/family.ts), made from one
 // organization's records at a time. Pure.
-import { type Emit, type Family, seconds, stateSet } from '../../domain/family.js';
+import { type Emit, type Family, stateSet, whenSet } from '../../domain/family.js';
 import { PROXY_RECORD_STATUSES, type ProxyRecord, type ProxyRecords } from '../../domain/types.js';
 
 export interface OrganizationRecords {
@@ -14,10 +14,6 @@ const R = ['organization_id', 'record_id', 'domain'] as const;
 function eachRecord(o: OrganizationRecords, each: (values: readonly string[], record: ProxyRecord) => void): void {
   for (const r of o.data.records) each([o.organizationId, r.id, r.domain], r);
 }
-
-const whenSet = (emit: Emit, values: readonly string[], at: number | undefined) => {
-  if (at !== undefined) emit(values, seconds(at));
-};
 
 /** `polled` ends every HELP: how often the records are read. */
 export function proxyRecordFamilies(polled: string): Family<OrganizationRecords>[] {

@@ -1,7 +1,7 @@
 // The tunnel, connector and connection families, one table entry each (domain/family.ts), made
 // from one tunnel at a time so the renderer can keep a tunnel's lines while nothing about it
 // changed. Pure: no I/O.
-import { type Emit, type Family, seconds, stateSet } from '../../domain/family.js';
+import { type Emit, type Family, stateSet, whenSet } from '../../domain/family.js';
 import {
   activeConnections,
   type ColoCounts,
@@ -42,10 +42,6 @@ export function tunnelView(tunnel: Tunnel, conns: TunnelConnections | undefined,
 
 const T = ['account_id', 'tunnel_id', 'tunnel_name', 'tunnel_type'] as const;
 const C = ['account_id', 'tunnel_id', 'connector_id'] as const;
-
-const whenSet = (emit: Emit, values: readonly string[], at: number | undefined) => {
-  if (at !== undefined) emit(values, seconds(at));
-};
 
 /** Per connector of a read tunnel: the values of C and the connector. */
 function eachConnector(v: TunnelView, each: (values: readonly string[], connector: Connector) => void): void {
