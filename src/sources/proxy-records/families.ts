@@ -1,6 +1,6 @@
 // The PostHog proxy record families, one table entry each (domain/family.ts), made from one
 // organization's records at a time. Pure.
-import { type Emit, type Family, stateSet, whenSet } from '../../domain/family.js';
+import { type Family, stateSet, whenSet } from '../../domain/family.js';
 import { PROXY_RECORD_STATUSES, type ProxyRecord, type ProxyRecords } from '../../domain/types.js';
 
 export interface OrganizationRecords {
