@@ -4,18 +4,11 @@ import type { Tunnel } from '../../src/domain/types.js';
 import { createLogger } from '../../src/log.js';
 import { createSnapshotStore } from '../../src/snapshot/store.js';
 import { TUNNELS_PER_PAGE } from '../../src/sources/tunnels/api.js';
+import { listedTunnel } from '../helpers/connectors.js';
 
 const NOW = Date.parse('2026-11-01T12:00:00Z');
 const INTERVALS = { tunnelsSeconds: 30, gatewaySeconds: 300, proxyRecordsSeconds: 60 };
-const t = (id: string, status: Tunnel['status']): Tunnel => ({
-  accountId: 'a',
-  id,
-  name: id,
-  type: 'cfd_tunnel',
-  status,
-  configSrc: 'cloudflare',
-  connsInactiveAt: NOW - 3_600_000,
-});
+const t = (id: string, status: Tunnel['status']): Tunnel => listedTunnel(id, status, { connsInactiveAt: NOW - 3_600_000 });
 const ok = { ok: true, at: NOW, durationSeconds: 0 };
 
 describe('Cloudflare request estimate', () => {

@@ -1,18 +1,10 @@
 // The refresh queue as plain data: tunnel lists and read outcomes in, the order of reads out.
 import { describe, expect, it } from 'vitest';
-import type { Tunnel, TunnelStatus } from '../../../src/domain/types.js';
 import { type Next, RefreshQueue } from '../../../src/sources/tunnels/refresh-queue.js';
+import { listedTunnel } from '../../helpers/connectors.js';
 
 const INTERVAL = 60_000;
-const tunnel = (id: string, status: TunnelStatus = 'healthy', extra: Partial<Tunnel> = {}): Tunnel => ({
-  accountId: 'a',
-  id,
-  name: id,
-  type: 'cfd_tunnel',
-  status,
-  configSrc: 'cloudflare',
-  ...extra,
-});
+const tunnel = listedTunnel;
 
 /** Reads every due tunnel at `t`, one after the other, all succeeding: the ids in the order read. */
 function readAll(queue: RefreshQueue, t: number): string[] {
