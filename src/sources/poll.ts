@@ -5,7 +5,7 @@ import { steadyNow } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { CollectorData, CollectorName, PollOutcome, SnapshotStore } from '../snapshot/store.js';
 import { ApiAbortedError } from '../transport/errors.js';
-import { type Cuts, type OnCut, reportCuts } from './answer.js';
+import { type Cuts, noCuts, type OnCut, reportCuts } from './answer.js';
 
 export interface PollReporter {
   /** Starts timing; the returned function builds the outcome. */
@@ -63,7 +63,8 @@ interface SourcePollerOptions<C extends SingleCallCollector> {
   scope: string;
   store: SnapshotStore;
   reporter: PollReporter;
-  fetch: (signal: AbortSignal) => Promise<CollectorData[C]>;
+  /** One answer, normalized; what it cut goes into `cuts`, which the poller reports. */
+  fetch: (signal: AbortSignal, cuts: Cuts) => Promise<CollectorData[C]>;
 }
 
 export function createSourcePoller<C extends SingleCallCollector>(options: SourcePollerOptions<C>): (signal: AbortSignal) => Promise<void> {
@@ -71,7 +72,9 @@ export function createSourcePoller<C extends SingleCallCollector>(options: Sourc
   return async (signal) => {
     const finish = reporter.begin();
     try {
-      const data = await options.fetch(signal);
+      const cuts = noCuts();
+      const data = await options.fetch(signal, cuts);
+      reporter.cut(cuts);
       store.recordSuccess(collector, scope, data, finish(true));
       reporter.succeeded(collector, scope);
     } catch (err) {

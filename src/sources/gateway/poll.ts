@@ -1,7 +1,6 @@
 // Polls one account's Zero Trust Gateway proxy endpoints on GATEWAY_SCHEDULE: one list call.
 import type { SnapshotStore } from '../../snapshot/store.js';
 import type { ApiClient } from '../../transport/http.js';
-import { noCuts } from '../answer.js';
 import { createSourcePoller, type PollReporter } from '../poll.js';
 import { listProxyEndpoints } from './api.js';
 import { normalizeProxyEndpoints } from './normalize.js';
@@ -12,11 +11,6 @@ export function createGatewayPoller(options: { client: ApiClient; accountId: str
     ...options,
     collector: 'gateway_proxy_endpoints',
     scope: accountId,
-    fetch: async (signal) => {
-      const cuts = noCuts();
-      const endpoints = normalizeProxyEndpoints(accountId, await listProxyEndpoints(client, accountId, signal), cuts);
-      options.reporter.cut(cuts);
-      return endpoints;
-    },
+    fetch: async (signal, cuts) => normalizeProxyEndpoints(accountId, await listProxyEndpoints(client, accountId, signal), cuts),
   });
 }

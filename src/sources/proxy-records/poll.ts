@@ -1,7 +1,6 @@
 // Polls one organization's PostHog proxy records on PROXY_RECORDS_SCHEDULE: one list call.
 import type { SnapshotStore } from '../../snapshot/store.js';
 import type { ApiClient } from '../../transport/http.js';
-import { noCuts } from '../answer.js';
 import { createSourcePoller, type PollReporter } from '../poll.js';
 import { listProxyRecords } from './api.js';
 import { normalizeProxyRecords } from './normalize.js';
@@ -12,11 +11,6 @@ export function createProxyRecordsPoller(options: { client: ApiClient; organizat
     ...options,
     collector: 'proxy_records',
     scope: organizationId,
-    fetch: async (signal) => {
-      const cuts = noCuts();
-      const records = normalizeProxyRecords(organizationId, await listProxyRecords(client, organizationId, signal), cuts);
-      options.reporter.cut(cuts);
-      return records;
-    },
+    fetch: async (signal, cuts) => normalizeProxyRecords(organizationId, await listProxyRecords(client, organizationId, signal), cuts),
   });
 }
