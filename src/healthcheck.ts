@@ -1,7 +1,7 @@
 // The container HEALTHCHECK: `node dist/healthcheck.js`, no shell or curl needed in the image.
 // Asks /-/healthy (which needs no credentials) on the port the daemon listens on, resolved as the
-// daemon resolves it: its flags (read from PID 1's command line when that is the daemon, as in the
-// image; else this command's own), the environment and the YAML config file. With a web config
+// daemon resolves it: its flags (this command's own, or else read from PID 1's command line when
+// that is the daemon, as in the image), the environment and the YAML config file. With a web config
 // that turns TLS on, it asks over HTTPS without verifying the certificate (it talks to its own
 // container over loopback); where that config requires client certificates, which the check does
 // not hold, a completed TCP connection is the answer. HEALTHCHECK_URL overrides the URL. Exit 0
@@ -12,16 +12,17 @@ import net from 'node:net';
 import { loadListenSettings } from './config/load.js';
 import { loadWebConfig } from './http/web-config.js';
 
-/** The daemon's flags: what follows `…/cli.js` on PID 1's command line, when PID 1 is the daemon. */
+/** The daemon's flags: this command's own when it has any; else what follows `…/cli.js` on PID 1's command line, when PID 1 is the daemon. */
 function daemonArgv(): string[] {
+  if (process.argv.length > 2) return process.argv.slice(2);
   try {
     const args = readFileSync('/proc/1/cmdline', 'utf8').split('\0').filter(Boolean);
     const at = args.findIndex((a) => /(^|\/)cli\.js$/.test(a));
     if (at >= 0) return args.slice(at + 1);
   } catch {
-    // No procfs, or not allowed to read it: this command's own flags.
+    // No procfs, or not allowed to read it: the environment and CONFIG_FILE alone.
   }
-  return process.argv.slice(2);
+  return [];
 }
 
 const settings = loadListenSettings({ argv: daemonArgv(), env: process.env });
