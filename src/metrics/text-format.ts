@@ -38,8 +38,11 @@ let bare = '';
 let out: string | undefined;
 
 const emitLine: Emit = (values, value, last) => {
+  const given = values.length + (last === undefined ? 0 : 1);
+  // A family's labels and its samples are one entry; a mismatch is a bug in the entry, never a blank label.
+  if (given !== openings.length) throw new Error(`${bare}: a sample gave ${given} label values for ${openings.length} labels`);
   let line = openings.length === 0 ? bare : '';
-  for (let i = 0; i < openings.length; i++) line += `${openings[i]}${escapeLabelValue((i < values.length ? values[i] : last) ?? '')}"`;
+  for (let i = 0; i < openings.length; i++) line += `${openings[i]}${escapeLabelValue((i < values.length ? values[i] : last) as string)}"`;
   line += `${openings.length === 0 ? '' : '}'} ${formatValue(value)}`;
   out = out === undefined ? line : `${out}\n${line}`;
 };

@@ -31,4 +31,11 @@ describe('exposition format', () => {
     const none: Family<number> = { name: 'y_total', help: 'Y.', type: 'counter', labels: [], samples: () => undefined };
     expect(formatFamily(none, [1])).toBe('# HELP y_total Y.\n# TYPE y_total counter');
   });
+
+  it('refuses a sample whose label values do not match its family labels, naming the family', () => {
+    const short: Family<number> = { name: 'w_info', help: 'W.', type: 'gauge', labels: ['a', 'b'], samples: (v, emit) => emit(['x'], v) };
+    expect(() => formatFamily(short, [1])).toThrow(/w_info: a sample gave 1 label values for 2 labels/);
+    const long: Family<number> = { name: 'v_info', help: 'V.', type: 'gauge', labels: ['a'], samples: (v, emit) => emit(['x'], v, 'y') };
+    expect(() => formatFamily(long, [1])).toThrow(/v_info: a sample gave 2 label values for 1 labels/);
+  });
 });
