@@ -1,8 +1,9 @@
-// The exporter's HTTP handler, a plain (Request) => Response function so it is tested without a
+// The exporter's HTTP handler, a plain (Request) => Reply function (./reply.ts) so it is tested without a
 // port: /metrics (from memory, gzip when asked), /-/healthy, /-/ready and a landing page.
 import type { ScrapeBody } from '../metrics/scrape.js';
 import type { BasicAuthCheck } from './basic-auth.js';
 import { type LandingPageData, renderLandingPage } from './landing.js';
+import { Reply } from './reply.js';
 
 export interface HttpAppOptions {
   telemetryPath: string;
@@ -20,64 +21,39 @@ export interface HttpAppOptions {
   headers?: Record<string, string>;
 }
 
-export type HttpApp = (request: Request) => Promise<Response>;
+export type HttpApp = (request: Request) => Promise<Reply>;
 
 /** Everything the exporter serves is read-only. */
 export const ALLOWED_METHODS = 'GET, HEAD';
 
 /** The answer to any other method; the server sends it too for a method no Request can carry (TRACE, CONNECT). */
-export function methodNotAllowed(headers: Record<string, string> = {}): Response {
-  return new Response('Method Not Allowed\n', { status: 405, headers: { ...headers, allow: ALLOWED_METHODS, 'content-type': 'text/plain; charset=utf-8' } });
+export function methodNotAllowed(headers: Record<string, string> = {}): Reply {
+  return Reply.of(405, { ...headers, allow: ALLOWED_METHODS, 'content-type': 'text/plain; charset=utf-8' }, 'Method Not Allowed\n');
 }
 
 /**
- * A /metrics response: the live part is rendered first (a few kilobytes), so the length is known
- * and a failure is still a 500; then the body streams the prerendered buffers as they are (tens of
- * megabytes at 10,000 tunnels, never copied) and the live part, one chunk per read.
+ * A /metrics reply: the live part is rendered first (a few kilobytes), so the length is known and a
+ * failure is still a 500; then the prerendered buffers as they are (tens of megabytes at 10,000
+ * tunnels, never copied) and the live part.
  */
-async function metricsResponse(scraped: ScrapeBody, headers: Record<string, string>): Promise<Response> {
+async function metricsReply(scraped: ScrapeBody, headers: Record<string, string>): Promise<Reply> {
   const live = await scraped.live();
   const { prerendered } = scraped;
-  const init = { status: 200, headers: { ...headers, 'content-length': String(scraped.length + live.length) } };
-  if (Array.isArray(prerendered)) {
-    // Buffers that exist already (gzipped): all queued at once, so a reader takes them without a round trip each.
-    const body = new ReadableStream<Uint8Array>({
-      start(controller) {
-        for (const chunk of prerendered) controller.enqueue(chunk);
-        controller.enqueue(live);
-        controller.close();
-      },
-    });
-    return new Response(body, init);
-  }
-  // Text made as it is read (plain, inflated): one chunk per read, at the reader's pace.
+  const length = scraped.length + live.length;
+  // Buffers that exist already (gzipped) go as one list; text made as it is read (plain, inflated) stays lazy.
+  if (Array.isArray(prerendered)) return new Reply(200, headers, { length, chunks: [...prerendered, live] });
   async function* parts() {
     yield* prerendered;
     yield live;
   }
-  const chunks = parts();
-  const body = new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        const next = await chunks.next();
-        if (next.done) controller.close();
-        else controller.enqueue(next.value);
-      },
-      async cancel() {
-        await chunks.return(undefined);
-      },
-    },
-    { highWaterMark: 0 },
-  );
-  return new Response(body, init);
+  return new Reply(200, headers, { length, chunks: parts() });
 }
 
 export function createHttpApp(options: HttpAppOptions): HttpApp {
-  const respond = (body: string | Uint8Array | null, status: number, headers: Record<string, string>) =>
-    new Response(body, { status, headers: { ...options.headers, ...headers } });
+  const respond = (body: string, status: number, headers: Record<string, string>) => Reply.of(status, { ...options.headers, ...headers }, body);
   const text = (body: string, status = 200) => respond(body, status, { 'content-type': 'text/plain; charset=utf-8' });
 
-  const route = async (request: Request): Promise<Response> => {
+  const route = async (request: Request): Promise<Reply> => {
     if (request.method !== 'GET' && request.method !== 'HEAD') return methodNotAllowed(options.headers);
     const { pathname } = new URL(request.url);
     // Liveness and readiness answer without credentials, as container and Kubernetes probes need;
@@ -103,8 +79,8 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
         ...(gzipped ? { 'content-encoding': 'gzip' } : {}),
       };
       // HEAD renders nothing.
-      if (request.method === 'HEAD') return new Response(null, { status: 200, headers });
-      return metricsResponse(await options.scrapeMetrics(gzipped), headers);
+      if (request.method === 'HEAD') return new Reply(200, headers);
+      return metricsReply(await options.scrapeMetrics(gzipped), headers);
     }
     if (pathname === '/-/healthy') return text('Healthy\n');
     if (pathname === '/-/ready') {
@@ -126,9 +102,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
 
   // HEAD is GET without the body, for every path.
   return async (request) => {
-    const response = await route(request);
-    if (request.method !== 'HEAD' || response.body === null) return response;
-    await response.body.cancel();
-    return new Response(null, { status: response.status, headers: response.headers });
+    const reply = await route(request);
+    return request.method === 'HEAD' ? reply.withoutBody() : reply;
   };
 }
