@@ -374,6 +374,71 @@ async function runOnce(tunnels: number, seconds: number, schedule: string, expor
   }
 }
 
+/** One size's table: min / median / max of each figure over the runs, and the floor for connections age. */
+function printReport(
+  run: { size: number; schedule: string; runs: number; seconds: number; budget: number; exporterEnv: Record<string, string> },
+  results: RunResult[],
+): void {
+  const { size, schedule, runs, seconds, budget, exporterEnv } = run;
+  const row = (key: keyof RunResult, digits = 2) => {
+    const vals = results.map((r) => r[key]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+    if (vals.length === 0) return 'n/a';
+    const sorted = [...vals].sort((a, b) => a - b);
+    const fmt = (v: number) => v.toFixed(digits);
+    return `${fmt(sorted[0] as number)} / ${fmt(quantile(sorted, 0.5))} / ${fmt(sorted.at(-1) as number)}${vals.length < results.length ? ` (${results.length - vals.length} n/a)` : ''}`;
+  };
+  const ratio = (a: keyof RunResult, b: keyof RunResult) => {
+    const vals = results.map((r) => (r[a] as number) / (r[b] as number)).sort((x, y) => x - y);
+    return `${(vals[0] as number).toFixed(2)} / ${quantile(vals, 0.5).toFixed(2)} / ${(vals.at(-1) as number).toFixed(2)}`;
+  };
+  const needing = results[0] ? Math.round(size * (7 / 8)) : 0;
+  // List pages per poll as measured (WARP connectors count too), every schedule; one Gateway poll.
+  const share = budget - (results[0]?.listMinimum ?? Math.ceil(size / 1000)) * (300 / (size <= 1000 ? 10 : 30)) - 1;
+  const childEnv = withInheritedNodeOptions(exporterEnv);
+  const envText =
+    Object.keys(childEnv).length > 0
+      ? `, exporter env ${Object.entries(childEnv)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ')}`
+      : '';
+  process.stdout.write(
+    `\n${size} tunnels, budget ${budget}/5m, schedule ${schedule}, ${runs} runs of ${seconds} s${envText}, Node ${process.version} (min / median / max):\n`,
+  );
+  console.table({
+    'ready (s)': row('readySeconds'),
+    'list requests per poll (minimum)': `${row('listRequestsPerPoll', 1)} (${results[0]?.listMinimum})`,
+    [`requests in ${seconds} s (budget ${budget} per 300 s)`]: row('requestsInRun', 0),
+    'busiest 300 s window (requests)': row('busiestWindow', 0),
+    '429 responses': row('responses429', 0),
+    'status change visible after (s)': row('statusChangeSeconds'),
+    '  of which after its list poll began (s)': row('statusAfterListSeconds'),
+    'tunnel up: per-colo connections after (s)': row('comesUpSeconds'),
+    'connections age p50 at end (s)': row('ageP50', 0),
+    'connections age p99 at end (s)': row('ageP99', 0),
+    'scrapes missing tunnel series': row('scrapeMissedTunnels', 0),
+    'exposition (bytes per tunnel)': `${row('exposition', 0)} (${((results[0]?.exposition ?? 0) / size).toFixed(0)} B/tunnel)`,
+    'scrape p50 (ms)': row('scrapeP50', 1),
+    'scrape p99 (ms)': row('scrapeP99', 1),
+    'scrape p50 / static p50': ratio('scrapeP50', 'staticP50'),
+    'gzip scrape p50 (ms)': row('gzipP50', 1),
+    'gzip scrape p50 / static gzip p50': ratio('gzipP50', 'staticGzipP50'),
+    'exporter RSS at the end (MiB)': row('rssMiB', 0),
+    'exporter RSS p50 / max over the run after 30 s (MiB)': `${row('rssP50MiB', 0)}; max ${row('rssMaxMiB', 0)}`,
+    'exporter heap used (MiB)': row('heapMiB', 0),
+    [`heap floor per ${seconds >= 1800 ? '5 minutes' : 'sixth of the run'} (MiB)`]: results
+      .map((r) => r.heapFloorsMiB.map((v) => v.toFixed(0)).join(' '))
+      .join(' | '),
+    '  tunnels with a connectors series by then': results.map((r) => r.tunnelsReadPerWindow.join(' ')).join(' | '),
+    'event-loop lag max (ms)': row('loopLagMaxMs', 1),
+  });
+  const lists = budget - share;
+  process.stdout.write(
+    share > 0
+      ? `Floor for connections age: about ${needing} tunnels can have connections; the refresh gets about ${share} of the ${budget} requests per 5 minutes, so each is read every ~${((needing / share) * 300).toFixed(0)} s at best (${((needing / share) * 5).toFixed(0)} min).\n`
+      : `Floor for connections age: none. The list polls alone need ${lists} of the ${budget} requests per 5 minutes, so the list polls stretch past their schedule and no connections read gets a slot; raise CLOUDFLARE_API_budget or lengthen TUNNELS_SCHEDULE.\n`,
+  );
+}
+
 async function main() {
   collectGarbage(); // fails at once without --expose-gc
   const { values } = parseArgs({
@@ -399,63 +464,7 @@ async function main() {
     const schedule = size <= 1000 ? '*/10 * * * * *' : '*/30 * * * * *';
     const results: RunResult[] = [];
     for (let i = 0; i < runs; i++) results.push(await runOnce(size, seconds, schedule, exporterEnv));
-    const row = (key: keyof RunResult, digits = 2) => {
-      const vals = results.map((r) => r[key]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
-      if (vals.length === 0) return 'n/a';
-      const sorted = [...vals].sort((a, b) => a - b);
-      const fmt = (v: number) => v.toFixed(digits);
-      return `${fmt(sorted[0] as number)} / ${fmt(quantile(sorted, 0.5))} / ${fmt(sorted.at(-1) as number)}${vals.length < results.length ? ` (${results.length - vals.length} n/a)` : ''}`;
-    };
-    const ratio = (a: keyof RunResult, b: keyof RunResult) => {
-      const vals = results.map((r) => (r[a] as number) / (r[b] as number)).sort((x, y) => x - y);
-      return `${(vals[0] as number).toFixed(2)} / ${quantile(vals, 0.5).toFixed(2)} / ${(vals.at(-1) as number).toFixed(2)}`;
-    };
-    const needing = results[0] ? Math.round(size * (7 / 8)) : 0;
-    // List pages per poll as measured (WARP connectors count too), every schedule; one Gateway poll.
-    const share = BUDGET - (results[0]?.listMinimum ?? Math.ceil(size / 1000)) * (300 / (size <= 1000 ? 10 : 30)) - 1;
-    const childEnv = withInheritedNodeOptions(exporterEnv);
-    const envText =
-      Object.keys(childEnv).length > 0
-        ? `, exporter env ${Object.entries(childEnv)
-            .map(([k, v]) => `${k}=${v}`)
-            .join(' ')}`
-        : '';
-    process.stdout.write(
-      `\n${size} tunnels, budget ${BUDGET}/5m, schedule ${schedule}, ${runs} runs of ${seconds} s${envText}, Node ${process.version} (min / median / max):\n`,
-    );
-    console.table({
-      'ready (s)': row('readySeconds'),
-      'list requests per poll (minimum)': `${row('listRequestsPerPoll', 1)} (${results[0]?.listMinimum})`,
-      [`requests in ${seconds} s (budget ${BUDGET} per 300 s)`]: row('requestsInRun', 0),
-      'busiest 300 s window (requests)': row('busiestWindow', 0),
-      '429 responses': row('responses429', 0),
-      'status change visible after (s)': row('statusChangeSeconds'),
-      '  of which after its list poll began (s)': row('statusAfterListSeconds'),
-      'tunnel up: per-colo connections after (s)': row('comesUpSeconds'),
-      'connections age p50 at end (s)': row('ageP50', 0),
-      'connections age p99 at end (s)': row('ageP99', 0),
-      'scrapes missing tunnel series': row('scrapeMissedTunnels', 0),
-      'exposition (bytes per tunnel)': `${row('exposition', 0)} (${((results[0]?.exposition ?? 0) / size).toFixed(0)} B/tunnel)`,
-      'scrape p50 (ms)': row('scrapeP50', 1),
-      'scrape p99 (ms)': row('scrapeP99', 1),
-      'scrape p50 / static p50': ratio('scrapeP50', 'staticP50'),
-      'gzip scrape p50 (ms)': row('gzipP50', 1),
-      'gzip scrape p50 / static gzip p50': ratio('gzipP50', 'staticGzipP50'),
-      'exporter RSS at the end (MiB)': row('rssMiB', 0),
-      'exporter RSS p50 / max over the run after 30 s (MiB)': `${row('rssP50MiB', 0)}; max ${row('rssMaxMiB', 0)}`,
-      'exporter heap used (MiB)': row('heapMiB', 0),
-      [`heap floor per ${seconds >= 1800 ? '5 minutes' : 'sixth of the run'} (MiB)`]: results
-        .map((r) => r.heapFloorsMiB.map((v) => v.toFixed(0)).join(' '))
-        .join(' | '),
-      '  tunnels with a connectors series by then': results.map((r) => r.tunnelsReadPerWindow.join(' ')).join(' | '),
-      'event-loop lag max (ms)': row('loopLagMaxMs', 1),
-    });
-    const lists = BUDGET - share;
-    process.stdout.write(
-      share > 0
-        ? `Floor for connections age: about ${needing} tunnels can have connections; the refresh gets about ${share} of the ${BUDGET} requests per 5 minutes, so each is read every ~${((needing / share) * 300).toFixed(0)} s at best (${((needing / share) * 5).toFixed(0)} min).\n`
-        : `Floor for connections age: none. The list polls alone need ${lists} of the ${BUDGET} requests per 5 minutes, so the list polls stretch past their schedule and no connections read gets a slot; raise CLOUDFLARE_API_BUDGET or lengthen TUNNELS_SCHEDULE.\n`,
-    );
+    printReport({ size, schedule, runs, seconds, budget: BUDGET, exporterEnv }, results);
   }
 }
 

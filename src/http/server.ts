@@ -188,18 +188,9 @@ function guardConnections(server: http.Server, tls: boolean, limits: ConnectionL
   };
 }
 
-export async function serve(
-  app: HttpApp,
-  listen: ListenAddress,
-  web: WebConfig | undefined,
-  log: Logger,
-  limits: Partial<ConnectionLimits> = {},
-): Promise<RunningServer> {
-  const connectionLimits = { ...CONNECTION_LIMITS, ...limits };
-  const scheme = web?.tls ? 'https' : 'http';
-  let guard: ReturnType<typeof guardConnections> | undefined;
-  const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
-    guard?.request(req, res);
+/** Answers one node request with the app's Reply: 400 for what no Request can be built from, 500 when the app fails. */
+function answerWith(app: HttpApp, scheme: string, log: Logger) {
+  return (req: http.IncomingMessage, res: http.ServerResponse): void => {
     let request: Request | undefined;
     try {
       if (!NO_REQUEST.has(req.method ?? '')) request = toRequest(req, scheme);
@@ -209,7 +200,7 @@ export async function serve(
       return;
     }
     (request ? app(request) : Promise.resolve(methodNotAllowed()))
-      .then((response) => send(res, response))
+      .then((reply) => send(res, reply))
       .catch((err: unknown) => {
         log.error({ err }, 'HTTP handler failed');
         // Once part of a body is out, cutting the response short is what tells the client it failed.
@@ -220,6 +211,38 @@ export async function serve(
         res.writeHead(500, { 'content-type': 'text/plain' });
         res.end('Internal Server Error\n');
       });
+  };
+}
+
+/** Listens, and the URL the server is reached at: a wildcard bind as localhost, a specific address as bound. */
+async function listenOn(server: http.Server, listen: ListenAddress, scheme: string): Promise<{ address: AddressInfo; url: string }> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port: listen.port, ...(listen.host ? { host: listen.host } : {}) }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const wildcard = address.address === '::' || address.address === '0.0.0.0';
+  const host = wildcard ? 'localhost' : address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return { address, url: `${scheme}://${host}:${address.port}` };
+}
+
+export async function serve(
+  app: HttpApp,
+  listen: ListenAddress,
+  web: WebConfig | undefined,
+  log: Logger,
+  limits: Partial<ConnectionLimits> = {},
+): Promise<RunningServer> {
+  const connectionLimits = { ...CONNECTION_LIMITS, ...limits };
+  const scheme = web?.tls ? 'https' : 'http';
+  let guard: ReturnType<typeof guardConnections> | undefined;
+  const answer = answerWith(app, scheme, log);
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    guard?.request(req, res);
+    answer(req, res);
   };
   let tls = web?.tls;
   // A TLS handshake gets as long as a first request (Node's default is 120 s).
@@ -242,20 +265,10 @@ export async function serve(
     socket.end(`HTTP/1.1 405 Method Not Allowed\r\nAllow: ${ALLOWED_METHODS}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ port: listen.port, ...(listen.host ? { host: listen.host } : {}) }, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  // A wildcard bind is reachable as localhost; a specific address is printed as bound.
-  const wildcard = address.address === '::' || address.address === '0.0.0.0';
-  const host = wildcard ? 'localhost' : address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const { address, url } = await listenOn(server, listen, scheme);
   return {
     address: () => address,
-    url: `${scheme}://${host}:${address.port}`,
+    url,
     reloadTls(next) {
       if (!(server instanceof https.Server)) throw new Error('the server was started without TLS: turning it on needs a restart');
       server.setSecureContext(next.options);

@@ -11,26 +11,21 @@ const INFLATED_PER_TURN = 1024 * 1024;
 /**
  * The text of segments, in order, for a client that does not take gzip (Prometheus always does):
  * only the compressed text is kept, so a plain scrape inflates it as it goes out instead of holding
- * the whole text. On the event loop, a megabyte or so at a time, given back between two (why not
- * on the thread pool: docs/performance.md); each megabyte is one chunk, so a body of tens of
- * megabytes is a few dozen chunks, not one per segment.
+ * the whole text. On the event loop, one segment at a time, given back after every megabyte or so
+ * (why not on the thread pool: docs/performance.md); each segment's text is written as it is.
  */
 export async function* inflate(segments: Segment[]): AsyncGenerator<Buffer> {
-  let pending: Buffer[] = [];
-  let size = 0;
+  let sinceTurn = 0;
   for (const segment of segments) {
     if (segment.length === 0) continue;
     const text = inflateSegmentSync(segment);
-    pending.push(text);
-    size += text.length;
-    if (size >= INFLATED_PER_TURN) {
-      yield pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending, size);
-      pending = [];
-      size = 0;
+    yield text;
+    sinceTurn += text.length;
+    if (sinceTurn >= INFLATED_PER_TURN) {
+      sinceTurn = 0;
       await nextTurn();
     }
   }
-  if (size > 0) yield pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending, size);
 }
 
 /**

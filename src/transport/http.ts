@@ -325,6 +325,25 @@ function judge(
   return { status, body };
 }
 
+/** The URL of a request: its path under the base and its query. Never on another origin than the base's. */
+function requestUrl(baseUrl: string, base: URL, req: ApiRequest, api: ApiName): URL {
+  const url = resolveUrl(baseUrl, req.path);
+  if (url.origin !== base.origin) {
+    // Never send our credential to a host the user did not configure (e.g. a `next` link).
+    throw new ApiResponseError(`refusing to follow a URL on another origin (${url.origin})`, { api, method: req.method, path: url.pathname });
+  }
+  for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+  return url;
+}
+
+/** What an answer's Ratelimit header says: the requests left, and no more until it resets when none are. */
+function heedRateLimit(answer: Exchange, lockout: Lockout, remaining: (left: number) => void): void {
+  const rateLimit = parseRateLimit(headerValue(answer.headers, 'ratelimit'));
+  if (!rateLimit) return;
+  remaining(rateLimit.remaining);
+  if (rateLimit.remaining === 0 && rateLimit.resetSeconds) lockout.hold(rateLimit.resetSeconds * 1000, 'Ratelimit header: no requests remaining');
+}
+
 export function createApiClient(options: ApiClientOptions): ApiClient {
   const now = options.now ?? steadyNow;
   const random = options.random ?? Math.random;
@@ -343,16 +362,6 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     defaultRetryAfterMs: options.defaultRetryAfterMs ?? 60_000,
   };
   const exchangeOptions = { ...options, timeoutMs, dispatcher };
-
-  const urlOf = (req: ApiRequest): URL => {
-    const url = resolveUrl(options.baseUrl, req.path);
-    if (url.origin !== base.origin) {
-      // Never send our credential to a host the user did not configure (e.g. a `next` link).
-      throw new ApiResponseError(`refusing to follow a URL on another origin (${url.origin})`, { api, method: req.method, path: url.pathname });
-    }
-    for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
-    return url;
-  };
 
   async function attempt(req: ApiRequest, url: URL, path: string): Promise<ApiResponse> {
     const details = { api, method: req.method, path };
@@ -375,11 +384,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       throw err;
     }
     record(String(answer.status));
-    const rateLimit = parseRateLimit(headerValue(answer.headers, 'ratelimit'));
-    if (rateLimit) {
-      options.observer?.onRateLimitRemaining(api, rateLimit.remaining);
-      if (rateLimit.remaining === 0 && rateLimit.resetSeconds) judging.lockout.hold(rateLimit.resetSeconds * 1000, 'Ratelimit header: no requests remaining');
-    }
+    heedRateLimit(answer, judging.lockout, (remaining) => options.observer?.onRateLimitRemaining(api, remaining));
     return judge(req, answer, details, judging);
   }
 
@@ -387,7 +392,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     api,
     baseUrl: options.baseUrl,
     async send(req) {
-      const url = urlOf(req);
+      const url = requestUrl(options.baseUrl, base, req, api);
       const path = url.pathname;
       const attempts = req.method === 'GET' ? retries + 1 : 1;
       for (let i = 1; ; i++) {
