@@ -83,7 +83,8 @@ async function startDemo(log: Logger): Promise<Simulator> {
   // PostHog's default max_proxy_records is 2; the demo organization's plan allows more.
   return startSimulator({
     timelineIntervalMs: 5000,
-    fleet: { maxProxyRecords: 20 },
+    // The second account's token lacks the routes permission: the demo shows that source skipped alone.
+    fleet: { maxProxyRecords: 20, routesForbiddenIn: 1 },
     onEvent: (event) => simLog.info({ event }, 'simulated fleet changed'),
   });
 }

@@ -1,7 +1,7 @@
 // Wires configuration to clients, pollers, the store, metrics, remediation and HTTP, and owns the
 // order of start-up and shutdown. cli.ts handles argv, exit codes and signals around it.
 
-import { CLOUDFLARE_WINDOW_MS, type CloudflareBudget, createCloudflareBudget, remediationReserve } from './budget/plan.js';
+import { CLOUDFLARE_WINDOW_MS, type CloudflareBudget, configurationsPace, createCloudflareBudget, remediationReserve } from './budget/plan.js';
 import { steadyNow, toWall } from './clock.js';
 import type { Config } from './config/schema.js';
 import type { PollIntervals } from './domain/types.js';
@@ -13,10 +13,12 @@ import type { WebConfig } from './http/web-config.js';
 import type { Logger } from './log.js';
 import { createExporterMetrics, type ExporterMetrics } from './metrics/exporter-metrics.js';
 import { createRemediation, type Remediation } from './remediation/engine.js';
-import { COLLECTORS, type CollectorName, createSnapshotStore, type SnapshotStore } from './snapshot/store.js';
+import { COLLECTORS, type CollectorName, createSnapshotStore, type SnapshotListener, type SnapshotStore } from './snapshot/store.js';
+import { ConfigurationReader } from './sources/configurations/reader.js';
 import { createGatewayPoller } from './sources/gateway/poll.js';
 import { createPollReporter, type PollReporter } from './sources/poll.js';
 import { createProxyRecordsPoller } from './sources/proxy-records/poll.js';
+import { createRoutesPollers } from './sources/routes/poll.js';
 import { createScheduledJob, type ScheduledJob, scheduleIntervalSeconds } from './sources/scheduler.js';
 import { TUNNELS_PER_PAGE } from './sources/tunnels/api.js';
 import { createTunnelsPoller } from './sources/tunnels/poll.js';
@@ -69,7 +71,43 @@ interface Wired {
 }
 
 /** Cloudflare: the budget, the client that spends it, the tunnel and Gateway polls per account, the connections refresh. */
-function wireCloudflare(cf: NonNullable<Config['cloudflare']>, w: Wiring): Wired & { budget: CloudflareBudget; refresher: ConnectionsRefresher } {
+/**
+ * What a down tunnel takes down, per account: its routes and hostname routes on ROUTES_SCHEDULE,
+ * and the tunnels' configurations (read as they are due, swept on CONFIGURATIONS_SCHEDULE). Each
+ * is optional (`off`) and stays out of readiness.
+ */
+function wireReach(cf: NonNullable<Config['cloudflare']>, w: Wiring, client: ApiClient): { jobs: ScheduledJob[]; reader?: ConfigurationReader } {
+  const { config, log, now, store, reporter } = w;
+  const { routes, configurations } = config.schedules;
+  const reader =
+    configurations === 'off'
+      ? undefined
+      : new ConfigurationReader({
+          client,
+          store,
+          reporter,
+          pace: () => configurationsPace(cf.budget),
+          staleDataMaxAgeMs: config.staleDataMaxAgeMs,
+          log: log.child({ component: 'configurations' }),
+          now,
+        });
+  const jobs: ScheduledJob[] = [];
+  for (const accountId of cf.accountIds) {
+    if (routes !== 'off') {
+      const run = createRoutesPollers({ client, accountId, store, reporter, now, log: log.child({ component: 'poller' }) });
+      jobs.push(createScheduledJob({ name: `routes/${accountId}`, schedule: routes, run, log }));
+    }
+    if (reader && configurations !== 'off') {
+      jobs.push(createScheduledJob({ name: `tunnel_configurations/${accountId}`, schedule: configurations, run: async () => reader.sweep(accountId), log }));
+    }
+  }
+  return { jobs, ...(reader ? { reader } : {}) };
+}
+
+function wireCloudflare(
+  cf: NonNullable<Config['cloudflare']>,
+  w: Wiring,
+): Wired & { budget: CloudflareBudget; refresher: ConnectionsRefresher; reader?: ConfigurationReader } {
   const { config, log, now, store, metrics, intervals, reporter } = w;
   const budget = createCloudflareBudget({
     budget: cf.budget,
@@ -133,7 +171,9 @@ function wireCloudflare(cf: NonNullable<Config['cloudflare']>, w: Wiring): Wired
     // Ready once the lists are polled; connections reads go on after that.
     expected.push({ collector: 'tunnels', scope: accountId }, { collector: 'gateway_proxy_endpoints', scope: accountId });
   }
-  return { client, jobs, expected, budget, refresher };
+  const reach = wireReach(cf, w, client);
+  jobs.push(...reach.jobs);
+  return { client, jobs, expected, budget, refresher, ...(reach.reader ? { reader: reach.reader } : {}) };
 }
 
 /** PostHog: its client and the proxy records poll per organization. */
@@ -191,22 +231,30 @@ function landingExtras(config: Config, cloudflare: ReturnType<typeof wireCloudfl
   return { ...(budget ? { budget } : {}), ...(decisions ? { remediation: decisions } : {}) };
 }
 
+/** How often each list is polled, in seconds, from its schedule. */
+function intervalsOf(config: Config): PollIntervals {
+  return {
+    tunnelsSeconds: scheduleIntervalSeconds(config.schedules.tunnels),
+    gatewaySeconds: scheduleIntervalSeconds(config.schedules.gateway),
+    proxyRecordsSeconds: scheduleIntervalSeconds(config.schedules.proxyRecords),
+    ...(config.schedules.routes !== 'off' ? { routesSeconds: scheduleIntervalSeconds(config.schedules.routes) } : {}),
+    ...(config.schedules.configurations !== 'off' ? { configurationsSeconds: scheduleIntervalSeconds(config.schedules.configurations) } : {}),
+  };
+}
+
+/** The collector/scope pairs with no snapshot yet: what /-/ready waits for. */
+function notYetPolled(store: SnapshotStore, expected: Exporter['expected']): string[] {
+  const snapshot = store.snapshot();
+  return expected.filter((e) => !snapshot[e.collector].has(e.scope)).map((e) => `${e.collector}/${e.scope}`);
+}
+
 export function createExporter(options: ExporterOptions): Exporter {
   const { config, log } = options;
   const now = options.now ?? steadyNow;
   const store = createSnapshotStore();
-  const intervals = {
-    tunnelsSeconds: scheduleIntervalSeconds(config.schedules.tunnels),
-    gatewaySeconds: scheduleIntervalSeconds(config.schedules.gateway),
-    proxyRecordsSeconds: scheduleIntervalSeconds(config.schedules.proxyRecords),
-  };
-  const metrics = createExporterMetrics({
-    snapshot: store.snapshot,
-    subscribe: (listener) => store.subscribe(listener),
-    staleDataMaxAgeMs: config.staleDataMaxAgeMs,
-    intervals,
-    now,
-  });
+  const intervals = intervalsOf(config);
+  const subscribe = (listener: SnapshotListener) => store.subscribe(listener);
+  const metrics = createExporterMetrics({ snapshot: store.snapshot, subscribe, staleDataMaxAgeMs: config.staleDataMaxAgeMs, intervals, now });
   const reporter = createPollReporter(log.child({ component: 'poller' }), now, metrics.answerCut);
   const wiring: Wiring = { config, log, now, store, metrics, intervals, reporter };
   const cloudflare = config.cloudflare && wireCloudflare(config.cloudflare, wiring);
@@ -214,17 +262,14 @@ export function createExporter(options: ExporterOptions): Exporter {
   const jobs = [...(cloudflare?.jobs ?? []), ...(posthog?.jobs ?? [])];
   const expected = [...(cloudflare?.expected ?? []), ...(posthog?.expected ?? [])];
   const clients: Exporter['clients'] = { ...(cloudflare ? { cloudflare: cloudflare.client } : {}), ...(posthog ? { posthog: posthog.client } : {}) };
-  const refresher = cloudflare?.refresher;
+  const { refresher, reader } = cloudflare ?? {};
 
-  const remediation =
-    config.remediation.staleConnectors !== 'off' || config.remediation.proxyRecords !== 'off'
-      ? createRemediation({ config, store, clients, counters: metrics.remediation, log: log.child({ component: 'remediation' }), now, intervals })
-      : undefined;
+  const remediating = config.remediation.staleConnectors !== 'off' || config.remediation.proxyRecords !== 'off';
+  const remediation = remediating
+    ? createRemediation({ config, store, clients, counters: metrics.remediation, log: log.child({ component: 'remediation' }), now, intervals })
+    : undefined;
 
-  const waitingFor = () => {
-    const snapshot = store.snapshot();
-    return expected.filter((e) => !snapshot[e.collector].has(e.scope)).map((e) => `${e.collector}/${e.scope}`);
-  };
+  const waitingFor = () => notYetPolled(store, expected);
   let basicAuth = options.webConfig?.basicAuthUsers ? createBasicAuth(options.webConfig.basicAuthUsers) : undefined;
   const appOptions: HttpAppOptions = {
     telemetryPath: config.web.telemetryPath,
@@ -250,6 +295,7 @@ export function createExporter(options: ExporterOptions): Exporter {
       server = await serve(app, config.web.listen, options.webConfig, log.child({ component: 'http' }));
       remediation?.start();
       refresher?.start();
+      reader?.start();
       for (const job of jobs) job.start();
       return server;
     },
@@ -258,6 +304,7 @@ export function createExporter(options: ExporterOptions): Exporter {
     },
     async connectionsSettled() {
       await refresher?.settled();
+      await reader?.settled();
     },
     async reloadWebConfig(web) {
       if (!server) throw new Error('not started');
@@ -271,7 +318,7 @@ export function createExporter(options: ExporterOptions): Exporter {
     },
     async stop() {
       remediation?.stop();
-      await Promise.all([...jobs.map((j) => j.stop()), refresher?.stop()]);
+      await Promise.all([...jobs.map((j) => j.stop()), refresher?.stop(), reader?.stop()]);
       await remediation?.idle();
       await server?.close();
       await basicAuth?.close();

@@ -5,7 +5,7 @@
 // refresh's pace, and the warning when the schedules need more than the budget. The window that
 // enforces it, with its lanes, is ./window.ts.
 
-import { needsConnectionsCall, type PollIntervals, type Tunnel } from '../domain/types.js';
+import { hasConfiguration, needsConnectionsCall, type PollIntervals, type Tunnel } from '../domain/types.js';
 import type { Logger } from '../log.js';
 import type { Snapshot } from '../snapshot/store.js';
 import { createPacer, type Pace, type Pacer } from './window.js';
@@ -28,6 +28,8 @@ export interface RequestEstimate {
   scheduled: number;
   /** Connections reads per 5 minutes for every tunnel that can have connections, once an interval. */
   connections: number;
+  /** Configuration reads per 5 minutes for the sweep (CONFIGURATIONS_SCHEDULE), at most their share of the budget. */
+  configurations: number;
   total: number;
 }
 
@@ -47,15 +49,29 @@ export function estimateCloudflareRequests(
   const perWindow = (seconds: number) => WINDOW_SECONDS / seconds;
   let scheduled = 0;
   let connections = 0;
+  let configured = 0;
   for (const entry of snapshot.tunnels.values()) {
     const tunnels = entry.data ?? [];
     scheduled += tunnelListCalls(tunnels, perPage) * perWindow(intervals.tunnelsSeconds);
     connections += tunnels.filter((t) => needsConnectionsCall(t, now)).length * perWindow(intervals.tunnelsSeconds);
+    configured += tunnels.filter(hasConfiguration).length;
   }
   scheduled += Math.max(0, accounts - snapshot.tunnels.size) * perWindow(intervals.tunnelsSeconds);
-  // Every account is also polled for Gateway proxy endpoints, one call each time.
+  // Every account is also polled for Gateway proxy endpoints, one call each time, and for its
+  // routes and hostname routes (one page each: an account holds at most 1,000 routes).
   scheduled += accounts * perWindow(intervals.gatewaySeconds);
-  return { scheduled: Math.ceil(scheduled), connections: Math.ceil(connections), total: Math.ceil(scheduled + connections) };
+  if (intervals.routesSeconds) scheduled += 2 * accounts * perWindow(intervals.routesSeconds);
+  const configurations = intervals.configurationsSeconds ? Math.ceil(configured * perWindow(intervals.configurationsSeconds)) : 0;
+  return { scheduled: Math.ceil(scheduled), connections: Math.ceil(connections), configurations, total: Math.ceil(scheduled + connections) + configurations };
+}
+
+/** The share of the budget configuration reads may use (sources/configurations/reader.ts): behind the lists and the connections refresh. */
+const CONFIGURATIONS_SHARE = 0.1;
+
+/** Configuration reads' pace: CONFIGURATIONS_SHARE of the budget per window, that many at once at most. */
+export function configurationsPace(budget: number): Pace {
+  const share = Math.max(1, Math.floor(budget * CONFIGURATIONS_SHARE));
+  return { perSecond: share / WINDOW_SECONDS, burst: share };
 }
 
 /** Requests per window kept for remediation: REMEDIATION_MAX_ACTIONS_PER_HOUR spread over the hour, and one more. */

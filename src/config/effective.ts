@@ -37,7 +37,13 @@ export function renderEffectiveConfig(config: Config): string {
         }
       : {}),
     ...(posthog ? { posthog: { api_key: REDACTED, organization_ids: posthog.organizationIds, api_base_url: redactUrl(posthog.baseUrl) } } : {}),
-    schedules: { tunnels: schedules.tunnels, gateway: schedules.gateway, proxy_records: schedules.proxyRecords },
+    schedules: {
+      tunnels: schedules.tunnels,
+      gateway: schedules.gateway,
+      proxy_records: schedules.proxyRecords,
+      configurations: schedules.configurations,
+      routes: schedules.routes,
+    },
     cloudflared: { ha_connections: config.haConnections },
     stale_data_max_age: formatDuration(config.staleDataMaxAgeMs),
     remediation: {

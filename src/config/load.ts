@@ -35,6 +35,8 @@ const DEMO_SCHEDULES = {
   'schedules.tunnels': '*/10 * * * * *',
   'schedules.gateway': '*/30 * * * * *',
   'schedules.proxy_records': '*/5 * * * * *',
+  'schedules.routes': '*/15 * * * * *',
+  'schedules.configurations': '0 */5 * * * *',
 } as const;
 
 const BOOLEAN_FLAGS = ['config.check', 'demo', 'help', 'version'] as const;
@@ -415,6 +417,8 @@ function assemble(values: Map<SettingKey, unknown>, merged: Layer, readFile: (p:
       tunnels: get('schedules.tunnels'),
       gateway: get('schedules.gateway'),
       proxyRecords: get('schedules.proxy_records'),
+      configurations: get('schedules.configurations'),
+      routes: get('schedules.routes'),
     },
     haConnections: get('cloudflared.ha_connections'),
     staleDataMaxAgeMs: get('stale_data_max_age'),

@@ -72,6 +72,9 @@ const cron = text.transform((v, ctx) => {
   return v;
 });
 
+/** A schedule a source can be turned off with: `off`, or a cron expression. */
+const cronOrOff = z.union([z.literal('off'), cron]);
+
 const list = z.union([z.string(), z.array(z.unknown())]).transform((v, ctx) => {
   // YAML reads an unquoted all-digit id as a number and may round it: ask for quotes instead.
   if (Array.isArray(v) && v.some((item) => typeof item !== 'string')) {
@@ -185,6 +188,20 @@ export const SETTINGS = [
   { key: 'schedules.gateway', env: 'GATEWAY_SCHEDULE', default: '0 */5 * * * *', doc: 'Cron for Gateway proxy endpoints.', schema: cron },
   { key: 'schedules.proxy_records', env: 'PROXY_RECORDS_SCHEDULE', default: '0 * * * * *', doc: 'Cron for PostHog proxy records.', schema: cron },
   {
+    key: 'schedules.configurations',
+    env: 'CONFIGURATIONS_SCHEDULE',
+    default: '0 0 * * * *',
+    doc: "Cron for the slow re-read of every tunnel's configuration (remotely managed cfd_tunnel ingress and version, WARP Connector ha_mode); a configuration is also read when its tunnel is first listed and when a connector reports a version the exporter has not read. off turns the source off.",
+    schema: cronOrOff,
+  },
+  {
+    key: 'schedules.routes',
+    env: 'ROUTES_SCHEDULE',
+    default: '0 */5 * * * *',
+    doc: 'Cron for private network routes and hostname routes (one list each per account). off turns both off.',
+    schema: cronOrOff,
+  },
+  {
     key: 'cloudflared.ha_connections',
     env: 'CLOUDFLARED_HA_CONNECTIONS',
     flag: 'cloudflared.ha-connections',
@@ -242,7 +259,8 @@ export interface Config {
   log: { level: 'debug' | 'info' | 'warn' | 'error'; format: 'json' | 'logfmt' };
   cloudflare?: CloudflareConfig;
   posthog?: PostHogConfig;
-  schedules: { tunnels: string; gateway: string; proxyRecords: string };
+  /** `configurations` and `routes` are `off` when those sources are turned off. */
+  schedules: { tunnels: string; gateway: string; proxyRecords: string; configurations: string; routes: string };
   /** CLOUDFLARED_HA_CONNECTIONS: what a cfd_tunnel connector should hold; 0 learns it. */
   haConnections: number;
   staleDataMaxAgeMs: number;

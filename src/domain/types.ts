@@ -11,6 +11,10 @@ export interface PollIntervals {
   tunnelsSeconds: number;
   gatewaySeconds: number;
   proxyRecordsSeconds: number;
+  /** Absent when ROUTES_SCHEDULE is off. */
+  routesSeconds?: number;
+  /** Absent when CONFIGURATIONS_SCHEDULE is off. */
+  configurationsSeconds?: number;
 }
 
 /** What remediation counts; the metrics layer implements it. */
@@ -126,6 +130,58 @@ export interface ProxyEndpoint {
   kind: string;
   subdomain: string;
   ipRanges: number;
+}
+
+/** An ingress rule of a remotely managed tunnel that serves a public hostname (the catch-all has none). */
+export interface IngressRule {
+  hostname: string;
+  /** The path pattern the rule matches; empty for every path. */
+  path: string;
+}
+
+export const WARP_HA_MODES = ['none', 'disabled', 'aws', 'local', 'unknown'] as const;
+export type WarpHaMode = (typeof WARP_HA_MODES)[number];
+
+/**
+ * A tunnel's configuration as last read: a remotely managed cfd_tunnel's ingress and `version`
+ * (GET cfd_tunnel/{t}/configurations), or a WARP Connector's `ha_mode` and `configuration_version`
+ * (GET warp_connector/{t}/configurations).
+ */
+export interface TunnelConfiguration {
+  tunnelId: string;
+  version: number;
+  /** cfd_tunnel: the rules with a hostname. */
+  ingress?: IngressRule[];
+  /** warp_connector: its high-availability mode. */
+  haMode?: WarpHaMode;
+  /** When it was read (steady clock). */
+  fetchedAt: number;
+  /** Set when the latest read failed: the data is from the read before. */
+  error?: string;
+}
+
+/** Tunnels with a configuration to read: remotely managed cfd_tunnels and WARP Connectors. A locally managed tunnel's lives on its host. */
+export function hasConfiguration(tunnel: Tunnel): boolean {
+  return tunnel.type === 'warp_connector' || tunnel.configSrc === 'cloudflare';
+}
+
+/** A private network route (teamnet/routes), deleted ones left out. */
+export interface PrivateRoute {
+  accountId: string;
+  id: string;
+  network: string;
+  /** The virtual network's name as the routes list gives it. */
+  virtualNetwork: string;
+  tunnelId: string;
+  comment: string;
+}
+
+/** A hostname route (zerotrust/routes/hostname), deleted ones left out. */
+export interface HostnameRoute {
+  accountId: string;
+  id: string;
+  hostname: string;
+  tunnelId: string;
 }
 
 export interface ProxyRecord {

@@ -5,9 +5,11 @@ import { formatDuration } from '../config/duration.js';
 import type { Family } from '../domain/family.js';
 import type { PollIntervals } from '../domain/types.js';
 import { COLLECTORS, freshData, type Snapshot } from '../snapshot/store.js';
+import { configurationFamilies } from '../sources/configurations/families.js';
 import { gatewayFamilies } from '../sources/gateway/families.js';
 import { HEALTH_FAMILIES, type PollHealth } from '../sources/health.js';
 import { type OrganizationRecords, proxyRecordFamilies } from '../sources/proxy-records/families.js';
+import { hostnameRouteFamilies, routeFamilies } from '../sources/routes/families.js';
 import { type TunnelView, tunnelFamilies } from '../sources/tunnels/families.js';
 
 /** Families of a small source, rendered whole at every render from the items the snapshot holds now. */
@@ -41,6 +43,16 @@ const proxyRecords: (polled: string) => FamilyGroup<unknown> = (polled) => ({
   },
 });
 
+const routes: (polled: string) => FamilyGroup<unknown> = (polled) => ({
+  families: routeFamilies(polled),
+  items: (snapshot, now, maxAgeMs) => [...snapshot.routes.values()].flatMap((entry) => freshData(entry, now, maxAgeMs) ?? []),
+});
+
+const hostnameRoutes: (polled: string) => FamilyGroup<unknown> = (polled) => ({
+  families: hostnameRouteFamilies(polled),
+  items: (snapshot, now, maxAgeMs) => [...snapshot.hostname_routes.values()].flatMap((entry) => freshData(entry, now, maxAgeMs) ?? []),
+});
+
 const health: FamilyGroup<unknown> = {
   families: HEALTH_FAMILIES,
   items: (snapshot) => COLLECTORS.flatMap((collector) => [...snapshot[collector]].map(([scope, entry]): PollHealth => ({ collector, scope, entry }))),
@@ -49,10 +61,17 @@ const health: FamilyGroup<unknown> = {
 export function snapshotFamilies(intervals: PollIntervals): SnapshotFamilies {
   const every = (s: number) => formatDuration(s * 1000, { largest: 'h' });
   return {
-    tunnels: tunnelFamilies(`Polled every ${every(intervals.tunnelsSeconds)} (TUNNELS_SCHEDULE); ${WHY}.`),
+    tunnels: [
+      ...tunnelFamilies(`Polled every ${every(intervals.tunnelsSeconds)} (TUNNELS_SCHEDULE); ${WHY}.`),
+      ...configurationFamilies(
+        `Read when the tunnel is first listed, when a connector reports a newer version, and every ${every(intervals.configurationsSeconds ?? 3600)} (CONFIGURATIONS_SCHEDULE); ${WHY}.`,
+      ),
+    ],
     rest: [
       gateway(`Polled every ${every(intervals.gatewaySeconds)} (GATEWAY_SCHEDULE); ${WHY}.`),
       proxyRecords(`Polled every ${every(intervals.proxyRecordsSeconds)} (PROXY_RECORDS_SCHEDULE) from the PostHog API, not at scrape time.`),
+      routes(`Polled every ${every(intervals.routesSeconds ?? 300)} (ROUTES_SCHEDULE); ${WHY}.`),
+      hostnameRoutes(`Polled every ${every(intervals.routesSeconds ?? 300)} (ROUTES_SCHEDULE); ${WHY}.`),
       health,
     ],
   };

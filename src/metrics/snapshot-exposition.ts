@@ -19,8 +19,8 @@
 // The result also says when the next series expires (STALE_DATA_MAX_AGE), so the caller renders
 // again then even when nothing changes.
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import type { Tunnel, TunnelConnections } from '../domain/types.js';
-import { type Snapshot, tunnelKey } from '../snapshot/store.js';
+import type { Tunnel, TunnelConfiguration, TunnelConnections } from '../domain/types.js';
+import { COLLECTORS, type Snapshot, tunnelKey } from '../snapshot/store.js';
 import { tunnelView } from '../sources/tunnels/families.js';
 import type { SnapshotFamilies } from './families.js';
 import { combine, deflateSegment, deflateSegmentSync, EMPTY_SEGMENT, inflateSegment, type Segment } from './gzip-stream.js';
@@ -70,8 +70,9 @@ interface RenderedTunnel {
   tunnel: Tunnel;
   conns: TunnelConnections | undefined;
   transitions: number;
+  config: TunnelConfiguration | undefined;
   /** What its lines in its block were formatted from (the same objects as above unless changed). */
-  written: { tunnel: Tunnel; conns: TunnelConnections | undefined; transitions: number } | undefined;
+  written: { tunnel: Tunnel; conns: TunnelConnections | undefined; transitions: number; config: TunnelConfiguration | undefined } | undefined;
   /** Where its lines are: set when its block is built. */
   block: Block | undefined;
   index: number;
@@ -93,7 +94,9 @@ const sameTunnel = (a: Tunnel, b: Tunnel) =>
 
 /** Collector/scope entries in a snapshot: a render with fewer lacks a source that has arrived since. */
 export function sourceCount(snapshot: Snapshot): number {
-  return snapshot.tunnels.size + snapshot.connections.size + snapshot.gateway_proxy_endpoints.size + snapshot.proxy_records.size;
+  let count = 0;
+  for (const collector of COLLECTORS) count += snapshot[collector].size;
+  return count;
 }
 
 export interface RendererOptions {
@@ -191,6 +194,7 @@ class SnapshotRenderer {
       if (!entry.data || entry.lastSuccessAt === undefined || t - entry.lastSuccessAt > maxAge) continue;
       nextExpiry = Math.min(nextExpiry, entry.lastSuccessAt + maxAge + 1);
       const connections = snapshot.connections.get(accountId)?.data;
+      const configurations = snapshot.tunnel_configurations.get(accountId)?.data;
       let ofAccount = this.known.get(accountId);
       if (!ofAccount) {
         ofAccount = new Map();
@@ -206,7 +210,12 @@ class SnapshotRenderer {
           if (t - conns.fetchedAt > maxAge) conns = undefined;
           else nextExpiry = Math.min(nextExpiry, conns.fetchedAt + maxAge + 1);
         }
-        const r = this.record(ofAccount, accountId, tunnel, conns, snapshot, render);
+        let config = configurations?.get(tunnel.id);
+        if (config?.error !== undefined) {
+          if (t - config.fetchedAt > maxAge) config = undefined;
+          else nextExpiry = Math.min(nextExpiry, config.fetchedAt + maxAge + 1);
+        }
+        const r = this.record(ofAccount, accountId, tunnel, { conns, config }, snapshot, render);
         // A tunnel listed twice (the list walk drops repeated ids; this guards the blocks) once.
         if (r === undefined) continue;
         order.push(r);
@@ -227,22 +236,25 @@ class SnapshotRenderer {
     ofAccount: Map<string, RenderedTunnel>,
     accountId: string,
     tunnel: Tunnel,
-    conns: TunnelConnections | undefined,
+    read: { conns: TunnelConnections | undefined; config: TunnelConfiguration | undefined },
     snapshot: Snapshot,
     render: number,
   ): RenderedTunnel | undefined {
+    const { conns, config } = read;
     let r = ofAccount.get(tunnel.id);
     if (r?.seen === render) return undefined;
     if (!r) {
       const key = tunnelKey(accountId, tunnel.id);
-      r = { key, tunnel, conns, transitions: snapshot.transitions.get(key) ?? 0, written: undefined, block: undefined, index: 0, changed: true, seen: render };
+      const transitions = snapshot.transitions.get(key) ?? 0;
+      r = { key, tunnel, conns, transitions, config, written: undefined, block: undefined, index: 0, changed: true, seen: render };
       ofAccount.set(tunnel.id, r);
       return r;
     }
     const transitions = snapshot.transitions.get(r.key) ?? 0;
-    if (r.conns !== conns || r.transitions !== transitions || !sameTunnel(r.tunnel, tunnel)) r.changed = true;
+    if (r.conns !== conns || r.config !== config || r.transitions !== transitions || !sameTunnel(r.tunnel, tunnel)) r.changed = true;
     r.tunnel = tunnel;
     r.conns = conns;
+    r.config = config;
     r.transitions = transitions;
     r.seen = render;
     return r;
@@ -252,7 +264,12 @@ class SnapshotRenderer {
   private async rest(snapshot: Snapshot, t: number): Promise<{ lines: ({ lines: string; segment: Segment } | undefined)[]; nextExpiry: number }> {
     const maxAge = this.options.staleDataMaxAgeMs;
     let nextExpiry = Infinity;
-    for (const entry of [...snapshot.gateway_proxy_endpoints.values(), ...snapshot.proxy_records.values()]) {
+    for (const entry of [
+      ...snapshot.gateway_proxy_endpoints.values(),
+      ...snapshot.proxy_records.values(),
+      ...snapshot.routes.values(),
+      ...snapshot.hostname_routes.values(),
+    ]) {
       if (entry.lastSuccessAt !== undefined && t - entry.lastSuccessAt <= maxAge) nextExpiry = Math.min(nextExpiry, entry.lastSuccessAt + maxAge + 1);
     }
     const restLines: ({ lines: string; segment: Segment } | undefined)[] = this.families.map(() => undefined);
@@ -273,8 +290,13 @@ class SnapshotRenderer {
   }
 
   /** One tunnel's lines per family (undefined for a family it has none in, and for every small source's). */
-  private linesOf(tunnel: Tunnel, conns: TunnelConnections | undefined, transitions: number): (string | undefined)[] {
-    const view = tunnelView(tunnel, conns, transitions);
+  private linesOf(r: {
+    tunnel: Tunnel;
+    conns: TunnelConnections | undefined;
+    transitions: number;
+    config: TunnelConfiguration | undefined;
+  }): (string | undefined)[] {
+    const view = tunnelView(r.tunnel, r.conns, r.transitions, r.config);
     return this.families.map((_, f) => (f < this.perTunnel.length ? formatItem(this.perTunnel[f] as (typeof this.perTunnel)[number], view) : undefined));
   }
 
@@ -298,9 +320,7 @@ class SnapshotRenderer {
     // lines come out as their previous data's did keeps that block's segment (no inflate, no new
     // deflate: a connections read leaves the status lines alone).
     const same = sameTunnelsAs(tunnels);
-    const before = same
-      ? tunnels.map((r, j) => (formatted[j] === undefined || !r.written ? undefined : this.linesOf(r.written.tunnel, r.written.conns, r.written.transitions)))
-      : [];
+    const before = same ? tunnels.map((r, j) => (formatted[j] === undefined || !r.written ? undefined : this.linesOf(r.written))) : [];
     const keep = this.families.map((_, f) => same !== undefined && tunnels.every((_, j) => formatted[j] === undefined || before[j]?.[f] === formatted[j]?.[f]));
     // The old blocks the unchanged tunnels' lines are copied from: only theirs stay inflated.
     const sources = new Set(tunnels.filter((_, j) => formatted[j] === undefined).map((r) => r.block as Block));
@@ -332,7 +352,7 @@ class SnapshotRenderer {
       r.index = j;
       r.changed = false;
       // A tunnel copied as it was still has the lines of what it was written from.
-      if (formatted[j] !== undefined) r.written = { tunnel: r.tunnel, conns: r.conns, transitions: r.transitions };
+      if (formatted[j] !== undefined) r.written = { tunnel: r.tunnel, conns: r.conns, transitions: r.transitions, config: r.config };
     });
     return block;
   }
@@ -346,7 +366,7 @@ class SnapshotRenderer {
         formatted.push(undefined);
         continue;
       }
-      formatted.push(this.linesOf(r.tunnel, r.conns, r.transitions));
+      formatted.push(this.linesOf(r));
       if (++count % FORMATTED_PER_SLICE === 0) await yieldToLoop();
     }
     return formatted;

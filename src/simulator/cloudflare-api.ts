@@ -27,7 +27,7 @@ export interface Routed {
 
 /** A tunnel as the API lists it: the deprecated connections[] field present but empty, as newer responses have it. */
 export function tunnelView(t: SimTunnel) {
-  const { connectors: _connectors, ...rest } = t;
+  const { connectors: _connectors, configuration: _configuration, warpConfiguration: _warp, ...rest } = t;
   return { ...rest, connections: [] };
 }
 
@@ -76,6 +76,11 @@ export class CloudflareApi {
       return connector ? cfOk(structuredClone(connector)) : noRoute;
     }
     if (resource === 'gateway' && id === 'proxy_endpoints' && !sub && method === 'GET') return cfOk(account.proxyEndpoints.map((e) => structuredClone(e)));
+    if (tunnel && sub === 'configurations' && method === 'GET') return configurationOf(account, tunnel);
+    if (method === 'GET' && path.endpoint === 'routes.list') return this.listRoutes(account, 'routes', account.routes, url.searchParams);
+    if (method === 'GET' && path.endpoint === 'hostname_routes.list')
+      return this.listRoutes(account, 'hostname_routes', account.hostnameRoutes, url.searchParams);
+    if (method === 'GET' && path.endpoint === 'virtual_networks.list') return cfOk(account.virtualNetworks.map((v) => structuredClone(v)));
     return noRoute;
   }
 
@@ -122,6 +127,26 @@ export class CloudflareApi {
     return { headers: { ratelimit: `"default";r=${rate.limit - b.used};t=${reset}`, 'ratelimit-policy': policy } };
   }
 
+  /** A routes list: deleted routes only with is_deleted=true, none with false, all without it (the API's own rule); paged like the tunnel lists. */
+  private listRoutes<T extends { deleted_at: string | null }>(
+    account: SimAccount,
+    which: 'routes' | 'hostname_routes',
+    routes: T[],
+    query: URLSearchParams,
+  ): Reply {
+    if (account.forbidden.includes(which)) return cfError(403, 10000, 'Authentication error');
+    const deleted = query.get('is_deleted');
+    const items = routes.filter((r) => deleted === null || (r.deleted_at !== null) === (deleted === 'true'));
+    return this.page(items, query);
+  }
+
+  private page<T>(items: T[], query: URLSearchParams, view: (item: T) => unknown = (item) => structuredClone(item)): Reply {
+    const perPage = Math.min(this.o.perPageCap ?? 1000, Math.max(1, Number(query.get('per_page') ?? 20) || 20));
+    const page = this.o.ignorePage ? 1 : Math.max(1, Number(query.get('page') ?? 1) || 1);
+    const slice = items.slice((page - 1) * perPage, page * perPage);
+    return cfOk(slice.map(view), { count: slice.length, page, per_page: perPage, total_count: items.length });
+  }
+
   private listTunnels(account: SimAccount, query: URLSearchParams, types: string[]): Reply {
     let items = account.tunnels.filter((t) => types.includes(t.tun_type));
     // Deleted tunnels only when asked for.
@@ -138,9 +163,26 @@ export class CloudflareApi {
       const value = query.get(name);
       if (value) items = items.filter((t) => keep(t, value));
     }
-    const perPage = Math.min(this.o.perPageCap ?? 1000, Math.max(1, Number(query.get('per_page') ?? 20) || 20));
-    const page = this.o.ignorePage ? 1 : Math.max(1, Number(query.get('page') ?? 1) || 1);
-    const slice = items.slice((page - 1) * perPage, page * perPage);
-    return cfOk(slice.map(tunnelView), { count: slice.length, page, per_page: perPage, total_count: items.length });
+    return this.page(items, query, tunnelView);
   }
+}
+
+/**
+ * GET …/configurations: a remotely managed tunnel's ingress and version; a locally managed one has
+ * none to give (source local, version 0, no config); a WARP Connector's ha_mode and version.
+ */
+function configurationOf(account: SimAccount, tunnel: SimTunnel): Reply {
+  if (tunnel.tun_type === 'warp_connector') {
+    const w = tunnel.warpConfiguration ?? { configuration_version: 0, ha_mode: 'none', created_at: tunnel.created_at, updated_at: null };
+    return cfOk({ tunnel_id: tunnel.id, ...structuredClone(w), config: null });
+  }
+  const c = tunnel.configuration;
+  return cfOk({
+    account_id: account.id,
+    tunnel_id: tunnel.id,
+    version: c?.version ?? 0,
+    config: c ? { ingress: structuredClone(c.ingress), 'warp-routing': { enabled: false } } : null,
+    source: c ? 'cloudflare' : 'local',
+    created_at: c?.created_at ?? tunnel.created_at,
+  });
 }

@@ -52,6 +52,64 @@ export interface SimTunnel {
   conns_inactive_at: string | null;
   metadata: Record<string, unknown>;
   connectors: SimConnector[];
+  /** Remotely managed cfd_tunnel: the configuration the API serves and pushes to its connectors. */
+  configuration?: SimTunnelConfiguration;
+  /** WARP Connector: its configuration (ha_mode). */
+  warpConfiguration?: SimWarpConfiguration;
+}
+
+/** An ingress rule as the configurations endpoint gives it; the last one is the catch-all, with no hostname. */
+export interface SimIngressRule {
+  hostname?: string;
+  path?: string;
+  service: string;
+}
+
+export interface SimTunnelConfiguration {
+  version: number;
+  ingress: SimIngressRule[];
+  created_at: string;
+}
+
+export interface SimWarpConfiguration {
+  configuration_version: number;
+  ha_mode: 'none' | 'disabled' | 'aws' | 'local';
+  created_at: string;
+  updated_at: string | null;
+}
+
+/** A private network route (teamnet/routes), as the list gives it: with its tunnel's and virtual network's names. */
+export interface SimRoute {
+  id: string;
+  network: string;
+  tunnel_id: string;
+  tunnel_name: string;
+  tun_type: 'cfd_tunnel' | 'warp_connector';
+  virtual_network_id: string;
+  virtual_network_name: string;
+  comment: string;
+  created_at: string;
+  deleted_at: string | null;
+}
+
+export interface SimHostnameRoute {
+  id: string;
+  hostname: string;
+  tunnel_id: string;
+  tunnel_name: string;
+  tun_type: 'cfd_tunnel' | 'warp_connector';
+  comment: string;
+  created_at: string;
+  deleted_at: string | null;
+}
+
+export interface SimVirtualNetwork {
+  id: string;
+  name: string;
+  is_default_network: boolean;
+  comment: string;
+  created_at: string;
+  deleted_at: string | null;
 }
 
 export interface SimProxyEndpoint {
@@ -82,6 +140,11 @@ export interface SimAccount {
   id: string;
   tunnels: SimTunnel[];
   proxyEndpoints: SimProxyEndpoint[];
+  routes: SimRoute[];
+  hostnameRoutes: SimHostnameRoute[];
+  virtualNetworks: SimVirtualNetwork[];
+  /** Endpoints the demo token may not read in this account (answered 403, code 10000). */
+  forbidden: ('routes' | 'hostname_routes')[];
 }
 
 export interface SimOrganization {
@@ -111,6 +174,8 @@ export interface FleetOptions {
   maxProxyRecords?: number;
   /** The clock the generated timestamps are relative to (epoch ms). */
   now?: number;
+  /** The account (by index) whose routes and hostname routes the token may not read. */
+  routesForbiddenIn?: number;
 }
 
 /** mulberry32: small, fast and good enough for a deterministic fleet. */
@@ -266,6 +331,28 @@ export function newConnector(
   return connector;
 }
 
+/** A cloudflared that starts for a remotely managed tunnel is sent its current configuration. */
+function configured(tunnel: SimTunnel, connector: SimConnector): SimConnector {
+  if (tunnel.configuration) connector.config_version = tunnel.configuration.version;
+  return connector;
+}
+
+/**
+ * The tunnel's configuration changes (a hostname added in the dashboard): a new version, which
+ * every connector applies at once except `slow`, which stays on the old one until it catches up.
+ */
+export function changeConfiguration(tunnel: SimTunnel, now: number, slow?: SimConnector): number | undefined {
+  const configuration = tunnel.configuration;
+  if (!configuration) return undefined;
+  configuration.version++;
+  const rules = configuration.ingress.filter((r) => r.hostname);
+  const hostname = `${tunnel.name}-v${configuration.version}.example.com`;
+  configuration.ingress = [...rules.slice(-2), { hostname, service: 'http://localhost:8080' }, { service: 'http_status:404' }];
+  configuration.created_at = iso(now);
+  for (const c of tunnel.connectors) if (c !== slow) c.config_version = configuration.version;
+  return configuration.version;
+}
+
 /** Drops `count` of the connector's connections (the newest first); they are gone from `conns`. */
 export function dropConnections(connector: SimConnector, count: number): SimConnection[] {
   return connector.conns.splice(Math.max(0, connector.conns.length - count), count);
@@ -305,11 +392,14 @@ export function restartConnector(tunnel: SimTunnel, now: number, random: Random,
   leftByRestart.set(old, now);
   const slots = connectorSlots.get(old);
   tunnel.connectors.push(
-    newConnector(random, now, {
-      version: options.update ? (CLOUDFLARED_VERSIONS[0] as string) : old.version,
-      startedAt: now,
-      ...(slots ? { ha: slots.ha, refused: slots.refused } : {}),
-    }),
+    configured(
+      tunnel,
+      newConnector(random, now, {
+        version: options.update ? (CLOUDFLARED_VERSIONS[0] as string) : old.version,
+        startedAt: now,
+        ...(slots ? { ha: slots.ha, refused: slots.refused } : {}),
+      }),
+    ),
   );
   tunnel.status = deriveStatus(tunnel);
   return old;
@@ -373,7 +463,7 @@ export function setTunnelStatus(tunnel: SimTunnel, status: SimTunnelStatus, now:
     if (tunnel.connectors.length === 0) {
       const count = warp ? 2 : 1 + Math.floor(random() * 3);
       tunnel.connectors = Array.from({ length: count }, (_, i) =>
-        newConnector(random, now, warp ? { warp: true, haStatus: i === 0 ? 'active' : 'passive' } : {}),
+        configured(tunnel, newConnector(random, now, warp ? { warp: true, haStatus: i === 0 ? 'active' : 'passive' } : {})),
       );
     }
   };
@@ -426,7 +516,9 @@ export function rotateConnector(tunnel: SimTunnel, now: number, random: Random):
   if (!old || tunnel.tun_type !== 'cfd_tunnel') return undefined;
   dropConnections(old, old.conns.length);
   // The new cloudflared started just now: a new connector id with a new run_at.
-  tunnel.connectors.push(newConnector(random, now, { version: CLOUDFLARED_VERSIONS[0] as string, startedAt: now, ha: HA_CONNECTIONS, refused: 0 }));
+  tunnel.connectors.push(
+    configured(tunnel, newConnector(random, now, { version: CLOUDFLARED_VERSIONS[0] as string, startedAt: now, ha: HA_CONNECTIONS, refused: 0 })),
+  );
   tunnel.status = 'degraded';
   return old;
 }
@@ -495,7 +587,7 @@ export function generateFleet(options: FleetOptions = {}): SimFleet {
         updated_at: created,
       });
     }
-    accounts.push({ id, tunnels, proxyEndpoints });
+    accounts.push({ id, tunnels, proxyEndpoints, routes: [], hostnameRoutes: [], virtualNetworks: [], forbidden: [] });
   }
 
   const organizations: SimOrganization[] = [];
@@ -523,5 +615,86 @@ export function generateFleet(options: FleetOptions = {}): SimFleet {
     }
     organizations.push({ id, maxProxyRecords: options.maxProxyRecords ?? 2, records });
   }
+  // From a stream of its own, so the fleet above is what it was before routes and configurations existed.
+  const wiring = createRandom((options.seed ?? 1) ^ 0x0c0f1e);
+  for (const account of accounts) addNetworks(account, wiring, now);
+  const denied = options.routesForbiddenIn === undefined ? undefined : accounts[options.routesForbiddenIn];
+  if (denied) denied.forbidden = ['routes', 'hostname_routes'];
   return { accounts, organizations, proxyBaseCname: DEFAULT_PROXY_BASE_CNAME };
+}
+
+/**
+ * What the tunnels carry: a remotely managed tunnel's ingress (one to three public hostnames and
+ * the catch-all) and version, which its connectors run; a WARP Connector's ha_mode; two virtual
+ * networks, a private route per tunnel in one of them (one more deleted), and a hostname route
+ * for a few tunnels. Routes to tunnels that are down are part of it: that is what they take down.
+ */
+function addNetworks(account: SimAccount, random: Random, now: number): void {
+  const created = iso(now - 90 * 86_400_000);
+  const vnets: SimVirtualNetwork[] = [
+    { id: uuid(random), name: 'default', is_default_network: true, comment: 'Created automatically', created_at: created, deleted_at: null },
+    { id: uuid(random), name: 'staging', is_default_network: false, comment: 'Staging VPC', created_at: created, deleted_at: null },
+  ];
+  account.virtualNetworks = vnets;
+  const live = account.tunnels.filter((t) => t.deleted_at === null);
+  // A tunnel down from the start serves public hostnames: the demo shows what it takes down.
+  const down = live.find((t) => t.tun_type === 'cfd_tunnel' && t.status === 'down');
+  if (down) Object.assign(down, { config_src: 'cloudflare', remote_config: true });
+  live.forEach((t, i) => {
+    if (t.config_src === 'cloudflare') {
+      const version = Math.max(1, ...t.connectors.map((c) => c.config_version ?? 0));
+      const hosts = 1 + (i % 3);
+      const ingress: SimIngressRule[] = Array.from({ length: hosts }, (_, h) => ({
+        hostname: h === 0 ? `${t.name}.example.com` : `${t.name}-${h}.example.com`,
+        ...(h === 2 ? { path: '^/api/' } : {}),
+        service: `http://localhost:${8000 + h}`,
+      }));
+      ingress.push({ service: 'http_status:404' });
+      t.configuration = { version, ingress, created_at: created };
+      for (const c of t.connectors) c.config_version = version;
+    }
+    if (t.tun_type === 'warp_connector') {
+      t.warpConfiguration = {
+        configuration_version: 1 + Math.floor(random() * 5),
+        ha_mode: i % 2 === 0 ? 'local' : 'none',
+        created_at: created,
+        updated_at: null,
+      };
+    }
+    const vnet = vnets[i % 2] as SimVirtualNetwork;
+    account.routes.push({
+      id: uuid(random),
+      network: `10.${(i * 16) % 256}.0.0/16`,
+      tunnel_id: t.id,
+      tunnel_name: t.name,
+      tun_type: t.tun_type,
+      virtual_network_id: vnet.id,
+      virtual_network_name: vnet.name,
+      comment: `${t.name} network`,
+      created_at: created,
+      deleted_at: null,
+    });
+    if (i % 3 === 0) {
+      account.hostnameRoutes.push({
+        id: uuid(random),
+        hostname: `${t.name}.internal.example`,
+        tunnel_id: t.id,
+        tunnel_name: t.name,
+        tun_type: t.tun_type,
+        comment: '',
+        created_at: created,
+        deleted_at: null,
+      });
+    }
+  });
+  const first = live[0];
+  if (first) {
+    account.routes.push({
+      ...(account.routes[0] as SimRoute),
+      id: uuid(random),
+      network: '192.168.99.0/24',
+      comment: 'retired',
+      deleted_at: iso(now - 86_400_000),
+    });
+  }
 }

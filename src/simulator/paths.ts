@@ -7,6 +7,10 @@ export type Endpoint =
   | 'connections.delete'
   | 'connectors.get'
   | 'gateway.list'
+  | 'configurations.get'
+  | 'routes.list'
+  | 'hostname_routes.list'
+  | 'virtual_networks.list'
   | 'proxy_records.list'
   | 'proxy_records.create'
   | 'proxy_records.get'
@@ -55,6 +59,10 @@ function cloudflareEndpoint(method: string, resource: string | undefined, id: st
   if ((resource === 'cfd_tunnel' || resource === 'warp_connector' || resource === 'tunnels') && !id) return 'tunnels.list';
   if (sub === 'connections') return method === 'DELETE' ? 'connections.delete' : 'connections.list';
   if (sub === 'connectors') return 'connectors.get';
+  if (sub === 'configurations' && method === 'GET') return 'configurations.get';
+  if (resource === 'teamnet' && id === 'routes' && !sub) return 'routes.list';
+  if (resource === 'teamnet' && id === 'virtual_networks' && !sub) return 'virtual_networks.list';
+  if (resource === 'zerotrust' && id === 'routes' && sub === 'hostname') return 'hostname_routes.list';
   if (resource === 'gateway' && id === 'proxy_endpoints') return 'gateway.list';
   return undefined;
 }

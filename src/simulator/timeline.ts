@@ -6,6 +6,7 @@
 // recovering, and WARP connectors failing over.
 import {
   ageOutRestarted,
+  changeConfiguration,
   createRandom,
   deriveStatus,
   dropConnection,
@@ -43,6 +44,7 @@ export function createTimeline(fleet: SimFleet, seed = 1): Timeline {
   let flapping: SimTunnel | undefined;
   let blipped: SimTunnel | undefined;
   let overlapping: { connector: SimConnector; old: SimConnection; tunnel: SimTunnel } | undefined;
+  let lagging: { connector: SimConnector; tunnel: SimTunnel } | undefined;
 
   const liveTunnels = () => fleet.accounts.flatMap((a) => a.tunnels.filter((t) => t.deleted_at === null));
   const records = () => fleet.organizations.flatMap((o) => o.records);
@@ -115,9 +117,19 @@ export function createTimeline(fleet: SimFleet, seed = 1): Timeline {
           }
           break;
         }
-        case 8:
+        case 8: {
           recordEvent(choose(records().filter((r) => r.status === 'erroring')), 'valid', now, out);
+          // A configuration change one connector is slow to take (chosen without the seeded stream).
+          const remote = cfd.filter((t) => t.configuration && t.status === 'healthy' && t.connectors.filter((c) => c.conns.length > 0).length >= 2);
+          const tunnel = remote[steps % Math.max(1, remote.length)];
+          const slow = tunnel?.connectors.filter((c) => c.conns.length > 0).at(-1);
+          const version = tunnel && slow ? changeConfiguration(tunnel, now, slow) : undefined;
+          if (tunnel && slow && version !== undefined) {
+            lagging = { connector: slow, tunnel };
+            out.push(`${describe(tunnel)}: configuration version ${version}; connector ${slow.id} still on the previous one`);
+          }
           break;
+        }
         case 9: {
           // One connection of a healthy tunnel drops; the next step it comes back with a new id.
           blipped = choose(cfd.filter((t) => t.status === 'healthy' && t !== flapping && t.connectors.length > 0));
@@ -130,6 +142,11 @@ export function createTimeline(fleet: SimFleet, seed = 1): Timeline {
           break;
         }
         case 10:
+          if (lagging?.tunnel.configuration) {
+            lagging.connector.config_version = lagging.tunnel.configuration.version;
+            out.push(`${describe(lagging.tunnel)}: connector ${lagging.connector.id} took configuration version ${lagging.tunnel.configuration.version}`);
+          }
+          lagging = undefined;
           if (blipped?.connectors[0] && refillConnections(blipped.connectors[0], now, random) > 0) {
             blipped.status = deriveStatus(blipped);
             out.push(`${describe(blipped)}: reconnected`);

@@ -12,6 +12,9 @@ export interface PollHealth {
 
 const labels = ['collector', 'scope'] as const;
 
+/** The collectors that stop alone, for an hour, when the credential lacks their permission. */
+const OPTIONAL: ReadonlySet<CollectorName> = new Set(['tunnel_configurations', 'routes', 'hostname_routes']);
+
 export const HEALTH_FAMILIES: Family<PollHealth>[] = [
   {
     name: 'cloudflare_tunnel_exporter_collector_success',
@@ -33,5 +36,12 @@ export const HEALTH_FAMILIES: Family<PollHealth>[] = [
     type: 'gauge',
     labels,
     samples: (h, emit) => h.entry.lastSuccessAt !== undefined && emit([h.collector, h.scope], seconds(toWall(h.entry.lastSuccessAt))),
+  },
+  {
+    name: 'cloudflare_tunnel_exporter_collector_skipped',
+    help: 'Whether this optional collector (tunnel_configurations, routes, hostname_routes) is skipped for this scope because the credential lacks its permission: 1 yes (the log names the permission; it is asked again every hour), 0 no.',
+    type: 'gauge',
+    labels,
+    samples: (h, emit) => OPTIONAL.has(h.collector) && emit([h.collector, h.scope], h.entry.last.skipped ? 1 : 0),
   },
 ];

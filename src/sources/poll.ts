@@ -3,8 +3,8 @@
 
 import { steadyNow } from '../clock.js';
 import type { Logger } from '../log.js';
-import type { CollectorData, CollectorName, PollOutcome, SnapshotStore } from '../snapshot/store.js';
-import { ApiAbortedError } from '../transport/errors.js';
+import type { CollectorData, CollectorName, PerTunnelCollector, PollOutcome, SnapshotStore } from '../snapshot/store.js';
+import { ApiAbortedError, ApiAuthError } from '../transport/errors.js';
 import { type Cuts, noCuts, type OnCut, reportCuts } from './answer.js';
 
 export interface PollReporter {
@@ -55,8 +55,8 @@ export function createPollReporter(log: Logger, now: () => number = steadyNow, o
   };
 }
 
-/** The sources that are one list call per scope: Gateway proxy endpoints per account, PostHog proxy records per organization. (Tunnels need two stages: ./tunnels/.) */
-type SingleCallCollector = Exclude<CollectorName, 'tunnels' | 'connections'>;
+/** The sources that are one list walk per scope: Gateway proxy endpoints and routes per account, PostHog proxy records per organization. (Tunnels need two stages: ./tunnels/.) */
+type SingleCallCollector = Exclude<CollectorName, 'tunnels' | PerTunnelCollector>;
 
 interface SourcePollerOptions<C extends SingleCallCollector> {
   collector: C;
@@ -65,11 +65,24 @@ interface SourcePollerOptions<C extends SingleCallCollector> {
   reporter: PollReporter;
   /** One answer, normalized; what it cut goes into `cuts`, which the poller reports. */
   fetch: (signal: AbortSignal, cuts: Cuts) => Promise<CollectorData[C]>;
+  /**
+   * An optional source: when the credential lacks its permission, say so once, mark it skipped and
+   * send nothing more for PERMISSION_RECHECK_MS (the other sources go on). Needs `now`.
+   */
+  skipWithoutPermission?: boolean;
+  now?: () => number;
+  log?: Logger;
 }
+
+/** How long an optional source whose permission is missing waits before it asks again (a token can be given the permission). */
+export const PERMISSION_RECHECK_MS = 3_600_000;
 
 export function createSourcePoller<C extends SingleCallCollector>(options: SourcePollerOptions<C>): (signal: AbortSignal) => Promise<void> {
   const { collector, scope, store, reporter } = options;
+  const now = options.now ?? steadyNow;
+  let skippedUntil = -Infinity;
   return async (signal) => {
+    if (now() < skippedUntil) return;
     const finish = reporter.begin();
     try {
       const cuts = noCuts();
@@ -79,6 +92,17 @@ export function createSourcePoller<C extends SingleCallCollector>(options: Sourc
       reporter.succeeded(collector, scope);
     } catch (err) {
       if (isAbort(err, signal)) return;
+      if (options.skipWithoutPermission && err instanceof ApiAuthError) {
+        const first = skippedUntil === -Infinity;
+        skippedUntil = now() + PERMISSION_RECHECK_MS;
+        store.recordFailure(collector, scope, { ...finish(false, err), skipped: 'permission' });
+        const line = { collector, scope, permission: err.permission, recheck_in: '1h', err: err.message };
+        const message = `${collector} is skipped for ${scope}: the credential lacks the "${err.permission}" permission; the other sources go on, and it is asked again in an hour`;
+        if (first) options.log?.warn(line, message);
+        else options.log?.debug(line, message);
+        return;
+      }
+      skippedUntil = -Infinity;
       store.recordFailure(collector, scope, finish(false, err));
       reporter.failed(collector, scope, err);
     }

@@ -16,7 +16,12 @@ describe('Cloudflare request estimate', () => {
     const store = createSnapshotStore();
     store.recordSuccess('tunnels', 'a', [t('1', 'healthy'), t('2', 'degraded'), t('3', 'inactive'), t('4', 'down')], ok);
     // (1 list page + 2 connections calls) every 30s = 30 per 5 minutes, plus Gateway every 5 minutes.
-    expect(estimateCloudflareRequests(store.snapshot(), INTERVALS, NOW, TUNNELS_PER_PAGE)).toEqual({ scheduled: 11, connections: 20, total: 31 });
+    expect(estimateCloudflareRequests(store.snapshot(), INTERVALS, NOW, TUNNELS_PER_PAGE)).toEqual({
+      scheduled: 11,
+      connections: 20,
+      configurations: 0,
+      total: 31,
+    });
   });
 
   it('counts a list page per 1000 tunnels, and a page for an account not listed yet', () => {
@@ -31,6 +36,7 @@ describe('Cloudflare request estimate', () => {
     expect(estimateCloudflareRequests(store.snapshot(), { ...INTERVALS, tunnelsSeconds: 300 }, NOW, TUNNELS_PER_PAGE, 2)).toEqual({
       scheduled: 3 + 1 + 2,
       connections: 0,
+      configurations: 0,
       total: 6,
     });
   });
@@ -95,7 +101,7 @@ describe('the over-budget warning', () => {
     expect(lines).toHaveLength(1);
     list(12);
     expect(lines).toHaveLength(2);
-    expect(plan.estimate()).toEqual({ scheduled: 11, connections: 120, total: 131 });
+    expect(plan.estimate()).toEqual({ scheduled: 11, connections: 120, configurations: 0, total: 131 });
   });
 
   it('says so when the list polls alone need more', () => {

@@ -182,7 +182,13 @@ describe('environment and flags', () => {
     expect(config.cloudflare?.auth).toEqual({ kind: 'token', token: 'from-env' });
     expect(config.posthog?.apiKey).toBe('ph-from-file');
     expect(config.posthog?.baseUrl).toBe('https://eu.posthog.com');
-    expect(config.schedules).toEqual({ tunnels: '*/10 * * * * *', gateway: '0 */5 * * * *', proxyRecords: '0 * * * * *' });
+    expect(config.schedules).toEqual({
+      tunnels: '*/10 * * * * *',
+      gateway: '0 */5 * * * *',
+      proxyRecords: '0 * * * * *',
+      configurations: '0 0 * * * *',
+      routes: '0 */5 * * * *',
+    });
     // All interfaces: a loopback-only example would be unreachable in a container.
     expect(config.web.listen).toEqual({ host: '', port: 9877 });
     expect(config.remediation).toMatchObject({ staleConnectors: 'dry-run', proxyRecords: 'off', staleConnectorAfterMs: 900_000, cooldownMs: 3_600_000 });

@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createExporter } from '../../src/exporter.js';
 import { silentLogger } from '../../src/log.js';
-import { simulator, simulatorConfig } from '../helpers/simulator.js';
+import { simulator, simulatorConfig, WITH_REACH } from '../helpers/simulator.js';
 import { tool } from '../helpers/tools.js';
 
 const NOW = Date.parse('2026-11-01T12:00:00Z');
@@ -20,7 +20,7 @@ async function scrapeSimulatedFleet() {
     now: () => NOW,
     fleet: { seed: 11, accounts: 1, tunnelsPerAccount: 8, warpConnectorsPerAccount: 1, proxyEndpointsPerAccount: 2, recordsPerOrganization: 9 },
   });
-  const exporter = createExporter({ config: simulatorConfig(sim), log: silentLogger(), now: () => NOW });
+  const exporter = createExporter({ config: simulatorConfig(sim, WITH_REACH), log: silentLogger(), now: () => NOW });
   const server = await exporter.start();
   try {
     await exporter.ready();

@@ -54,7 +54,7 @@ describe('exporter + Prometheus + Alertmanager', () => {
     const everySecond = '* * * * * *';
     const exporter = createExporter({
       config: simulatorConfig(sim, {
-        schedules: { tunnels: everySecond, gateway: everySecond, proxyRecords: everySecond },
+        schedules: { tunnels: everySecond, gateway: everySecond, proxyRecords: everySecond, routes: everySecond, configurations: '0 0 * * * *' },
         remediation: { staleConnectors: 'dry-run', proxyRecords: 'dry-run', proxyRecordRetryMethod: 'retry' },
         cloudflare: {
           auth: { kind: 'token', token: sim.credentials.cloudflareToken },

@@ -46,7 +46,16 @@ export const posthogClient = (sim: Simulator, overrides: Partial<ApiClientOption
   simulatorClient('posthog', sim.posthogBaseUrl, sim.credentials.posthogKey, overrides);
 
 /** What a test's configuration overrides: any part; remediation settings one by one. */
-export type ConfigOverrides = Omit<Partial<Config>, 'remediation'> & { remediation?: Partial<Config['remediation']> };
+export type ConfigOverrides = Omit<Partial<Config>, 'remediation' | 'schedules'> & {
+  remediation?: Partial<Config['remediation']>;
+  schedules?: Partial<Config['schedules']>;
+};
+
+/** The schedule of a job a test drives itself (its first run is at start; the cron never fires during a test). */
+export const NEVER = '0 0 0 1 1 *';
+
+/** The optional sources (routes, configurations) on, on schedules that never fire in a test. */
+export const WITH_REACH = { schedules: { routes: NEVER, configurations: NEVER } } as const;
 
 /**
  * A complete configuration pointed at the simulator, listening on a free loopback port: what the
@@ -54,7 +63,7 @@ export type ConfigOverrides = Omit<Partial<Config>, 'remediation'> & { remediati
  */
 export function simulatorConfig(sim: Simulator, overrides: ConfigOverrides = {}): Config {
   // Far-apart schedules: tests drive polls with job.tick(), the cron never fires during a test.
-  const never = '0 0 0 1 1 *';
+  const never = NEVER;
   const { config } = loadConfig({
     argv: [],
     env: {
@@ -70,7 +79,15 @@ export function simulatorConfig(sim: Simulator, overrides: ConfigOverrides = {})
       TUNNELS_SCHEDULE: never,
       GATEWAY_SCHEDULE: never,
       PROXY_RECORDS_SCHEDULE: never,
+      // The optional sources make requests of their own: off unless a test turns them on.
+      ROUTES_SCHEDULE: 'off',
+      CONFIGURATIONS_SCHEDULE: 'off',
     },
   });
-  return { ...config, ...overrides, remediation: { ...config.remediation, ...overrides.remediation } };
+  return {
+    ...config,
+    ...overrides,
+    schedules: { ...config.schedules, ...overrides.schedules },
+    remediation: { ...config.remediation, ...overrides.remediation },
+  };
 }

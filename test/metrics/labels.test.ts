@@ -4,18 +4,18 @@ import { createExporter } from '../../src/exporter.js';
 import { silentLogger } from '../../src/log.js';
 import { domainFamilies } from '../../src/metrics/families.js';
 import { parseExposition } from '../helpers/exposition.js';
-import { simulator, simulatorConfig } from '../helpers/simulator.js';
+import { simulator, simulatorConfig, WITH_REACH } from '../helpers/simulator.js';
 
 describe('metric labels', () => {
   it("match each family's documented labels for a fleet with every kind of series", async () => {
     const sim = await simulator({ fleet: { accounts: 1, tunnelsPerAccount: 8, warpConnectorsPerAccount: 1 } });
-    const exporter = createExporter({ config: simulatorConfig(sim), log: silentLogger() });
+    const exporter = createExporter({ config: simulatorConfig(sim, WITH_REACH), log: silentLogger() });
     await exporter.start();
     try {
       await exporter.ready();
       await exporter.connectionsSettled();
       const samples = parseExposition(await exporter.metrics.renderOwn());
-      const families = domainFamilies({ tunnelsSeconds: 30, gatewaySeconds: 300, proxyRecordsSeconds: 60 });
+      const families = domainFamilies({ tunnelsSeconds: 30, gatewaySeconds: 300, proxyRecordsSeconds: 60, routesSeconds: 300, configurationsSeconds: 3600 });
       for (const family of families) {
         const own = samples.filter((s) => s.name === family.name);
         expect(own.length, family.name).toBeGreaterThan(0);

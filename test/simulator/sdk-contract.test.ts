@@ -89,4 +89,58 @@ describe('simulator against the official Cloudflare SDK', () => {
       Cloudflare.PermissionDeniedError,
     );
   });
+  it('reads tunnel configurations (remote and local), a WARP Connector configuration, routes, hostname routes and virtual networks', async () => {
+    const sim = await simulator({ fleet: { accounts: 1, tunnelsPerAccount: 8, warpConnectorsPerAccount: 2 } });
+    const account = sim.fleet.accounts[0];
+    if (!account) throw new Error('no account');
+    const account_id = account.id;
+    const client = sdk(sim);
+    const remote = account.tunnels.find((t) => t.configuration);
+    const local = account.tunnels.find((t) => t.tun_type === 'cfd_tunnel' && t.config_src === 'local' && t.deleted_at === null);
+    const warp = account.tunnels.find((t) => t.tun_type === 'warp_connector');
+    if (!remote || !local || !warp) throw new Error('the fleet lacks a remote, a local or a WARP tunnel');
+    const configuration = await client.zeroTrust.tunnels.cloudflared.configurations.get(remote.id, { account_id });
+    expect(configuration.version).toBe(remote.configuration?.version);
+    expect(configuration.source).toBe('cloudflare');
+    expect(configuration.config?.ingress?.at(-1)).toEqual({ service: 'http_status:404' });
+    expect(configuration.config?.ingress?.filter((r) => r.hostname).map((r) => r.hostname)).toEqual(
+      remote.configuration?.ingress.flatMap((r) => (r.hostname ? [r.hostname] : [])),
+    );
+    const none = await client.zeroTrust.tunnels.cloudflared.configurations.get(local.id, { account_id });
+    expect([none.source, none.version, none.config]).toEqual(['local', 0, null]);
+    const ha = await client.zeroTrust.tunnels.warpConnector.configurations.get(warp.id, { account_id });
+    expect([ha.tunnel_id, ha.ha_mode, ha.configuration_version]).toEqual([
+      warp.id,
+      warp.warpConfiguration?.ha_mode,
+      warp.warpConfiguration?.configuration_version,
+    ]);
+
+    // Page by page as the SDK walks them; deleted routes only when asked for.
+    const routes = await all(client.zeroTrust.networks.routes.list({ account_id, is_deleted: false, per_page: 3 }));
+    expect(routes.map((r) => r.id).sort()).toEqual(
+      account.routes
+        .filter((r) => r.deleted_at === null)
+        .map((r) => r.id)
+        .sort(),
+    );
+    expect(routes.every((r) => r.virtual_network_name && r.tunnel_name && r.tun_type)).toBe(true);
+    const deleted = await all(client.zeroTrust.networks.routes.list({ account_id, is_deleted: true }));
+    expect(deleted.map((r) => r.network)).toEqual(['192.168.99.0/24']);
+    const hostnames = await all(client.zeroTrust.networks.hostnameRoutes.list({ account_id, is_deleted: false, per_page: 1 }));
+    expect(hostnames.map((r) => r.hostname).sort()).toEqual(account.hostnameRoutes.map((r) => r.hostname).sort());
+    const vnets = await all(client.zeroTrust.networks.virtualNetworks.list({ account_id }));
+    expect(vnets.map((v) => [v.name, v.is_default_network])).toEqual([
+      ['default', true],
+      ['staging', false],
+    ]);
+  });
+
+  it("answers routes with the SDK's permission error where the token lacks the permission, and only there", async () => {
+    const sim = await simulator({ fleet: { accounts: 2, routesForbiddenIn: 1 } });
+    const [open, denied] = sim.accountIds as [string, string];
+    const client = sdk(sim);
+    expect((await all(client.zeroTrust.networks.routes.list({ account_id: open }))).length).toBeGreaterThan(0);
+    await expect(all(client.zeroTrust.networks.routes.list({ account_id: denied }))).rejects.toBeInstanceOf(Cloudflare.PermissionDeniedError);
+    await expect(all(client.zeroTrust.networks.hostnameRoutes.list({ account_id: denied }))).rejects.toBeInstanceOf(Cloudflare.PermissionDeniedError);
+  });
 });

@@ -11,6 +11,7 @@ import {
   missingConnections,
   TUNNEL_STATUSES,
   type Tunnel,
+  type TunnelConfiguration,
   type TunnelConnections,
 } from '../../domain/types.js';
 
@@ -27,10 +28,13 @@ export interface TunnelView {
   colos: Map<string, ColoCounts> | undefined;
   /** Per connector, the values of C: account_id, tunnel_id, connector_id. */
   C: readonly (readonly string[])[];
+  /** Its configuration as last read (sources/configurations/), left out like `conns` when too old. */
+  config: TunnelConfiguration | undefined;
 }
 
-export function tunnelView(tunnel: Tunnel, conns: TunnelConnections | undefined, transitions: number): TunnelView {
+export function tunnelView(tunnel: Tunnel, conns: TunnelConnections | undefined, transitions: number, config?: TunnelConfiguration): TunnelView {
   return {
+    config,
     tunnel,
     conns,
     transitions,
@@ -40,8 +44,9 @@ export function tunnelView(tunnel: Tunnel, conns: TunnelConnections | undefined,
   };
 }
 
-const T = ['account_id', 'tunnel_id', 'tunnel_name', 'tunnel_type'] as const;
-const C = ['account_id', 'tunnel_id', 'connector_id'] as const;
+/** The labels of a tunnel's series (<T>) and of a connector's. */
+export const T = ['account_id', 'tunnel_id', 'tunnel_name', 'tunnel_type'] as const;
+export const C = ['account_id', 'tunnel_id', 'connector_id'] as const;
 
 /** Per connector of a read tunnel: the values of C and the connector. */
 function eachConnector(v: TunnelView, each: (values: readonly string[], connector: Connector) => void): void {
@@ -53,8 +58,17 @@ function eachColo(v: TunnelView, emit: Emit, value: (count: ColoCounts) => numbe
   for (const [colo, count] of v.colos ?? []) emit(v.T, value(count), colo);
 }
 
-/** `polled` ends every HELP: how often the list is read and why never at scrape time. */
+/**
+ * The tunnel's families, in the order of the exposition: what the list says, what its connections
+ * read adds per tunnel, then per connector. `polled` ends every HELP: how often the list is read
+ * and why never at scrape time.
+ */
 export function tunnelFamilies(polled: string): Family<TunnelView>[] {
+  return [...listedFamilies(polled), ...connectionFamilies(polled), ...connectorFamilies(polled)];
+}
+
+/** What the tunnel list itself says about each tunnel. */
+function listedFamilies(polled: string): Family<TunnelView>[] {
   return [
     {
       name: 'cloudflare_tunnel_info',
@@ -91,6 +105,12 @@ export function tunnelFamilies(polled: string): Family<TunnelView>[] {
       labels: T,
       samples: (v, emit) => whenSet(emit, v.T, v.tunnel.connsInactiveAt),
     },
+  ];
+}
+
+/** Per tunnel, from its connections read (and, last, the status changes between list reads). */
+function connectionFamilies(polled: string): Family<TunnelView>[] {
+  return [
     {
       name: 'cloudflare_tunnel_connectors',
       help: `Connectors (cloudflared or WARP Connector instances) the connections endpoint lists for the tunnel. ${polled}`,
@@ -133,6 +153,12 @@ export function tunnelFamilies(polled: string): Family<TunnelView>[] {
       labels: T,
       samples: (v, emit) => emit(v.T, v.transitions),
     },
+  ];
+}
+
+/** Per connector of a read tunnel. */
+function connectorFamilies(polled: string): Family<TunnelView>[] {
+  return [
     {
       name: 'cloudflare_tunnel_connector_info',
       help: `Tunnel connector metadata (cloudflared version, architecture, origin IP); always 1. ${polled}`,
