@@ -254,7 +254,14 @@ export function createExporter(options: ExporterOptions): Exporter {
   const store = createSnapshotStore();
   const intervals = intervalsOf(config);
   const subscribe = (listener: SnapshotListener) => store.subscribe(listener);
-  const metrics = createExporterMetrics({ snapshot: store.snapshot, subscribe, staleDataMaxAgeMs: config.staleDataMaxAgeMs, intervals, now });
+  const metrics = createExporterMetrics({
+    snapshot: store.snapshot,
+    subscribe,
+    staleDataMaxAgeMs: config.staleDataMaxAgeMs,
+    intervals,
+    accountLimits: config.accountLimits,
+    now,
+  });
   const reporter = createPollReporter(log.child({ component: 'poller' }), now, metrics.answerCut);
   const wiring: Wiring = { config, log, now, store, metrics, intervals, reporter };
   const cloudflare = config.cloudflare && wireCloudflare(config.cloudflare, wiring);

@@ -33,6 +33,9 @@ export function renderEffectiveConfig(config: Config): string {
             account_ids: cloudflare.accountIds,
             api_base_url: redactUrl(cloudflare.baseUrl),
             api_budget: cloudflare.budget,
+            account_limits: Object.entries(config.accountLimits)
+              .map(([resource, limit]) => `${resource}=${limit}`)
+              .join(','),
           },
         }
       : {}),

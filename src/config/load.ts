@@ -3,6 +3,7 @@
 import { readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
+import { type AccountLimits, DOCUMENTED_LIMITS } from '../domain/types.js';
 import { type Config, SETTINGS, type Setting, type SettingKey } from './schema.js';
 
 export class ConfigError extends Error {
@@ -420,6 +421,7 @@ function assemble(values: Map<SettingKey, unknown>, merged: Layer, readFile: (p:
       configurations: get('schedules.configurations'),
       routes: get('schedules.routes'),
     },
+    accountLimits: get<AccountLimits | undefined>('cloudflare.account_limits') ?? DOCUMENTED_LIMITS,
     haConnections: get('cloudflared.ha_connections'),
     staleDataMaxAgeMs: get('stale_data_max_age'),
     remediation: {

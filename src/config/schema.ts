@@ -3,6 +3,7 @@
 // a value means. docs/configuration.md and --help are written from this list (`npm run generate`).
 import { validateDetailed } from 'node-cron';
 import { z } from 'zod';
+import { ACCOUNT_RESOURCES, type AccountLimits, DOCUMENTED_LIMITS } from '../domain/types.js';
 import { parseDuration } from './duration.js';
 
 export const REMEDIATION_MODES = ['off', 'dry-run', 'on'] as const;
@@ -95,6 +96,27 @@ const list = z.union([z.string(), z.array(z.unknown())]).transform((v, ctx) => {
   return [...new Set(items)];
 });
 
+/** `resource=limit,…`: raised account limits; the resources not named keep Cloudflare's documented ones. */
+const accountLimits = text.transform((v, ctx): AccountLimits => {
+  const limits: Record<string, number> = { ...DOCUMENTED_LIMITS };
+  for (const part of v
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const [name, value, extra] = part.split('=').map((p) => p.trim());
+    if (!name || !(ACCOUNT_RESOURCES as readonly string[]).includes(name)) {
+      ctx.addIssue({ code: 'custom', message: `names an unknown resource "${name ?? part}" (one of ${ACCOUNT_RESOURCES.join(', ')})` });
+      return z.NEVER;
+    }
+    if (extra !== undefined || !value || !/^\d+$/.test(value) || Number(value) < 1) {
+      ctx.addIssue({ code: 'custom', message: `must be resource=limit with a positive whole number, got "${part}"` });
+      return z.NEVER;
+    }
+    limits[name] = Number(value);
+  }
+  return limits as AccountLimits;
+});
+
 /** A URL as a message may show it: a user and password, if any, as `***`. */
 const withoutUserinfo = (v: string) => v.replace(/\/\/[^/?#]*@/, '//***@');
 
@@ -173,6 +195,12 @@ export const SETTINGS = [
     default: '300',
     doc: 'Requests per 5 minutes this exporter may spend (Cloudflare allows 1200 per user).',
     schema: positiveInt,
+  },
+  {
+    key: 'cloudflare.account_limits',
+    env: 'CLOUDFLARE_ACCOUNT_LIMITS',
+    doc: `Raised account limits, as resource=limit pairs (e.g. cfd_tunnels=2000,routes=5000); the others stay at what Cloudflare documents: ${ACCOUNT_RESOURCES.map((r) => `${r} ${DOCUMENTED_LIMITS[r]}`).join(', ')}.`,
+    schema: accountLimits,
   },
   { key: 'posthog.api_key', env: 'POSTHOG_API_KEY', doc: 'Personal API key (organization:read).', schema: text },
   { key: 'posthog.api_key_file', env: 'POSTHOG_API_KEY_FILE', doc: 'File holding the personal API key.', schema: text },
@@ -261,6 +289,8 @@ export interface Config {
   posthog?: PostHogConfig;
   /** `configurations` and `routes` are `off` when those sources are turned off. */
   schedules: { tunnels: string; gateway: string; proxyRecords: string; configurations: string; routes: string };
+  /** CLOUDFLARE_ACCOUNT_LIMITS over the documented limits. */
+  accountLimits: AccountLimits;
   /** CLOUDFLARED_HA_CONNECTIONS: what a cfd_tunnel connector should hold; 0 learns it. */
   haConnections: number;
   staleDataMaxAgeMs: number;

@@ -132,6 +132,18 @@ export interface ProxyEndpoint {
   ipRanges: number;
 }
 
+/**
+ * Limits Cloudflare documents per account and no API reports: Cloudflare One's "Account limits"
+ * page (developers.cloudflare.com/cloudflare-one/account-limits/) gives 1,000 cloudflared tunnels,
+ * 10 WARP Connectors and 1,000 routes (CIDR and hostname routes together) per account; 100
+ * connections per tunnel (25 replicas of 4) is Cloudflare's answer on "Active connections per
+ * tunnel" in its community forum. Raised limits are set with CLOUDFLARE_ACCOUNT_LIMITS.
+ */
+export const ACCOUNT_RESOURCES = ['cfd_tunnels', 'warp_connectors', 'routes', 'connections_per_tunnel'] as const;
+export type AccountResource = (typeof ACCOUNT_RESOURCES)[number];
+export type AccountLimits = Readonly<Record<AccountResource, number>>;
+export const DOCUMENTED_LIMITS: AccountLimits = { cfd_tunnels: 1000, warp_connectors: 10, routes: 1000, connections_per_tunnel: 100 };
+
 /** An ingress rule of a remotely managed tunnel that serves a public hostname (the catch-all has none). */
 export interface IngressRule {
   hostname: string;

@@ -3,7 +3,7 @@
 // metrics (./process.ts). Each request's body is made by ./scrape.ts.
 import type { Registry } from 'prom-client';
 import { steadyNow } from '../clock.js';
-import type { PollIntervals, RemediationCounters } from '../domain/types.js';
+import type { AccountLimits, PollIntervals, RemediationCounters } from '../domain/types.js';
 import type { Snapshot } from '../snapshot/store.js';
 import type { OnCut } from '../sources/answer.js';
 import type { ApiObserver } from '../transport/http.js';
@@ -40,6 +40,8 @@ export interface MetricsOptions {
   subscribe?: (listener: () => void) => void;
   staleDataMaxAgeMs: number;
   intervals: PollIntervals;
+  /** CLOUDFLARE_ACCOUNT_LIMITS: the documented limits unless raised. */
+  accountLimits?: AccountLimits;
   now?: () => number;
 }
 
@@ -49,7 +51,7 @@ export function createExporterMetrics(options: MetricsOptions): ExporterMetrics 
   // prom-client's default metrics, read and formatted without its registry.
   const processMetrics = createProcessMetrics();
   const render = createRenderer({
-    families: snapshotFamilies(options.intervals),
+    families: snapshotFamilies(options.intervals, options.accountLimits),
     snapshot: options.snapshot,
     staleDataMaxAgeMs: options.staleDataMaxAgeMs,
     now,

@@ -3,11 +3,12 @@
 // with how often its source is polled.
 import { formatDuration } from '../config/duration.js';
 import type { Family } from '../domain/family.js';
-import type { PollIntervals } from '../domain/types.js';
+import { type AccountLimits, DOCUMENTED_LIMITS, type PollIntervals } from '../domain/types.js';
 import { COLLECTORS, freshData, type Snapshot } from '../snapshot/store.js';
 import { configurationFamilies } from '../sources/configurations/families.js';
 import { gatewayFamilies } from '../sources/gateway/families.js';
 import { HEALTH_FAMILIES, type PollHealth } from '../sources/health.js';
+import { accountUsage, LIMIT_FAMILIES } from '../sources/limits/families.js';
 import { type OrganizationRecords, proxyRecordFamilies } from '../sources/proxy-records/families.js';
 import { hostnameRouteFamilies, routeFamilies } from '../sources/routes/families.js';
 import { type TunnelView, tunnelFamilies } from '../sources/tunnels/families.js';
@@ -53,12 +54,17 @@ const hostnameRoutes: (polled: string) => FamilyGroup<unknown> = (polled) => ({
   items: (snapshot, now, maxAgeMs) => [...snapshot.hostname_routes.values()].flatMap((entry) => freshData(entry, now, maxAgeMs) ?? []),
 });
 
+const limits = (documented: AccountLimits): FamilyGroup<unknown> => ({
+  families: LIMIT_FAMILIES,
+  items: (snapshot, now, maxAgeMs) => accountUsage(snapshot, documented, now, maxAgeMs),
+});
+
 const health: FamilyGroup<unknown> = {
   families: HEALTH_FAMILIES,
   items: (snapshot) => COLLECTORS.flatMap((collector) => [...snapshot[collector]].map(([scope, entry]): PollHealth => ({ collector, scope, entry }))),
 };
 
-export function snapshotFamilies(intervals: PollIntervals): SnapshotFamilies {
+export function snapshotFamilies(intervals: PollIntervals, accountLimits: AccountLimits = DOCUMENTED_LIMITS): SnapshotFamilies {
   const every = (s: number) => formatDuration(s * 1000, { largest: 'h' });
   return {
     tunnels: [
@@ -72,6 +78,7 @@ export function snapshotFamilies(intervals: PollIntervals): SnapshotFamilies {
       proxyRecords(`Polled every ${every(intervals.proxyRecordsSeconds)} (PROXY_RECORDS_SCHEDULE) from the PostHog API, not at scrape time.`),
       routes(`Polled every ${every(intervals.routesSeconds ?? 300)} (ROUTES_SCHEDULE); ${WHY}.`),
       hostnameRoutes(`Polled every ${every(intervals.routesSeconds ?? 300)} (ROUTES_SCHEDULE); ${WHY}.`),
+      limits(accountLimits),
       health,
     ],
   };

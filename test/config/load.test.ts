@@ -236,3 +236,32 @@ describe('environment and flags', () => {
     expect(text).toContain('proxy_record_retry_method: recreate');
   });
 });
+
+describe('what a down tunnel takes down: its settings', () => {
+  it('raises the account limits named in CLOUDFLARE_ACCOUNT_LIMITS and keeps the documented ones for the rest', () => {
+    expect(loadConfig({ argv: [], env: CF }).config.accountLimits).toEqual({
+      cfd_tunnels: 1000,
+      warp_connectors: 10,
+      routes: 1000,
+      connections_per_tunnel: 100,
+    });
+    const raised = loadConfig({ argv: [], env: { ...CF, CLOUDFLARE_ACCOUNT_LIMITS: 'cfd_tunnels=2000, routes=5000' } }).config.accountLimits;
+    expect(raised).toEqual({ cfd_tunnels: 2000, warp_connectors: 10, routes: 5000, connections_per_tunnel: 100 });
+  });
+
+  it('names a bad limit, and every other problem, at once', () => {
+    expect(problemsOf([], { ...CF, CLOUDFLARE_ACCOUNT_LIMITS: 'tunnels=5', ROUTES_SCHEDULE: 'sometimes' })).toEqual([
+      expect.stringContaining('CLOUDFLARE_ACCOUNT_LIMITS'),
+      expect.stringContaining('ROUTES_SCHEDULE'),
+    ]);
+    expect(problemsOf([], { ...CF, CLOUDFLARE_ACCOUNT_LIMITS: 'routes=0' })[0]).toContain(
+      'must be resource=limit with a positive whole number, got "routes=0"',
+    );
+    expect(problemsOf([], { ...CF, CLOUDFLARE_ACCOUNT_LIMITS: 'tunnels=5' })[0]).toContain('unknown resource "tunnels"');
+  });
+
+  it('turns a source off with off', () => {
+    const { schedules } = loadConfig({ argv: [], env: { ...CF, ROUTES_SCHEDULE: 'off', CONFIGURATIONS_SCHEDULE: 'off' } }).config;
+    expect([schedules.routes, schedules.configurations]).toEqual(['off', 'off']);
+  });
+});

@@ -22,6 +22,7 @@ export const apiRoute = z.object({
   tunnel_id: text,
   virtual_network_id: text,
   virtual_network_name: text,
+  tun_type: text,
   comment: text,
   deleted_at: text,
 });
@@ -31,6 +32,7 @@ export const apiHostnameRoute = z.object({
   id: z.string().min(1),
   hostname: z.string().min(1),
   tunnel_id: text,
+  tun_type: text,
   comment: text,
   deleted_at: text,
 });

@@ -6,6 +6,7 @@ import { createExporterMetrics } from '../../../src/metrics/exporter-metrics.js'
 import { createSnapshotStore } from '../../../src/snapshot/store.js';
 import { createGatewayPoller } from '../../../src/sources/gateway/poll.js';
 import { createPollReporter } from '../../../src/sources/poll.js';
+import { normalizeHostnameRoutes, normalizeRoutes } from '../../../src/sources/routes/normalize.js';
 import { createRoutesPollers } from '../../../src/sources/routes/poll.js';
 import { samples, value } from '../../helpers/exposition.js';
 import { cloudflareClient, simulator } from '../../helpers/simulator.js';
@@ -87,5 +88,19 @@ describe('routes', () => {
     advance(3_600_000);
     await pollAll();
     expect(askedDenied()).toBe(4);
+  });
+
+  it('leaves out routes to tunnels the exporter does not list (IPsec, GRE): they would read as routes to a deleted tunnel', () => {
+    const base = { tunnel_id: 't1', deleted_at: null, comment: null };
+    const routes = normalizeRoutes('acc', [
+      { ...base, id: 'a', network: '10.0.0.0/8', tun_type: 'cfd_tunnel', virtual_network_name: 'default' },
+      { ...base, id: 'b', network: '10.1.0.0/16', tun_type: 'ip_sec' },
+      { ...base, id: 'c', network: '10.2.0.0/16' },
+    ]);
+    expect(routes.map((r) => [r.id, r.virtualNetwork])).toEqual([
+      ['a', 'default'],
+      ['c', 'default'],
+    ]);
+    expect(normalizeHostnameRoutes('acc', [{ ...base, id: 'h', hostname: 'x.internal', tun_type: 'gre' }])).toEqual([]);
   });
 });
