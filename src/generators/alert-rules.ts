@@ -1,7 +1,7 @@
 // prometheus/alerts.yml, rendered from prometheus/alerts.src.yml with the settings of
 // prometheus/mixin.json (monitoring-mixin style, like node-mixin's selector): the job selector goes
-// into every selector of the exporter's metrics and `up`, and the runbook base URL into every
-// runbook_url. Pure: `npm run generate` writes the file (src/generators/main.ts); tests hold the committed
+// into every selector of the exporter's metrics and `up` (and where an annotation's query says
+// `$JOB_SELECTOR`), and the runbook base URL into every runbook_url. Pure: `npm run generate` writes the file (src/generators/main.ts); tests hold the committed
 // file to this output.
 import { parse, stringify } from 'yaml';
 import { withSelector } from './promql.js';
@@ -26,7 +26,9 @@ export function renderAlertRules(source: string, mixin: Mixin): string {
     for (const rule of group.rules) {
       rule.expr = withSelector(rule.expr, mixin.jobSelector);
       for (const [key, value] of Object.entries(rule.annotations ?? {})) {
-        (rule.annotations as Record<string, string>)[key] = value.replaceAll('$RUNBOOK_BASE_URL', mixin.runbookBaseUrl);
+        (rule.annotations as Record<string, string>)[key] = value
+          .replaceAll('$RUNBOOK_BASE_URL', mixin.runbookBaseUrl)
+          .replaceAll('$JOB_SELECTOR', mixin.jobSelector);
       }
     }
   }

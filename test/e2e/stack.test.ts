@@ -1,8 +1,9 @@
 // The monitoring stack for real, on loopback: the exporter polls the simulator, Debian's
 // Prometheus 2.42 scrapes it with the shipped alert rules, Debian's Alertmanager 0.25 runs the
 // shipped alertmanager.yml. Asserts that every dashboard query returns data, and that a tunnel
-// forced down in the simulator reaches Alertmanager as CloudflareTunnelDown (with its pending
-// reconnect alert inhibited).
+// forced down in the simulator reaches Alertmanager as CloudflareTunnelDown naming what it takes
+// down, with CloudflareTunnelHostnameDown per public hostname and CloudflareTunnelRouteUnreachable
+// for its private network (and its pending reconnect alert inhibited).
 //
 // One deliberate change to the shipped rules: every `for:` becomes 1s and Prometheus evaluates
 // every second, so the test takes seconds instead of the rules' real 5-60 minutes. The
@@ -39,11 +40,12 @@ function start(bin: string, args: string[]): { child: ChildProcess; output: () =
 
 interface AmAlert {
   labels: Record<string, string>;
+  annotations: Record<string, string>;
   status: { state: string; inhibitedBy: string[] };
 }
 
 describe('exporter + Prometheus + Alertmanager', () => {
-  it('serves every dashboard query and pages CloudflareTunnelDown through Alertmanager', { timeout: 90_000 }, async (ctx) => {
+  it('serves every dashboard query and pages CloudflareTunnelDown, its hostnames and its route through Alertmanager', { timeout: 90_000 }, async (ctx) => {
     const prometheusBin = tool('prometheus', ctx);
     const alertmanagerBin = tool('alertmanager', ctx);
 
@@ -159,8 +161,12 @@ describe('exporter + Prometheus + Alertmanager', () => {
       expect(count).toBeGreaterThan(40);
 
       // Force a healthy tunnel down in the simulator; the page must reach Alertmanager.
-      const victim = sim.fleet.accounts[0]?.tunnels.find((t) => t.status === 'healthy' && t.tun_type === 'cfd_tunnel' && t !== detailTunnel);
-      if (!victim) throw new Error('no healthy tunnel to take down');
+      // A remotely managed one, so what it takes down (its public hostnames, its private network) is known.
+      const victim = sim.fleet.accounts[0]?.tunnels.find((t) => t.status === 'healthy' && t.configuration && t !== detailTunnel);
+      if (!victim) throw new Error('no healthy remotely managed tunnel to take down');
+      const hostnames = (victim.configuration?.ingress ?? []).flatMap((r) => (r.hostname ? [r.hostname] : []));
+      const route = sim.fleet.accounts[0]?.routes.find((r) => r.tunnel_id === victim.id && r.deleted_at === null);
+      if (hostnames.length === 0 || !route) throw new Error('the tunnel to take down has no hostname or no route');
       const alerts = async () => (await (await fetch(`${amUrl}/api/v2/alerts`)).json()) as AmAlert[];
       expect((await alerts()).some((a) => a.labels.alertname === 'CloudflareTunnelDown' && a.labels.tunnel_id === victim.id)).toBe(false);
       const forced = await fetch(`${sim.url}/_simulator/tunnels/${victim.id}/status`, { method: 'POST', body: JSON.stringify({ status: 'down' }) });
@@ -173,6 +179,26 @@ describe('exporter + Prometheus + Alertmanager', () => {
       );
       expect(down.labels).toMatchObject({ severity: 'critical', tunnel_name: victim.name, account_id: sim.accountIds[0] });
       expect(down.status.state).toBe('active');
+      // The page says what is broken, not only a UUID.
+      expect(down.annotations.description).toContain(`Public hostnames down: ${[...hostnames].sort().join(', ')}.`);
+      expect(down.annotations.description).toContain(`Private networks unreachable: ${route.network} (${route.virtual_network_name}).`);
+      // And each hostname and the route fire on their own, named.
+      for (const hostname of hostnames) {
+        const alert = await waitFor(
+          `CloudflareTunnelHostnameDown for ${hostname} in Alertmanager`,
+          async () => (await alerts()).find((a) => a.labels.alertname === 'CloudflareTunnelHostnameDown' && a.labels.hostname === hostname),
+          30_000,
+        );
+        expect(alert.labels).toMatchObject({ severity: 'critical', tunnel_id: victim.id, tunnel_name: victim.name });
+        expect(alert.annotations.summary).toBe(`${hostname} is down: its Cloudflare Tunnel ${victim.name} is down.`);
+      }
+      const unreachable = await waitFor(
+        'CloudflareTunnelRouteUnreachable in Alertmanager',
+        async () => (await alerts()).find((a) => a.labels.alertname === 'CloudflareTunnelRouteUnreachable' && a.labels.tunnel_id === victim.id),
+        30_000,
+      );
+      expect(unreachable.labels).toMatchObject({ network: route.network, virtual_network: route.virtual_network_name, status: 'down', severity: 'critical' });
+      expect(unreachable.annotations.summary).toBe(`Private network ${route.network} (${route.virtual_network_name}) is unreachable: its tunnel is down.`);
       // The same tunnel's pending-reconnect alert arrives too, and is inhibited by the down one.
       const pending = await waitFor(
         'CloudflareTunnelPendingReconnects in Alertmanager',

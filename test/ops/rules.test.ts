@@ -44,6 +44,11 @@ const REQUIRED = [
   'CloudflareTunnelConnectorRestarting',
   'PostHogProxyRecordRecreatePending',
   'CloudflareTunnelExporterStateFileCorrupt',
+  'CloudflareTunnelHostnameDown',
+  'CloudflareTunnelRouteUnreachable',
+  'CloudflareTunnelConfigDrift',
+  'CloudflareWarpConnectorNoFailover',
+  'CloudflareAccountLimitNear',
 ];
 
 describe('alert rules', () => {
@@ -81,7 +86,7 @@ describe('alert rules', () => {
 
   it('passes promtool check rules and promtool test rules (every alert firing and not firing)', (ctx) => {
     const promtool = tool('promtool', ctx);
-    expect(run(promtool, ['check', 'rules', 'prometheus/alerts.yml'])).toContain('SUCCESS: 23 rules found');
+    expect(run(promtool, ['check', 'rules', 'prometheus/alerts.yml'])).toContain(`SUCCESS: ${REQUIRED.length} rules found`);
     expect(run(promtool, ['test', 'rules', 'prometheus/tests/alerts.test.yml'])).toContain('SUCCESS');
     const tests = readFileSync(`${root}prometheus/tests/alerts.test.yml`, 'utf8');
     for (const name of REQUIRED) {
@@ -111,6 +116,27 @@ describe('alertmanager example', () => {
       expect(route(amtool, `alertname=${r.alert}`, `severity=${r.labels.severity}`), r.alert).toBe(
         { critical: 'pager', warning: 'ticket', info: 'null' }[r.labels.severity],
       );
+  });
+
+  it('pages a down tunnel and what it takes down once per tunnel, in one group', (ctx) => {
+    const amtool = tool('amtool', ctx);
+    for (const alertname of ['CloudflareTunnelDown', 'CloudflareTunnelHostnameDown', 'CloudflareTunnelRouteUnreachable']) {
+      const tree = run(amtool, [
+        'config',
+        'routes',
+        'test',
+        '--config.file=alertmanager/alertmanager.yml',
+        '--verify.receivers=pager',
+        `alertname=${alertname}`,
+        'severity=critical',
+      ]);
+      expect(tree.trim(), alertname).toBe('pager');
+    }
+    const config = parse(readFileSync(`${root}alertmanager/alertmanager.yml`, 'utf8')) as { route: { routes: { matchers: string[]; group_by?: string[] }[] } };
+    const perTunnel = config.route.routes.find((r) => r.matchers[0]?.includes('CloudflareTunnelHostnameDown'));
+    expect(perTunnel?.group_by).toEqual(['account_id', 'tunnel_id']);
+    expect(perTunnel?.matchers[0]).toContain('CloudflareTunnelRouteUnreachable');
+    expect(perTunnel?.matchers[0]).toContain('CloudflareTunnelDown');
   });
 
   it('inhibits what a down tunnel or a down exporter explains', () => {
