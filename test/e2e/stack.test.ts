@@ -140,7 +140,8 @@ describe('exporter + Prometheus + Alertmanager', () => {
       );
 
       // Every dashboard query returns data, with the dashboards' variables set as a user would.
-      const detailTunnel = sim.fleet.accounts[0]?.tunnels.find((t) => t.status === 'healthy' && t.tun_type === 'cfd_tunnel');
+      // A remotely managed one with two connectors or more, so its hostnames, routes and configuration show.
+      const detailTunnel = sim.fleet.accounts[0]?.tunnels.find((t) => t.status === 'healthy' && t.configuration && t.connectors.length >= 2);
       const vars: Record<string, string> = {
         account_id: '.*',
         organization_id: '.*',

@@ -40,7 +40,8 @@ const accountVar = { name: 'account_id', label: 'Account', query: 'label_values(
 const fleetOverview = dashboard({
   uid: FLEET_UID,
   title: 'Cloudflare Tunnels / Fleet overview',
-  description: 'Every Cloudflare Tunnel and WARP Connector of the selected accounts: status, connectors, colos, versions and pending reconnects.',
+  description:
+    'Every Cloudflare Tunnel and WARP Connector of the selected accounts: status, what unhealthy tunnels take down now, account limits, connectors, colos, versions and pending reconnects.',
   tags: [...TAGS, 'cloudflare'],
   variables: [accountVar],
   panels: [
@@ -114,6 +115,63 @@ const fleetOverview = dashboard({
       ],
       h: 10,
     }),
+    row('Affected now'),
+    table({
+      title: 'Public hostnames behind unhealthy tunnels',
+      description:
+        'The public hostnames (ingress rules of remotely managed tunnels) whose tunnel is down or degraded now: what users cannot reach, or reach through fewer connections.',
+      targets: [
+        {
+          expr: `max by (account_id, hostname, path, tunnel_name, status) (cloudflare_tunnel_ingress_info{${ACC}} * on (account_id, tunnel_id) group_left (status) max by (account_id, tunnel_id, status) (cloudflare_tunnel_status{${ACC},status=~"down|degraded"} == 1))`,
+          instant: true,
+        },
+      ],
+      transformations: [
+        {
+          id: 'organize',
+          options: {
+            excludeByName: { Time: true, Value: true },
+            renameByName: { hostname: 'Hostname', path: 'Path', tunnel_name: 'Tunnel', status: 'Status', account_id: 'Account' },
+          },
+        },
+      ],
+      w: 12,
+    }),
+    table({
+      title: 'Private networks behind unhealthy tunnels',
+      description: 'The private network routes whose tunnel is down, inactive or degraded now, with their virtual network: what WARP clients cannot reach.',
+      targets: [
+        {
+          expr: `max by (account_id, network, virtual_network, tunnel_name, status) (cloudflare_tunnel_route_info{${ACC}} * on (account_id, tunnel_id) group_left (tunnel_name, status) max by (account_id, tunnel_id, tunnel_name, status) (cloudflare_tunnel_status{${ACC},status=~"down|inactive|degraded"} == 1))`,
+          instant: true,
+        },
+      ],
+      transformations: [
+        {
+          id: 'organize',
+          options: {
+            excludeByName: { Time: true, Value: true },
+            renameByName: { network: 'Network', virtual_network: 'Virtual network', tunnel_name: 'Tunnel', status: 'Status', account_id: 'Account' },
+          },
+        },
+      ],
+      w: 12,
+    }),
+    barGauge({
+      title: 'Account limits used',
+      description:
+        'What each account uses of the limits Cloudflare documents (or CLOUDFLARE_ACCOUNT_LIMITS): tunnels, WARP Connectors, routes, and the most connections one tunnel holds. Past a limit, Cloudflare refuses new ones.',
+      unit: 'percentunit',
+      targets: [
+        {
+          expr: `max by (account_id, resource) (cloudflare_account_usage{${ACC}}) / on (account_id, resource) max by (account_id, resource) (cloudflare_account_limit{${ACC}})`,
+          legendFormat: '{{account_id}} {{resource}}',
+          instant: true,
+        },
+      ],
+      w: 24,
+    }),
+    row('Connections'),
     timeseries({
       title: 'Active connections per colo',
       description: 'Connections held now, summed over the selected tunnels, per Cloudflare colo.',
@@ -167,7 +225,8 @@ const fleetOverview = dashboard({
 const tunnelDetail = dashboard({
   uid: DETAIL_UID,
   title: 'Cloudflare Tunnels / Tunnel detail',
-  description: 'One tunnel: status, connections per colo, pending reconnects and each connector.',
+  description:
+    'One tunnel: status, what it serves (public hostnames, private networks), its configuration version, connections per colo, pending reconnects and each connector.',
   tags: [...TAGS, 'cloudflare'],
   variables: [accountVar, { name: 'tunnel', label: 'Tunnel', query: `label_values(cloudflare_tunnel_info{${ACC}}, tunnel_name)`, multi: false }],
   panels: [
@@ -199,6 +258,53 @@ const tunnelDetail = dashboard({
       targets: [{ expr: `sum(increase(cloudflare_tunnel_status_transitions_total{${TUN}}[24h]))`, instant: true }],
       decimals: 0,
     }),
+    stat({
+      title: 'Configuration version',
+      description: "The version of the tunnel's remote configuration, as last read (remotely managed tunnels only).",
+      targets: [{ expr: `max(cloudflare_tunnel_config_version{${TUN}})`, instant: true }],
+      decimals: 0,
+    }),
+    stat({
+      title: 'Connectors on an old configuration',
+      description: 'Connectors holding connections that report an older configuration version than the tunnel: they serve the old ingress rules.',
+      targets: [
+        {
+          expr: `sum(cloudflare_tunnel_connector_config_drift{${ACC}} * on (account_id, tunnel_id) group_left (tunnel_name) max by (account_id, tunnel_id, tunnel_name) (cloudflare_tunnel_info{${TUN}}))`,
+          instant: true,
+        },
+      ],
+      thresholds: [
+        { color: 'green', value: null },
+        { color: 'orange', value: 1 },
+      ],
+      decimals: 0,
+    }),
+    row('What it serves'),
+    table({
+      title: 'Public hostnames',
+      description: "The hostnames of the tunnel's ingress rules (remotely managed tunnels; a locally managed tunnel's ingress lives in its config.yml).",
+      targets: [{ expr: `max by (hostname, path) (cloudflare_tunnel_ingress_info{${TUN}})`, instant: true }],
+      transformations: [{ id: 'organize', options: { excludeByName: { Time: true, Value: true }, renameByName: { hostname: 'Hostname', path: 'Path' } } }],
+      w: 12,
+    }),
+    table({
+      title: 'Private networks and hostnames',
+      description: 'The private network routes (with their virtual network) and hostname routes that lead to this tunnel.',
+      targets: [
+        {
+          expr: `max by (network, virtual_network, comment) (cloudflare_tunnel_route_info{${ACC}} * on (account_id, tunnel_id) group_left (tunnel_name) max by (account_id, tunnel_id, tunnel_name) (cloudflare_tunnel_info{${TUN}}))`,
+          instant: true,
+        },
+      ],
+      transformations: [
+        {
+          id: 'organize',
+          options: { excludeByName: { Time: true, Value: true }, renameByName: { network: 'Network', virtual_network: 'Virtual network', comment: 'Comment' } },
+        },
+      ],
+      w: 12,
+    }),
+    row('Connections'),
     timeseries({
       title: 'Active connections per colo',
       description: 'Connections held now, per Cloudflare colo.',
@@ -243,6 +349,9 @@ const tunnelDetail = dashboard({
         {
           expr: `time() - max by (connector_id) (cloudflare_tunnel_connector_started_timestamp_seconds{${ACC}} * on (account_id, tunnel_id) group_left (tunnel_name) max by (account_id, tunnel_id, tunnel_name) (cloudflare_tunnel_info{${TUN}}))`,
         },
+        {
+          expr: `max by (connector_id) (cloudflare_tunnel_connector_config_drift{${ACC}} * on (account_id, tunnel_id) group_left (tunnel_name) max by (account_id, tunnel_id, tunnel_name) (cloudflare_tunnel_info{${TUN}}))`,
+        },
       ],
       transformations: [
         { id: 'merge', options: {} },
@@ -258,6 +367,7 @@ const tunnelDetail = dashboard({
               'Value #B': 'Active connections',
               'Value #C': 'Config version',
               'Value #D': 'Uptime',
+              'Value #E': 'Old configuration',
             },
           },
         },
