@@ -13,6 +13,7 @@ import type { WebConfig } from './http/web-config.js';
 import type { Logger } from './log.js';
 import { createExporterMetrics, type ExporterMetrics } from './metrics/exporter-metrics.js';
 import { createRemediation, type Remediation } from './remediation/engine.js';
+import { affectedNow } from './snapshot/affected.js';
 import { COLLECTORS, type CollectorName, createSnapshotStore, type SnapshotListener, type SnapshotStore } from './snapshot/store.js';
 import { ConfigurationReader } from './sources/configurations/reader.js';
 import { createGatewayPoller } from './sources/gateway/poll.js';
@@ -209,6 +210,7 @@ function sourceStatuses(store: SnapshotStore): SourceStatus[] {
       lastPollAt: toWall(entry.last.at),
       lastSuccessAt: entry.lastSuccessAt,
       error: entry.last.error,
+      ...(entry.last.skipped ? { skipped: true } : {}),
     })),
   );
 }
@@ -231,6 +233,28 @@ function landingExtras(config: Config, cloudflare: ReturnType<typeof wireCloudfl
   return { ...(budget ? { budget } : {}), ...(decisions ? { remediation: decisions } : {}) };
 }
 
+/** What the landing page shows now: each source's last poll, what unhealthy tunnels take down, the budget, remediation. */
+function landingData(
+  config: Config,
+  store: SnapshotStore,
+  now: number,
+  cloudflare: ReturnType<typeof wireCloudflare> | undefined,
+  remediation: Remediation | undefined,
+) {
+  return {
+    docsUrl: DOCS_URL,
+    now,
+    sources: sourceStatuses(store),
+    ...(reaching(config) ? { affected: affectedNow(store.snapshot(), now, config.staleDataMaxAgeMs) } : {}),
+    ...landingExtras(config, cloudflare, remediation),
+  };
+}
+
+/** Whether anything tells what a tunnel takes down: Cloudflare polled, with routes or configurations on. */
+function reaching(config: Config): boolean {
+  return config.cloudflare !== undefined && (config.schedules.routes !== 'off' || config.schedules.configurations !== 'off');
+}
+
 /** How often each list is polled, in seconds, from its schedule. */
 function intervalsOf(config: Config): PollIntervals {
   return {
@@ -248,20 +272,19 @@ function notYetPolled(store: SnapshotStore, expected: Exporter['expected']): str
   return expected.filter((e) => !snapshot[e.collector].has(e.scope)).map((e) => `${e.collector}/${e.scope}`);
 }
 
+/** The metrics, rendered ahead from the store's snapshot at every change. */
+function metricsOf(config: Config, store: SnapshotStore, intervals: PollIntervals, now: () => number): ExporterMetrics {
+  const subscribe = (listener: SnapshotListener) => store.subscribe(listener);
+  const { staleDataMaxAgeMs, accountLimits } = config;
+  return createExporterMetrics({ snapshot: store.snapshot, subscribe, staleDataMaxAgeMs, intervals, accountLimits, now });
+}
+
 export function createExporter(options: ExporterOptions): Exporter {
   const { config, log } = options;
   const now = options.now ?? steadyNow;
   const store = createSnapshotStore();
   const intervals = intervalsOf(config);
-  const subscribe = (listener: SnapshotListener) => store.subscribe(listener);
-  const metrics = createExporterMetrics({
-    snapshot: store.snapshot,
-    subscribe,
-    staleDataMaxAgeMs: config.staleDataMaxAgeMs,
-    intervals,
-    accountLimits: config.accountLimits,
-    now,
-  });
+  const metrics = metricsOf(config, store, intervals, now);
   const reporter = createPollReporter(log.child({ component: 'poller' }), now, metrics.answerCut);
   const wiring: Wiring = { config, log, now, store, metrics, intervals, reporter };
   const cloudflare = config.cloudflare && wireCloudflare(config.cloudflare, wiring);
@@ -284,7 +307,7 @@ export function createExporter(options: ExporterOptions): Exporter {
     scrapeMetrics: metrics.scrape,
     metricsContentType: metrics.contentType,
     waitingFor,
-    landing: () => ({ docsUrl: DOCS_URL, now: now(), sources: sourceStatuses(store), ...landingExtras(config, cloudflare, remediation) }),
+    landing: () => landingData(config, store, now(), cloudflare, remediation),
     ...(basicAuth ? { basicAuth } : {}),
     ...(options.webConfig?.headers ? { headers: options.webConfig.headers } : {}),
   };

@@ -1,5 +1,6 @@
 // The landing page (`/`): where a person first meets the running exporter, so it is a status page.
-// Each source's last poll, its outcome and error and how old its data is; the Cloudflare budget's
+// Each source's last poll, its outcome and error and how old its data is; what unhealthy tunnels
+// take down now (public hostnames, private networks and hostnames); the Cloudflare budget's
 // use; the remediation modes and latest decisions; links to /metrics, the probes and the docs.
 // Plain HTML and a little CSS, no framework and no script, readable on a phone. Pure: it renders
 // what it is given.
@@ -13,6 +14,17 @@ export interface SourceStatus {
   lastPollAt: number;
   lastSuccessAt?: number;
   error?: string;
+  /** Not polled for now: the credential lacks the source's permission. */
+  skipped?: boolean;
+}
+
+/** A public hostname, private network or private hostname an unhealthy tunnel takes down now. */
+export interface AffectedStatus {
+  kind: string;
+  what: string;
+  tunnelName: string;
+  tunnelId: string;
+  status: string;
 }
 
 export interface BudgetStatus {
@@ -42,6 +54,8 @@ export interface LandingPageData {
   now: number;
   ready: boolean;
   sources: SourceStatus[];
+  /** What unhealthy tunnels take down now (absent when the sources that tell are off). */
+  affected?: readonly AffectedStatus[];
   budget?: BudgetStatus;
   remediation?: {
     staleConnectors: string;
@@ -66,14 +80,31 @@ const time = (ms: number) => `<time datetime="${new Date(ms).toISOString()}">${n
 function sourcesTable(d: LandingPageData): string {
   const rows = d.sources.map(
     (s) =>
-      `<tr class="${s.ok ? 'ok' : 'failed'}"><td>${escapeHtml(s.collector)}</td><td class="id">${escapeHtml(s.scope)}</td>` +
-      `<td>${s.ok ? 'ok' : 'failed'}</td><td>${time(s.lastPollAt)}</td>` +
+      `<tr class="${s.ok ? 'ok' : s.skipped ? 'skipped' : 'failed'}"><td>${escapeHtml(s.collector)}</td><td class="id">${escapeHtml(s.scope)}</td>` +
+      `<td>${s.ok ? 'ok' : s.skipped ? 'skipped: no permission' : 'failed'}</td><td>${time(s.lastPollAt)}</td>` +
       `<td>${s.lastSuccessAt !== undefined ? ago(d.now - s.lastSuccessAt) : 'never'}</td><td>${escapeHtml(s.error ?? '')}</td></tr>`,
   );
   return `<div class="scroll"><table id="sources"><thead><tr><th>source</th><th>account / organization</th><th>last poll</th><th>polled at</th><th>data age</th><th>error</th></tr></thead>
 <tbody>
 ${rows.join('\n') || '<tr><td colspan="6">no poll has finished yet</td></tr>'}
 </tbody></table></div>`;
+}
+
+function affectedSection(affected: readonly AffectedStatus[]): string {
+  if (affected.length === 0)
+    return '<section id="affected"><h2>Unreachable now</h2><p class="good">No public hostname or private route is behind a down, inactive or deleted tunnel.</p></section>';
+  const rows = affected.map(
+    (a) =>
+      `<tr class="failed"><td>${escapeHtml(a.what)}</td><td>${escapeHtml(a.kind)}</td>` +
+      `<td class="id" title="${escapeHtml(a.tunnelId)}">${escapeHtml(a.tunnelName || a.tunnelId)}</td><td>${escapeHtml(a.status)}</td></tr>`,
+  );
+  return `<section id="affected"><h2>Unreachable now</h2>
+<p class="bad">${affected.length} public hostname${affected.length === 1 ? ' or route is' : 's and routes are'} behind a down, inactive or deleted tunnel.</p>
+<div class="scroll"><table><thead><tr><th>what</th><th>kind</th><th>tunnel</th><th>tunnel status</th></tr></thead>
+<tbody>
+${rows.join('\n')}
+</tbody></table></div>
+</section>`;
 }
 
 function budgetSection(b: BudgetStatus): string {
@@ -122,14 +153,14 @@ ${rows.join('\n') || '<tr><td colspan="6">no decision yet</td></tr>'}
 }
 
 export function renderLandingPage(d: LandingPageData): string {
-  const failing = d.sources.filter((s) => !s.ok).length;
+  const failing = d.sources.filter((s) => !s.ok && !s.skipped).length;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Cloudflare Tunnel Exporter</title>
 <style>
 body{font-family:system-ui,sans-serif;margin:1rem auto;max-width:70rem;padding:0 1rem;line-height:1.4}
 table{border-collapse:collapse;width:100%;font-size:.9rem}td,th{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:top}
-.scroll{overflow-x:auto}.id{word-break:break-all}tr.failed td{background:#fde8e8}.warn,.bad{color:#b00020}.good{color:#0a7a2f}
+.scroll{overflow-x:auto}.id{word-break:break-all}tr.failed td{background:#fde8e8}tr.skipped td{background:#fff4d6}.warn,.bad{color:#b00020}.good{color:#0a7a2f}
 nav a{margin-right:1rem;display:inline-block}meter{width:12rem;max-width:60%}
 </style>
 </head><body>
@@ -139,6 +170,7 @@ nav a{margin-right:1rem;display:inline-block}meter{width:12rem;max-width:60%}
 <section><h2>Sources</h2>
 ${sourcesTable(d)}
 </section>
+${d.affected ? affectedSection(d.affected) : ''}
 ${d.budget ? budgetSection(d.budget) : ''}
 ${d.remediation ? remediationSection(d.remediation, d.now) : ''}
 </body></html>

@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { createExporter } from '../../src/exporter.js';
 import { silentLogger } from '../../src/log.js';
-import { simulator, simulatorConfig } from '../helpers/simulator.js';
+import { simulator, simulatorConfig, WITH_REACH } from '../helpers/simulator.js';
 import { browser } from '../helpers/tools.js';
 
 const run = promisify(execFile);
@@ -33,10 +33,12 @@ function chromiumArgs(profile: string): string[] {
 }
 
 describe('landing page in Chromium', () => {
-  it('shows each source, the budget, remediation decisions and the links, at a phone width', { timeout: 60_000 }, async (ctx) => {
+  it('shows each source, what is unreachable now, the budget, remediation decisions and the links, at a phone width', { timeout: 60_000 }, async (ctx) => {
     const chromium = browser(ctx);
-    const sim = await simulator({ fleet: { accounts: 1, tunnelsPerAccount: 6, recordsPerOrganization: 9, maxProxyRecords: 20 } });
+    // Eight tunnels: one is down from the start, remotely managed, with a route; the second account's token may not read routes.
+    const sim = await simulator({ fleet: { accounts: 2, tunnelsPerAccount: 8, recordsPerOrganization: 9, maxProxyRecords: 20, routesForbiddenIn: 1 } });
     const config = simulatorConfig(sim, {
+      ...WITH_REACH,
       remediation: { proxyRecords: 'dry-run', proxyRecordRetryMethod: 'recreate' },
     });
     const exporter = createExporter({ config, log: silentLogger() });
@@ -50,7 +52,17 @@ describe('landing page in Chromium', () => {
 
       expect(dom).toContain('<h1>Cloudflare Tunnel Exporter</h1>');
       expect(dom).toContain('Ready; every source polled successfully.');
-      for (const source of ['tunnels', 'connections', 'gateway_proxy_endpoints', 'proxy_records']) expect(dom).toContain(`<td>${source}</td>`);
+      for (const source of ['tunnels', 'connections', 'gateway_proxy_endpoints', 'proxy_records', 'tunnel_configurations', 'routes', 'hostname_routes'])
+        expect(dom).toContain(`<td>${source}</td>`);
+      // The second account's routes are skipped, not failing; the first account's down tunnel takes its hostnames and network down.
+      expect(dom).toContain('skipped: no permission');
+      const down = sim.fleet.accounts[0]?.tunnels.find((t) => t.status === 'down' && t.configuration);
+      const route = sim.fleet.accounts[0]?.routes.find((r) => r.tunnel_id === down?.id);
+      if (!down?.configuration || !route) throw new Error('no down tunnel with hostnames and a route');
+      expect(dom).toContain('<h2>Unreachable now</h2>');
+      for (const rule of down.configuration.ingress.filter((r) => r.hostname))
+        expect(dom).toContain(`<td>${rule.hostname}${rule.path ?? ''}</td><td>hostname</td>`);
+      expect(dom).toContain(`<td>${route.network} (${route.virtual_network_name})</td><td>network</td>`);
       expect(dom).toMatch(/<b>\d+<\/b> of <b>1000<\/b> requests in the last 5 minutes/);
       expect(dom).toContain('Proxy records: <b>dry-run</b>');
       const erroring = sim.fleet.organizations[0]?.records.find((r) => r.status === 'erroring');
