@@ -156,6 +156,11 @@ interface RunResult {
   listRequestsPerPoll: number;
   listMinimum: number;
   requestsInRun: number;
+  /** Configuration reads in the run, and the fewest that read each configuration once. */
+  configurationReads: number;
+  configurationMinimum: number;
+  /** Routes and hostname routes list pages per routes poll (the fewest: 2, one page each). */
+  routesPagesPerPoll: number;
   /** The most Cloudflare requests in any 300 s window of the run (the budget's window). */
   busiestWindow: number;
   responses429: number;
@@ -191,7 +196,7 @@ process.on('exit', () => {
   for (const c of children) c.kill('SIGKILL');
 });
 
-type Fleet = { id: string; name: string; status: string; deleted: boolean; type: string }[];
+type Fleet = { id: string; name: string; status: string; deleted: boolean; type: string; configured: boolean }[];
 
 /** What the scrapes of one run saw. */
 interface Observed {
@@ -306,6 +311,13 @@ async function timeScrapes(url: string, body: Buffer, tunnels: number) {
 type SimRequest = { endpoint?: string; status: number; query: Record<string, string>; at: number };
 
 /** What the simulator saw of the exporter's requests. */
+/** Routes and hostname routes pages per routes poll (a poll is a walk of both lists from page 1). */
+function routesPagesPerPoll(requests: SimRequest[]): number {
+  const pages = requests.filter((r) => (r.endpoint === 'routes.list' || r.endpoint === 'hostname_routes.list') && r.status === 200);
+  const polls = pages.filter((r) => r.endpoint === 'routes.list' && r.query.page === '1').length;
+  return polls ? pages.length / polls : 0;
+}
+
 function requestFigures(requests: SimRequest[], fleet: Fleet, seen: Observed) {
   const lists = requests.filter((r) => r.endpoint === 'tunnels.list' && r.status === 200);
   const pages = lists.filter((r) => r.query.page === '1').length;
@@ -314,6 +326,9 @@ function requestFigures(requests: SimRequest[], fleet: Fleet, seen: Observed) {
     listRequestsPerPoll: pages ? lists.length / pages : 0,
     listMinimum: Math.max(1, Math.ceil(fleet.length / 1000)),
     requestsInRun: requests.filter((r) => r.endpoint !== undefined).length,
+    configurationReads: requests.filter((r) => r.endpoint === 'configurations.get').length,
+    configurationMinimum: fleet.filter((t) => t.configured).length,
+    routesPagesPerPoll: routesPagesPerPoll(requests),
     busiestWindow: busiest(requests.filter((r) => r.endpoint !== undefined).map((r) => r.at)),
     responses429: requests.filter((r) => r.status === 429).length,
     statusAfterListSeconds: seen.statusVisibleAtWall === undefined ? undefined : (seen.statusVisibleAtWall - firstListAfterChange) / 1000,
@@ -408,6 +423,8 @@ function printReport(
     'ready (s)': row('readySeconds'),
     'list requests per poll (minimum)': `${row('listRequestsPerPoll', 1)} (${results[0]?.listMinimum})`,
     [`requests in ${seconds} s (budget ${budget} per 300 s)`]: row('requestsInRun', 0),
+    '  configuration reads (minimum: each once)': `${row('configurationReads', 0)} (${results[0]?.configurationMinimum})`,
+    '  routes pages per routes poll (minimum 2)': row('routesPagesPerPoll', 1),
     'busiest 300 s window (requests)': row('busiestWindow', 0),
     '429 responses': row('responses429', 0),
     'status change visible after (s)': row('statusChangeSeconds'),

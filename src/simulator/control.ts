@@ -36,6 +36,8 @@ function state(o: ControlOptions): Reply {
           type: t.tun_type,
           status: t.status,
           deleted: t.deleted_at !== null,
+          /** Has a configuration the exporter reads: remotely managed, or a WARP Connector. */
+          configured: t.configuration !== undefined || t.warpConfiguration !== undefined,
           connectors: t.connectors.map((c) => c.id),
         })),
       })),

@@ -661,6 +661,8 @@ function addNetworks(account: SimAccount, random: Random, now: number): void {
         updated_at: null,
       };
     }
+    // Cloudflare allows 1,000 routes per account, CIDR and hostname routes together (one kept for the deleted one).
+    if (account.routes.length + account.hostnameRoutes.length >= 998) return;
     const vnet = vnets[i % 2] as SimVirtualNetwork;
     account.routes.push({
       id: uuid(random),
