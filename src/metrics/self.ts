@@ -182,7 +182,7 @@ function budgetMetrics(registry: Registry, snapshot: () => Snapshot, now: () => 
   });
   new Gauge({
     name: 'cloudflare_tunnel_exporter_api_requests_needed_per_5m',
-    help: 'Requests per 5 minutes the schedules need for the fleet last listed: list pages and Gateway, plus one connections read per tunnel that can have connections every tunnels interval. Above the budget, connections are refreshed less often than every interval.',
+    help: 'Requests per 5 minutes the schedules need for the fleet last listed: list pages, Gateway and routes, plus one connections read per tunnel that can have connections every tunnels interval and the configuration sweep (CONFIGURATIONS_SCHEDULE). Above the budget, connections are refreshed less often than every interval.',
     labelNames: ['api'],
     registers: [registry],
     collect() {
@@ -191,7 +191,7 @@ function budgetMetrics(registry: Registry, snapshot: () => Snapshot, now: () => 
   });
   new Gauge({
     name: 'cloudflare_tunnel_exporter_api_requests_scheduled_per_5m',
-    help: 'Of the requests needed, those of the polls that come first: tunnel list pages (1000 tunnels a page) every tunnels interval, and Gateway. Above the budget, the list polls stretch beyond TUNNELS_SCHEDULE and no connections are read.',
+    help: 'Of the requests needed, those of the polls that come first: tunnel list pages (1000 tunnels a page) every tunnels interval, Gateway, and the routes lists. Above the budget, the list polls stretch beyond TUNNELS_SCHEDULE and no connections are read.',
     labelNames: ['api'],
     registers: [registry],
     collect() {

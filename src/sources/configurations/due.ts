@@ -27,27 +27,34 @@ function reportedVersion(snapshot: Snapshot, accountId: string, tunnelId: string
 }
 
 /**
- * The account's tunnels whose configuration should be read now (not counting the sweep): never
- * read (and not failed recently), or a connector reports a newer version than the one read that
- * no read has been asked for yet. Marks what it asks for in `memory`.
+ * The account's tunnels whose configuration should be read now (not counting the sweep): `changed`,
+ * a connector reports a newer version than the one read and no read has been asked for it yet;
+ * `unread`, never read (and not failed recently). Marks what it asks for in `memory`.
  */
-export function configurationsDue(snapshot: Snapshot, accountId: string, memory: ReadMemory, now: number, maxAgeMs: number): Tunnel[] {
+export function configurationsDue(
+  snapshot: Snapshot,
+  accountId: string,
+  memory: ReadMemory,
+  now: number,
+  maxAgeMs: number,
+): { changed: Tunnel[]; unread: Tunnel[] } {
   const tunnels = freshData(snapshot.tunnels.get(accountId), now, maxAgeMs) ?? [];
   const read = snapshot.tunnel_configurations.get(accountId)?.data;
-  const due: Tunnel[] = [];
+  const changed: Tunnel[] = [];
+  const unread: Tunnel[] = [];
   for (const tunnel of tunnels) {
     if (!hasConfiguration(tunnel)) continue;
     const known = read?.get(tunnel.id);
     if (!known) {
       const failed = memory.failedAt.get(tunnel.id);
-      if (failed === undefined || now - failed >= FAILED_READ_BACKOFF_MS) due.push(tunnel);
+      if (failed === undefined || now - failed >= FAILED_READ_BACKOFF_MS) unread.push(tunnel);
       continue;
     }
     if (tunnel.type !== 'cfd_tunnel') continue;
     const reported = reportedVersion(snapshot, accountId, tunnel.id);
     if (reported === undefined || reported <= known.version || reported <= (memory.askedFor.get(tunnel.id) ?? -Infinity)) continue;
     memory.askedFor.set(tunnel.id, reported);
-    due.push(tunnel);
+    changed.push(tunnel);
   }
-  return due;
+  return { changed, unread };
 }

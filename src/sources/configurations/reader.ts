@@ -42,6 +42,8 @@ export class ConfigurationReader {
   private readonly now: () => number;
   private readonly controller = new AbortController();
   private readonly bucket;
+  /** What waits, in order: `changed` (a connector reports a newer version) before the rest (first reads, the sweep). */
+  private readonly changed = new Map<string, Queued>();
   private readonly queue = new Map<string, Queued>();
   private readonly memory = new Map<string, ReadMemory>();
   /** Per account, what the round being read holds, and whether any read of it failed. */
@@ -73,7 +75,7 @@ export class ConfigurationReader {
 
   /** Tunnels waiting for their configuration read. */
   queued(): number {
-    return this.queue.size;
+    return this.changed.size + this.queue.size;
   }
 
   /** Resolves once nothing is queued or being read (tests, and stop). */
@@ -93,21 +95,27 @@ export class ConfigurationReader {
       memory = { askedFor: new Map(), failedAt: new Map() };
       this.memory.set(accountId, memory);
     }
-    const due = configurationsDue(this.options.store.snapshot(), accountId, memory, this.now(), this.options.staleDataMaxAgeMs);
-    for (const tunnel of due) this.enqueue(accountId, tunnel);
-    if (due.length > 0) this.wake();
+    const { changed, unread } = configurationsDue(this.options.store.snapshot(), accountId, memory, this.now(), this.options.staleDataMaxAgeMs);
+    for (const tunnel of changed) this.enqueue(accountId, tunnel, true);
+    for (const tunnel of unread) this.enqueue(accountId, tunnel);
+    if (changed.length + unread.length > 0) this.wake();
   }
 
-  private enqueue(accountId: string, tunnel: Tunnel): void {
+  private enqueue(accountId: string, tunnel: Tunnel, changed = false): void {
     if (this.now() < (this.skippedUntil.get(accountId) ?? -Infinity)) return;
     const key = `${accountId}/${tunnel.id}`;
     // Being read, or read and not in the store yet: the snapshot cannot show it yet, so it is not due again.
     if (key === this.reading || this.rounds.get(accountId)?.results.has(tunnel.id)) return;
-    this.queue.set(key, { accountId, tunnel });
+    if (this.changed.has(key)) return;
+    if (changed) {
+      // Ahead of a sweep's backlog, which a big fleet takes hours to read at its share of the budget.
+      this.queue.delete(key);
+      this.changed.set(key, { accountId, tunnel });
+    } else this.queue.set(key, { accountId, tunnel });
   }
 
   private wake(): void {
-    if (this.running || this.controller.signal.aborted || this.queue.size === 0) return;
+    if (this.running || this.controller.signal.aborted || this.queued() === 0) return;
     this.running = this.drain().finally(() => {
       this.running = undefined;
     });
@@ -119,6 +127,7 @@ export class ConfigurationReader {
       for (let next = this.first(); next && !signal.aborted; next = this.first()) {
         await this.bucket.take(signal);
         this.reading = `${next.accountId}/${next.tunnel.id}`;
+        this.changed.delete(this.reading);
         this.queue.delete(this.reading);
         try {
           await this.read(next, signal);
@@ -135,11 +144,11 @@ export class ConfigurationReader {
   }
 
   private first(): Queued | undefined {
-    return this.queue.values().next().value;
+    return this.changed.values().next().value ?? this.queue.values().next().value;
   }
 
   private hasQueued(accountId: string): boolean {
-    for (const q of this.queue.values()) if (q.accountId === accountId) return true;
+    for (const q of [...this.changed.values(), ...this.queue.values()]) if (q.accountId === accountId) return true;
     return false;
   }
 
@@ -176,7 +185,7 @@ export class ConfigurationReader {
   private skip(accountId: string, err: ApiAuthError): void {
     const first = !this.skippedUntil.has(accountId);
     this.skippedUntil.set(accountId, this.now() + PERMISSION_RECHECK_MS);
-    for (const [key, q] of this.queue) if (q.accountId === accountId) this.queue.delete(key);
+    for (const waiting of [this.changed, this.queue]) for (const [key, q] of waiting) if (q.accountId === accountId) waiting.delete(key);
     const round = this.rounds.get(accountId);
     this.rounds.delete(accountId);
     this.options.store.recordFailure('tunnel_configurations', accountId, {

@@ -110,6 +110,26 @@ describe('tunnel configurations', () => {
     expect(reads()).toBe(before + 1);
   });
 
+  it('reads a changed configuration before the backlog of a sweep (at its share of the budget a big fleet waits hours)', async () => {
+    const { account, reader, round, reads, sim, poll, refresher, signal } = await setup({}, [{ endpoint: 'configurations.get', latencyMs: 30 }]);
+    await round();
+    const before = reads();
+    const sweepOrder = account.tunnels.filter((t) => t.deleted_at === null && (t.configuration || t.warpConfiguration)).map((t) => t.id);
+    const tunnel = account.tunnels.filter((t) => t.configuration && t.status === 'healthy' && t.connectors.some((c) => c.conns.length > 0)).at(-1);
+    if (!tunnel) throw new Error('no remotely managed tunnel with connections');
+    expect(sweepOrder.indexOf(tunnel.id)).toBeGreaterThanOrEqual(3);
+    // A sweep queues every configuration; the configuration changes while they wait, and a connections read sees it.
+    reader.sweep(account.id);
+    changeConfiguration(tunnel, Date.now());
+    await poll(signal);
+    await refresher.drain();
+    await reader.settled();
+    const after = sim.requests.filter((r) => r.endpoint === 'configurations.get').slice(before);
+    // Each configuration once (the changed one's read counts for the sweep too), the changed one among the first.
+    expect(after).toHaveLength(sweepOrder.length);
+    expect(after.findIndex((r) => r.path.includes(tunnel.id))).toBeLessThan(sweepOrder.indexOf(tunnel.id));
+  });
+
   it('reads every configuration again on the sweep (CONFIGURATIONS_SCHEDULE)', async () => {
     const { account, reader, round, reads } = await setup();
     await round();
@@ -126,5 +146,18 @@ describe('tunnel configurations', () => {
       expect(value(text, 'cloudflare_warp_connector_ha_mode', { tunnel_id: t.id, ha_mode: t.warpConfiguration?.ha_mode ?? '' })).toBe(1);
       expect(samples(text, 'cloudflare_warp_connector_ha_mode', { tunnel_id: t.id }).filter((s) => s.value === 1)).toHaveLength(1);
     }
+  });
+  it('a credential without the permission turns configurations off for the account at the first refusal, and reads nothing more for an hour', async () => {
+    const { sim, account, round, reads } = await setup({}, [{ endpoint: 'configurations.get', status: 403 }]);
+    let text = await round();
+    expect(reads()).toBe(1);
+    text = await round();
+    text = await round();
+    // Three tunnel polls and their connections reads went on; no configuration was asked for again.
+    expect(reads()).toBe(1);
+    expect(sim.requests.filter((r) => r.endpoint === 'tunnels.list')).toHaveLength(3);
+    expect(value(text, 'cloudflare_tunnel_exporter_collector_skipped', { collector: 'tunnel_configurations', scope: account.id })).toBe(1);
+    expect(value(text, 'cloudflare_tunnel_exporter_collector_success', { collector: 'tunnels', scope: account.id })).toBe(1);
+    expect(samples(text, 'cloudflare_tunnel_status').length).toBeGreaterThan(0);
   });
 });
