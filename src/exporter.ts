@@ -117,6 +117,7 @@ function wireCloudflare(
     perPage: TUNNELS_PER_PAGE,
     remediationReserve: config.remediation.staleConnectors === 'off' ? 0 : remediationReserve(config.remediation.maxActionsPerHour),
     tunnelsSchedule: config.schedules.tunnels,
+    shards: config.sharding.total,
     snapshot: store.snapshot(),
     log,
     now,
@@ -245,6 +246,9 @@ function landingData(
     docsUrl: DOCS_URL,
     now,
     sources: sourceStatuses(store),
+    ...(config.sharding.total > 1
+      ? { shard: { ...config.sharding, accounts: config.cloudflare?.accountIds.length ?? 0, organizations: config.posthog?.organizationIds.length ?? 0 } }
+      : {}),
     ...(reaching(config) ? { affected: affectedNow(store.snapshot(), now, config.staleDataMaxAgeMs) } : {}),
     ...landingExtras(config, cloudflare, remediation),
   };
@@ -272,11 +276,13 @@ function notYetPolled(store: SnapshotStore, expected: Exporter['expected']): str
   return expected.filter((e) => !snapshot[e.collector].has(e.scope)).map((e) => `${e.collector}/${e.scope}`);
 }
 
-/** The metrics, rendered ahead from the store's snapshot at every change. */
+/** The metrics, rendered ahead from the store's snapshot at every change, and which shard this is. */
 function metricsOf(config: Config, store: SnapshotStore, intervals: PollIntervals, now: () => number): ExporterMetrics {
   const subscribe = (listener: SnapshotListener) => store.subscribe(listener);
   const { staleDataMaxAgeMs, accountLimits } = config;
-  return createExporterMetrics({ snapshot: store.snapshot, subscribe, staleDataMaxAgeMs, intervals, accountLimits, now });
+  const metrics = createExporterMetrics({ snapshot: store.snapshot, subscribe, staleDataMaxAgeMs, intervals, accountLimits, now });
+  metrics.observeShard({ ...config.sharding, accounts: config.cloudflare?.accountIds ?? [], organizations: config.posthog?.organizationIds ?? [] });
+  return metrics;
 }
 
 export function createExporter(options: ExporterOptions): Exporter {

@@ -100,6 +100,8 @@ export interface CloudflareBudgetOptions {
   remediationReserve: number;
   /** TUNNELS_SCHEDULE, for the warning. */
   tunnelsSchedule: string;
+  /** TOTAL_SHARDS: the shards share the token's requests (the warning says so). */
+  shards?: number;
   /** The snapshot at start: until the first list, one page per account. */
   snapshot: Snapshot;
   log: Logger;
@@ -135,6 +137,12 @@ export function createCloudflareBudget(options: CloudflareBudgetOptions): Cloudf
         connections_per_5m: estimate.connections,
         budget,
         tunnels_schedule: options.tunnelsSchedule,
+        ...((options.shards ?? 1) > 1
+          ? {
+              total_shards: options.shards,
+              note: 'the shards share the token: CLOUDFLARE_API_BUDGET is per shard, and its default is 300 divided among the shards',
+            }
+          : {}),
       },
       estimate.scheduled > budget
         ? 'the list polls alone need more Cloudflare requests than CLOUDFLARE_API_BUDGET allows: tunnel status is polled less often than TUNNELS_SCHEDULE and no connections are read; raise the budget (Cloudflare allows 1200 per user) or slow TUNNELS_SCHEDULE'

@@ -47,6 +47,7 @@ export function renderEffectiveConfig(config: Config): string {
       configurations: schedules.configurations,
       routes: schedules.routes,
     },
+    sharding: { total_shards: config.sharding.total, shard: config.sharding.shard },
     cloudflared: { ha_connections: config.haConnections },
     stale_data_max_age: formatDuration(config.staleDataMaxAgeMs),
     remediation: {

@@ -5,6 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { type AccountLimits, DOCUMENTED_LIMITS } from '../domain/types.js';
 import { type Config, SETTINGS, type Setting, type SettingKey } from './schema.js';
+import { ordinalOf, shardOf } from './shard.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -357,6 +358,35 @@ function cloudflareSource(x: Assembly): Config['cloudflare'] {
   return undefined;
 }
 
+/** This process's shard: SHARD, else the ordinal of POD_NAME (a StatefulSet pod) when sharded, else 0. */
+function shardingOf(x: Assembly): Config['sharding'] {
+  const { get, problems, originOf } = x;
+  const total = get<number>('sharding.total_shards');
+  let shard = get<number | undefined>('sharding.shard');
+  let origin = originOf('sharding.shard');
+  const pod = get<string | undefined>('sharding.pod_name');
+  if (shard === undefined && total > 1 && pod !== undefined) {
+    shard = ordinalOf(pod);
+    origin = `${originOf('sharding.pod_name')} (its ordinal)`;
+    if (shard === undefined) problems.push(`${originOf('sharding.pod_name')}: "${pod}" ends in no ordinal (like exporter-2), so it names no shard; set SHARD`);
+  }
+  shard ??= 0;
+  if (shard >= total) problems.push(`${origin}: shard ${shard} is out of range for TOTAL_SHARDS ${total} (0 to ${total - 1})`);
+  return { shard, total };
+}
+
+/**
+ * The Cloudflare accounts this shard owns. The shards share the token's budget: unless
+ * CLOUDFLARE_API_BUDGET is set (then it is per shard), each gets the default divided among them.
+ */
+function owned(cloudflare: Config['cloudflare'], sharding: Config['sharding'], x: Assembly): Config['cloudflare'] {
+  if (!cloudflare || sharding.total === 1) return cloudflare;
+  const accountIds = cloudflare.accountIds.filter((id) => shardOf(id, sharding.total) === sharding.shard);
+  const defaulted = x.originOf('cloudflare.api_budget').startsWith('default for');
+  const budget = defaulted ? Math.max(1, Math.floor(cloudflare.budget / sharding.total)) : cloudflare.budget;
+  return { ...cloudflare, accountIds, budget };
+}
+
 /** The PostHog source: a personal API key with organization ids. */
 function posthogSource(x: Assembly): Config['posthog'] {
   const { values, merged, readFile, problems, demo, get, originOf, given } = x;
@@ -395,8 +425,10 @@ function assemble(values: Map<SettingKey, unknown>, merged: Layer, readFile: (p:
   const originOf = (key: SettingKey) => merged.get(key)?.origin ?? key;
   const given = (...keys: SettingKey[]) => keys.some((k) => merged.has(k));
   const x: Assembly = { values, merged, readFile, problems, demo, get, originOf, given };
-  const cloudflare = cloudflareSource(x);
+  const sharding = shardingOf(x);
+  const cloudflare = owned(cloudflareSource(x), sharding, x);
   const posthog = posthogSource(x);
+  if (posthog && sharding.total > 1) posthog.organizationIds = posthog.organizationIds.filter((id) => shardOf(id, sharding.total) === sharding.shard);
   if (!cloudflare && !posthog && !demo && problems.length === 0) {
     problems.push(
       'no source is enabled: set CLOUDFLARE_API_TOKEN (or CLOUDFLARE_API_TOKEN_FILE, or CLOUDFLARE_API_EMAIL + CLOUDFLARE_API_KEY) with CLOUDFLARE_ACCOUNT_IDS, and/or POSTHOG_API_KEY (or POSTHOG_API_KEY_FILE) with POSTHOG_ORGANIZATION_IDS; or run with --demo to use the embedded simulator',
@@ -421,6 +453,7 @@ function assemble(values: Map<SettingKey, unknown>, merged: Layer, readFile: (p:
       configurations: get('schedules.configurations'),
       routes: get('schedules.routes'),
     },
+    sharding,
     accountLimits: get<AccountLimits | undefined>('cloudflare.account_limits') ?? DOCUMENTED_LIMITS,
     haConnections: get('cloudflared.ha_connections'),
     staleDataMaxAgeMs: get('stale_data_max_age'),

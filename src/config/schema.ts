@@ -212,6 +212,28 @@ export const SETTINGS = [
     doc: 'PostHog base URL (us, eu or self-hosted).',
     schema: url,
   },
+  {
+    key: 'sharding.total_shards',
+    env: 'TOTAL_SHARDS',
+    flag: 'total-shards',
+    default: '1',
+    doc: 'How many shards share the accounts and organizations. Each is owned by one shard (rendezvous hashing of its id); with more than one, the default CLOUDFLARE_API_BUDGET is divided among the shards, since they share the token.',
+    schema: positiveInt,
+  },
+  {
+    key: 'sharding.shard',
+    env: 'SHARD',
+    flag: 'shard',
+    doc: "This process's shard, 0 to TOTAL_SHARDS - 1 (default 0, or the pod name's ordinal).",
+    schema: wholeNumber,
+  },
+  {
+    key: 'sharding.pod_name',
+    env: 'POD_NAME',
+    flag: 'shard.from-pod-name',
+    doc: "A StatefulSet pod's name: its ordinal suffix (exporter-2 is 2) is the shard, unless SHARD is set. Read only when TOTAL_SHARDS is above 1.",
+    schema: text,
+  },
   { key: 'schedules.tunnels', env: 'TUNNELS_SCHEDULE', default: '*/30 * * * * *', doc: 'Cron (with seconds) for tunnels and connections.', schema: cron },
   { key: 'schedules.gateway', env: 'GATEWAY_SCHEDULE', default: '0 */5 * * * *', doc: 'Cron for Gateway proxy endpoints.', schema: cron },
   { key: 'schedules.proxy_records', env: 'PROXY_RECORDS_SCHEDULE', default: '0 * * * * *', doc: 'Cron for PostHog proxy records.', schema: cron },
@@ -271,6 +293,7 @@ export type CloudflareAuth = { kind: 'token'; token: string } | { kind: 'key'; e
 
 export interface CloudflareConfig {
   auth: CloudflareAuth;
+  /** The accounts this shard owns (all of them when unsharded). */
   accountIds: string[];
   baseUrl: string;
   budget: number;
@@ -289,6 +312,8 @@ export interface Config {
   posthog?: PostHogConfig;
   /** `configurations` and `routes` are `off` when those sources are turned off. */
   schedules: { tunnels: string; gateway: string; proxyRecords: string; configurations: string; routes: string };
+  /** This process's shard of `total`; the accounts and organizations above are the ones it owns. */
+  sharding: { shard: number; total: number };
   /** CLOUDFLARE_ACCOUNT_LIMITS over the documented limits. */
   accountLimits: AccountLimits;
   /** CLOUDFLARED_HA_CONNECTIONS: what a cfd_tunnel connector should hold; 0 learns it. */

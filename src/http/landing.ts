@@ -54,6 +54,8 @@ export interface LandingPageData {
   now: number;
   ready: boolean;
   sources: SourceStatus[];
+  /** When sharded: this process's shard and how many accounts and organizations it owns. */
+  shard?: { shard: number; total: number; accounts: number; organizations: number };
   /** What unhealthy tunnels take down now (absent when the sources that tell are off). */
   affected?: readonly AffectedStatus[];
   budget?: BudgetStatus;
@@ -166,6 +168,7 @@ nav a{margin-right:1rem;display:inline-block}meter{width:12rem;max-width:60%}
 </head><body>
 <h1>Cloudflare Tunnel Exporter</h1>
 <p>Version ${escapeHtml(d.version)}. <span id="status" class="${d.ready && failing === 0 ? 'good' : 'bad'}">${d.ready ? (failing === 0 ? 'Ready; every source polled successfully.' : `Ready; ${failing} source${failing === 1 ? '' : 's'} failing.`) : 'Not ready: waiting for the first polls.'}</span></p>
+${d.shard ? `<p id="shard">Shard <b>${d.shard.shard}</b> of <b>${d.shard.total}</b>: this process polls, exports and remediates ${d.shard.accounts} Cloudflare account${d.shard.accounts === 1 ? '' : 's'} and ${d.shard.organizations} PostHog organization${d.shard.organizations === 1 ? '' : 's'}; the other shards own the rest.</p>` : ''}
 <nav><a href="${escapeHtml(d.telemetryPath)}">Metrics</a><a href="/-/healthy">Health</a><a href="/-/ready">Readiness</a><a href="${escapeHtml(d.docsUrl)}">Documentation</a></nav>
 <section><h2>Sources</h2>
 ${sourcesTable(d)}

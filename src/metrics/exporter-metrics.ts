@@ -11,7 +11,7 @@ import { snapshotFamilies } from './families.js';
 import { createPrerender } from './prerender.js';
 import { createProcessMetrics } from './process.js';
 import { inflate, type ScrapeBody, scrapeBody } from './scrape.js';
-import { type BudgetSource, createSelfMetrics } from './self.js';
+import { type BudgetSource, createSelfMetrics, type ShardSource } from './self.js';
 import { createRenderer } from './snapshot-exposition.js';
 
 export interface ExporterMetrics {
@@ -23,6 +23,8 @@ export interface ExporterMetrics {
   answerCut: OnCut;
   /** Feeds the budget and refresh-queue self-metrics (Cloudflare). */
   observeBudget(source: BudgetSource): void;
+  /** Which shard this process is and what it owns. */
+  observeShard(source: ShardSource): void;
   /** The exporter's own exposition: the snapshot's families, then the self-metrics. */
   renderOwn(): Promise<string>;
   /** renderOwn() followed by the process metrics, as one text. */

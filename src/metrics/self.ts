@@ -31,6 +31,38 @@ export interface SelfMetrics {
   answerCut: OnCut;
   /** Feeds the budget and refresh-queue self-metrics (Cloudflare). */
   observeBudget(source: BudgetSource): void;
+  /** Which shard this process is and what it owns (set once at start). */
+  observeShard(shard: ShardSource): void;
+}
+
+export interface ShardSource {
+  shard: number;
+  total: number;
+  accounts: readonly string[];
+  organizations: readonly string[];
+}
+
+/** The shard this process is, and the accounts and organizations it owns (and no other shard does). */
+function shardMetrics(registry: Registry): (source: ShardSource) => void {
+  const shard = new Gauge({
+    name: 'cloudflare_tunnel_exporter_shard',
+    help: 'This process is shard `shard` of `total` (TOTAL_SHARDS); always 1. Accounts and organizations are split among the shards by rendezvous hashing of their ids.',
+    labelNames: ['shard', 'total'],
+    registers: [registry],
+  });
+  const owns = new Gauge({
+    name: 'cloudflare_tunnel_exporter_shard_owns',
+    help: 'An account (kind="account") or organization (kind="organization") this shard polls, exports and remediates, and no other shard does; always 1.',
+    labelNames: ['kind', 'scope'],
+    registers: [registry],
+  });
+  return (source) => {
+    shard.reset();
+    owns.reset();
+    shard.set({ shard: String(source.shard), total: String(source.total) }, 1);
+    for (const scope of source.accounts) owns.set({ kind: 'account', scope }, 1);
+    for (const scope of source.organizations) owns.set({ kind: 'organization', scope }, 1);
+  };
 }
 
 function apiMetrics(registry: Registry): ApiObserver {
@@ -239,6 +271,7 @@ export function createSelfMetrics(options: { snapshot: () => Snapshot; now: () =
     labelNames: ['version', 'revision', 'nodejs_version'],
     registers: [registry],
   }).set({ version: VERSION, revision: REVISION, nodejs_version: process.version }, 1);
+  const observeShard = shardMetrics(registry);
 
   // In the order /metrics has always listed them.
   const observer = apiMetrics(registry);
@@ -251,5 +284,6 @@ export function createSelfMetrics(options: { snapshot: () => Snapshot; now: () =
     remediation: { ...remediation, stateFileCorrupt },
     answerCut,
     observeBudget: budgetMetrics(registry, options.snapshot, options.now),
+    observeShard,
   };
 }

@@ -1,5 +1,5 @@
-// Finds the Debian Prometheus/Alertmanager binaries that scripts/install-tools.sh unpacks into
-// .tools/bin. In CI (CI=true) or with REQUIRE_TOOLS=1 a missing binary fails the test; elsewhere
+// Finds the Debian Prometheus/Alertmanager binaries and helm and kubectl that scripts/install-tools.sh
+// unpacks into .tools/bin. In CI (CI=true) or with REQUIRE_TOOLS=1 a missing binary fails the test; elsewhere
 // the test is marked skipped (vitest reports it as skipped, with how to get the binary), never
 // passed.
 import { existsSync } from 'node:fs';
@@ -13,7 +13,7 @@ interface Skippable {
   skip: (note?: string) => never;
 }
 
-export function tool(name: 'promtool' | 'amtool' | 'prometheus' | 'alertmanager', ctx: Skippable): string {
+export function tool(name: 'promtool' | 'amtool' | 'prometheus' | 'alertmanager' | 'helm' | 'kubectl', ctx: Skippable): string {
   const path = `${TOOLS_DIR}${name}`;
   if (existsSync(path)) return path;
   if (required) throw new Error(`${path} is missing: run scripts/install-tools.sh`);
