@@ -1,7 +1,8 @@
 // `npm run generate` (and its alias `npm run dashboards`): writes every file generated from code,
 // so none can drift: docs/configuration.md (from the settings table), prometheus/alerts.yml (from
 // prometheus/alerts.src.yml and prometheus/mixin.json), deploy/kubernetes/prometheusrule.yaml (from
-// the generated rules) and grafana/dashboards/*.json (from ./dashboards/definitions.ts). A script:
+// the generated rules), grafana/dashboards/*.json (from ./dashboards/definitions.ts), and the Helm
+// chart's copies of the rules and dashboards (deploy/helm/cloudflare-tunnel-exporter/files). A script:
 // importing it writes the files. Tests hold the committed files to the renderers' output.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import { renderDashboard } from './dashboards/json.js';
 import { renderPrometheusRule } from './prometheus-rule.js';
 
 const root = process.cwd();
+const CHART = 'deploy/helm/cloudflare-tunnel-exporter';
 const read = (path: string) => readFileSync(join(root, path), 'utf8');
 const rules = renderAlertRules(read('prometheus/alerts.src.yml'), JSON.parse(read('prometheus/mixin.json')) as Mixin);
 const outputs: [string, string][] = [
@@ -19,6 +21,9 @@ const outputs: [string, string][] = [
   ['prometheus/alerts.yml', rules],
   ['deploy/kubernetes/prometheusrule.yaml', renderPrometheusRule(rules)],
   ...Object.entries(DASHBOARDS).map(([file, model]): [string, string] => [join('grafana', 'dashboards', file), renderDashboard(model)]),
+  // The Helm chart carries the same rules and dashboards (a chart can only read files inside it).
+  [join(CHART, 'files', 'alerts.yml'), rules],
+  ...Object.entries(DASHBOARDS).map(([file, model]): [string, string] => [join(CHART, 'files', 'dashboards', file), renderDashboard(model)]),
 ];
 for (const [path, text] of outputs) {
   writeFileSync(join(root, path), text);
