@@ -389,6 +389,117 @@ async function runOnce(tunnels: number, seconds: number, schedule: string, expor
   }
 }
 
+/** One shard of a sharded run, as it saw itself. */
+interface ShardResult {
+  shard: number;
+  accounts: number;
+  tunnels: number;
+  statusChangeSeconds: number | undefined;
+  rssP50MiB: number;
+  scrapeRatio: number;
+  gzipRatio: number;
+  gzipP50: number;
+}
+
+/**
+ * `shards` exporters on one token (TOTAL_SHARDS, the default budget divided among them) against one
+ * simulator of `accounts` accounts of `perAccount` tunnels: what the token as a whole sends in any
+ * 300 s window, and per shard its status freshness, RSS and scrape cost.
+ */
+async function runSharded(shards: number, accounts: number, perAccount: number, seconds: number, exporterEnv: Record<string, string>) {
+  const sim = child([
+    join(DIST, 'simulator/main.js'),
+    '--port',
+    '0',
+    '--accounts',
+    String(accounts),
+    '--tunnels',
+    String(perAccount),
+    '--step-seconds',
+    '0',
+    '--seed',
+    '5',
+  ]);
+  const simUrl = (await sim.line(/simulator listening on (\S+)/))[1] as string;
+  const ids = (await sim.line(/CLOUDFLARE_ACCOUNT_IDS=(\S+)/))[1] as string;
+  const state = JSON.parse((await get(`${simUrl}/_simulator/state`)).body.toString()) as { accounts: { id: string; tunnels: Fleet }[] };
+  const started = performance.now();
+  const exporters = Array.from({ length: shards }, (_, shard) =>
+    child([join(DIST, 'cli.js'), '--web.listen-address=127.0.0.1:0'], {
+      CLOUDFLARE_API_TOKEN: 'sim-cloudflare-token',
+      CLOUDFLARE_ACCOUNT_IDS: ids,
+      CLOUDFLARE_API_BASE_URL: `${simUrl}/client/v4`,
+      TOTAL_SHARDS: String(shards),
+      SHARD: String(shard),
+      ...exporterEnv,
+    }),
+  );
+  try {
+    const urls = await Promise.all(exporters.map(async (e) => (await e.line(/"url":"([^"]+)"/))[1] as string));
+    for (const url of urls) while ((await get(`${url}/-/ready`)).status !== 200) await new Promise((r) => setTimeout(r, 100));
+    const owned = await Promise.all(
+      urls.map(async (url) =>
+        [...linesStarting((await get(`${url}/metrics`)).body.toString(), 'cloudflare_tunnel_exporter_shard_owns{kind="account"')].map(
+          (l) => /scope="([^"]+)"/.exec(l)?.[1] as string,
+        ),
+      ),
+    );
+    const observed = await Promise.all(
+      urls.map((url, shard) => {
+        const mine = state.accounts.filter((a) => owned[shard]?.includes(a.id));
+        const fleet = mine.flatMap((a) => a.tunnels.filter((t) => !t.deleted));
+        const rssNow = () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${exporters[shard]?.proc.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+        return observe({ url, simUrl, env: mine[0]?.id ?? '', fleet, seconds, started, rssNow }).then((seen) => ({ seen, fleet, mine }));
+      }),
+    );
+    const results: ShardResult[] = [];
+    for (const [shard, url] of urls.entries()) {
+      const { seen, fleet, mine } = observed[shard] as (typeof observed)[number];
+      const times = await timeScrapes(url, (await get(`${url}/metrics`)).body, fleet.length);
+      results.push({
+        shard,
+        accounts: mine.length,
+        tunnels: fleet.length,
+        statusChangeSeconds: seen.statusChangeSeconds,
+        rssP50MiB: quantile(seen.rssSamples, 0.5),
+        scrapeRatio: quantile(times.plain, 0.5) / quantile(times.staticPlain, 0.5),
+        gzipRatio: quantile(times.gzip, 0.5) / quantile(times.staticGzip, 0.5),
+        gzipP50: quantile(times.gzip, 0.5),
+      });
+    }
+    const requests = JSON.parse((await get(`${simUrl}/_simulator/requests`)).body.toString()) as SimRequest[];
+    const api = requests.filter((r) => r.endpoint !== undefined);
+    return { results, requests: api.length, busiestWindow: busiest(api.map((r) => r.at)), responses429: requests.filter((r) => r.status === 429).length };
+  } finally {
+    for (const e of exporters) e.proc.kill('SIGTERM');
+    sim.proc.kill('SIGTERM');
+  }
+}
+
+function printSharded(run: { shards: number; accounts: number; perAccount: number; seconds: number }, out: Awaited<ReturnType<typeof runSharded>>): void {
+  const fmt = (v: number | undefined, digits = 2) => (v === undefined || !Number.isFinite(v) ? 'n/a' : v.toFixed(digits));
+  process.stdout.write(
+    `\n${run.shards} shards on one token, ${run.accounts} accounts x ${run.perAccount} tunnels, ${run.seconds} s, Node ${process.version}: ` +
+      `${out.requests} Cloudflare requests in the run, busiest 300 s window ${out.busiestWindow} (budget ${DEFAULT_BUDGET} for the token, ${Math.floor(DEFAULT_BUDGET / run.shards)} a shard), ${out.responses429} 429s\n`,
+  );
+  console.table(
+    Object.fromEntries(
+      out.results.map((r) => [
+        `shard ${r.shard}`,
+        {
+          accounts: r.accounts,
+          tunnels: r.tunnels,
+          'status change visible after (s)': fmt(r.statusChangeSeconds),
+          'RSS p50 (MiB)': fmt(r.rssP50MiB, 0),
+          'gzip scrape p50 (ms)': fmt(r.gzipP50, 1),
+          'gzip / static gzip': fmt(r.gzipRatio),
+          'plain / static': fmt(r.scrapeRatio),
+        },
+      ]),
+    ),
+  );
+}
+
 /** One size's table: min / median / max of each figure over the runs, and the floor for connections age. */
 function printReport(
   run: { size: number; schedule: string; runs: number; seconds: number; budget: number; exporterEnv: Record<string, string> },
@@ -466,12 +577,20 @@ async function main() {
       // Extra environment for the exporter, e.g. --env MALLOC_ARENA_MAX=2 (repeatable).
       env: { type: 'string', multiple: true, default: [] },
       'no-image-env': { type: 'boolean', default: false },
+      // A sharded run instead: SHARDS exporters on one token, e.g. --sharded 3 --accounts 30 (1,000 tunnels each).
+      sharded: { type: 'string' },
+      accounts: { type: 'string', default: '30' },
     },
   });
   const exporterEnv = {
     ...(values['no-image-env'] ? {} : imageEnv()),
     ...Object.fromEntries(values.env.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
   };
+  if (values.sharded) {
+    const run = { shards: Number(values.sharded), accounts: Number(values.accounts), perAccount: 1000, seconds: Number(values.seconds) };
+    printSharded(run, await runSharded(run.shards, run.accounts, run.perAccount, run.seconds, exporterEnv));
+    return;
+  }
   const BUDGET = Number(exporterEnv.CLOUDFLARE_API_BUDGET ?? DEFAULT_BUDGET);
   const sizes = values.sizes.split(',').map(Number);
   const runs = Number(values.runs);

@@ -100,11 +100,13 @@ describe('HTTP server: /metrics', () => {
       landing: () => ({ docsUrl: 'https://docs.example/', now: 0, sources: [] }),
     });
     const rawBytes = (path: string) =>
-      new Promise<{ status: number; allow: string | undefined; body: Buffer }>((resolve, reject) => {
+      new Promise<{ status: number; allow: string | undefined; length: string | undefined; body: Buffer }>((resolve, reject) => {
         const req = http.request({ host: '127.0.0.1', port, path, method: path === '/trace' ? 'TRACE' : 'GET' }, (res) => {
           const parts: Buffer[] = [];
           res.on('data', (d: Buffer) => parts.push(d));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, allow: res.headers.allow, body: Buffer.concat(parts) }));
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, allow: res.headers.allow, length: res.headers['content-length'], body: Buffer.concat(parts) }),
+          );
         });
         req.on('error', reject);
         req.end();
@@ -114,6 +116,8 @@ describe('HTTP server: /metrics', () => {
       const sent = await rawBytes(path);
       expect(sent.status, path).toBe(own.status);
       expect(sent.body.equals(Buffer.from(await own.arrayBuffer())), path).toBe(true);
+      // Every body goes out with its length, none chunked.
+      expect(sent.length, path).toBe(String(sent.body.length));
     }
     // A method no Request can carry gets the app's own 405.
     const trace = await rawBytes('/trace');
