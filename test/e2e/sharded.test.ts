@@ -9,8 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DASHBOARDS } from '../../src/generators/dashboards/definitions.js';
 import { createRandom, rotateConnector } from '../../src/simulator/fleet.js';
 import { freePort, startDaemon, waitFor } from '../helpers/daemon.js';
+import { dashboardQueries } from '../helpers/promql.js';
 import { simulator } from '../helpers/simulator.js';
 import { tool } from '../helpers/tools.js';
 
@@ -76,8 +78,11 @@ describe('three shards', () => {
     await waitFor('Prometheus ready', async () => ((await fetch(`${promUrl}/-/ready`)).ok ? true : undefined), 20_000);
     const query = async (expr: string) => {
       const body = (await (await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(expr)}`)).json()) as {
+        status: string;
+        error?: string;
         data: { result: { metric: Record<string, string>; value: [number, string] }[] };
       };
+      if (body.status !== 'success') throw new Error(`${expr}: ${body.error}`);
       return body.data.result;
     };
     const scalar = async (expr: string) => Number((await query(expr))[0]?.value[1] ?? Number.NaN);
@@ -100,6 +105,15 @@ describe('three shards', () => {
     expect(await query('count by (tunnel_id) (cloudflare_tunnel_info) > 1')).toEqual([]);
     expect(await scalar('count(count by (record_id) (posthog_proxy_record_info))')).toBe(records.length);
     expect(await query('count by (record_id) (posthog_proxy_record_info) > 1')).toEqual([]);
+
+    // Every dashboard query works across the shards (no join that finds one series per shard), and
+    // the fleet overview's tunnel table lists each tunnel once.
+    const vars: Record<string, string> = { account_id: '.*', organization_id: '.*', job: 'cloudflare-tunnel-exporter', tunnel: '.*', __rate_interval: '30s' };
+    for (const model of Object.values(DASHBOARDS)) {
+      for (const expr of dashboardQueries(model)) await query(expr.replace(/\$(\w+)/g, (_, name: string) => vars[name] ?? `$${name}`));
+    }
+    const table = await query('max by (account_id, tunnel_id, tunnel_name, tunnel_type, status) (cloudflare_tunnel_status{account_id=~".*"} == 1)');
+    expect(table).toHaveLength(live.length);
 
     // The down tunnels each fire CloudflareTunnelDown once.
     const down = live.filter((t) => t.status === 'down');
