@@ -49,6 +49,27 @@ async function metricsReply(scraped: ScrapeBody, headers: Record<string, string>
   return new Reply(200, headers, { length, chunks: parts() });
 }
 
+/**
+ * Whether Accept-Encoding accepts gzip (RFC 9110 12.5.3): `gzip` (or `x-gzip`), else `*`, with a
+ * q-value above 0. `gzip;q=0` refuses it; the server prefers gzip whenever it is acceptable.
+ */
+function acceptsGzip(header: string | null): boolean {
+  let gzip: number | undefined;
+  let any: number | undefined;
+  for (const part of (header ?? '').split(',')) {
+    const [coding = '', ...params] = part.split(';');
+    const name = coding.trim().toLowerCase();
+    let q = 1;
+    for (const param of params) {
+      const match = /^\s*q\s*=\s*([0-9.]+)\s*$/i.exec(param);
+      if (match) q = Number(match[1]);
+    }
+    if (name === 'gzip' || name === 'x-gzip') gzip = Math.max(gzip ?? 0, q);
+    else if (name === '*') any = q;
+  }
+  return (gzip ?? any ?? 0) > 0;
+}
+
 export function createHttpApp(options: HttpAppOptions): HttpApp {
   const respond = (body: string, status: number, headers: Record<string, string>) => Reply.of(status, { ...options.headers, ...headers }, body);
   const text = (body: string, status = 200) => respond(body, status, { 'content-type': 'text/plain; charset=utf-8' });
@@ -71,7 +92,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     }
 
     if (pathname === options.telemetryPath) {
-      const gzipped = /\bgzip\b/i.test(request.headers.get('accept-encoding') ?? '');
+      const gzipped = acceptsGzip(request.headers.get('accept-encoding'));
       const headers = {
         ...options.headers,
         'content-type': options.metricsContentType,

@@ -175,3 +175,19 @@ describe('HTTP app', () => {
     expect(res.headers.get('retry-after')).toBe('1');
   });
 });
+
+describe('content negotiation', () => {
+  it('honours Accept-Encoding q-values: gzip;q=0 is a refusal, and the highest wins', async () => {
+    const encodingOf = async (accept: string) => (await app()(get('/metrics', { 'accept-encoding': accept }))).headers.get('content-encoding');
+    expect(await encodingOf('gzip;q=0, identity')).toBeNull();
+    expect(await encodingOf('gzip; q=0.0')).toBeNull();
+    expect(await encodingOf('identity;q=1, gzip;q=0.5')).toBe('gzip');
+    expect(await encodingOf('GZIP')).toBe('gzip');
+    expect(await encodingOf('deflate, br')).toBeNull();
+    expect(await encodingOf('*')).toBe('gzip');
+    expect(await encodingOf('*;q=0')).toBeNull();
+    expect(await encodingOf('gzip;q=0, *')).toBeNull();
+    // RFC 9110: x-gzip is gzip.
+    expect(await encodingOf('x-gzip')).toBe('gzip');
+  });
+});
