@@ -380,11 +380,25 @@ function shardingOf(x: Assembly): Config['sharding'] {
  * CLOUDFLARE_API_BUDGET is set (then it is per shard), each gets the default divided among them.
  */
 function owned(cloudflare: Config['cloudflare'], sharding: Config['sharding'], x: Assembly): Config['cloudflare'] {
+  if (cloudflare) withinLimit(cloudflare.budget, sharding, x);
   if (!cloudflare || sharding.total === 1) return cloudflare;
   const accountIds = cloudflare.accountIds.filter((id) => shardOf(id, sharding.total) === sharding.shard);
   const defaulted = x.originOf('cloudflare.api_budget').startsWith('default for');
   const budget = defaulted ? Math.max(1, Math.floor(cloudflare.budget / sharding.total)) : cloudflare.budget;
   return { ...cloudflare, accountIds, budget };
+}
+
+/** The budget is a share of what Cloudflare allows the user (CLOUDFLARE_API_LIMIT), the shards' set budgets together too. */
+function withinLimit(budget: number, sharding: Config['sharding'], x: Assembly): void {
+  const limit = x.get<number>('cloudflare.api_limit');
+  const set = !x.originOf('cloudflare.api_budget').startsWith('default for');
+  const what = `CLOUDFLARE_API_LIMIT (${limit}, what Cloudflare allows per user in 5 minutes); the budget is a share of it`;
+  if (budget > limit) x.problems.push(`${x.originOf('cloudflare.api_budget')}: ${budget} is more than ${what}`);
+  else if (set && sharding.total > 1 && budget * sharding.total > limit) {
+    x.problems.push(
+      `${x.originOf('cloudflare.api_budget')}: ${budget} a shard is ${budget * sharding.total} for the ${sharding.total} shards sharing the token, more than ${what}`,
+    );
+  }
 }
 
 /** The PostHog source: a personal API key with organization ids. */
@@ -397,6 +411,11 @@ function posthogSource(x: Assembly): Config['posthog'] {
     if (!demo) problems.push('POSTHOG_ORGANIZATION_IDS: required when POSTHOG_API_KEY is set');
   } else if (!keyGiven && given('posthog.organization_ids')) {
     if (!demo) problems.push(`${originOf('posthog.organization_ids')}: needs POSTHOG_API_KEY or POSTHOG_API_KEY_FILE`);
+  } else if (apiKey?.startsWith('phc_')) {
+    const origin = given('posthog.api_key') ? originOf('posthog.api_key') : originOf('posthog.api_key_file');
+    problems.push(
+      `${origin}: a phc_ key is a project API key (the one a website embeds), which PostHog's organization endpoints refuse; create a personal API key (phx_…) with the organization:read scope`,
+    );
   } else if (apiKey && organizationIds) {
     return { apiKey, organizationIds, baseUrl: get('posthog.api_base_url') };
   }

@@ -55,7 +55,18 @@ const wholeNumber = z.union([z.string(), z.number()]).transform((v, ctx) => {
   return Number(s);
 });
 
-const cron = text.transform((v, ctx) => {
+/** The six fields of a cron expression with seconds, and the largest step each can mean. */
+const CRON_FIELDS: [string, number][] = [
+  ['seconds', 59],
+  ['minutes', 59],
+  ['hours', 23],
+  ['day-of-month', 31],
+  ['month', 12],
+  ['day-of-week', 7],
+];
+
+/** A cron expression with seconds as node-cron reads it, and only what cron means; z.NEVER (with the issue added) otherwise. */
+function checkCron(v: string, ctx: z.RefinementCtx): string {
   const fields = v.split(/\s+/);
   if (fields.length !== 6) {
     ctx.addIssue({
@@ -64,6 +75,16 @@ const cron = text.transform((v, ctx) => {
     });
     return z.NEVER;
   }
+  // node-cron accepts a step past its field's range (`*/90` seconds) and then runs once a minute.
+  for (const [i, field] of fields.entries()) {
+    const [name, most] = CRON_FIELDS[i] as [string, number];
+    for (const step of field.matchAll(/\/(\d+)/g)) {
+      if (Number(step[1]) > most) {
+        ctx.addIssue({ code: 'custom', message: `step ${step[1]} is larger than the ${name} field allows (at most ${most}), in "${v}"` });
+        return z.NEVER;
+      }
+    }
+  }
   const result = validateDetailed(v);
   if (!result.valid) {
     const why = result.errors.map((e) => `${e.field}: ${e.message}`).join('; ');
@@ -71,10 +92,12 @@ const cron = text.transform((v, ctx) => {
     return z.NEVER;
   }
   return v;
-});
+}
+
+const cron = text.transform(checkCron);
 
 /** A schedule a source can be turned off with: `off`, or a cron expression. */
-const cronOrOff = z.union([z.literal('off'), cron]);
+const cronOrOff = text.transform((v, ctx) => (v === 'off' ? v : checkCron(v, ctx)));
 
 const list = z.union([z.string(), z.array(z.unknown())]).transform((v, ctx) => {
   // YAML reads an unquoted all-digit id as a number and may round it: ask for quotes instead.
@@ -201,6 +224,13 @@ export const SETTINGS = [
     env: 'CLOUDFLARE_ACCOUNT_LIMITS',
     doc: `Raised account limits, as resource=limit pairs (e.g. cfd_tunnels=2000,routes=5000); the others stay at what Cloudflare documents: ${ACCOUNT_RESOURCES.map((r) => `${r} ${DOCUMENTED_LIMITS[r]}`).join(', ')}.`,
     schema: accountLimits,
+  },
+  {
+    key: 'cloudflare.api_limit',
+    env: 'CLOUDFLARE_API_LIMIT',
+    default: '1200',
+    doc: "Requests Cloudflare allows the credential's user per 5 minutes (1200, unless Cloudflare raised it): CLOUDFLARE_API_BUDGET is a share of it, and may not exceed it.",
+    schema: positiveInt,
   },
   { key: 'posthog.api_key', env: 'POSTHOG_API_KEY', doc: 'Personal API key (organization:read).', schema: text },
   { key: 'posthog.api_key_file', env: 'POSTHOG_API_KEY_FILE', doc: 'File holding the personal API key.', schema: text },

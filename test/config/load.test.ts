@@ -265,3 +265,27 @@ describe('what a down tunnel takes down: its settings', () => {
     expect([schedules.routes, schedules.configurations]).toEqual(['off', 'off']);
   });
 });
+
+describe('what cron and Cloudflare do not mean', () => {
+  it('refuses a step larger than its field (*/90 in the seconds would run once a minute)', () => {
+    expect(problemsOf([], { ...CF, TUNNELS_SCHEDULE: '*/90 * * * * *' })).toEqual([
+      expect.stringContaining('TUNNELS_SCHEDULE: step 90 is larger than the seconds field allows (at most 59)'),
+    ]);
+    expect(problemsOf([], { ...CF, GATEWAY_SCHEDULE: '0 */75 * * * *' })[0]).toContain('step 75 is larger than the minutes field allows');
+    expect(problemsOf([], { ...CF, ROUTES_SCHEDULE: '0 0 */30 * * *' })[0]).toContain('step 30 is larger than the hours field allows');
+    expect(problemsOf([], { ...CF, TUNNELS_SCHEDULE: '*/30 * * * * *', GATEWAY_SCHEDULE: '0 */5 * * * *' })).toEqual([]);
+  });
+
+  it('refuses a budget above the API limit (CLOUDFLARE_API_LIMIT, 1200 unless Cloudflare raised it)', () => {
+    expect(problemsOf([], { ...CF, CLOUDFLARE_API_BUDGET: '1500' })).toEqual([
+      'CLOUDFLARE_API_BUDGET: 1500 is more than CLOUDFLARE_API_LIMIT (1200, what Cloudflare allows per user in 5 minutes); the budget is a share of it',
+    ]);
+    expect(problemsOf([], { ...CF, CLOUDFLARE_API_BUDGET: '1500', CLOUDFLARE_API_LIMIT: '4000' })).toEqual([]);
+  });
+
+  it('refuses a PostHog project API key (phc_), which cannot read organizations, naming the fix', () => {
+    expect(problemsOf([], { POSTHOG_API_KEY: 'phc_abc', POSTHOG_ORGANIZATION_IDS: 'org' })).toEqual([
+      expect.stringContaining('POSTHOG_API_KEY: a phc_ key is a project API key'),
+    ]);
+  });
+});
