@@ -68,6 +68,7 @@ describe('exporter + Prometheus + Alertmanager', () => {
       log: silentLogger(),
     });
     const server = await exporter.start();
+    let stopped = false;
     try {
       const dir = mkdtempSync(join(tmpdir(), 'stack-'));
       const [amPort, promPort] = [await freePort(), await freePort()];
@@ -79,7 +80,8 @@ describe('exporter + Prometheus + Alertmanager', () => {
           'global: { scrape_interval: 1s, evaluation_interval: 1s }',
           'rule_files: [alerts.yml]',
           `alerting: { alertmanagers: [ { static_configs: [ { targets: ["127.0.0.1:${amPort}"] } ] } ] }`,
-          `scrape_configs: [ { job_name: cloudflare-tunnel-exporter, static_configs: [ { targets: ["${new URL(server.url).host}"] } ] } ]`,
+          // Prometheus scrapes itself too, as every real one does: a second job beside the exporter's.
+          `scrape_configs: [ { job_name: cloudflare-tunnel-exporter, static_configs: [ { targets: ["${new URL(server.url).host}"] } ] }, { job_name: prometheus, static_configs: [ { targets: ["127.0.0.1:${promPort}"] } ] } ]`,
         ].join('\n'),
       );
       const am = start(alertmanagerBin, [
@@ -210,8 +212,25 @@ describe('exporter + Prometheus + Alertmanager', () => {
         30_000,
       );
       expect(pending.status.inhibitedBy.length).toBe(1);
-    } finally {
+
+      // The exporter stops: the health dashboard's Up panel, with its job variable at All as a
+      // user first sees it, must say down, whatever other jobs Prometheus scrapes.
       await exporter.stop();
+      stopped = true;
+      await waitFor('up 0 for the exporter', async () => ((await query('up{job="cloudflare-tunnel-exporter"} == 0')).length > 0 ? true : undefined), 30_000);
+      const health = DASHBOARDS['exporter-health.json'] as {
+        panels: { title?: string; targets?: { expr: string }[] }[];
+        templating: { list: { name: string; allValue?: string }[] };
+      };
+      const jobVar = health.templating.list.find((v) => v.name === 'job');
+      const jobs = ['cloudflare-tunnel-exporter'];
+      // Grafana's All: the variable's allValue if it has one, else every value it lists, as a regex.
+      const all = jobVar?.allValue ?? `(${jobs.join('|')})`;
+      const up = health.panels.find((p) => p.title === 'Up')?.targets?.[0]?.expr as string;
+      const result = (await query(up.replace(/\$job/g, all))) as { value: [number, string] }[];
+      expect(result.map((r) => Number(r.value[1]))).toEqual([0]);
+    } finally {
+      if (!stopped) await exporter.stop();
     }
   });
 });

@@ -236,7 +236,9 @@ export function dashboard(o: DashboardOptions): Record<string, unknown> {
           sort: 1,
           multi: v.multi ?? true,
           includeAll: v.multi ?? true,
-          ...((v.multi ?? true) ? { allValue: '.*', current: { text: 'All', value: '$__all' } } : {}),
+          // All, for the job, is every job the variable lists (never `.*`, which would take in every
+          // other exporter's `up`); for the rest, everything of the selected jobs.
+          ...((v.multi ?? true) ? { ...(v.name === 'job' ? {} : { allValue: '.*' }), current: { text: 'All', value: '$__all' } } : {}),
           hide: 0,
         })),
       ],
