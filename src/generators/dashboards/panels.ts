@@ -146,16 +146,8 @@ export function withJobSelector(expr: string): string {
 function importMetadata(panels: Panel[]) {
   const types = [...new Set(panels.map((p) => p.type as string).filter((t) => t !== 'row'))].sort();
   return {
-    __inputs: [
-      {
-        name: 'DS_PROMETHEUS',
-        label: 'Prometheus',
-        description: 'The Prometheus that scrapes cloudflare-tunnel-exporter',
-        type: 'datasource',
-        pluginId: 'prometheus',
-        pluginName: 'Prometheus',
-      },
-    ],
+    // No __inputs: the datasource variable picks the Prometheus, and an input nothing references
+    // only makes an import ask for it.
     __requires: [
       { type: 'grafana', id: 'grafana', name: 'Grafana', version: '10.0.0' },
       { type: 'datasource', id: 'prometheus', name: 'Prometheus', version: '1.0.0' },
