@@ -27,6 +27,8 @@ function env(sim: Simulator, mode: string, method: string | null = 'retry'): Rec
     CLOUDFLARE_ACCOUNT_IDS: sim.accountIds.join(','),
     CLOUDFLARE_API_BASE_URL: sim.cloudflareBaseUrl,
     CLOUDFLARE_API_BUDGET: '100000',
+    // The simulator allows this test far more than Cloudflare's 1200.
+    CLOUDFLARE_API_LIMIT: '100000',
     POSTHOG_API_KEY: sim.credentials.posthogKey,
     POSTHOG_ORGANIZATION_IDS: sim.organizationIds.join(','),
     POSTHOG_API_BASE_URL: sim.posthogBaseUrl,

@@ -47,6 +47,8 @@ describe('three shards', () => {
       TOTAL_SHARDS: '3',
       SHARD: String(shard),
       CLOUDFLARE_API_BUDGET: '10000',
+      // The simulator allows far more than Cloudflare's 1200.
+      CLOUDFLARE_API_LIMIT: '100000',
       TUNNELS_SCHEDULE: '* * * * * *',
       PROXY_RECORDS_SCHEDULE: '* * * * * *',
       STALE_CONNECTOR_AFTER: '2s',

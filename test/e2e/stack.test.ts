@@ -148,7 +148,7 @@ describe('exporter + Prometheus + Alertmanager', () => {
         account_id: '.*',
         organization_id: '.*',
         job: 'cloudflare-tunnel-exporter',
-        tunnel: detailTunnel?.name as string,
+        tunnel: detailTunnel?.id as string,
         __rate_interval: '30s',
       };
       const empty: string[] = [];

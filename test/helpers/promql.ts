@@ -23,5 +23,7 @@ export function metricNames(expr: string): string[] {
 export function dashboardQueries(model: Record<string, unknown>): string[] {
   const panels = (model.panels as { targets?: { expr: string }[] }[]) ?? [];
   const variables = ((model.templating as { list: { definition?: string }[] }).list ?? []).map((v) => v.definition).filter((d): d is string => Boolean(d));
-  return [...panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr)), ...variables.map((v) => v.replace(/^label_values\((.*), \w+\)$/, '$1'))];
+  // Grafana's variable functions around PromQL: label_values(<selector>, <label>) and query_result(<query>).
+  const promql = (v: string) => v.replace(/^label_values\((.*), \w+\)$/, '$1').replace(/^query_result\((.*)\)$/, '$1');
+  return [...panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr)), ...variables.map(promql)];
 }

@@ -79,7 +79,7 @@ describe('Grafana dashboards', () => {
     const detail = DASHBOARDS['tunnel-detail.json'] as { uid: string; templating: { list: { name: string }[] } };
     expect(link).toContain(`/d/${detail.uid}?`);
     // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's data link variables
-    for (const v of ['var-tunnel=${__value.raw}', 'var-account_id=${__data.fields.Account}', 'var-job=${job}']) expect(link).toContain(v);
+    for (const v of ['var-tunnel=${__data.fields["Tunnel ID"]}', 'var-account_id=${__data.fields.Account}', 'var-job=${job}']) expect(link).toContain(v);
     expect(detail.templating.list.map((v) => v.name)).toEqual(expect.arrayContaining(['tunnel', 'account_id']));
     for (const [file, model] of Object.entries(DASHBOARDS)) {
       if (file === 'fleet-overview.json') continue;
@@ -90,10 +90,23 @@ describe('Grafana dashboards', () => {
     }
   });
 
+  it('the tunnel detail selects one tunnel by its id, and shows its name: two tunnels of one name (in two accounts) never add up', () => {
+    const detail = DASHBOARDS['tunnel-detail.json'] as { templating: { list: { name: string; regex?: string; query: { query: string } }[] } };
+    const exprs = dashboardQueries(detail as never);
+    expect(exprs.some((e) => e.includes('tunnel_name=~"$tunnel"'))).toBe(false);
+    expect(exprs.filter((e) => e.includes('"$tunnel"')).every((e) => e.includes('tunnel_id=~"$tunnel"'))).toBe(true);
+    const tunnel = detail.templating.list.find((v) => v.name === 'tunnel');
+    expect(tunnel?.query.query).toContain('tunnel_id, tunnel_name');
+    // Grafana's named groups: the value is the id, the text the name.
+    expect(tunnel?.regex).toContain('(?<value>');
+    expect(tunnel?.regex).toContain('(?<text>');
+  });
+
   it('carries __requires for grafana.com, and asks on import only for inputs it uses (its datasource variable picks the Prometheus)', () => {
     for (const [file, model] of Object.entries(DASHBOARDS)) {
       const json = JSON.stringify({ ...model, __inputs: undefined });
-      for (const input of (model.__inputs ?? []) as { name: string }[]) expect(json, `${file}: \${${input.name}} is asked for and never used`).toContain(`\${${input.name}}`);
+      for (const input of (model.__inputs ?? []) as { name: string }[])
+        expect(json, `${file}: \${${input.name}} is asked for and never used`).toContain(`\${${input.name}}`);
       const requires = (model.__requires as { type: string; id: string }[]).map((r) => `${r.type}:${r.id}`);
       expect(requires, file).toEqual(expect.arrayContaining(['grafana:grafana', 'datasource:prometheus']));
       for (const p of model.panels as { type: string }[]) if (p.type !== 'row') expect(requires, file).toContain(`panel:${p.type}`);

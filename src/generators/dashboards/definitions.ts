@@ -5,7 +5,8 @@ import { barGauge, DETAIL_UID, dashboard, FLEET_UID, row, stat, stateTimeline, s
 
 const TAGS = ['cloudflare-tunnel-exporter'];
 const ACC = 'account_id=~"$account_id"';
-const TUN = `${ACC},tunnel_name=~"$tunnel"`;
+/** One tunnel, by its id (two tunnels may share a name, in two accounts or one). */
+const TUN = `${ACC},tunnel_id=~"$tunnel"`;
 
 const TUNNEL_STATES = statusMappings([
   { text: 'healthy', color: 'green' },
@@ -106,7 +107,7 @@ const fleetOverview = dashboard({
               value: [
                 {
                   title: 'Tunnel detail',
-                  url: `/d/${DETAIL_UID}?\${__url_time_range}&var-datasource=\${datasource}&var-job=\${job}&var-account_id=\${__data.fields.Account}&var-tunnel=\${__value.raw}`,
+                  url: `/d/${DETAIL_UID}?\${__url_time_range}&var-datasource=\${datasource}&var-job=\${job}&var-account_id=\${__data.fields.Account}&var-tunnel=\${__data.fields["Tunnel ID"]}`,
                 },
               ],
             },
@@ -228,7 +229,17 @@ const tunnelDetail = dashboard({
   description:
     'One tunnel: status, what it serves (public hostnames, private networks), its configuration version, connections per colo, pending reconnects and each connector.',
   tags: [...TAGS, 'cloudflare'],
-  variables: [accountVar, { name: 'tunnel', label: 'Tunnel', query: `label_values(cloudflare_tunnel_info{${ACC}}, tunnel_name)`, multi: false }],
+  variables: [
+    accountVar,
+    {
+      name: 'tunnel',
+      label: 'Tunnel',
+      // Selects the id and shows the name (Grafana's named groups over the query's series).
+      query: `query_result(max by (tunnel_id, tunnel_name) (cloudflare_tunnel_info{${ACC}}))`,
+      regex: '/tunnel_id="(?<value>[^"]+)",tunnel_name="(?<text>[^"]*)"/',
+      multi: false,
+    },
+  ],
   panels: [
     stat({
       title: 'Status',

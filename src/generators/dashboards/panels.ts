@@ -121,6 +121,8 @@ export interface Variable {
   label: string;
   query: string;
   multi?: boolean;
+  /** Grafana's regex over the query's results; named groups `value` and `text` split what is selected from what is shown. */
+  regex?: string;
 }
 
 export interface DashboardOptions {
@@ -224,6 +226,7 @@ export function dashboard(o: DashboardOptions): Record<string, unknown> {
           datasource: DATASOURCE,
           query: { query: v.name === 'job' ? v.query : withJobSelector(v.query), refId: `${v.name}-query` },
           definition: v.name === 'job' ? v.query : withJobSelector(v.query),
+          ...(v.regex ? { regex: v.regex } : {}),
           refresh: 2,
           sort: 1,
           multi: v.multi ?? true,
