@@ -8,23 +8,13 @@ import { fileURLToPath } from 'node:url';
 import bcrypt from 'bcryptjs';
 import { Agent, request } from 'undici';
 import { describe, expect, it } from 'vitest';
-import type { Simulator } from '../../src/simulator/server.js';
 import { freePort, GUARD, runCli, startDaemon, waitFor } from '../helpers/daemon.js';
 import { samples } from '../helpers/exposition.js';
-import { simulator } from '../helpers/simulator.js';
+import { simulator, simulatorEnv } from '../helpers/simulator.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-function simEnv(sim: Simulator): Record<string, string> {
-  return {
-    CLOUDFLARE_API_TOKEN: sim.credentials.cloudflareToken,
-    CLOUDFLARE_ACCOUNT_IDS: sim.accountIds.join(','),
-    CLOUDFLARE_API_BASE_URL: sim.cloudflareBaseUrl,
-    POSTHOG_API_KEY: sim.credentials.posthogKey,
-    POSTHOG_ORGANIZATION_IDS: sim.organizationIds.join(','),
-    POSTHOG_API_BASE_URL: sim.posthogBaseUrl,
-  };
-}
+const simEnv = simulatorEnv;
 
 describe('the daemon without the simulator', () => {
   it('starts from a dist/ that has no simulator: the daemon imports it only for --demo', () => {

@@ -13,7 +13,7 @@ import { DASHBOARDS } from '../../src/generators/dashboards/definitions.js';
 import { createRandom, rotateConnector } from '../../src/simulator/fleet.js';
 import { freePort, startDaemon, waitFor } from '../helpers/daemon.js';
 import { dashboardQueries } from '../helpers/promql.js';
-import { simulator } from '../helpers/simulator.js';
+import { simulator, simulatorEnv } from '../helpers/simulator.js';
 import { tool } from '../helpers/tools.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -38,12 +38,7 @@ describe('three shards', () => {
     }
     expect(stale).toHaveLength(6);
     const env = (shard: number) => ({
-      CLOUDFLARE_API_TOKEN: sim.credentials.cloudflareToken,
-      CLOUDFLARE_ACCOUNT_IDS: sim.accountIds.join(','),
-      CLOUDFLARE_API_BASE_URL: sim.cloudflareBaseUrl,
-      POSTHOG_API_KEY: sim.credentials.posthogKey,
-      POSTHOG_ORGANIZATION_IDS: sim.organizationIds.join(','),
-      POSTHOG_API_BASE_URL: sim.posthogBaseUrl,
+      ...simulatorEnv(sim),
       TOTAL_SHARDS: '3',
       SHARD: String(shard),
       CLOUDFLARE_API_BUDGET: '10000',

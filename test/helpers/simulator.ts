@@ -45,6 +45,18 @@ export const cloudflareClient = (sim: Simulator, overrides: Partial<ApiClientOpt
 export const posthogClient = (sim: Simulator, overrides: Partial<ApiClientOptions> = {}) =>
   simulatorClient('posthog', sim.posthogBaseUrl, sim.credentials.posthogKey, overrides);
 
+/** The environment that points a spawned daemon at the simulator, both APIs, with its credentials. */
+export function simulatorEnv(sim: Simulator): Record<string, string> {
+  return {
+    CLOUDFLARE_API_TOKEN: sim.credentials.cloudflareToken,
+    CLOUDFLARE_ACCOUNT_IDS: sim.accountIds.join(','),
+    CLOUDFLARE_API_BASE_URL: sim.cloudflareBaseUrl,
+    POSTHOG_API_KEY: sim.credentials.posthogKey,
+    POSTHOG_ORGANIZATION_IDS: sim.organizationIds.join(','),
+    POSTHOG_API_BASE_URL: sim.posthogBaseUrl,
+  };
+}
+
 /** What a test's configuration overrides: any part; remediation settings one by one. */
 export type ConfigOverrides = Omit<Partial<Config>, 'remediation' | 'schedules'> & {
   remediation?: Partial<Config['remediation']>;

@@ -36,6 +36,21 @@ const recordStatusCode = (selector: string) =>
     .map((s, i) => `${i + 1} * sum without (status) (posthog_proxy_record_status{${selector},status="${s}"})`)
     .join(' + ');
 
+/** A table of what unhealthy tunnels take down now: one row per series of `expr`, its labels as columns. */
+const affectedTable = (title: string, description: string, expr: string, columns: Record<string, string>) =>
+  table({
+    title,
+    description,
+    targets: [{ expr, instant: true }],
+    transformations: [
+      {
+        id: 'organize',
+        options: { excludeByName: { Time: true, Value: true }, renameByName: { ...columns, tunnel_name: 'Tunnel', status: 'Status', account_id: 'Account' } },
+      },
+    ],
+    w: 12,
+  });
+
 const accountVar = { name: 'account_id', label: 'Account', query: 'label_values(cloudflare_tunnel_info, account_id)' };
 
 const fleetOverview = dashboard({
@@ -117,47 +132,18 @@ const fleetOverview = dashboard({
       h: 10,
     }),
     row('Affected now'),
-    table({
-      title: 'Public hostnames behind unhealthy tunnels',
-      description:
-        'The public hostnames (ingress rules of remotely managed tunnels) whose tunnel is down or degraded now: what users cannot reach, or reach through fewer connections.',
-      targets: [
-        {
-          expr: `max by (account_id, hostname, path, tunnel_name, status) (cloudflare_tunnel_ingress_info{${ACC}} * on (account_id, tunnel_id) group_left (status) max by (account_id, tunnel_id, status) (cloudflare_tunnel_status{${ACC},status=~"down|degraded"} == 1))`,
-          instant: true,
-        },
-      ],
-      transformations: [
-        {
-          id: 'organize',
-          options: {
-            excludeByName: { Time: true, Value: true },
-            renameByName: { hostname: 'Hostname', path: 'Path', tunnel_name: 'Tunnel', status: 'Status', account_id: 'Account' },
-          },
-        },
-      ],
-      w: 12,
-    }),
-    table({
-      title: 'Private networks behind unhealthy tunnels',
-      description: 'The private network routes whose tunnel is down, inactive or degraded now, with their virtual network: what WARP clients cannot reach.',
-      targets: [
-        {
-          expr: `max by (account_id, network, virtual_network, tunnel_name, status) (cloudflare_tunnel_route_info{${ACC}} * on (account_id, tunnel_id) group_left (tunnel_name, status) max by (account_id, tunnel_id, tunnel_name, status) (cloudflare_tunnel_status{${ACC},status=~"down|inactive|degraded"} == 1))`,
-          instant: true,
-        },
-      ],
-      transformations: [
-        {
-          id: 'organize',
-          options: {
-            excludeByName: { Time: true, Value: true },
-            renameByName: { network: 'Network', virtual_network: 'Virtual network', tunnel_name: 'Tunnel', status: 'Status', account_id: 'Account' },
-          },
-        },
-      ],
-      w: 12,
-    }),
+    affectedTable(
+      'Public hostnames behind unhealthy tunnels',
+      'The public hostnames (ingress rules of remotely managed tunnels) whose tunnel is down or degraded now: what users cannot reach, or reach through fewer connections.',
+      `max by (account_id, hostname, path, tunnel_name, status) (cloudflare_tunnel_ingress_info{${ACC}} * on (account_id, tunnel_id) group_left (status) max by (account_id, tunnel_id, status) (cloudflare_tunnel_status{${ACC},status=~"down|degraded"} == 1))`,
+      { hostname: 'Hostname', path: 'Path' },
+    ),
+    affectedTable(
+      'Private networks behind unhealthy tunnels',
+      'The private network routes whose tunnel is down, inactive or degraded now, with their virtual network: what WARP clients cannot reach.',
+      `max by (account_id, network, virtual_network, tunnel_name, status) (cloudflare_tunnel_route_info{${ACC}} * on (account_id, tunnel_id) group_left (tunnel_name, status) max by (account_id, tunnel_id, tunnel_name, status) (cloudflare_tunnel_status{${ACC},status=~"down|inactive|degraded"} == 1))`,
+      { network: 'Network', virtual_network: 'Virtual network' },
+    ),
     barGauge({
       title: 'Account limits used',
       description:
