@@ -77,6 +77,22 @@ interface SourcePollerOptions<C extends SingleCallCollector> {
 /** How long an optional source whose permission is missing waits before it asks again (a token can be given the permission). */
 export const PERMISSION_RECHECK_MS = 3_600_000;
 
+/**
+ * An optional source the credential may not read in this scope: recorded as skipped (its skip
+ * metric), and said once at warn with the permission it needs (again at debug, each hour it asks).
+ */
+export function recordSkipped(
+  o: { store: SnapshotStore; log: Logger | undefined; collector: CollectorName; scope: string; err: ApiAuthError; first: boolean },
+  outcome: PollOutcome,
+): void {
+  const { collector, scope, err } = o;
+  o.store.recordFailure(collector, scope, { ...outcome, skipped: 'permission' });
+  const line = { collector, scope, permission: err.permission, recheck_in: '1h', err: err.message };
+  const message = `${collector} is skipped for ${scope}: the credential lacks the "${err.permission}" permission; the other sources go on, and it is asked again in an hour`;
+  if (o.first) o.log?.warn(line, message);
+  else o.log?.debug(line, message);
+}
+
 export function createSourcePoller<C extends SingleCallCollector>(options: SourcePollerOptions<C>): (signal: AbortSignal) => Promise<void> {
   const { collector, scope, store, reporter } = options;
   const now = options.now ?? steadyNow;
@@ -95,11 +111,7 @@ export function createSourcePoller<C extends SingleCallCollector>(options: Sourc
       if (options.skipWithoutPermission && err instanceof ApiAuthError) {
         const first = skippedUntil === -Infinity;
         skippedUntil = now() + PERMISSION_RECHECK_MS;
-        store.recordFailure(collector, scope, { ...finish(false, err), skipped: 'permission' });
-        const line = { collector, scope, permission: err.permission, recheck_in: '1h', err: err.message };
-        const message = `${collector} is skipped for ${scope}: the credential lacks the "${err.permission}" permission; the other sources go on, and it is asked again in an hour`;
-        if (first) options.log?.warn(line, message);
-        else options.log?.debug(line, message);
+        recordSkipped({ store, log: options.log, collector, scope, err, first }, finish(false, err));
         return;
       }
       skippedUntil = -Infinity;

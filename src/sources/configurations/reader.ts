@@ -14,7 +14,7 @@ import { freshData, type SnapshotStore } from '../../snapshot/store.js';
 import { ApiAuthError, ApiRateLimitedError } from '../../transport/errors.js';
 import type { ApiClient } from '../../transport/http.js';
 import { noCuts } from '../answer.js';
-import { errorMessage, isAbort, PERMISSION_RECHECK_MS, type PollReporter } from '../poll.js';
+import { errorMessage, isAbort, PERMISSION_RECHECK_MS, type PollReporter, recordSkipped } from '../poll.js';
 import { getTunnelConfiguration, getWarpConfiguration } from './api.js';
 import { configurationsDue, type ReadMemory } from './due.js';
 import { normalizeTunnelConfiguration, normalizeWarpConfiguration } from './normalize.js';
@@ -188,14 +188,11 @@ export class ConfigurationReader {
     for (const waiting of [this.changed, this.queue]) for (const [key, q] of waiting) if (q.accountId === accountId) waiting.delete(key);
     const round = this.rounds.get(accountId);
     this.rounds.delete(accountId);
-    this.options.store.recordFailure('tunnel_configurations', accountId, {
-      ...(round?.finish ?? this.options.reporter.begin())(false, err),
-      skipped: 'permission',
-    });
-    const line = { collector: 'tunnel_configurations', scope: accountId, permission: err.permission, recheck_in: '1h', err: err.message };
-    const message = `tunnel_configurations is skipped for ${accountId}: the credential lacks the "${err.permission}" permission; the other sources go on, and it is asked again in an hour`;
-    if (first) this.options.log.warn(line, message);
-    else this.options.log.debug(line, message);
+    const { store, log } = this.options;
+    recordSkipped(
+      { store, log, collector: 'tunnel_configurations', scope: accountId, err, first },
+      (round?.finish ?? this.options.reporter.begin())(false, err),
+    );
   }
 
   /** The account's round into the store: the tunnels that have a configuration now, each read result or its previous data. */
