@@ -98,7 +98,7 @@ function wireReach(cf: NonNullable<Config['cloudflare']>, w: Wiring, client: Api
       const run = createRoutesPollers({ client, accountId, store, reporter, now, log: log.child({ component: 'poller' }) });
       jobs.push(createScheduledJob({ name: `routes/${accountId}`, schedule: routes, run, log }));
     }
-    if (reader && configurations !== 'off') {
+    if (reader) {
       jobs.push(createScheduledJob({ name: `tunnel_configurations/${accountId}`, schedule: configurations, run: async () => reader.sweep(accountId), log }));
     }
   }

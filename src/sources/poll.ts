@@ -106,6 +106,8 @@ export function createSourcePoller<C extends SingleCallCollector>(options: Sourc
       reporter.cut(cuts);
       store.recordSuccess(collector, scope, data, finish(true));
       reporter.succeeded(collector, scope);
+      // Allowed again: a later refusal is news, and warned about.
+      skippedUntil = -Infinity;
     } catch (err) {
       if (isAbort(err, signal)) return;
       if (options.skipWithoutPermission && err instanceof ApiAuthError) {

@@ -169,6 +169,8 @@ export class ConfigurationReader {
       this.options.reporter.cut(cuts);
       round.results.set(tunnel.id, configuration);
       this.memory.get(accountId)?.failedAt.delete(tunnel.id);
+      // Allowed again: a later refusal is news, and warned about.
+      this.skippedUntil.delete(accountId);
     } catch (err) {
       if (isAbort(err, signal)) throw err;
       if (err instanceof ApiAuthError) return this.skip(accountId, err);
