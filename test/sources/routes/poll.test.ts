@@ -103,4 +103,20 @@ describe('routes', () => {
     ]);
     expect(normalizeHostnameRoutes('acc', [{ ...base, id: 'h', hostname: 'x.internal', tun_type: 'gre' }])).toEqual([]);
   });
+  it('warns again when a permission that was granted is taken away later', async () => {
+    const { sim, lines, pollAll, advance } = await setup({ routesForbiddenIn: 1 });
+    const account = sim.fleet.accounts[1];
+    if (!account) throw new Error('no second account');
+    const warnings = () => lines.filter((l) => (l.level === 'warn' || (l as { level: unknown }).level === 40) && l.msg.includes('skipped for')).length;
+    await pollAll();
+    expect(warnings()).toBe(2);
+    // Granted: an hour on, the lists are read again.
+    account.forbidden = [];
+    advance(3_600_000);
+    await pollAll();
+    // Taken away again: news, so warned about again.
+    account.forbidden = ['routes', 'hostname_routes'];
+    await pollAll();
+    expect(warnings()).toBe(4);
+  });
 });
