@@ -69,7 +69,11 @@ export class ApiAuthError extends ApiError {
     readonly permission: string,
     details: ApiErrorDetails & { detail?: string },
   ) {
-    super(`access denied: the credential needs the "${permission}" permission${details.detail ? ` (server: "${details.detail}")` : ''}`, details);
+    // Cloudflare answers a wrong token and one without the permission alike (code 10000).
+    super(
+      `access denied: the credential is invalid, or lacks the "${permission}" permission${details.detail ? ` (server: "${details.detail}")` : ''}`,
+      details,
+    );
   }
 }
 

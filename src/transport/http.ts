@@ -174,6 +174,16 @@ function errorDetail(body: unknown): string | undefined {
   return typeof detail === 'string' ? detail : undefined;
 }
 
+/** Cloudflare's own words in an error envelope: its errors' messages, joined. */
+function cloudflareMessages(body: unknown): string | undefined {
+  const errors = typeof body === 'object' && body !== null ? (body as { errors?: unknown }).errors : undefined;
+  if (!Array.isArray(errors)) return undefined;
+  const messages = errors.flatMap((e) =>
+    typeof e === 'object' && e !== null && typeof (e as { message?: unknown }).message === 'string' ? [(e as { message: string }).message] : [],
+  );
+  return messages.length > 0 ? messages.join('; ') : undefined;
+}
+
 /**
  * The credential values in auth headers (a bearer token without its scheme), so text a server
  * sent back can be cleaned of them before it reaches an error, a log line or the landing page.
@@ -318,7 +328,12 @@ function judge(
     if (status === 403 && detail && NOT_ORG_ADMIN.test(detail)) throw new ApiNotOrgAdminError('organization admin membership', { ...withStatus, detail });
     throw new ApiAuthError(req.permission, { ...withStatus, ...(detail ? { detail } : {}) });
   }
-  if (status === 404) throw new ApiNotFoundError('not found', withStatus);
+  if (status === 404) {
+    // The API's own words: Cloudflare's 7003 says the id may be wrong.
+    const detail = errorDetail(body) ?? cloudflareMessages(body);
+    const what = `not found${codes.length > 0 ? ` (codes ${codes.join(', ')})` : ''}`;
+    throw new ApiNotFoundError(detail ? `${what}: "${o.redact(detail).slice(0, DETAIL_LENGTH)}"` : what, withStatus);
+  }
   if (status >= 500) throw new ApiServerError('server error', withStatus);
   if (status >= 400) throw new ApiRequestError(codes.length > 0 ? `request rejected (codes ${codes.join(', ')})` : 'request rejected', withStatus);
   if (!parsed && req.expectBody !== false) throw new ApiResponseError('response body is not JSON', withStatus);

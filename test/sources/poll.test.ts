@@ -8,7 +8,7 @@ describe('poll reporter', () => {
     const log = createLogger({ level: 'debug', format: 'json', destination: { write: (s: string) => void lines.push(JSON.parse(s)) } as never });
     const reporter = createPollReporter(log);
     const denied = new Error(
-      'cloudflare GET /client/v4/accounts/a/cfd_tunnel (HTTP 403): access denied: the credential needs the "Cloudflare Tunnel Read" permission',
+      'cloudflare GET /client/v4/accounts/a/cfd_tunnel (HTTP 403): access denied: the credential is invalid, or lacks the "Cloudflare Tunnel Read" permission',
     );
     reporter.failed('tunnels', 'a', denied);
     reporter.failed('tunnels', 'a', denied);
@@ -21,6 +21,6 @@ describe('poll reporter', () => {
       ['debug', 'poll failed again'],
       ['info', 'poll recovered'],
     ]);
-    expect(lines[0]?.err).toContain('needs the "Cloudflare Tunnel Read" permission');
+    expect(lines[0]?.err).toContain('lacks the "Cloudflare Tunnel Read" permission');
   });
 });

@@ -6,7 +6,15 @@ import { createLogger, silentLogger } from '../../src/log.js';
 import { retryProxyRecord } from '../../src/sources/proxy-records/api.js';
 import { listTunnels } from '../../src/sources/tunnels/api.js';
 import { listConnectors } from '../../src/sources/tunnels/connectors-api.js';
-import { ApiAuthError, ApiNetworkError, ApiRateLimitedError, ApiResponseError, ApiServerError, ApiTimeoutError } from '../../src/transport/errors.js';
+import {
+  ApiAuthError,
+  ApiNetworkError,
+  ApiNotFoundError,
+  ApiRateLimitedError,
+  ApiResponseError,
+  ApiServerError,
+  ApiTimeoutError,
+} from '../../src/transport/errors.js';
 import { apiPath, createApiClient, MAX_RESPONSE_BYTES, MAX_RETRY_AFTER_MS, parseRateLimit, parseRetryAfter } from '../../src/transport/http.js';
 import { cloudflareClient, posthogClient, recordingObserver, simulator } from '../helpers/simulator.js';
 
@@ -173,12 +181,21 @@ describe('API client against the simulator', () => {
     expect((err as Error).message).toMatch(/\(HTTP 200\): response body is not JSON$/);
   });
 
+  it("a 404 keeps Cloudflare's own message and code (7003: perhaps the id is invalid)", async () => {
+    const sim = await simulator();
+    const err = await listTunnels(cloudflareClient(sim), '0123456789abcdef0123456789abcdef').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiNotFoundError);
+    expect((err as Error).message).toContain('not found (codes 7003): "Could not route to');
+    expect((err as Error).message).toContain('perhaps your object identifier is invalid?');
+  });
+
   it('an auth failure names the missing permission and never the token', async () => {
     const sim = await simulator();
     const client = cloudflareClient(sim, { headers: { authorization: 'Bearer wrong-secret-token' } });
     const err = await listTunnels(client, sim.accountIds[0] as string).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApiAuthError);
-    expect((err as Error).message).toContain('access denied: the credential needs the "Cloudflare Tunnel Read" permission');
+    // Cloudflare answers a wrong token and a token without the permission alike (code 10000): say both.
+    expect((err as Error).message).toContain('access denied: the credential is invalid, or lacks the "Cloudflare Tunnel Read" permission');
     expect(JSON.stringify(err)).not.toContain('wrong-secret-token');
     expect((err as Error).message).not.toContain('wrong-secret-token');
   });
