@@ -176,8 +176,15 @@ function parseArgv(argv: string[], problems: string[]) {
       value = next;
       i++;
     }
-    if (name === 'config.file') configFile = value;
-    else flags.set((BY_FLAG.get(name) as Setting).key as SettingKey, { raw: value, origin: `--${name}` });
+    const key = name === 'config.file' ? undefined : ((BY_FLAG.get(name) as Setting).key as SettingKey);
+    const before = key === undefined ? configFile : (flags.get(key)?.raw as string | undefined);
+    if (before !== undefined) {
+      // exporter-toolkit listens on each repeated address; this exporter has one of each, so say so rather than drop one.
+      problems.push(`--${name}: given twice ("${before}", "${value}"); the exporter takes one value, give it once`);
+      continue;
+    }
+    if (key === undefined) configFile = value;
+    else flags.set(key, { raw: value, origin: `--${name}` });
   }
   return { flags, booleans, configFile };
 }

@@ -289,3 +289,13 @@ describe('what cron and Cloudflare do not mean', () => {
     ]);
   });
 });
+
+describe('flags given twice', () => {
+  it('refuses a flag given twice instead of quietly taking the last (one listen address, one log level)', () => {
+    expect(problemsOf(['--web.listen-address=:9100', '--web.listen-address', ':9200'], CF)).toEqual([
+      '--web.listen-address: given twice (":9100", ":9200"); the exporter takes one value, give it once',
+    ]);
+    expect(problemsOf(['--log.level=debug', '--log.level=info'], CF)[0]).toContain('--log.level: given twice');
+    expect(problemsOf(['--web.listen-address=:9100'], CF)).toEqual([]);
+  });
+});
