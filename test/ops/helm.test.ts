@@ -8,7 +8,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
@@ -163,6 +163,26 @@ describe('the Helm chart', () => {
 });
 
 describe('kustomizations', () => {
+  it('keep the job cloudflare-tunnel-exporter (what the rules and dashboards select) under a namePrefix overlay', (ctx) => {
+    const kubectl = tool('kubectl', ctx);
+    const overlay = mkdtempSync(join(tmpdir(), 'overlay-'));
+    writeFileSync(join(overlay, 'kustomization.yaml'), `resources: [${relative(overlay, join(root, 'deploy/kubernetes'))}]\nnamePrefix: team-a-\n`);
+    const docs = parseAllDocuments(execFileSync(kubectl, ['kustomize', overlay], { encoding: 'utf8' })).map((d) => d.toJSON() as Manifest);
+    const [monitor] = docs.filter((d) => d.kind === 'ServiceMonitor');
+    const [service] = docs.filter((d) => d.kind === 'Service');
+    expect(service.metadata.name).toBe('team-a-cloudflare-tunnel-exporter');
+    // The Prometheus Operator takes the job from the Service label jobLabel names, not from the Service's (prefixed) name.
+    expect(monitor.spec.jobLabel).toBe('app.kubernetes.io/name');
+    expect(service.metadata.labels[monitor.spec.jobLabel]).toBe('cloudflare-tunnel-exporter');
+  });
+
+  it("the chart's ServiceMonitor keeps the job whatever the release is called", (ctx) => {
+    const docs = render(tool('helm', ctx), 'everything.yaml');
+    const [monitor] = one(docs, 'ServiceMonitor');
+    const [service] = one(docs, 'Service');
+    expect(service.metadata.labels[monitor.spec.jobLabel]).toBe('cloudflare-tunnel-exporter');
+  });
+
   it.for(['deploy/kubernetes', 'deploy/kubernetes-sharded'])('kubectl kustomize %s renders valid objects', (dir, ctx) => {
     const kubectl = tool('kubectl', ctx);
     const docs = parseAllDocuments(execFileSync(kubectl, ['kustomize', join(root, dir)], { encoding: 'utf8' })).map((d) => d.toJSON() as Manifest);
