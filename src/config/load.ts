@@ -387,18 +387,21 @@ function shardingOf(x: Assembly): Config['sharding'] {
  * CLOUDFLARE_API_BUDGET is set (then it is per shard), each gets the default divided among them.
  */
 function owned(cloudflare: Config['cloudflare'], sharding: Config['sharding'], x: Assembly): Config['cloudflare'] {
-  if (cloudflare) withinLimit(cloudflare.budget, sharding, x);
   if (!cloudflare || sharding.total === 1) return cloudflare;
   const accountIds = cloudflare.accountIds.filter((id) => shardOf(id, sharding.total) === sharding.shard);
-  const defaulted = x.originOf('cloudflare.api_budget').startsWith('default for');
-  const budget = defaulted ? Math.max(1, Math.floor(cloudflare.budget / sharding.total)) : cloudflare.budget;
+  const budget = budgetSet(x) ? cloudflare.budget : Math.max(1, Math.floor(cloudflare.budget / sharding.total));
   return { ...cloudflare, accountIds, budget };
+}
+
+/** Whether CLOUDFLARE_API_BUDGET was set (in the file, the environment or a flag), not left at its default. */
+function budgetSet(x: Assembly): boolean {
+  return !x.originOf('cloudflare.api_budget').startsWith('default for');
 }
 
 /** The budget is a share of what Cloudflare allows the user (CLOUDFLARE_API_LIMIT), the shards' set budgets together too. */
 function withinLimit(budget: number, sharding: Config['sharding'], x: Assembly): void {
   const limit = x.get<number>('cloudflare.api_limit');
-  const set = !x.originOf('cloudflare.api_budget').startsWith('default for');
+  const set = budgetSet(x);
   const what = `CLOUDFLARE_API_LIMIT (${limit}, what Cloudflare allows per user in 5 minutes); the budget is a share of it`;
   if (budget > limit) x.problems.push(`${x.originOf('cloudflare.api_budget')}: ${budget} is more than ${what}`);
   else if (set && sharding.total > 1 && budget * sharding.total > limit) {
@@ -452,7 +455,9 @@ function assemble(values: Map<SettingKey, unknown>, merged: Layer, readFile: (p:
   const given = (...keys: SettingKey[]) => keys.some((k) => merged.has(k));
   const x: Assembly = { values, merged, readFile, problems, demo, get, originOf, given };
   const sharding = shardingOf(x);
-  const cloudflare = owned(cloudflareSource(x), sharding, x);
+  const source = cloudflareSource(x);
+  if (source) withinLimit(source.budget, sharding, x);
+  const cloudflare = owned(source, sharding, x);
   const posthog = posthogSource(x);
   if (posthog && sharding.total > 1) posthog.organizationIds = posthog.organizationIds.filter((id) => shardOf(id, sharding.total) === sharding.shard);
   if (!cloudflare && !posthog && !demo && problems.length === 0) {
