@@ -36,36 +36,22 @@ export const apiWarpConfiguration = z.object({
 });
 export type ApiWarpConfiguration = z.infer<typeof apiWarpConfiguration>;
 
-export async function getTunnelConfiguration(client: ApiClient, accountId: string, tunnelId: string, signal?: AbortSignal): Promise<ApiTunnelConfiguration> {
+/** One configuration read: one page, in the refresh lane, a few kilobytes at most. */
+async function getConfiguration<T>(client: ApiClient, path: string, operation: string, schema: z.ZodType<T>, signal?: AbortSignal): Promise<T> {
   const { result } = await sendCloudflare(
     client,
-    {
-      method: 'GET',
-      path: apiPath`/accounts/${accountId}/cfd_tunnel/${tunnelId}/configurations`,
-      operation: 'get_tunnel_configuration',
-      permission: TUNNEL_READ,
-      lane: 'refresh',
-      maxBytes: MAX_CONFIGURATION_BYTES,
-      signal,
-    },
-    apiTunnelConfiguration,
+    { method: 'GET', path, operation, permission: TUNNEL_READ, lane: 'refresh', maxBytes: MAX_CONFIGURATION_BYTES, signal },
+    schema,
   );
   return result;
 }
 
-export async function getWarpConfiguration(client: ApiClient, accountId: string, tunnelId: string, signal?: AbortSignal): Promise<ApiWarpConfiguration> {
-  const { result } = await sendCloudflare(
-    client,
-    {
-      method: 'GET',
-      path: apiPath`/accounts/${accountId}/warp_connector/${tunnelId}/configurations`,
-      operation: 'get_warp_connector_configuration',
-      permission: TUNNEL_READ,
-      lane: 'refresh',
-      maxBytes: MAX_CONFIGURATION_BYTES,
-      signal,
-    },
-    apiWarpConfiguration,
-  );
-  return result;
+export function getTunnelConfiguration(client: ApiClient, accountId: string, tunnelId: string, signal?: AbortSignal): Promise<ApiTunnelConfiguration> {
+  const path = apiPath`/accounts/${accountId}/cfd_tunnel/${tunnelId}/configurations`;
+  return getConfiguration(client, path, 'get_tunnel_configuration', apiTunnelConfiguration, signal);
+}
+
+export function getWarpConfiguration(client: ApiClient, accountId: string, tunnelId: string, signal?: AbortSignal): Promise<ApiWarpConfiguration> {
+  const path = apiPath`/accounts/${accountId}/warp_connector/${tunnelId}/configurations`;
+  return getConfiguration(client, path, 'get_warp_connector_configuration', apiWarpConfiguration, signal);
 }

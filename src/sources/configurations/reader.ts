@@ -148,7 +148,7 @@ export class ConfigurationReader {
   }
 
   private hasQueued(accountId: string): boolean {
-    for (const q of [...this.changed.values(), ...this.queue.values()]) if (q.accountId === accountId) return true;
+    for (const waiting of [this.changed, this.queue]) for (const q of waiting.values()) if (q.accountId === accountId) return true;
     return false;
   }
 

@@ -38,34 +38,19 @@ export const apiHostnameRoute = z.object({
 });
 export type ApiHostnameRoute = z.infer<typeof apiHostnameRoute>;
 
-export function listRoutes(client: ApiClient, accountId: string, signal?: AbortSignal): Promise<ApiRoute[]> {
+/** One routes list, deleted routes left out, one page per account (ROUTES_PER_PAGE). */
+function listRouteKind<T extends { id: string }>(client: ApiClient, path: string, operation: string, item: z.ZodType<T>, signal?: AbortSignal): Promise<T[]> {
   return listAllPages(
     client,
-    {
-      method: 'GET',
-      path: apiPath`/accounts/${accountId}/teamnet/routes`,
-      query: { is_deleted: false },
-      operation: 'list_routes',
-      permission: ROUTES_READ,
-      perPage: ROUTES_PER_PAGE,
-      signal,
-    },
-    apiRoute,
+    { method: 'GET', path, query: { is_deleted: false }, operation, permission: ROUTES_READ, perPage: ROUTES_PER_PAGE, signal },
+    item,
   );
 }
 
+export function listRoutes(client: ApiClient, accountId: string, signal?: AbortSignal): Promise<ApiRoute[]> {
+  return listRouteKind(client, apiPath`/accounts/${accountId}/teamnet/routes`, 'list_routes', apiRoute, signal);
+}
+
 export function listHostnameRoutes(client: ApiClient, accountId: string, signal?: AbortSignal): Promise<ApiHostnameRoute[]> {
-  return listAllPages(
-    client,
-    {
-      method: 'GET',
-      path: apiPath`/accounts/${accountId}/zerotrust/routes/hostname`,
-      query: { is_deleted: false },
-      operation: 'list_hostname_routes',
-      permission: ROUTES_READ,
-      perPage: ROUTES_PER_PAGE,
-      signal,
-    },
-    apiHostnameRoute,
-  );
+  return listRouteKind(client, apiPath`/accounts/${accountId}/zerotrust/routes/hostname`, 'list_hostname_routes', apiHostnameRoute, signal);
 }
