@@ -8,7 +8,7 @@ import { createExporter, type Exporter } from './exporter.js';
 import { loadWebConfig, type WebConfig } from './http/web-config.js';
 import { createLogger, type Logger } from './log.js';
 import type { Simulator } from './simulator/server.js';
-import { VERSION } from './version.js';
+import { REVISION, VERSION } from './version.js';
 
 const SHUTDOWN_DEADLINE_MS = 10_000;
 
@@ -59,7 +59,7 @@ function configure(argv: string[]): { loaded: LoadResult; webConfig: WebConfig |
     return 0;
   }
   if (argv.includes('--version')) {
-    process.stdout.write(`cloudflare-tunnel-exporter ${VERSION} (node ${process.version})\n`);
+    process.stdout.write(`cloudflare-tunnel-exporter ${VERSION} (revision ${REVISION}, node ${process.version})\n`);
     return 0;
   }
   try {

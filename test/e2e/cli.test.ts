@@ -56,7 +56,18 @@ describe('daemon exit codes and --config.check', () => {
     expect(help.stdout).toContain('CLOUDFLARE_API_BUDGET');
     const version = await runCli(['--version']);
     expect(version.code).toBe(0);
-    expect(version.stdout).toMatch(/^cloudflare-tunnel-exporter \d+\.\d+\.\d+ \(node v\d+/);
+    expect(version.stdout).toMatch(/^cloudflare-tunnel-exporter \d+\.\d+\.\d+ \(revision [0-9a-f]{40}, node v\d+/);
+  });
+
+  it("reports the git commit it was built from when BUILD_REVISION is not set (a clone), and BUILD_REVISION's when it is (the image)", async () => {
+    const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: fileURLToPath(new URL('../../', import.meta.url)), encoding: 'utf8' }).trim();
+    expect((await runCli(['--version'])).stdout).toContain(`(revision ${head}, `);
+    expect((await runCli(['--version'], { BUILD_REVISION: 'f'.repeat(40) })).stdout).toContain(`(revision ${'f'.repeat(40)}, `);
+    const daemon = await startDaemon(['--demo']);
+    const body = await (await fetch(`${daemon.url}/metrics`)).text();
+    expect(body).toMatch(new RegExp(`cloudflare_tunnel_exporter_build_info\\{[^}]*revision="${head}"`));
+    daemon.child.kill('SIGTERM');
+    await daemon.exit;
   });
 
   it('--config.check prints the redacted effective config and exits 0', async () => {
