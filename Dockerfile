@@ -1,8 +1,18 @@
 # syntax=docker/dockerfile:1
 # cloudflare-tunnel-exporter: multi-stage build on the current Node.js LTS (26, LTS since October 2026), production
 # dependencies only, running as the unprivileged `node` user.
+#
+# The base: the official Node image at the exact Node version CI tests (.ci/run), on Debian 12.
+# A release pins it by digest: resolve the tag's index digest (`skopeo inspect --format '{{.Digest}}'
+# docker://docker.io/library/node:26.10.0-bookworm-slim`) and build with
+# `--build-arg NODE_IMAGE=docker.io/library/node:26.10.0-bookworm-slim@sha256:<digest>`; the image
+# records what it was built on in its org.opencontainers.image.base.* labels (docs/releasing.md).
+# scripts/build-image.sh reads these three lines; keep NODE_VERSION and DEBIAN_RELEASE equal to the tag.
+ARG NODE_IMAGE=docker.io/library/node:26.10.0-bookworm-slim
+ARG NODE_VERSION=26.10.0
+ARG DEBIAN_RELEASE=bookworm
 
-FROM node:26-slim AS build
+FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -10,13 +20,27 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
 
-FROM node:26-slim AS deps
+FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
-FROM node:26-slim
+FROM ${NODE_IMAGE}
+ARG NODE_IMAGE
 ARG BUILD_REVISION=unknown
+ARG VERSION=unknown
+ARG CREATED=unknown
+ARG BASE_DIGEST=unknown
+LABEL org.opencontainers.image.title="cloudflare-tunnel-exporter" \
+      org.opencontainers.image.description="Prometheus exporter for Cloudflare Tunnels, WARP Connectors, Gateway proxy endpoints and PostHog managed reverse proxy records" \
+      org.opencontainers.image.source="https://github.com/cloudflare-tunnel-exporter/cloudflare-tunnel-exporter" \
+      org.opencontainers.image.url="https://github.com/cloudflare-tunnel-exporter/cloudflare-tunnel-exporter#readme" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${BUILD_REVISION}" \
+      org.opencontainers.image.created="${CREATED}" \
+      org.opencontainers.image.base.name="${NODE_IMAGE}" \
+      org.opencontainers.image.base.digest="${BASE_DIGEST}"
 ENV NODE_ENV=production \
     BUILD_REVISION=${BUILD_REVISION}
 # glibc's malloc puts blocks under its mmap threshold (128 KiB at first, raised each time a larger

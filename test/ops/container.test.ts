@@ -27,7 +27,15 @@ describe('Dockerfile', () => {
   it('is multi-stage on Node LTS, production dependencies only, non-root, with a shell-free HEALTHCHECK and the daemon as CMD', () => {
     const stages = [...dockerfile.matchAll(/^FROM (\S+)/gm)].map((m) => m[1]);
     expect(stages.length).toBeGreaterThanOrEqual(2);
-    for (const image of stages) expect(image).toMatch(/^node:\d*[02468]-slim$/);
+    for (const image of stages) expect(image).toBe('${NODE_IMAGE}');
+    // One base for every stage: the official image at an even (LTS) Node line, the exact version CI
+    // tests, on the Debian release the build script assembles a stand-in from.
+    const base = /^ARG NODE_IMAGE=docker\.io\/library\/node:(\d+)\.(\d+\.\d+)-(\w+)-slim$/m.exec(dockerfile);
+    expect(base, 'ARG NODE_IMAGE').not.toBeNull();
+    expect(Number(base?.[1]) % 2).toBe(0);
+    expect(dockerfile).toContain(`ARG NODE_VERSION=${base?.[1]}.${base?.[2]}`);
+    expect(dockerfile).toContain(`ARG DEBIAN_RELEASE=${base?.[3]}`);
+    expect(readFileSync(`${root}.ci/run`, 'utf8')).toContain(`${base?.[1]}.${base?.[2]}`);
     expect(dockerfile).toContain('npm ci --omit=dev');
     expect(dockerfile).toMatch(/^USER node$/m);
     expect(dockerfile).toMatch(/^HEALTHCHECK .*CMD \["node", "dist\/healthcheck\.js"\]$/m);
