@@ -27,6 +27,7 @@ describe('Dockerfile', () => {
   it('is multi-stage on Node LTS, production dependencies only, non-root, with a shell-free HEALTHCHECK and the daemon as CMD', () => {
     const stages = [...dockerfile.matchAll(/^FROM (\S+)/gm)].map((m) => m[1]);
     expect(stages.length).toBeGreaterThanOrEqual(2);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the Dockerfile's own ARG placeholder
     for (const image of stages) expect(image).toBe('${NODE_IMAGE}');
     // One base for every stage: the official image at an even (LTS) Node line, the exact version CI
     // tests, on the Debian release the build script assembles a stand-in from.
