@@ -4,6 +4,8 @@
 #
 #   bash scripts/build-image.sh            # localhost/cloudflare-tunnel-exporter:dev
 #   IMAGE=registry.example/cte:0.2.0 bash scripts/build-image.sh
+#   NODE_IMAGE=docker.io/library/node:26.10.0-bookworm-slim@sha256:<digest> IMAGE=... bash scripts/build-image.sh
+#                                           # a release: the base pinned by digest (docs/releasing.md)
 #
 # Where the base image (the Dockerfile's NODE_IMAGE) can be pulled, buildah pulls it. Where it
 # cannot (CI here reaches only the npm registry and Debian's mirror), the script assembles a stand-in
@@ -22,10 +24,11 @@ IMAGE="${IMAGE:-localhost/cloudflare-tunnel-exporter:dev}"
 NPM_VERSION=11.21.2
 DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 
-base="$(sed -n 's/^ARG NODE_IMAGE=//p' Dockerfile)"
+default_base="$(sed -n 's/^ARG NODE_IMAGE=//p' Dockerfile)"
+base="${NODE_IMAGE:-$default_base}"
 node_version="$(sed -n 's/^ARG NODE_VERSION=//p' Dockerfile)"
 suite="$(sed -n 's/^ARG DEBIAN_RELEASE=//p' Dockerfile)"
-[ -n "$base" ] && [ -n "$node_version" ] && [ -n "$suite" ] || {
+[ -n "$default_base" ] && [ -n "$node_version" ] && [ -n "$suite" ] || {
   echo "build-image: the Dockerfile must set ARG NODE_IMAGE, NODE_VERSION and DEBIAN_RELEASE" >&2
   exit 1
 }
@@ -72,14 +75,18 @@ assemble_base() {
 }
 
 if ! buildah inspect --type image "$base" >/dev/null 2>&1; then
-  buildah pull --quiet "$base" >/dev/null 2>&1 || assemble_base
+  if ! buildah pull --quiet "$base" >/dev/null 2>&1; then
+    # Only the Dockerfile's own base has a stand-in; a base you name (a digest) must be pulled.
+    [ "$base" = "$default_base" ] || { echo "build-image: cannot pull $base" >&2; exit 1; }
+    assemble_base
+  fi
 fi
 
 base_digest="$(buildah images --format '{{.Digest}}' "$base" | head -1)"
 revision="${BUILD_REVISION:-$(git rev-parse HEAD 2>/dev/null || echo unknown)}"
 version="$(node -p 'require("./package.json").version')"
 buildah build --quiet --format docker --isolation chroot --network host --pull=never \
-  --build-arg BUILD_REVISION="$revision" --build-arg VERSION="$version" --build-arg BASE_DIGEST="$base_digest" \
+  --build-arg NODE_IMAGE="$base" --build-arg BUILD_REVISION="$revision" --build-arg VERSION="$version" --build-arg BASE_DIGEST="$base_digest" \
   --build-arg CREATED="$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
   -t "$IMAGE" . >/dev/null
 # The image this name had before, now nameless.

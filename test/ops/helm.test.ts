@@ -26,6 +26,7 @@ import { tool } from '../helpers/tools.js';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const CHART = join(root, 'deploy/helm/cloudflare-tunnel-exporter');
 const FIXTURES = join(root, 'test/fixtures/helm');
+const chartVersion = (parse(readFileSync(join(CHART, 'Chart.yaml'), 'utf8')) as { appVersion: string }).appVersion;
 
 const MODELS: Record<string, new (data: unknown) => { validate(): void }> = {
   Deployment: Deployment as never,
@@ -78,7 +79,7 @@ describe('the Helm chart', () => {
       allowPrivilegeEscalation: false,
       capabilities: { drop: ['ALL'] },
     });
-    expect(container(deployment).image).toBe('ghcr.io/cloudflare-tunnel-exporter/cloudflare-tunnel-exporter:0.1.0');
+    expect(container(deployment).image).toBe(`ghcr.io/cloudflare-tunnel-exporter/cloudflare-tunnel-exporter:${chartVersion}`);
     expect(envOf(deployment).CLOUDFLARE_API_TOKEN_FILE).toBe('/run/secrets/cloudflare-tunnel-exporter/cloudflare_api_token');
     expect(pod.volumes.find((v: Manifest) => v.name === 'secrets').secret.secretName).toBe('cloudflare-tunnel-exporter');
     for (const doc of docs)
