@@ -1,4 +1,4 @@
-// deploy/kubernetes/prometheusrule.yaml, rendered from prometheus/alerts.yml: the same groups under
+// deploy/kubernetes/components/prometheus-operator/prometheusrule.yaml, rendered from prometheus/alerts.yml: the same groups under
 // a Prometheus Operator PrometheusRule, so the two never diverge. Pure: `npm run generate` writes the
 // file (src/generators/main.ts), and test/ops/kubernetes.test.ts holds the committed file to this output.
 import { parse, stringify } from 'yaml';
@@ -8,8 +8,8 @@ export function renderPrometheusRule(alertsYaml: string): string {
   const doc = {
     apiVersion: 'monitoring.coreos.com/v1',
     kind: 'PrometheusRule',
-    metadata: { name: 'cloudflare-tunnel-exporter', labels: { 'app.kubernetes.io/name': 'cloudflare-tunnel-exporter' } },
+    metadata: { name: 'cloudflare-tunnel-exporter', labels: { 'app.kubernetes.io/name': 'cloudflare-tunnel-exporter', release: 'kube-prometheus-stack' } },
     spec: { groups: rules.groups },
   };
-  return `# Generated from prometheus/alerts.yml by \`npm run generate\`; edit that file, not this one.\n${stringify(doc, { lineWidth: 0 })}`;
+  return `# Generated from prometheus/alerts.yml by \`npm run generate\`; edit that file, not this one.\n# release: the label kube-prometheus-stack selects rules by (its Helm release name; see kustomization.yaml).\n${stringify(doc, { lineWidth: 0 })}`;
 }

@@ -164,10 +164,57 @@ describe('the Helm chart', () => {
 });
 
 describe('kustomizations', () => {
+  const kustomize = (kubectl: string, dir: string): Manifest[] =>
+    parseAllDocuments(execFileSync(kubectl, ['kustomize', dir], { encoding: 'utf8' })).map((d) => d.toJSON() as Manifest);
+
+  it('deploy/kubernetes needs no CRDs: the Prometheus Operator objects and the dashboards are optional components', (ctx) => {
+    const docs = kustomize(tool('kubectl', ctx), join(root, 'deploy/kubernetes'));
+    expect(kinds(docs)).toEqual(['ConfigMap', 'Deployment', 'Service']);
+  });
+
+  it('the kube-prometheus-stack overlay adds a ServiceMonitor and PrometheusRule with the release label it selects, and the dashboards as sidecar ConfigMaps', (ctx) => {
+    const docs = kustomize(tool('kubectl', ctx), join(root, 'deploy/kube-prometheus-stack'));
+    const [monitor] = one(docs, 'ServiceMonitor');
+    const [rule] = one(docs, 'PrometheusRule');
+    expect(monitor.metadata.labels.release).toBe('kube-prometheus-stack');
+    expect(rule.metadata.labels.release).toBe('kube-prometheus-stack');
+    expect(rule.spec.groups).toEqual(parse(readFileSync(join(root, 'prometheus/alerts.yml'), 'utf8')).groups);
+    const dashboards = one(docs, 'ConfigMap').filter((c: Manifest) => c.metadata.labels?.grafana_dashboard === '1');
+    const shipped = readdirSync(join(root, 'grafana/dashboards')).sort();
+    expect(dashboards.flatMap((c: Manifest) => Object.keys(c.data)).sort()).toEqual(shipped);
+    for (const c of dashboards) {
+      for (const [file, json] of Object.entries(c.data)) expect(json, file).toBe(readFileSync(join(root, 'grafana/dashboards', file), 'utf8'));
+    }
+    for (const doc of docs) expect(doc.metadata.namespace, `${doc.kind} ${doc.metadata.name}`).toBe('monitoring');
+  });
+
+  it('puts the recommended app.kubernetes.io labels on the pod template, and the image users change in one place', (ctx) => {
+    const kubectl = tool('kubectl', ctx);
+    for (const dir of ['deploy/kubernetes', 'deploy/kubernetes-sharded']) {
+      const [workload] = kustomize(kubectl, join(root, dir)).filter((d) => d.kind === 'Deployment' || d.kind === 'StatefulSet');
+      expect(workload.spec.template.metadata.labels, dir).toMatchObject({
+        'app.kubernetes.io/name': 'cloudflare-tunnel-exporter',
+        'app.kubernetes.io/instance': 'cloudflare-tunnel-exporter',
+        'app.kubernetes.io/version': chartVersion,
+        'app.kubernetes.io/component': 'exporter',
+        'app.kubernetes.io/part-of': 'cloudflare-tunnel-exporter',
+      });
+      expect(container(workload).image, dir).toBe(`ghcr.io/cloudflare-tunnel-exporter/cloudflare-tunnel-exporter:${chartVersion}`);
+    }
+    // An overlay's `images:` changes it everywhere.
+    const overlay = mkdtempSync(join(tmpdir(), 'overlay-'));
+    writeFileSync(
+      join(overlay, 'kustomization.yaml'),
+      `resources: [${relative(overlay, join(root, 'deploy/kubernetes'))}]\nimages:\n  - name: ghcr.io/cloudflare-tunnel-exporter/cloudflare-tunnel-exporter\n    newName: registry.example.com/cte\n`,
+    );
+    const [deployment] = kustomize(kubectl, overlay).filter((d) => d.kind === 'Deployment');
+    expect(container(deployment).image).toBe(`registry.example.com/cte:${chartVersion}`);
+  });
+
   it('keep the job cloudflare-tunnel-exporter (what the rules and dashboards select) under a namePrefix overlay', (ctx) => {
     const kubectl = tool('kubectl', ctx);
     const overlay = mkdtempSync(join(tmpdir(), 'overlay-'));
-    writeFileSync(join(overlay, 'kustomization.yaml'), `resources: [${relative(overlay, join(root, 'deploy/kubernetes'))}]\nnamePrefix: team-a-\n`);
+    writeFileSync(join(overlay, 'kustomization.yaml'), `resources: [${relative(overlay, join(root, 'deploy/kube-prometheus-stack'))}]\nnamePrefix: team-a-\n`);
     const docs = parseAllDocuments(execFileSync(kubectl, ['kustomize', overlay], { encoding: 'utf8' })).map((d) => d.toJSON() as Manifest);
     const [monitor] = docs.filter((d) => d.kind === 'ServiceMonitor');
     const [service] = docs.filter((d) => d.kind === 'Service');
@@ -184,7 +231,7 @@ describe('kustomizations', () => {
     expect(service.metadata.labels[monitor.spec.jobLabel]).toBe('cloudflare-tunnel-exporter');
   });
 
-  it.for(['deploy/kubernetes', 'deploy/kubernetes-sharded'])('kubectl kustomize %s renders valid objects', (dir, ctx) => {
+  it.for(['deploy/kubernetes', 'deploy/kube-prometheus-stack', 'deploy/kubernetes-sharded'])('kubectl kustomize %s renders valid objects', (dir, ctx) => {
     const kubectl = tool('kubectl', ctx);
     const docs = parseAllDocuments(execFileSync(kubectl, ['kustomize', join(root, dir)], { encoding: 'utf8' })).map((d) => d.toJSON() as Manifest);
     for (const doc of docs) {
@@ -194,7 +241,7 @@ describe('kustomizations', () => {
     }
     const workloads = docs.filter((d) => d.kind === 'Deployment' || d.kind === 'StatefulSet');
     expect(workloads).toHaveLength(1);
-    const [configMap] = docs.filter((d) => d.kind === 'ConfigMap');
+    const [configMap] = docs.filter((d) => d.kind === 'ConfigMap' && !d.metadata.labels?.grafana_dashboard);
     expect(container(workloads[0]).envFrom[0].configMapRef.name).toBe(configMap.metadata.name);
     if (dir.endsWith('sharded')) {
       expect(workloads[0].kind).toBe('StatefulSet');

@@ -31,8 +31,10 @@ const MODELS: Record<string, new (data: unknown) => { validate(): void }> = {
 
 describe('Kubernetes manifests', () => {
   it('every resource of the kustomization validates against its schema', () => {
-    expect(kustomization.resources.sort()).toEqual(['deployment.yaml', 'prometheusrule.yaml', 'service.yaml', 'servicemonitor.yaml']);
-    for (const file of kustomization.resources) {
+    expect(kustomization.resources.sort()).toEqual(['deployment.yaml', 'service.yaml']);
+    const component = parse(read('components/prometheus-operator/kustomization.yaml')) as { resources: string[] };
+    expect(component.resources.sort()).toEqual(['prometheusrule.yaml', 'servicemonitor.yaml']);
+    for (const file of [...kustomization.resources, ...component.resources.map((r) => `components/prometheus-operator/${r}`)]) {
       const doc = manifest(file);
       const Model = MODELS[doc.kind];
       expect(Model, `${file}: ${doc.kind}`).toBeDefined();
@@ -48,8 +50,8 @@ describe('Kubernetes manifests', () => {
 
   it('the PrometheusRule is exactly the shipped alert rules', () => {
     const alerts = readFileSync(fileURLToPath(new URL('../../prometheus/alerts.yml', import.meta.url)), 'utf8');
-    expect(read('prometheusrule.yaml')).toBe(renderPrometheusRule(alerts));
-    expect(manifest('prometheusrule.yaml').spec.groups).toEqual(parse(alerts).groups);
+    expect(read('components/prometheus-operator/prometheusrule.yaml')).toBe(renderPrometheusRule(alerts));
+    expect(manifest('components/prometheus-operator/prometheusrule.yaml').spec.groups).toEqual(parse(alerts).groups);
   });
 
   it('the Deployment runs non-root on a read-only root filesystem, with resources, probes and secrets through *_FILE', () => {

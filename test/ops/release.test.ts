@@ -27,6 +27,7 @@ describe('a release', () => {
     expect(chart).toMatchObject({ version, appVersion: version });
     const kustomization = parse(read('deploy/kubernetes/kustomization.yaml')) as { images: { name: string; newName?: string; newTag: string }[] };
     expect(kustomization.images).toEqual([{ name: 'cloudflare-tunnel-exporter', newName: expect.any(String), newTag: version }]);
+    expect((parse(read('deploy/kubernetes-sharded/kustomization.yaml')) as typeof kustomization).images).toEqual(kustomization.images);
     const values = parse(read('deploy/helm/cloudflare-tunnel-exporter/values.yaml')) as { image: { repository: string } };
     // One image, one registry: what the chart pulls is what kustomize pulls.
     expect(kustomization.images[0]?.newName).toBe(values.image.repository);
