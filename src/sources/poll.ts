@@ -1,7 +1,10 @@
 // What every poller does around its API calls: time the poll, record success or failure in the
-// store, and log a failure once (repeats of the same error go to debug until it changes or clears).
+// store, and log: a success at debug (what it read, how long it took); a failure at error when it is
+// new, its repeats at debug, and every STILL_FAILING_EVERY_MS a warning that it keeps failing (how
+// long, how often), until it changes or clears.
 
 import { steadyNow } from '../clock.js';
+import { formatDuration } from '../config/duration.js';
 import type { Logger } from '../log.js';
 import type { CollectorData, CollectorName, PerTunnelCollector, PollOutcome, SnapshotStore } from '../snapshot/store.js';
 import { ApiAbortedError, ApiAuthError } from '../transport/errors.js';
@@ -12,7 +15,8 @@ export interface PollReporter {
   begin(): (ok: boolean, err?: unknown) => PollOutcome;
   /** Logs a failure unless it repeats the previous one for this collector and scope. */
   failed(collector: CollectorName, scope: string, err: unknown): void;
-  succeeded(collector: CollectorName, scope: string): void;
+  /** Logs the success at debug, with how many items the poll read. */
+  succeeded(collector: CollectorName, scope: string, outcome: PollOutcome, items: number): void;
   /** Counts what one answer had cut to the limits of ./answer.ts. */
   cut(cuts: Cuts): void;
 }
@@ -25,8 +29,18 @@ export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** How often a source that keeps failing with the same error is said again at warn. */
+export const STILL_FAILING_EVERY_MS = 300_000;
+
+interface Failing {
+  message: string;
+  since: number;
+  saidAt: number;
+  failures: number;
+}
+
 export function createPollReporter(log: Logger, now: () => number = steadyNow, onCut?: OnCut): PollReporter {
-  const lastError = new Map<string, string>();
+  const failing = new Map<string, Failing>();
   return {
     begin() {
       const started = performance.now();
@@ -40,17 +54,26 @@ export function createPollReporter(log: Logger, now: () => number = steadyNow, o
     failed(collector, scope, err) {
       const key = `${collector}/${scope}`;
       const message = errorMessage(err);
-      if (lastError.get(key) === message) {
+      const at = now();
+      const known = failing.get(key);
+      if (known?.message !== message) {
+        failing.set(key, { message, since: at, saidAt: at, failures: 1 });
+        log.error({ collector, scope, err: message }, 'poll failed: keeping the previous data until it is too old');
+        return;
+      }
+      known.failures++;
+      if (at - known.saidAt < STILL_FAILING_EVERY_MS) {
         log.debug({ collector, scope, err: message }, 'poll failed again');
         return;
       }
-      lastError.set(key, message);
-      log.error({ collector, scope, err: message }, 'poll failed: keeping the previous data until it is too old');
+      known.saidAt = at;
+      log.warn({ collector, scope, err: message, failing_for: formatDuration(at - known.since), failures: known.failures }, 'poll still failing');
     },
     cut: (cuts) => reportCuts(cuts, onCut),
-    succeeded(collector, scope) {
+    succeeded(collector, scope, outcome, items) {
       const key = `${collector}/${scope}`;
-      if (lastError.delete(key)) log.info({ collector, scope }, 'poll recovered');
+      if (failing.delete(key)) log.info({ collector, scope }, 'poll recovered');
+      log.debug({ collector, scope, items, duration_ms: Math.round(outcome.durationSeconds * 1000) }, 'poll succeeded');
     },
   };
 }
@@ -104,8 +127,9 @@ export function createSourcePoller<C extends SingleCallCollector>(options: Sourc
       const cuts = noCuts();
       const data = await options.fetch(signal, cuts);
       reporter.cut(cuts);
-      store.recordSuccess(collector, scope, data, finish(true));
-      reporter.succeeded(collector, scope);
+      const outcome = finish(true);
+      store.recordSuccess(collector, scope, data, outcome);
+      reporter.succeeded(collector, scope, outcome, itemCount(data));
       // Allowed again: a later refusal is news, and warned about.
       skippedUntil = -Infinity;
     } catch (err) {
@@ -121,4 +145,11 @@ export function createSourcePoller<C extends SingleCallCollector>(options: Sourc
       reporter.failed(collector, scope, err);
     }
   };
+}
+
+/** How many items a source's answer holds: its length, or for the routes, both lists together. */
+function itemCount(data: unknown): number {
+  if (Array.isArray(data)) return data.length;
+  if (data && typeof data === 'object') return Object.values(data).reduce((n: number, v) => n + (Array.isArray(v) ? v.length : 0), 0);
+  return 0;
 }

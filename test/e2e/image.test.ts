@@ -123,7 +123,7 @@ describe('the container image', () => {
       },
       30_000,
     );
-    const revision = image.Labels['org.opencontainers.image.revision'];
+    const revision = image.Labels['org.opencontainers.image.revision'] ?? '';
     expect(value(body, 'cloudflare_tunnel_exporter_build_info', { version: pkg.version, revision })).toBe(1);
     expect((await fetch(`http://127.0.0.1:${port}/-/ready`)).status).toBe(200);
     const status = readFileSync(`/proc/${container.pid1(run)}/status`, 'utf8');

@@ -206,12 +206,8 @@ export class ConfigurationReader {
     const listed = snapshot.tunnels.get(accountId)?.data ?? [];
     const wanted = new Set(listed.filter(hasConfiguration).map((t) => t.id));
     const ok = round.failed === 0;
-    this.options.store.recordConfigurations(
-      accountId,
-      wanted,
-      round.results,
-      round.finish(ok, ok ? undefined : new Error(`${round.failed} configuration reads failed`)),
-    );
-    if (ok) this.options.reporter.succeeded('tunnel_configurations', accountId);
+    const outcome = round.finish(ok, ok ? undefined : new Error(`${round.failed} configuration reads failed`));
+    this.options.store.recordConfigurations(accountId, wanted, round.results, outcome);
+    if (ok) this.options.reporter.succeeded('tunnel_configurations', accountId, outcome, round.results.size);
   }
 }

@@ -47,8 +47,9 @@ export function createTunnelsPoller(options: TunnelsPollerOptions): (signal: Abo
       reporter.failed('tunnels', accountId, err);
       return;
     }
-    store.recordSuccess('tunnels', accountId, tunnels, finish(true));
-    reporter.succeeded('tunnels', accountId);
+    const outcome = finish(true);
+    store.recordSuccess('tunnels', accountId, tunnels, outcome);
+    reporter.succeeded('tunnels', accountId, outcome, tunnels.length);
     refresher.update(accountId, tunnels);
   };
 }
