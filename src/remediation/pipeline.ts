@@ -226,10 +226,21 @@ export function createPipeline(options: PipelineOptions) {
   const { state, counters, log, now, signal } = options;
 
   const recent: RecentDecision[] = [];
+  /** Per action and target, the skip last said at info: the same skip again goes to debug. */
+  const saidSkip = new Map<string, string>();
   const audit = (action: RemediationAction, d: Decision) => {
     if (d.outcome === 'skipped' && d.skip) counters.skipped(action, d.skip);
+    const key = `${action} ${JSON.stringify(d.target)}`;
+    // The landing page's list: each target once, with its latest decision.
+    const previous = recent.findIndex((r) => `${r.action} ${JSON.stringify(r.target)}` === key);
+    if (previous >= 0) recent.splice(previous, 1);
     recent.unshift({ at: now(), action, mode: d.mode, target: d.target, outcome: d.outcome, reason: d.reason, ...(d.skip ? { skip: d.skip } : {}) });
     if (recent.length > RECENT_DECISIONS) recent.pop();
+    const skipSaid = d.outcome === 'skipped' ? `${d.skip} ${d.reason}` : undefined;
+    const repeated = skipSaid !== undefined && saidSkip.get(key) === skipSaid;
+    if (skipSaid === undefined) saidSkip.delete(key);
+    else saidSkip.set(key, skipSaid);
+    if (saidSkip.size > 10_000) saidSkip.delete(saidSkip.keys().next().value as string);
     const line = {
       action,
       mode: d.mode,
@@ -240,7 +251,7 @@ export function createPipeline(options: PipelineOptions) {
       ...(d.skip ? { skip_reason: d.skip } : {}),
       ...(d.error ? { error: d.error } : {}),
     };
-    if (d.skip && QUIET_SKIPS.has(d.skip)) log.debug(line, 'remediation decision');
+    if (repeated || (d.skip && QUIET_SKIPS.has(d.skip))) log.debug(line, 'remediation decision');
     else if (d.outcome === 'failed') log.error(line, 'remediation decision');
     else log.info(line, 'remediation decision');
   };

@@ -89,6 +89,7 @@ async function harness(options: HarnessOptions = {}, reuse?: { sim: Simulator; c
     account,
     org: org as NonNullable<typeof org>,
     lines,
+    remediation,
     decisions: () => lines.filter((l) => l.msg === 'remediation decision'),
     metrics: () => metrics.renderOwn(),
     /** Advances the clock, polls tunnels (and records) and waits for remediation to finish. */
@@ -172,6 +173,24 @@ describe('stale connector remediation', () => {
     expect(
       value(await h.metrics(), 'cloudflare_tunnel_exporter_remediation_skipped_total', { action: 'cleanup_connector', reason: 'no_active_sibling' }),
     ).toBeGreaterThan(0);
+  });
+
+  it('says a skip that repeats every cycle once per target and reason (the rest at debug), and lists each target once with its latest decision', async () => {
+    const h = await harness({ rotate: 0 });
+    const down = h.account.tunnels.find((t) => t.status === 'down');
+    if (!down) throw new Error('no down tunnel');
+    down.conns_inactive_at = new Date(T0).toISOString();
+    for (const m of [0, 10, 20, 30, 40, 50]) await h.pollAt(m);
+    const forDown = (l: Record<string, unknown>) => (l.target as { tunnel_id?: string } | undefined)?.tunnel_id === down.id;
+    const skips = h.decisions().filter((d) => forDown(d) && d.skip_reason === 'no_active_sibling');
+    const connectors = new Set(skips.map((d) => (d.target as { connector_id: string }).connector_id));
+    expect(skips.length).toBeGreaterThan(connectors.size);
+    // At info once per connector; every repeat at debug.
+    expect(skips.filter((d) => d.level === 'info')).toHaveLength(connectors.size);
+    expect(skips.filter((d) => d.level === 'debug')).toHaveLength(skips.length - connectors.size);
+    // The landing page's list: each connector once.
+    const listed = h.remediation.recent().filter((d) => d.target.tunnel_id === down.id);
+    expect(listed.map((d) => d.target.connector_id).sort()).toEqual([...connectors].sort());
   });
 
   it('does not act when the tunnel list poll failed', async () => {
