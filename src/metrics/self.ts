@@ -2,7 +2,7 @@
 // limit and the budget, the connections queue and data age, remediation decisions, answer cuts.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RemediationCounters } from '../domain/types.js';
-import type { Snapshot } from '../snapshot/store.js';
+import { COLLECTORS, type Snapshot } from '../snapshot/store.js';
 import { ANSWER_LIMITS, CUT_ITEMS, type OnCut } from '../sources/answer.js';
 import type { ApiName } from '../transport/errors.js';
 import type { ApiObserver } from '../transport/http.js';
@@ -263,6 +263,33 @@ function budgetMetrics(registry: Registry, snapshot: () => Snapshot, now: () => 
   };
 }
 
+/**
+ * 1 while the last poll of every source failed (optional ones skipped for a missing permission
+ * aside): /-/ready stays 200 then, so a failing API does not restart the pod; this says it.
+ */
+function allSourcesFailingMetric(registry: Registry, snapshot: () => Snapshot): void {
+  new Gauge({
+    name: 'cloudflare_tunnel_exporter_all_sources_failing',
+    help: 'Whether the last poll of every source failed: 1 yes (the exporter stays ready and serves what it kept, until STALE_DATA_MAX_AGE), 0 no.',
+    registers: [registry],
+    collect() {
+      this.set(everySourceFailing(snapshot()) ? 1 : 0);
+    },
+  });
+}
+
+function everySourceFailing(snapshot: Snapshot): boolean {
+  let polled = 0;
+  for (const collector of COLLECTORS) {
+    for (const entry of snapshot[collector].values()) {
+      if (entry.last.skipped) continue;
+      if (entry.last.ok) return false;
+      polled++;
+    }
+  }
+  return polled > 0;
+}
+
 export function createSelfMetrics(options: { snapshot: () => Snapshot; now: () => number }): SelfMetrics {
   const registry = new Registry();
   new Gauge({
@@ -272,6 +299,7 @@ export function createSelfMetrics(options: { snapshot: () => Snapshot; now: () =
     registers: [registry],
   }).set({ version: VERSION, revision: REVISION, nodejs_version: process.version }, 1);
   const observeShard = shardMetrics(registry);
+  allSourcesFailingMetric(registry, options.snapshot);
 
   // In the order /metrics has always listed them.
   const observer = apiMetrics(registry);

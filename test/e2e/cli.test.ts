@@ -9,7 +9,7 @@ import bcrypt from 'bcryptjs';
 import { Agent, request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { freePort, GUARD, runCli, startDaemon, waitFor } from '../helpers/daemon.js';
-import { samples } from '../helpers/exposition.js';
+import { samples, value } from '../helpers/exposition.js';
 import { simulator, simulatorEnv } from '../helpers/simulator.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -97,6 +97,19 @@ describe('daemon against the simulator', () => {
     expect(await daemon.exit).toBe(0);
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(daemon.stdout()).toContain('"msg":"stopped"');
+  });
+
+  it('stays ready while every source fails (a failing API must not restart the pod), and says so on /metrics and the landing page', async () => {
+    const sim = await simulator({ faults: [{ endpoint: '*', status: 500 }] });
+    const daemon = await startDaemon([], simEnv(sim));
+    await waitFor('ready', async () => ((await fetch(`${daemon.url}/-/ready`)).status === 200 ? true : undefined));
+    const text = await (await fetch(`${daemon.url}/metrics`)).text();
+    expect(value(text, 'cloudflare_tunnel_exporter_all_sources_failing')).toBe(1);
+    const page = await (await fetch(`${daemon.url}/`)).text();
+    expect(page).toContain('every source is failing');
+    sim.setFaults([]);
+    daemon.child.kill('SIGTERM');
+    expect(await daemon.exit).toBe(0);
   });
 
   it('never logs a credential, and logs logfmt on request', async () => {

@@ -84,7 +84,7 @@ describe('HTTP app', () => {
     expect(html).toContain('<a href="https://docs.example/">Documentation</a>');
     expect(html).toContain('<td class="id">acc&#60;1&#62;</td><td>failed</td>');
     expect(html).toContain('<td>1m 30s</td><td>HTTP 500</td>');
-    expect(html).toContain('Ready; 1 source failing.');
+    expect(html).toContain('Ready, but every source is failing');
     expect(html).toContain('<b>75</b> of <b>300</b> requests in the last 5 minutes (25%)');
     expect(html).toContain('more than the budget');
     expect(html).not.toContain('The list polls alone');
