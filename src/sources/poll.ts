@@ -30,7 +30,7 @@ export function errorMessage(err: unknown): string {
 }
 
 /** How often a source that keeps failing with the same error is said again at warn. */
-export const STILL_FAILING_EVERY_MS = 300_000;
+const STILL_FAILING_EVERY_MS = 300_000;
 
 interface Failing {
   message: string;
