@@ -90,15 +90,27 @@ async function startDemo(log: Logger): Promise<Simulator> {
 }
 
 /**
- * SIGTERM and SIGINT stop (resolving the exit code); SIGHUP reloads the web config file (TLS files,
- * basic auth users, headers), as exporter-toolkit picks up changes to it; the rest of the
- * configuration needs a restart. A file that does not load keeps the running one.
+ * SIGTERM and SIGINT stop (resolving the exit code); a second one while stopping is logged and the
+ * clean stop goes on (npm forwards Ctrl-C to the process it runs, so `npm run demo` delivers two); a
+ * third exits at once with 130 and says so. SIGHUP reloads the web config file (TLS files, basic auth
+ * users, headers), as exporter-toolkit picks up changes to it; the rest of the configuration needs a
+ * restart. A file that does not load keeps the running one.
  */
 function handleSignals(exporter: Exporter, sim: Simulator | undefined, webConfigFile: string | undefined, log: Logger): Promise<number> {
   return new Promise<number>((resolve) => {
+    let signalsWhileStopping = 0;
     let stopping = false;
     const shutdown = (signal: string) => {
-      if (stopping) return;
+      if (stopping) {
+        signalsWhileStopping++;
+        if (signalsWhileStopping === 1) {
+          log.warn({ signal }, `${signal} again: still stopping cleanly (at most ${SHUTDOWN_DEADLINE_MS / 1000}s); send it once more to exit now`);
+          return;
+        }
+        log.error({ signal }, `${signal} a third time: exiting now, without a clean stop`);
+        resolve(130);
+        return;
+      }
       stopping = true;
       log.info({ signal }, 'stopping');
       const deadline = setTimeout(() => {
@@ -115,8 +127,8 @@ function handleSignals(exporter: Exporter, sim: Simulator | undefined, webConfig
           resolve(0);
         });
     };
-    process.once('SIGTERM', () => shutdown('SIGTERM'));
-    process.once('SIGINT', () => shutdown('SIGINT'));
+    process.on('SIGTERM', () => shutdown('SIGTERM'));
+    process.on('SIGINT', () => shutdown('SIGINT'));
     process.on('SIGHUP', () => {
       if (!webConfigFile) {
         log.info({ signal: 'SIGHUP' }, 'SIGHUP: no --web.config.file to reload; the rest of the configuration needs a restart');

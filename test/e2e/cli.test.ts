@@ -2,6 +2,7 @@
 // logfmt, and a clean stop on SIGTERM even with a request hanging upstream.
 import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -110,6 +111,33 @@ describe('daemon against the simulator', () => {
     sim.setFaults([]);
     daemon.child.kill('SIGTERM');
     expect(await daemon.exit).toBe(0);
+  });
+
+  it.each([
+    ['a second Ctrl-C (npm forwards one) is logged and the clean stop completes', 2, 0, 'still stopping cleanly'],
+    ['a third forces the exit, saying so', 3, 130, 'exiting now, without a clean stop'],
+  ])('while stopping, %s', { timeout: 20_000 }, async (_name, signals, code, line) => {
+    const daemon = await startDaemon(['--demo']);
+    // A client that has begun a request and not finished it keeps the server's close waiting (up
+    // to 2 s before it closes every connection): a stop that takes long enough to be interrupted.
+    const { port } = new URL(daemon.url);
+    const socket = net.connect(Number(port), '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write('GET /metrics HTTP/1.1\r\nHost: exporter\r\n');
+    socket.on('error', () => {});
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    daemon.child.kill('SIGINT');
+    await waitFor('stopping', async () => (daemon.stdout().includes('"msg":"stopping"') ? true : undefined));
+    // One at a time: a signal sent while the same one is still pending is merged with it.
+    daemon.child.kill('SIGINT');
+    if (signals === 3) {
+      await waitFor('the second signal logged', async () => (daemon.stdout().includes('still stopping cleanly') ? true : undefined));
+      daemon.child.kill('SIGINT');
+    }
+    expect(await daemon.exit).toBe(code);
+    expect(daemon.stdout()).toContain(line);
+    if (code === 0) expect(daemon.stdout()).toContain('"msg":"stopped"');
+    socket.destroy();
   });
 
   it('never logs a credential, and logs logfmt on request', async () => {
