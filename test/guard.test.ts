@@ -2,6 +2,7 @@
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { startDaemon, waitFor } from './helpers/daemon.js';
+import { ACCOUNT } from './helpers/ids.js';
 
 describe('test network guard', () => {
   it('refuses a connection to a non-loopback address in a test worker', () => {
@@ -14,7 +15,7 @@ describe('test network guard', () => {
   ])('refuses it in a spawned daemon too, with %s: a poll against a public address fails without leaving the machine', async (_name, extra) => {
     const daemon = await startDaemon([], {
       CLOUDFLARE_API_TOKEN: 't',
-      CLOUDFLARE_ACCOUNT_IDS: 'acc',
+      CLOUDFLARE_ACCOUNT_IDS: ACCOUNT,
       CLOUDFLARE_API_BASE_URL: 'http://192.0.2.1/client/v4',
       ...extra,
     });

@@ -119,6 +119,20 @@ const list = z.union([z.string(), z.array(z.unknown())]).transform((v, ctx) => {
   return [...new Set(items)];
 });
 
+/** Cloudflare account ids: 32 lowercase hex characters (a name or a zone id is refused here, not by a 404 later). */
+const accountIds = list.transform((ids, ctx) => {
+  const wrong = ids.filter((id) => !/^[0-9a-f]{32}$/.test(id));
+  if (wrong.length > 0) {
+    const named = wrong.map((id) => `"${id}"`).join(' and ');
+    ctx.addIssue({
+      code: 'custom',
+      message: `${named} ${wrong.length === 1 ? 'is not a Cloudflare account id' : 'are not Cloudflare account ids'}: an account id is 32 lowercase hex characters, as in the dashboard's URL (dash.cloudflare.com/<account id>) or \`wrangler whoami\``,
+    });
+    return z.NEVER;
+  }
+  return ids;
+});
+
 /** `resource=limit,…`: raised account limits; the resources not named keep Cloudflare's documented ones. */
 const accountLimits = text.transform((v, ctx): AccountLimits => {
   const limits: Record<string, number> = { ...DOCUMENTED_LIMITS };
@@ -204,7 +218,7 @@ export const SETTINGS = [
   { key: 'cloudflare.api_token_file', env: 'CLOUDFLARE_API_TOKEN_FILE', doc: 'File holding the API token.', schema: text },
   { key: 'cloudflare.api_email', env: 'CLOUDFLARE_API_EMAIL', doc: 'Legacy auth: account email (with CLOUDFLARE_API_KEY).', schema: text },
   { key: 'cloudflare.api_key', env: 'CLOUDFLARE_API_KEY', doc: 'Legacy auth: global API key.', schema: text },
-  { key: 'cloudflare.account_ids', env: 'CLOUDFLARE_ACCOUNT_IDS', doc: 'Comma list of account ids.', schema: list },
+  { key: 'cloudflare.account_ids', env: 'CLOUDFLARE_ACCOUNT_IDS', doc: 'Comma list of account ids (32 hex characters each).', schema: accountIds },
   {
     key: 'cloudflare.api_base_url',
     env: 'CLOUDFLARE_API_BASE_URL',

@@ -4,7 +4,7 @@ import { renderEffectiveConfig } from '../../src/config/effective.js';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
 
 const dir = fileURLToPath(new URL('../fixtures/config/', import.meta.url));
-const CF = { CLOUDFLARE_API_TOKEN: 'cf-token', CLOUDFLARE_ACCOUNT_IDS: 'acc1' };
+const CF = { CLOUDFLARE_API_TOKEN: 'cf-token', CLOUDFLARE_ACCOUNT_IDS: ACCOUNT };
 
 function problemsOf(argv: string[], env: Record<string, string>, files: Record<string, string> = {}): string[] {
   try {
@@ -18,6 +18,7 @@ function problemsOf(argv: string[], env: Record<string, string>, files: Record<s
 
 // Real files for the fixtures, fakes for secrets.
 import { readFileSync } from 'node:fs';
+import { ACCOUNT, ACCOUNT_2 } from '../helpers/ids.js';
 
 function jsonRead(p: string): string {
   return readFileSync(p, 'utf8');
@@ -88,11 +89,11 @@ describe('environment and flags', () => {
 
   it('needs ids with credentials and credentials with ids', () => {
     expect(problemsOf([], { CLOUDFLARE_API_TOKEN: 't' })).toEqual(['CLOUDFLARE_ACCOUNT_IDS: required when Cloudflare credentials are set']);
-    expect(problemsOf([], { CLOUDFLARE_ACCOUNT_IDS: 'a' })).toEqual([
+    expect(problemsOf([], { CLOUDFLARE_ACCOUNT_IDS: ACCOUNT })).toEqual([
       'CLOUDFLARE_ACCOUNT_IDS: needs CLOUDFLARE_API_TOKEN, CLOUDFLARE_API_TOKEN_FILE or CLOUDFLARE_API_EMAIL + CLOUDFLARE_API_KEY',
     ]);
     expect(problemsOf([], { POSTHOG_API_KEY: 'k' })).toEqual(['POSTHOG_ORGANIZATION_IDS: required when POSTHOG_API_KEY is set']);
-    expect(problemsOf([], { CLOUDFLARE_API_EMAIL: 'a@b.c', CLOUDFLARE_ACCOUNT_IDS: 'a' })).toEqual([
+    expect(problemsOf([], { CLOUDFLARE_API_EMAIL: 'a@b.c', CLOUDFLARE_ACCOUNT_IDS: ACCOUNT })).toEqual([
       'CLOUDFLARE_API_EMAIL: legacy auth needs both CLOUDFLARE_API_EMAIL and CLOUDFLARE_API_KEY',
     ]);
     expect(problemsOf([], { ...CF, CLOUDFLARE_API_EMAIL: 'a@b.c', CLOUDFLARE_API_KEY: 'k' })).toEqual([
@@ -104,12 +105,17 @@ describe('environment and flags', () => {
     const files = { '/s/cf': 'file-token\n', '/s/ph': '  phx_key  ' };
     const { config } = loadConfig({
       argv: [],
-      env: { CLOUDFLARE_API_TOKEN_FILE: '/s/cf', CLOUDFLARE_ACCOUNT_IDS: 'a, b,a', POSTHOG_API_KEY_FILE: '/s/ph', POSTHOG_ORGANIZATION_IDS: 'org' },
+      env: {
+        CLOUDFLARE_API_TOKEN_FILE: '/s/cf',
+        CLOUDFLARE_ACCOUNT_IDS: `${ACCOUNT}, ${ACCOUNT_2},${ACCOUNT}`,
+        POSTHOG_API_KEY_FILE: '/s/ph',
+        POSTHOG_ORGANIZATION_IDS: 'org',
+      },
       readFile: (p) => files[p as keyof typeof files] ?? '',
     });
     expect(config.cloudflare).toEqual({
       auth: { kind: 'token', token: 'file-token' },
-      accountIds: ['a', 'b'],
+      accountIds: [ACCOUNT, ACCOUNT_2],
       baseUrl: 'https://api.cloudflare.com/client/v4',
       budget: 300,
     });
@@ -117,19 +123,19 @@ describe('environment and flags', () => {
     expect(problemsOf([], { ...CF, CLOUDFLARE_API_TOKEN_FILE: '/s/cf' }, files)).toEqual([
       'CLOUDFLARE_API_TOKEN and CLOUDFLARE_API_TOKEN_FILE: set only one of them',
     ]);
-    expect(problemsOf([], { CLOUDFLARE_API_TOKEN_FILE: '/missing', CLOUDFLARE_ACCOUNT_IDS: 'a' })).toEqual([
+    expect(problemsOf([], { CLOUDFLARE_API_TOKEN_FILE: '/missing', CLOUDFLARE_ACCOUNT_IDS: ACCOUNT })).toEqual([
       'CLOUDFLARE_API_TOKEN_FILE: cannot read /missing (ENOENT)',
     ]);
   });
 
   it('refuses at the check every credential an HTTP header cannot carry, naming the setting and never the value', () => {
-    expect(problemsOf([], { CLOUDFLARE_API_EMAIL: 'sre@example.com\r\nX-Evil: 1', CLOUDFLARE_API_KEY: 'key\nmore', CLOUDFLARE_ACCOUNT_IDS: 'a' })).toEqual([
+    expect(problemsOf([], { CLOUDFLARE_API_EMAIL: 'sre@example.com\r\nX-Evil: 1', CLOUDFLARE_API_KEY: 'key\nmore', CLOUDFLARE_ACCOUNT_IDS: ACCOUNT })).toEqual([
       'CLOUDFLARE_API_EMAIL: contains a line break or another control character inside the secret (only surrounding whitespace is trimmed)',
       'CLOUDFLARE_API_KEY: contains a line break or another control character inside the secret (only surrounding whitespace is trimmed)',
     ]);
     const accented = problemsOf([], {
       CLOUDFLARE_API_TOKEN: 'tok\u00e9n',
-      CLOUDFLARE_ACCOUNT_IDS: 'a',
+      CLOUDFLARE_ACCOUNT_IDS: ACCOUNT,
       POSTHOG_API_KEY: 'phx_\u00fc',
       POSTHOG_ORGANIZATION_IDS: 'o',
     });
@@ -220,7 +226,7 @@ describe('environment and flags', () => {
       env: {
         CLOUDFLARE_API_EMAIL: 'me@example.com',
         CLOUDFLARE_API_KEY: 'global-key-123',
-        CLOUDFLARE_ACCOUNT_IDS: 'a',
+        CLOUDFLARE_ACCOUNT_IDS: ACCOUNT,
         POSTHOG_API_KEY: 'phx_secret',
         POSTHOG_ORGANIZATION_IDS: 'o',
       },
@@ -281,6 +287,14 @@ describe('what cron and Cloudflare do not mean', () => {
       'CLOUDFLARE_API_BUDGET: 1500 is more than CLOUDFLARE_API_LIMIT (1200, what Cloudflare allows per user in 5 minutes); the budget is a share of it',
     ]);
     expect(problemsOf([], { ...CF, CLOUDFLARE_API_BUDGET: '1500', CLOUDFLARE_API_LIMIT: '4000' })).toEqual([]);
+  });
+
+  it('refuses a Cloudflare account id that is not 32 hex characters, naming each and where to find the right one', () => {
+    const problems = problemsOf([], { CLOUDFLARE_API_TOKEN: 't', CLOUDFLARE_ACCOUNT_IDS: `my-account,${'0'.repeat(32)},ABCDEF0123456789ABCDEF0123456789` });
+    expect(problems).toEqual([
+      'CLOUDFLARE_ACCOUNT_IDS: "my-account" and "ABCDEF0123456789ABCDEF0123456789" are not Cloudflare account ids: an account id is 32 lowercase hex characters, as in the dashboard\'s URL (dash.cloudflare.com/<account id>) or `wrangler whoami`',
+    ]);
+    expect(problemsOf([], { CLOUDFLARE_API_TOKEN: 't', CLOUDFLARE_ACCOUNT_IDS: ACCOUNT })).toEqual([]);
   });
 
   it('refuses a PostHog project API key (phc_), which cannot read organizations, naming the fix', () => {

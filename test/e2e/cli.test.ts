@@ -11,6 +11,7 @@ import { Agent, request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { freePort, GUARD, runCli, startDaemon, waitFor } from '../helpers/daemon.js';
 import { samples, value } from '../helpers/exposition.js';
+import { ACCOUNT, ACCOUNT_2 } from '../helpers/ids.js';
 import { simulator, simulatorEnv } from '../helpers/simulator.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -24,7 +25,7 @@ describe('the daemon without the simulator', () => {
     cpSync(join(ROOT, 'dist'), join(copy, 'dist'), { recursive: true, filter: (src) => !src.includes(`${join('dist', 'simulator')}`) });
     symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'));
     const out = execFileSync(process.execPath, [join(copy, 'dist', 'cli.js'), '--config.check'], {
-      env: { ...process.env, CLOUDFLARE_API_TOKEN: 't', CLOUDFLARE_ACCOUNT_IDS: 'acc' },
+      env: { ...process.env, CLOUDFLARE_API_TOKEN: 't', CLOUDFLARE_ACCOUNT_IDS: ACCOUNT },
       encoding: 'utf8',
     });
     expect(out).toContain('configuration is valid');
@@ -72,12 +73,12 @@ describe('daemon exit codes and --config.check', () => {
   });
 
   it('--config.check prints the redacted effective config and exits 0', async () => {
-    const { code, stdout } = await runCli(['--config.check'], { CLOUDFLARE_API_TOKEN: 'super-secret', CLOUDFLARE_ACCOUNT_IDS: 'a,b' });
+    const { code, stdout } = await runCli(['--config.check'], { CLOUDFLARE_API_TOKEN: 'super-secret', CLOUDFLARE_ACCOUNT_IDS: `${ACCOUNT},${ACCOUNT_2}` });
     expect(code).toBe(0);
     expect(stdout).toContain('configuration is valid');
     expect(stdout).toContain('api_token: <redacted>');
     expect(stdout).not.toContain('super-secret');
-    expect(stdout).toContain('    - a\n    - b');
+    expect(stdout).toContain(`    - ${ACCOUNT}\n    - ${ACCOUNT_2}`);
   });
 });
 
@@ -223,7 +224,7 @@ describe('configuration that used to pass --config.check and then fail', () => {
   it('a token file with a line break inside: exit 2', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'token-'));
     writeFileSync(join(dir, 'token'), 'first-half\nsecond-half\n');
-    const { code, stderr } = await runCli(['--config.check'], { CLOUDFLARE_API_TOKEN_FILE: join(dir, 'token'), CLOUDFLARE_ACCOUNT_IDS: 'acc' });
+    const { code, stderr } = await runCli(['--config.check'], { CLOUDFLARE_API_TOKEN_FILE: join(dir, 'token'), CLOUDFLARE_ACCOUNT_IDS: ACCOUNT });
     expect(code).toBe(2);
     expect(stderr).toContain(`CLOUDFLARE_API_TOKEN_FILE (file ${join(dir, 'token')}): contains a line break`);
     expect(stderr).not.toContain('first-half');
@@ -231,7 +232,7 @@ describe('configuration that used to pass --config.check and then fail', () => {
 
   it('a state file that is a folder, or in a folder that does not take files: exit 2 with the reason', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'state-'));
-    const base = { CLOUDFLARE_API_TOKEN: 't', CLOUDFLARE_ACCOUNT_IDS: 'acc' };
+    const base = { CLOUDFLARE_API_TOKEN: 't', CLOUDFLARE_ACCOUNT_IDS: ACCOUNT };
     const folder = await runCli(['--config.check'], { ...base, REMEDIATION_STATE_FILE: dir });
     expect(folder.code).toBe(2);
     expect(folder.stderr).toContain(`REMEDIATION_STATE_FILE: ${dir} is a folder`);
@@ -246,7 +247,7 @@ describe('configuration that used to pass --config.check and then fail', () => {
   it('--config.check redacts user:password@ in a base URL', async () => {
     const { code, stdout } = await runCli(['--config.check'], {
       CLOUDFLARE_API_TOKEN: 't',
-      CLOUDFLARE_ACCOUNT_IDS: 'acc',
+      CLOUDFLARE_ACCOUNT_IDS: ACCOUNT,
       CLOUDFLARE_API_BASE_URL: 'https://user:hunter2@proxy.example/client/v4',
     });
     expect(code).toBe(0);
@@ -257,7 +258,7 @@ describe('configuration that used to pass --config.check and then fail', () => {
   it('an absurd duration: exit 2', async () => {
     const { code, stderr } = await runCli(['--config.check'], {
       CLOUDFLARE_API_TOKEN: 't',
-      CLOUDFLARE_ACCOUNT_IDS: 'acc',
+      CLOUDFLARE_ACCOUNT_IDS: ACCOUNT,
       STALE_DATA_MAX_AGE: '99999999999999999999999h',
     });
     expect(code).toBe(2);

@@ -10,6 +10,7 @@ import bcrypt from 'bcryptjs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { CLI, runCli, startDaemon } from '../helpers/daemon.js';
+import { ACCOUNT } from '../helpers/ids.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const dockerfile = readFileSync(`${root}Dockerfile`, 'utf8');
@@ -154,7 +155,7 @@ describe('docker-compose.yml', () => {
     const withDemo = (demo: string) => (command[3] as string).replace('${DEMO:-true}', demo);
     const demo = await runCli([withDemo('true'), '--config.check']);
     expect(demo.code).toBe(0);
-    const real = await runCli([withDemo('false'), '--config.check'], { CLOUDFLARE_API_TOKEN: 't', CLOUDFLARE_ACCOUNT_IDS: 'acc' });
+    const real = await runCli([withDemo('false'), '--config.check'], { CLOUDFLARE_API_TOKEN: 't', CLOUDFLARE_ACCOUNT_IDS: ACCOUNT });
     expect(real.code).toBe(0);
     const unset = await runCli([withDemo('false')]);
     expect(unset.code).toBe(2);
@@ -162,9 +163,13 @@ describe('docker-compose.yml', () => {
   });
 
   it.each([
-    ['a Cloudflare-only user', ['docker-compose.secrets.yml'], { CLOUDFLARE_ACCOUNT_IDS: 'acc' }],
+    ['a Cloudflare-only user', ['docker-compose.secrets.yml'], { CLOUDFLARE_ACCOUNT_IDS: ACCOUNT }],
     ['a PostHog-only user', ['docker-compose.posthog-secret.yml'], { POSTHOG_ORGANIZATION_IDS: 'org' }],
-    ['a user of both', ['docker-compose.secrets.yml', 'docker-compose.posthog-secret.yml'], { CLOUDFLARE_ACCOUNT_IDS: 'acc', POSTHOG_ORGANIZATION_IDS: 'org' }],
+    [
+      'a user of both',
+      ['docker-compose.secrets.yml', 'docker-compose.posthog-secret.yml'],
+      { CLOUDFLARE_ACCOUNT_IDS: ACCOUNT, POSTHOG_ORGANIZATION_IDS: 'org' },
+    ],
   ])('the secrets overlays give %s a valid configuration', async (_who, files, ids) => {
     // Each overlay's environment, with its /run/secrets files made real.
     const dir = mkdtempSync(join(tmpdir(), 'secrets-'));
