@@ -53,7 +53,7 @@ export function createExporterMetrics(options: MetricsOptions): ExporterMetrics 
   // prom-client's default metrics, read and formatted without its registry.
   const processMetrics = createProcessMetrics();
   const render = createRenderer({
-    families: snapshotFamilies(options.intervals, options.accountLimits),
+    families: snapshotFamilies(options.accountLimits),
     snapshot: options.snapshot,
     staleDataMaxAgeMs: options.staleDataMaxAgeMs,
     now,

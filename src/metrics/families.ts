@@ -1,9 +1,9 @@
 // The snapshot's families in the order /metrics shows them: each source's table (its own folder
 // under sources/), then poll health, with what each takes from the snapshot. A family's HELP ends
-// with how often its source is polled.
-import { formatDuration } from '../config/duration.js';
+// with the setting its source is polled on (the setting, not its value: HELP does not change with
+// the configuration; why the exporter polls on a timer is the README's).
 import type { Family } from '../domain/family.js';
-import { type AccountLimits, DOCUMENTED_LIMITS, type PollIntervals } from '../domain/types.js';
+import { type AccountLimits, DOCUMENTED_LIMITS } from '../domain/types.js';
 import { COLLECTORS, freshData, type Snapshot } from '../snapshot/store.js';
 import { configurationFamilies } from '../sources/configurations/families.js';
 import { gatewayFamilies } from '../sources/gateway/families.js';
@@ -24,8 +24,6 @@ export interface SnapshotFamilies {
   tunnels: Family<TunnelView>[];
   rest: FamilyGroup<unknown>[];
 }
-
-const WHY = 'Cloudflare allows 1200 API requests per 5 minutes per user, so the exporter polls on a timer and never calls the API at scrape time';
 
 const gateway: (polled: string) => FamilyGroup<unknown> = (polled) => ({
   families: gatewayFamilies(polled),
@@ -64,20 +62,17 @@ const health: FamilyGroup<unknown> = {
   items: (snapshot) => COLLECTORS.flatMap((collector) => [...snapshot[collector]].map(([scope, entry]): PollHealth => ({ collector, scope, entry }))),
 };
 
-export function snapshotFamilies(intervals: PollIntervals, accountLimits: AccountLimits = DOCUMENTED_LIMITS): SnapshotFamilies {
-  const every = (s: number) => formatDuration(s * 1000, { largest: 'h' });
+export function snapshotFamilies(accountLimits: AccountLimits = DOCUMENTED_LIMITS): SnapshotFamilies {
   return {
     tunnels: [
-      ...tunnelFamilies(`Polled every ${every(intervals.tunnelsSeconds)} (TUNNELS_SCHEDULE); ${WHY}.`),
-      ...configurationFamilies(
-        `Read when the tunnel is first listed, when a connector reports a newer version, and every ${every(intervals.configurationsSeconds ?? 3600)} (CONFIGURATIONS_SCHEDULE); ${WHY}.`,
-      ),
+      ...tunnelFamilies('Polled on TUNNELS_SCHEDULE.'),
+      ...configurationFamilies('Read when listed, when a connector reports a newer version, and on CONFIGURATIONS_SCHEDULE.'),
     ],
     rest: [
-      gateway(`Polled every ${every(intervals.gatewaySeconds)} (GATEWAY_SCHEDULE); ${WHY}.`),
-      proxyRecords(`Polled every ${every(intervals.proxyRecordsSeconds)} (PROXY_RECORDS_SCHEDULE) from the PostHog API, not at scrape time.`),
-      routes(`Polled every ${every(intervals.routesSeconds ?? 300)} (ROUTES_SCHEDULE); ${WHY}.`),
-      hostnameRoutes(`Polled every ${every(intervals.routesSeconds ?? 300)} (ROUTES_SCHEDULE); ${WHY}.`),
+      gateway('Polled on GATEWAY_SCHEDULE.'),
+      proxyRecords('Polled on PROXY_RECORDS_SCHEDULE.'),
+      routes('Polled on ROUTES_SCHEDULE.'),
+      hostnameRoutes('Polled on ROUTES_SCHEDULE.'),
       limits(accountLimits),
       health,
     ],
@@ -85,7 +80,7 @@ export function snapshotFamilies(intervals: PollIntervals, accountLimits: Accoun
 }
 
 /** Every snapshot family, in exposition order (docs and tests read their names and labels). */
-export function domainFamilies(intervals: PollIntervals): Family<unknown>[] {
-  const { tunnels, rest } = snapshotFamilies(intervals);
+export function domainFamilies(): Family<unknown>[] {
+  const { tunnels, rest } = snapshotFamilies();
   return [...(tunnels as Family<unknown>[]), ...rest.flatMap((g) => g.families)];
 }

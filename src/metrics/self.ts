@@ -3,7 +3,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RemediationCounters } from '../domain/types.js';
 import { COLLECTORS, type Snapshot } from '../snapshot/store.js';
-import { ANSWER_LIMITS, CUT_ITEMS, type OnCut } from '../sources/answer.js';
+import { CUT_ITEMS, type OnCut } from '../sources/answer.js';
 import type { ApiName } from '../transport/errors.js';
 import type { ApiObserver } from '../transport/http.js';
 import { REVISION, VERSION } from '../version.js';
@@ -163,7 +163,7 @@ function stateFileMetric(registry: Registry): RemediationCounters['stateFileCorr
 function answerCutMetrics(registry: Registry): OnCut {
   const answerCuts = new Counter({
     name: 'cloudflare_tunnel_exporter_answer_cuts_total',
-    help: `What API answers held past the limits one tunnel or record may contribute, cut before it reached the metrics: connectors past ${ANSWER_LIMITS.connectorsPerTunnel} per tunnel, connections past ${ANSWER_LIMITS.connectionsPerConnector} per connector, colos past ${ANSWER_LIMITS.colosPerTunnel} per tunnel (counted as colo="other"), label values past ${ANSWER_LIMITS.labelValueLength} characters.`,
+    help: 'Items API answers held past what one tunnel or record may contribute, cut before the metrics, by item (connectors, connections, colos, label_values; docs/metrics.md has the limits).',
     labelNames: ['item'],
     registers: [registry],
   });
@@ -214,7 +214,7 @@ function budgetMetrics(registry: Registry, snapshot: () => Snapshot, now: () => 
   });
   new Gauge({
     name: 'cloudflare_tunnel_exporter_api_requests_needed_per_5m',
-    help: 'Requests per 5 minutes the schedules need for the fleet last listed: list pages, Gateway and routes, plus one connections read per tunnel that can have connections every tunnels interval and the configuration sweep (CONFIGURATIONS_SCHEDULE). Above the budget, connections are refreshed less often than every interval.',
+    help: 'Requests per 5 minutes the schedules need for the fleet last listed: lists, Gateway, routes, a connections read per tunnel every TUNNELS_SCHEDULE interval, the configuration sweep.',
     labelNames: ['api'],
     registers: [registry],
     collect() {

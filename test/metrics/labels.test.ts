@@ -15,7 +15,7 @@ describe('metric labels', () => {
       await exporter.ready();
       await exporter.connectionsSettled();
       const samples = parseExposition(await exporter.metrics.renderOwn());
-      const families = domainFamilies({ tunnelsSeconds: 30, gatewaySeconds: 300, proxyRecordsSeconds: 60, routesSeconds: 300, configurationsSeconds: 3600 });
+      const families = domainFamilies();
       for (const family of families) {
         const own = samples.filter((s) => s.name === family.name);
         expect(own.length, family.name).toBeGreaterThan(0);

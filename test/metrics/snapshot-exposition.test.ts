@@ -33,7 +33,7 @@ describe('incremental render', () => {
     const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)] as T;
     let clock = 1_800_000_000_000;
     const store = createSnapshotStore();
-    const families = snapshotFamilies(INTERVALS);
+    const families = snapshotFamilies();
     const options = { families, snapshot: store.snapshot, staleDataMaxAgeMs: MAX_AGE, now: () => clock, tunnelsPerBlock: 3 };
     const incremental = createRenderer(options);
     const text = async (render: ReturnType<typeof createRenderer>) => textOf((await render()).segments);
@@ -127,7 +127,7 @@ describe('incremental render', () => {
   it("keeps a changed block's segment of a family whose lines did not change (a connections read leaves the status lines as they were)", async () => {
     const store = createSnapshotStore();
     const clock = 1_800_000_000_000;
-    const render = createRenderer({ families: snapshotFamilies(INTERVALS), snapshot: store.snapshot, staleDataMaxAgeMs: MAX_AGE, now: () => clock });
+    const render = createRenderer({ families: snapshotFamilies(), snapshot: store.snapshot, staleDataMaxAgeMs: MAX_AGE, now: () => clock });
     const fleet: Tunnel[] = ['a', 'b'].map((id) => ({ accountId: 'acc', id, name: id, type: 'cfd_tunnel', status: 'healthy', configSrc: 'local' }));
     store.recordSuccess('tunnels', 'acc', fleet, { ok: true, at: clock, durationSeconds: 0 });
     const read = (connector: string): TunnelConnections =>
@@ -161,7 +161,7 @@ describe('incremental render', () => {
     const store = createSnapshotStore();
     const clock = 1_800_000_000_000;
     const render = createRenderer({
-      families: snapshotFamilies(INTERVALS),
+      families: snapshotFamilies(),
       snapshot: store.snapshot,
       staleDataMaxAgeMs: MAX_AGE,
       now: () => clock,

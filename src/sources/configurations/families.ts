@@ -6,7 +6,7 @@ import { type Family, stateSet } from '../../domain/family.js';
 import { activeConnections, WARP_HA_MODES } from '../../domain/types.js';
 import { C, T, type TunnelView } from '../tunnels/families.js';
 
-/** `polled` ends every HELP: when configurations are read and why never at scrape time. */
+/** `polled` ends every HELP: when configurations are read (the settings, not their values). */
 export function configurationFamilies(polled: string): Family<TunnelView>[] {
   return [
     {
@@ -27,7 +27,7 @@ export function configurationFamilies(polled: string): Family<TunnelView>[] {
     },
     {
       name: 'cloudflare_tunnel_connector_config_drift',
-      help: `1 when a connector that holds connections reports an older configuration version than the tunnel's (cloudflared applies only newer versions, so it has not taken the latest one), else 0; connectors without connections count 0. ${polled}`,
+      help: `1 when a connector with connections runs an older configuration version than the tunnel's (cloudflared applies only newer ones), else 0. ${polled}`,
       type: 'gauge',
       labels: C,
       samples: (v, emit) => {

@@ -60,8 +60,8 @@ function eachColo(v: TunnelView, emit: Emit, value: (count: ColoCounts) => numbe
 
 /**
  * The tunnel's families, in the order of the exposition: what the list says, what its connections
- * read adds per tunnel, then per connector. `polled` ends every HELP: how often the list is read
- * and why never at scrape time.
+ * read adds per tunnel, then per connector. `polled` ends every HELP: the setting the list is
+ * read on (not its value).
  */
 export function tunnelFamilies(polled: string): Family<TunnelView>[] {
   return [...listedFamilies(polled), ...connectionFamilies(polled), ...connectorFamilies(polled)];
@@ -127,21 +127,21 @@ function connectionFamilies(polled: string): Family<TunnelView>[] {
     },
     {
       name: 'cloudflare_tunnel_pending_reconnect_connections',
-      help: `Derived by the exporter (Cloudflare's is_pending_reconnect now always reports false): connections seen at an earlier read and gone from a connector that is still listed, not replaced by a newer connector, and holding fewer than it should (CLOUDFLARED_HA_CONNECTIONS, or learned); in the colo they were in; plus any the API still flags. A connection never seen (short from the start) has no colo: it shows only in connector_missing_connections. ${polled}`,
+      help: `Derived by the exporter (the API's is_pending_reconnect is always false): connections gone from a still-listed connector that no newer connector replaced and that holds fewer than it should, in the colo they were in. ${polled}`,
       type: 'gauge',
       labels: [...T, 'colo'],
       samples: (v, emit) => eachColo(v, emit, (count) => count.pending),
     },
     {
       name: 'cloudflare_tunnel_connection_reconnects_total',
-      help: `Derived by the exporter: new connection ids that filled a gap left by a dropped connection (or arrived just before it went, when one read lists both), counted in the colo of the connection replaced, since this process started. Reconnects between two reads of the tunnel that leave the same count show as one. ${polled}`,
+      help: `Derived by the exporter: new connections that replaced dropped ones, in the colo of the one replaced, since this process started (several between two reads count as one). ${polled}`,
       type: 'counter',
       labels: [...T, 'colo'],
       samples: (v, emit) => eachColo(v, emit, (count) => count.reconnects),
     },
     {
       name: 'cloudflare_tunnel_connector_replacements_total',
-      help: `Derived by the exporter: connector takeovers seen since this process started: a new connector (cloudflared makes a new connector id at every start: restarts, auto-updates, rescheduled pods) took over from one that emptied or left the list. The emptied one counts no pending and no missing. About one a day per connector is the auto-update; many an hour is a crash loop. ${polled}`,
+      help: `Derived by the exporter: a new connector (cloudflared makes one at every start) taking over from one that emptied or left, since this process started. About one a day is the auto-update; many an hour, a crash loop. ${polled}`,
       type: 'counter',
       labels: T,
       samples: (v, emit) => v.conns && emit(v.T, v.conns.replacements),
@@ -175,7 +175,7 @@ function connectorFamilies(polled: string): Family<TunnelView>[] {
     },
     {
       name: 'cloudflare_tunnel_connector_missing_connections',
-      help: `Derived by the exporter, from the connector's first read: the connections it should hold (CLOUDFLARED_HA_CONNECTIONS for cfd_tunnel connectors, cloudflared's --ha-connections, 4 by default; else the most it held in its last 10 reads, overlaps left out) minus those it holds now; 0 for a connector replaced by a newer one. ${polled}`,
+      help: `Derived by the exporter: the connections a connector should hold (CLOUDFLARED_HA_CONNECTIONS, or learned) minus those it holds, from its first read; 0 once a newer connector replaced it. ${polled}`,
       type: 'gauge',
       labels: [...T, 'connector_id'],
       samples: (v, emit) => eachConnector(v, (_, c) => emit(v.T, missingConnections(c), c.id)),
