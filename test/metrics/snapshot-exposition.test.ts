@@ -15,7 +15,6 @@ const MAX_AGE = 600_000;
 /** The text of a render's segments (one deflate stream, as /metrics sends it gzipped). */
 const textOf = (segments: Segment[]) =>
   inflateRawSync(Buffer.concat(segments.map((s) => s.deflated)), { finishFlush: constants.Z_SYNC_FLUSH }).toString('utf8');
-const INTERVALS = { tunnelsSeconds: 30, gatewaySeconds: 300, proxyRecordsSeconds: 60 };
 const STATUSES = ['healthy', 'degraded', 'down', 'inactive'] as const;
 
 /** A small deterministic generator, so a failure can be replayed. */
