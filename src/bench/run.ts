@@ -359,14 +359,14 @@ async function runOnce(tunnels: number, seconds: number, schedule: string, expor
     const body = (await get(`${url}/metrics`)).body;
     const times = await timeScrapes(url, body, tunnels);
     const requests = JSON.parse((await get(`${simUrl}/_simulator/requests`)).body.toString()) as SimRequest[];
-    const age = (p: string) => sampleValue(seen.last, 'cloudflare_tunnel_exporter_connections_age_seconds', `{scope="${env}",percentile="${p}"}`);
+    const age = (p: string) => sampleValue(seen.last, 'cloudflare_tunnel_exporter_connections_age_seconds', `{scope="${env}",quantile="${p}"}`);
     return {
       readySeconds,
       ...requestFigures(requests, fleet, seen),
       statusChangeSeconds: seen.statusChangeSeconds,
       comesUpSeconds: seen.comesUpSeconds,
-      ageP50: age('50'),
-      ageP99: age('99'),
+      ageP50: age('0.5'),
+      ageP99: age('0.99'),
       scrapeMissedTunnels: seen.missed,
       exposition: body.length,
       scrapeP50: quantile(times.plain, 0.5),

@@ -1,6 +1,6 @@
 // The exporter's own metrics, live in prom-client: build info, API requests and latency, the rate
 // limit and the budget, the connections queue and data age, remediation decisions, answer cuts.
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Metric, Registry } from 'prom-client';
 import type { RemediationCounters } from '../domain/types.js';
 import { COLLECTORS, type Snapshot } from '../snapshot/store.js';
 import { CUT_ITEMS, type OnCut } from '../sources/answer.js';
@@ -190,6 +190,46 @@ function connectionReadTimes(snapshot: () => Snapshot): () => Map<string, Float6
   };
 }
 
+const AGE = 'cloudflare_tunnel_exporter_connections_age_seconds';
+
+/**
+ * How old each account's connections data is, over its tunnels, as a summary: quantiles 0.5, 0.9,
+ * 0.99 and 1 (nearest rank, exact: not an estimate), the sum of the ages and the number of tunnels
+ * read. prom-client's Summary estimates quantiles from observations; these are computed whole at
+ * each scrape, so this is a metric of its own shape for the registry. The same quantiles under the
+ * label `percentile` (50 to 100), as before 0.2.0, stay for one release.
+ */
+function connectionsAge(readTimes: () => Map<string, Float64Array>, now: () => number): Metric {
+  const help =
+    "How long ago the connectors of the account's tunnels were last read, over those tunnels: quantile 0.5, 0.9, 0.99 and 1 (the oldest). The percentile label (50 to 100) is deprecated and goes in 0.3.0.";
+  const values = () => {
+    const t = now();
+    const out: { labels: Record<string, string>; value: number; metricName?: string }[] = [];
+    for (const [scope, readAt] of readTimes()) {
+      let sum = 0;
+      for (const at of readAt) sum += (t - at) / 1000;
+      // The p-th percentile of age is now minus the (100 - p)-th percentile of read time.
+      const ages = AGE_PERCENTILES.map(
+        (p) => (t - (readAt[Math.min(readAt.length - 1, Math.max(0, readAt.length - Math.ceil((p / 100) * readAt.length)))] as number)) / 1000,
+      );
+      for (const [i, p] of AGE_PERCENTILES.entries()) out.push({ labels: { scope, quantile: String(p / 100) }, value: ages[i] as number });
+      out.push({ metricName: `${AGE}_sum`, labels: { scope }, value: sum }, { metricName: `${AGE}_count`, labels: { scope }, value: readAt.length });
+      // Deprecated in 0.2.0: the same quantiles under their old label, for one release.
+      for (const [i, p] of AGE_PERCENTILES.entries()) out.push({ labels: { scope, percentile: String(p) }, value: ages[i] as number });
+    }
+    return out;
+  };
+  const metric = {
+    name: AGE,
+    help,
+    type: 'summary',
+    aggregator: 'sum',
+    get: async () => ({ name: AGE, help, type: 'summary', aggregator: 'sum', values: values() }),
+    reset: () => {},
+  };
+  return metric as unknown as Metric;
+}
+
 /** The Cloudflare budget, the connections queue and the age of the connections data. */
 function budgetMetrics(registry: Registry, snapshot: () => Snapshot, now: () => number): (source: BudgetSource) => void {
   let budgetSource: BudgetSource | undefined;
@@ -240,23 +280,7 @@ function budgetMetrics(registry: Registry, snapshot: () => Snapshot, now: () => 
       for (const [scope, n] of budgetSource?.queued() ?? []) this.set({ scope }, n);
     },
   });
-  new Gauge({
-    name: 'cloudflare_tunnel_exporter_connections_age_seconds',
-    help: "How long ago the connectors of the account's tunnels were last read, as percentiles over those tunnels (100 is the oldest).",
-    labelNames: ['scope', 'percentile'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      const t = now();
-      for (const [scope, readAt] of readTimes()) {
-        // The p-th percentile of age is now minus the (100 - p)-th percentile of read time.
-        for (const p of AGE_PERCENTILES) {
-          const oldestFirst = readAt[Math.min(readAt.length - 1, Math.max(0, readAt.length - Math.ceil((p / 100) * readAt.length)))] as number;
-          this.set({ scope, percentile: String(p) }, (t - oldestFirst) / 1000);
-        }
-      }
-    },
-  });
+  registry.registerMetric(connectionsAge(readTimes, now));
 
   return (source) => {
     budgetSource = source;

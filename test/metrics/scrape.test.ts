@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { Tunnel, TunnelConnections } from '../../src/domain/types.js';
 import { createExporterMetrics } from '../../src/metrics/exporter-metrics.js';
 import { createSnapshotStore } from '../../src/snapshot/store.js';
-import { value } from '../helpers/exposition.js';
+import { samples, value } from '../helpers/exposition.js';
 import { firstMember } from '../helpers/gzip.js';
 
 const T0 = Date.now();
@@ -145,5 +145,15 @@ describe('pre-rendered /metrics', () => {
     expect(value(text, 'cloudflare_tunnel_exporter_connections_age_seconds', { scope: 'acc', percentile: '100' })).toBe(40);
     clock += 5000;
     expect(value(await metrics.renderOwn(), 'cloudflare_tunnel_exporter_connections_age_seconds', { scope: 'acc', percentile: '100' })).toBe(45);
+    // As a Prometheus summary labels them: quantile 0.5, 0.9, 0.99 and 1 (the oldest); the
+    // percentile series stay for this release (CHANGELOG) and say the same.
+    const now = await metrics.renderOwn();
+    expect(value(now, 'cloudflare_tunnel_exporter_connections_age_seconds', { scope: 'acc', quantile: '0.5' })).toBe(25);
+    expect(value(now, 'cloudflare_tunnel_exporter_connections_age_seconds', { scope: 'acc', quantile: '1' })).toBe(45);
+    const quantiles = samples(now, 'cloudflare_tunnel_exporter_connections_age_seconds').flatMap((s) => (s.labels.quantile ? [s.labels.quantile] : []));
+    expect(quantiles.sort()).toEqual(['0.5', '0.9', '0.99', '1']);
+    expect(now).toContain('# TYPE cloudflare_tunnel_exporter_connections_age_seconds summary');
+    expect(value(now, 'cloudflare_tunnel_exporter_connections_age_seconds_count', { scope: 'acc' })).toBe(4);
+    expect(value(now, 'cloudflare_tunnel_exporter_connections_age_seconds_sum', { scope: 'acc' })).toBe(15 + 25 + 35 + 45);
   });
 });

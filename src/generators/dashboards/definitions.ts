@@ -549,8 +549,8 @@ const exporterHealth = dashboard({
       description: "How long ago the tunnels' connectors were last read, per account: median and 99th percentile over the tunnels.",
       unit: 's',
       targets: [
-        { expr: `max by (scope) (cloudflare_tunnel_exporter_connections_age_seconds{${JOB},percentile="50"})`, legendFormat: 'p50 {{scope}}' },
-        { expr: `max by (scope) (cloudflare_tunnel_exporter_connections_age_seconds{${JOB},percentile="99"})`, legendFormat: 'p99 {{scope}}' },
+        { expr: `max by (scope) (cloudflare_tunnel_exporter_connections_age_seconds{${JOB},quantile="0.5"})`, legendFormat: 'p50 {{scope}}' },
+        { expr: `max by (scope) (cloudflare_tunnel_exporter_connections_age_seconds{${JOB},quantile="0.99"})`, legendFormat: 'p99 {{scope}}' },
       ],
     }),
     timeseries({
