@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SETTINGS } from '../src/config/schema.js';
 import { renderConfigurationDoc } from '../src/generators/configuration-doc.js';
+import { renderReadmeCounts } from '../src/generators/readme.js';
 import { createExporterMetrics } from '../src/metrics/exporter-metrics.js';
 import { domainFamilies } from '../src/metrics/families.js';
 import { createSnapshotStore } from '../src/snapshot/store.js';
@@ -41,6 +42,20 @@ describe('docs/metrics.md', () => {
   it('gives every snapshot family the labels it really has, in order', () => {
     const documented = documentedMetrics();
     for (const family of domainFamilies()) expect(documented.get(family.name)?.labels, family.name).toEqual(family.labels);
+  });
+});
+
+describe('README.md', () => {
+  it('says how many alerts ship, as npm run generate counts them in prometheus/alerts.yml', () => {
+    const readme = read('README.md');
+    expect(readme).toMatch(/<!-- alert-count -->\d+ alerts<!-- \/alert-count -->/);
+    expect(readme).toBe(renderReadmeCounts(readme, read('prometheus/alerts.yml')));
+    // The count is the rules', not a number typed once: one alert more is one more in the README.
+    const oneMore = read('prometheus/alerts.yml').replace(
+      '  - alert: CloudflareTunnelDown',
+      '  - alert: Extra\n        expr: vector(1)\n      - alert: CloudflareTunnelDown',
+    );
+    expect(renderReadmeCounts(readme, oneMore)).not.toBe(readme);
   });
 });
 

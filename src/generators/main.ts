@@ -1,5 +1,6 @@
 // `npm run generate` (and its alias `npm run dashboards`): writes every file generated from code,
-// so none can drift: docs/configuration.md (from the settings table), prometheus/alerts.yml (from
+// so none can drift: docs/configuration.md (from the settings table), the README's alert count,
+// prometheus/alerts.yml (from
 // prometheus/alerts.src.yml and prometheus/mixin.json), deploy/kubernetes/components/ (the
 // PrometheusRule from the generated rules, the dashboards), grafana/dashboards/*.json (from
 // ./dashboards/definitions.ts), and the Helm chart's copies of the rules and dashboards
@@ -12,6 +13,7 @@ import { renderConfigurationDoc } from './configuration-doc.js';
 import { DASHBOARDS } from './dashboards/definitions.js';
 import { renderDashboard } from './dashboards/json.js';
 import { renderPrometheusRule } from './prometheus-rule.js';
+import { renderReadmeCounts } from './readme.js';
 
 const root = process.cwd();
 const CHART = 'deploy/helm/cloudflare-tunnel-exporter';
@@ -20,6 +22,7 @@ const read = (path: string) => readFileSync(join(root, path), 'utf8');
 const rules = renderAlertRules(read('prometheus/alerts.src.yml'), JSON.parse(read('prometheus/mixin.json')) as Mixin);
 const outputs: [string, string][] = [
   ['docs/configuration.md', renderConfigurationDoc()],
+  ['README.md', renderReadmeCounts(read('README.md'), rules)],
   ['prometheus/alerts.yml', rules],
   ['deploy/kubernetes/components/prometheus-operator/prometheusrule.yaml', renderPrometheusRule(rules)],
   ...Object.entries(DASHBOARDS).map(([file, model]): [string, string] => [join('grafana', 'dashboards', file), renderDashboard(model)]),
