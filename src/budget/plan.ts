@@ -145,8 +145,8 @@ export function createCloudflareBudget(options: CloudflareBudgetOptions): Cloudf
           : {}),
       },
       estimate.scheduled > budget
-        ? 'the list polls alone need more Cloudflare requests than CLOUDFLARE_API_BUDGET allows: tunnel status is polled less often than TUNNELS_SCHEDULE and no connections are read; raise the budget (Cloudflare allows 1200 per user) or slow TUNNELS_SCHEDULE'
-        : 'the schedules need more Cloudflare requests than CLOUDFLARE_API_BUDGET allows: tunnel status stays fresh, connections are refreshed within what is left, oldest first; raise the budget or slow TUNNELS_SCHEDULE for fresher connections',
+        ? 'the list polls alone need more Cloudflare requests than CLOUDFLARE_API_BUDGET allows: tunnel status is polled less often than TUNNELS_SCHEDULE and no connections are read; raise the budget (a share of CLOUDFLARE_API_LIMIT, what Cloudflare allows the user: 1200 unless raised) or slow TUNNELS_SCHEDULE'
+        : 'the schedules need more Cloudflare requests than CLOUDFLARE_API_BUDGET allows: tunnel status stays fresh, connections are refreshed within what is left, oldest first; raise the budget (a share of CLOUDFLARE_API_LIMIT, what Cloudflare allows the user: 1200 unless raised) or slow TUNNELS_SCHEDULE for fresher connections',
     );
   };
   return {

@@ -230,7 +230,7 @@ export const SETTINGS = [
     key: 'cloudflare.api_budget',
     env: 'CLOUDFLARE_API_BUDGET',
     default: '300',
-    doc: 'Requests per 5 minutes this exporter may spend (Cloudflare allows 1200 per user).',
+    doc: "Requests per 5 minutes this exporter may spend: a share of CLOUDFLARE_API_LIMIT, which the user's dashboard, Terraform and other tokens share too.",
     schema: positiveInt,
   },
   {

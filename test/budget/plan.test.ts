@@ -90,7 +90,7 @@ describe('the over-budget warning', () => {
     expect(lines).toEqual([
       expect.objectContaining({
         level: 'warn',
-        msg: expect.stringContaining('the schedules need more Cloudflare requests than CLOUDFLARE_API_BUDGET'),
+        msg: expect.stringMatching(/the schedules need more Cloudflare requests than CLOUDFLARE_API_BUDGET.*a share of CLOUDFLARE_API_LIMIT/),
         budget: 50,
         estimated_requests_per_5m: 91,
         tunnels_schedule: '*/30 * * * * *',
@@ -109,7 +109,7 @@ describe('the over-budget warning', () => {
     list(0);
     expect(lines).toEqual([
       expect.objectContaining({
-        msg: expect.stringContaining('the list polls alone need more Cloudflare requests than CLOUDFLARE_API_BUDGET'),
+        msg: expect.stringMatching(/the list polls alone need more Cloudflare requests than CLOUDFLARE_API_BUDGET.*a share of CLOUDFLARE_API_LIMIT/),
         scheduled_per_5m: 11,
       }),
     ]);

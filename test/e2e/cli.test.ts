@@ -55,7 +55,7 @@ describe('daemon exit codes and --config.check', () => {
     const help = await runCli(['--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('Usage: cloudflare-tunnel-exporter [flags]');
-    expect(help.stdout).toContain('CLOUDFLARE_API_BUDGET');
+    expect(help.stdout).toMatch(/CLOUDFLARE_API_BUDGET.*a share of CLOUDFLARE_API_LIMIT/);
     const version = await runCli(['--version']);
     expect(version.code).toBe(0);
     expect(version.stdout).toMatch(/^cloudflare-tunnel-exporter \d+\.\d+\.\d+ \(revision [0-9a-f]{40}, node v\d+/);
