@@ -155,12 +155,15 @@ describe('the Helm chart', () => {
     expect(stdout).not.toContain('a-token');
   });
 
-  it.for(['bad-shards.yaml', 'bad-secret-in-config.yaml', 'bad-typo.yaml'])('refuses %s at install (values.schema.json)', (file, ctx) => {
-    const helm = tool('helm', ctx);
-    const result = spawnSync(helm, ['template', 'exporter', CHART, '-f', join(FIXTURES, file)], { encoding: 'utf8' });
-    expect(result.status).not.toBe(0);
-    expect(result.stderr).toMatch(/values don't meet the specifications of the schema|schema/);
-  });
+  it.for(['bad-shards.yaml', 'bad-secret-in-config.yaml', 'bad-typo.yaml', 'bad-account-id.yaml'])(
+    'refuses %s at install (values.schema.json)',
+    (file, ctx) => {
+      const helm = tool('helm', ctx);
+      const result = spawnSync(helm, ['template', 'exporter', CHART, '-f', join(FIXTURES, file)], { encoding: 'utf8' });
+      expect(result.status).not.toBe(0);
+      expect(result.stderr).toMatch(/values don't meet the specifications of the schema|schema/);
+    },
+  );
 });
 
 describe('kustomizations', () => {
