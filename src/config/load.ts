@@ -456,7 +456,9 @@ function assemble(values: Map<SettingKey, unknown>, merged: Layer, readFile: (p:
   const x: Assembly = { values, merged, readFile, problems, demo, get, originOf, given };
   const sharding = shardingOf(x);
   const source = cloudflareSource(x);
-  if (source) withinLimit(source.budget, sharding, x);
+  // Checked whenever the budget itself is valid, so it is named with every other problem.
+  const budget = get<number | undefined>('cloudflare.api_budget');
+  if (typeof budget === 'number') withinLimit(budget, sharding, x);
   const cloudflare = owned(source, sharding, x);
   const posthog = posthogSource(x);
   if (posthog && sharding.total > 1) posthog.organizationIds = posthog.organizationIds.filter((id) => shardOf(id, sharding.total) === sharding.shard);

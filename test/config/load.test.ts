@@ -287,6 +287,11 @@ describe('what cron and Cloudflare do not mean', () => {
       'CLOUDFLARE_API_BUDGET: 1500 is more than CLOUDFLARE_API_LIMIT (1200, what Cloudflare allows per user in 5 minutes); the budget is a share of it',
     ]);
     expect(problemsOf([], { ...CF, CLOUDFLARE_API_BUDGET: '1500', CLOUDFLARE_API_LIMIT: '4000' })).toEqual([]);
+    // Named with every other problem, not only once the rest of the Cloudflare settings are right.
+    expect(problemsOf([], { CLOUDFLARE_API_TOKEN: 't', CLOUDFLARE_ACCOUNT_IDS: 'mycompany', CLOUDFLARE_API_BUDGET: '2000' })).toEqual([
+      expect.stringContaining('CLOUDFLARE_ACCOUNT_IDS: "mycompany" is not a Cloudflare account id'),
+      expect.stringContaining('CLOUDFLARE_API_BUDGET: 2000 is more than CLOUDFLARE_API_LIMIT'),
+    ]);
   });
 
   it('refuses a Cloudflare account id that is not 32 hex characters, naming each and where to find the right one', () => {
