@@ -1,6 +1,8 @@
 // The npm package as a user gets it: `npm pack`, installed into an empty folder, its bin run with
 // --version and with --demo (scraped once). Only what the daemon needs is in it: no bench, no
-// generators. Dependencies come from the npm cache `npm ci` filled (--prefer-offline).
+// generators. Dependencies come from the npm cache `npm ci` filled (--prefer-offline). It packs the
+// dist/ `npm test` built (--ignore-scripts: the prepack build would rewrite dist/ under the tests
+// running beside this one).
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +18,7 @@ const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 describe('the npm package', () => {
   it('installs into an empty folder and its bin runs --version and --demo', { timeout: 120_000 }, async () => {
     const out = mkdtempSync(join(tmpdir(), 'pack-'));
-    const packed = JSON.parse(execFileSync(npm, ['pack', '--json', '--pack-destination', out], { cwd: root, encoding: 'utf8' })) as {
+    const packed = JSON.parse(execFileSync(npm, ['pack', '--json', '--ignore-scripts', '--pack-destination', out], { cwd: root, encoding: 'utf8' })) as {
       filename: string;
       files: { path: string }[];
     }[];
