@@ -1,11 +1,10 @@
 // `npm run generate` (and its alias `npm run dashboards`): writes every file generated from code,
 // so none can drift: docs/configuration.md (from the settings table), the README's alert count,
-// prometheus/alerts.yml (from
-// prometheus/alerts.src.yml and prometheus/mixin.json), deploy/kubernetes/components/ (the
-// PrometheusRule from the generated rules, the dashboards), grafana/dashboards/*.json (from
-// ./dashboards/definitions.ts), and the Helm chart's copies of the rules and dashboards
-// (deploy/helm/cloudflare-tunnel-exporter/files). A script:
-// importing it writes the files. Tests hold the committed files to the renderers' output.
+// prometheus/alerts.yml (from prometheus/alerts.src.yml and prometheus/mixin.json),
+// deploy/kubernetes/components/ (the PrometheusRule from the generated rules, the dashboards),
+// grafana/dashboards/*.json (from ./dashboards/definitions.ts), and the Helm chart's copies of the
+// rules and dashboards (deploy/helm/cloudflare-tunnel-exporter/files). A script: importing it
+// writes the files. Tests hold the committed files to the renderers' output.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Mixin, renderAlertRules } from './alert-rules.js';

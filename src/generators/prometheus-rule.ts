@@ -1,5 +1,6 @@
-// deploy/kubernetes/components/prometheus-operator/prometheusrule.yaml, rendered from prometheus/alerts.yml: the same groups under
-// a Prometheus Operator PrometheusRule, so the two never diverge. Pure: `npm run generate` writes the
+// deploy/kubernetes/components/prometheus-operator/prometheusrule.yaml, rendered from
+// prometheus/alerts.yml: the same groups under a Prometheus Operator PrometheusRule, so the two
+// never diverge. Pure: `npm run generate` writes the
 // file (src/generators/main.ts), and test/ops/kubernetes.test.ts holds the committed file to this output.
 import { parse, stringify } from 'yaml';
 

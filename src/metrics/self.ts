@@ -171,23 +171,41 @@ function answerCutMetrics(registry: Registry): OnCut {
   return (item, count) => answerCuts.inc({ item }, count);
 }
 
-/** Per account, the read times of its tunnels' connections, oldest first; sorted once per snapshot. */
-function connectionReadTimes(snapshot: () => Snapshot): () => Map<string, Float64Array> {
-  let readTimesCache: { version: number; byScope: Map<string, Float64Array> } | undefined;
-  return (): Map<string, Float64Array> => {
+/** Per account, the read times of its tunnels' connections, oldest first, and their total; once per snapshot. */
+function connectionReadTimes(snapshot: () => Snapshot): () => Map<string, ReadTimes> {
+  let readTimesCache: { version: number; byScope: Map<string, ReadTimes> } | undefined;
+  return (): Map<string, ReadTimes> => {
     const current = snapshot();
     if (readTimesCache?.version === current.version) return readTimesCache.byScope;
-    const byScope = new Map<string, Float64Array>();
+    const byScope = new Map<string, ReadTimes>();
     for (const [scope, entry] of current.connections) {
       // A typed array sorts numerically without a comparator.
       const times = new Float64Array(entry.data?.size ?? 0);
       let n = 0;
-      for (const c of entry.data?.values() ?? []) if (c.fetched) times[n++] = c.fetchedAt;
-      if (n > 0) byScope.set(scope, times.subarray(0, n).sort());
+      let first = 0;
+      let sinceFirst = 0;
+      for (const c of entry.data?.values() ?? []) {
+        if (!c.fetched) continue;
+        if (n === 0) first = c.fetchedAt;
+        times[n++] = c.fetchedAt;
+        sinceFirst += c.fetchedAt - first;
+      }
+      if (n > 0) byScope.set(scope, { oldestFirst: times.subarray(0, n).sort(), first, sinceFirst });
     }
     readTimesCache = { version: current.version, byScope };
     return byScope;
   };
+}
+
+interface ReadTimes {
+  oldestFirst: Float64Array;
+  /**
+   * The first read time seen and the sum of each one's distance from it (small numbers: a sum of
+   * 10,000 raw timestamps would pass 2^53 and lose milliseconds). The ages' sum is
+   * count × (now − first) − sinceFirst.
+   */
+  first: number;
+  sinceFirst: number;
 }
 
 const AGE = 'cloudflare_tunnel_exporter_connections_age_seconds';
@@ -199,15 +217,14 @@ const AGE = 'cloudflare_tunnel_exporter_connections_age_seconds';
  * each scrape, so this is a metric of its own shape for the registry. The same quantiles under the
  * label `percentile` (50 to 100), as before 0.2.0, stay for one release.
  */
-function connectionsAge(readTimes: () => Map<string, Float64Array>, now: () => number): Metric {
+function connectionsAge(readTimes: () => Map<string, ReadTimes>, now: () => number): Metric {
   const help =
     "How long ago the connectors of the account's tunnels were last read, over those tunnels: quantile 0.5, 0.9, 0.99 and 1 (the oldest). The percentile label (50 to 100) is deprecated and goes in 0.3.0.";
   const values = () => {
     const t = now();
     const out: { labels: Record<string, string>; value: number; metricName?: string }[] = [];
-    for (const [scope, readAt] of readTimes()) {
-      let sum = 0;
-      for (const at of readAt) sum += (t - at) / 1000;
+    for (const [scope, { oldestFirst: readAt, first, sinceFirst }] of readTimes()) {
+      const sum = (readAt.length * (t - first) - sinceFirst) / 1000;
       // The p-th percentile of age is now minus the (100 - p)-th percentile of read time.
       const ages = AGE_PERCENTILES.map(
         (p) => (t - (readAt[Math.min(readAt.length - 1, Math.max(0, readAt.length - Math.ceil((p / 100) * readAt.length)))] as number)) / 1000,

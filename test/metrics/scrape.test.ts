@@ -133,11 +133,11 @@ describe('pre-rendered /metrics', () => {
       id,
       { tunnelId: id, connectors: [], reconnects: new Map(), replacements: 0, fetchedAt: at, fetched: true },
     ];
-    // Read 10, 20, 30 and 40 seconds before the scrape.
+    // Read 10, 20, 30 and 40 seconds before the scrape (listed in another order than their age).
     store.recordConnections(
       'acc',
-      new Set(['a', 'b', 'c', 'd']),
-      new Map([read('a', T0 - 40_000), read('b', T0 - 30_000), read('c', T0 - 20_000), read('d', T0 - 10_000)]),
+      new Set(['c', 'a', 'd', 'b']),
+      new Map([read('c', T0 - 20_000), read('a', T0 - 40_000), read('d', T0 - 10_000), read('b', T0 - 30_000)]),
       { ok: true, at: T0, durationSeconds: 0 },
     );
     const text = await metrics.renderOwn();
