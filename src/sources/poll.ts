@@ -147,7 +147,7 @@ export function createSourcePoller<C extends SingleCallCollector>(options: Sourc
   };
 }
 
-/** How many items a source's answer holds: its length, or for the routes, both lists together. */
+/** How many items a source's answer holds: its length, or, for an object (proxy records), its lists' lengths. */
 function itemCount(data: unknown): number {
   if (Array.isArray(data)) return data.length;
   if (data && typeof data === 'object') return Object.values(data).reduce((n: number, v) => n + (Array.isArray(v) ? v.length : 0), 0);
