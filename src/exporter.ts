@@ -14,7 +14,7 @@ import type { Logger } from './log.js';
 import { createExporterMetrics, type ExporterMetrics } from './metrics/exporter-metrics.js';
 import { createRemediation, type Remediation } from './remediation/engine.js';
 import { affectedNow } from './snapshot/affected.js';
-import { COLLECTORS, type CollectorName, createSnapshotStore, type SnapshotListener, type SnapshotStore } from './snapshot/store.js';
+import { COLLECTORS, type CollectorName, createSnapshotStore, everySourceFailing, type SnapshotListener, type SnapshotStore } from './snapshot/store.js';
 import { ConfigurationReader } from './sources/configurations/reader.js';
 import { createGatewayPoller } from './sources/gateway/poll.js';
 import { createPollReporter, type PollReporter } from './sources/poll.js';
@@ -246,6 +246,7 @@ function landingData(
     docsUrl: DOCS_URL,
     now,
     sources: sourceStatuses(store),
+    allSourcesFailing: everySourceFailing(store.snapshot()),
     ...(config.sharding.total > 1
       ? { shard: { ...config.sharding, accounts: config.cloudflare?.accountIds.length ?? 0, organizations: config.posthog?.organizationIds.length ?? 0 } }
       : {}),

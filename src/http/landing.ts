@@ -54,6 +54,8 @@ export interface LandingPageData {
   now: number;
   ready: boolean;
   sources: SourceStatus[];
+  /** The last poll of every source failed (snapshot/store.ts, everySourceFailing). */
+  allSourcesFailing: boolean;
   /** When sharded: this process's shard and how many accounts and organizations it owns. */
   shard?: { shard: number; total: number; accounts: number; organizations: number };
   /** What unhealthy tunnels take down now (absent when the sources that tell are off). */
@@ -154,10 +156,10 @@ ${rows.join('\n') || '<tr><td colspan="6">no decision yet</td></tr>'}
 </section>`;
 }
 
-function readiness(ready: boolean, failing: number, polled: number): string {
+function readiness(ready: boolean, failing: number, allFailing: boolean): string {
   if (!ready) return 'Not ready: waiting for the first polls.';
   if (failing === 0) return 'Ready; every source polled successfully.';
-  if (failing === polled) {
+  if (allFailing) {
     return 'Ready, but every source is failing: /metrics serves only what earlier polls kept, until it is older than STALE_DATA_MAX_AGE (readiness stays up so a failing API does not restart the pod; cloudflare_tunnel_exporter_all_sources_failing is 1).';
   }
   return `Ready; ${failing} source${failing === 1 ? '' : 's'} failing.`;
@@ -165,7 +167,6 @@ function readiness(ready: boolean, failing: number, polled: number): string {
 
 export function renderLandingPage(d: LandingPageData): string {
   const failing = d.sources.filter((s) => !s.ok && !s.skipped).length;
-  const polled = d.sources.filter((s) => !s.skipped).length;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Cloudflare Tunnel Exporter</title>
@@ -177,7 +178,7 @@ nav a{margin-right:1rem;display:inline-block}meter{width:12rem;max-width:60%}
 </style>
 </head><body>
 <h1>Cloudflare Tunnel Exporter</h1>
-<p>Version ${escapeHtml(d.version)}. <span id="status" class="${d.ready && failing === 0 ? 'good' : 'bad'}">${readiness(d.ready, failing, polled)}</span></p>
+<p>Version ${escapeHtml(d.version)}. <span id="status" class="${d.ready && failing === 0 ? 'good' : 'bad'}">${readiness(d.ready, failing, d.allSourcesFailing)}</span></p>
 ${d.shard ? `<p id="shard">Shard <b>${d.shard.shard}</b> of <b>${d.shard.total}</b>: this process polls, exports and remediates ${d.shard.accounts} Cloudflare account${d.shard.accounts === 1 ? '' : 's'} and ${d.shard.organizations} PostHog organization${d.shard.organizations === 1 ? '' : 's'}; the other shards own the rest.</p>` : ''}
 <nav><a href="${escapeHtml(d.telemetryPath)}">Metrics</a><a href="/-/healthy">Health</a><a href="/-/ready">Readiness</a><a href="${escapeHtml(d.docsUrl)}">Documentation</a></nav>
 <section><h2>Sources</h2>

@@ -2,7 +2,7 @@
 // limit and the budget, the connections queue and data age, remediation decisions, answer cuts.
 import { Counter, Gauge, Histogram, type Metric, Registry } from 'prom-client';
 import type { RemediationCounters } from '../domain/types.js';
-import { COLLECTORS, type Snapshot } from '../snapshot/store.js';
+import { everySourceFailing, type Snapshot } from '../snapshot/store.js';
 import { CUT_ITEMS, type OnCut } from '../sources/answer.js';
 import type { ApiName } from '../transport/errors.js';
 import type { ApiObserver } from '../transport/http.js';
@@ -317,18 +317,6 @@ function allSourcesFailingMetric(registry: Registry, snapshot: () => Snapshot): 
       this.set(everySourceFailing(snapshot()) ? 1 : 0);
     },
   });
-}
-
-function everySourceFailing(snapshot: Snapshot): boolean {
-  let polled = 0;
-  for (const collector of COLLECTORS) {
-    for (const entry of snapshot[collector].values()) {
-      if (entry.last.skipped) continue;
-      if (entry.last.ok) return false;
-      polled++;
-    }
-  }
-  return polled > 0;
 }
 
 export function createSelfMetrics(options: { snapshot: () => Snapshot; now: () => number }): SelfMetrics {

@@ -61,6 +61,22 @@ export function freshData<T>(entry: SourceEntry<T> | undefined, now: number, max
   return now - entry.lastSuccessAt <= maxAgeMs ? entry.data : undefined;
 }
 
+/**
+ * Whether the last poll of every source failed (optional ones skipped for a missing permission
+ * aside, and at least one polled): what the all_sources_failing metric and the landing page say.
+ */
+export function everySourceFailing(snapshot: Snapshot): boolean {
+  let polled = 0;
+  for (const collector of COLLECTORS) {
+    for (const entry of snapshot[collector].values()) {
+      if (entry.last.skipped) continue;
+      if (entry.last.ok) return false;
+      polled++;
+    }
+  }
+  return polled > 0;
+}
+
 export interface SnapshotStore {
   snapshot(): Snapshot;
   recordSuccess<C extends Exclude<CollectorName, PerTunnelCollector>>(collector: C, scope: string, data: CollectorData[C], outcome: PollOutcome): void;

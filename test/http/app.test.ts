@@ -23,6 +23,7 @@ function app(overrides: Partial<HttpAppOptions> = {}) {
       docsUrl: 'https://docs.example/',
       now: 90_000,
       sources: [{ collector: 'tunnels', scope: 'acc<1>', ok: false, lastPollAt: 0, lastSuccessAt: 0, error: 'HTTP 500' }],
+      allSourcesFailing: true,
     }),
     ...overrides,
   });
@@ -67,6 +68,7 @@ describe('HTTP app', () => {
         docsUrl: 'https://docs.example/',
         now: 90_000,
         sources: [{ collector: 'tunnels', scope: 'acc<1>', ok: false, lastPollAt: 0, lastSuccessAt: 0, error: 'HTTP 500' }],
+        allSourcesFailing: true,
         budget: { budget: 300, usedLast5m: 75, neededPer5m: 900, listsPer5m: 110, queued: 12 },
         remediation: {
           staleConnectors: 'dry-run',
@@ -100,6 +102,7 @@ describe('HTTP app', () => {
         docsUrl: 'https://docs.example/',
         now: 600_000,
         sources: [],
+        allSourcesFailing: false,
         remediation: {
           staleConnectors: 'off',
           proxyRecords: 'on',
@@ -124,6 +127,7 @@ describe('HTTP app', () => {
         ready: true,
         now: 90_000,
         sources: [],
+        allSourcesFailing: false,
         budget: { budget: 300, usedLast5m: 300, neededPer5m: 30_000, listsPer5m: 311, queued: 30_000 },
       }),
     })(get('/'));

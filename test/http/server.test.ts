@@ -24,7 +24,7 @@ async function start(scrapeMetrics: HttpAppOptions['scrapeMetrics'] = scrapeBody
     scrapeMetrics,
     metricsContentType: 'text/plain; version=0.0.4; charset=utf-8',
     waitingFor: () => [],
-    landing: () => ({ docsUrl: 'https://docs.example/', now: 0, sources: [] }),
+    landing: () => ({ docsUrl: 'https://docs.example/', now: 0, sources: [], allSourcesFailing: false }),
   });
   server = await serve(app, { host: '127.0.0.1', port: 0 }, undefined, silentLogger(), limits);
   return server;
@@ -97,7 +97,7 @@ describe('HTTP server: /metrics', () => {
       scrapeMetrics: scrapeBody,
       metricsContentType: 'text/plain; version=0.0.4; charset=utf-8',
       waitingFor: () => [],
-      landing: () => ({ docsUrl: 'https://docs.example/', now: 0, sources: [] }),
+      landing: () => ({ docsUrl: 'https://docs.example/', now: 0, sources: [], allSourcesFailing: false }),
     });
     const rawBytes = (path: string) =>
       new Promise<{ status: number; allow: string | undefined; length: string | undefined; body: Buffer }>((resolve, reject) => {

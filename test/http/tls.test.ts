@@ -38,7 +38,7 @@ async function start(yaml: string): Promise<number> {
     scrapeMetrics: async () => ({ prerendered: [Buffer.from('x 1\n')], length: 4, live: async () => Buffer.from('y 1\n') }),
     metricsContentType: 'text/plain',
     waitingFor: () => [],
-    landing: () => ({ docsUrl: 'https://docs.example/', now: 0, sources: [] }),
+    landing: () => ({ docsUrl: 'https://docs.example/', now: 0, sources: [], allSourcesFailing: false }),
   });
   server = await serve(app, { host: '127.0.0.1', port: 0 }, loadWebConfig(webConfig(yaml)), silentLogger());
   return server.address().port;
