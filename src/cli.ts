@@ -98,20 +98,18 @@ async function startDemo(log: Logger): Promise<Simulator> {
  */
 function handleSignals(exporter: Exporter, sim: Simulator | undefined, webConfigFile: string | undefined, log: Logger): Promise<number> {
   return new Promise<number>((resolve) => {
-    let signalsWhileStopping = 0;
-    let stopping = false;
+    let signals = 0;
     const shutdown = (signal: string) => {
-      if (stopping) {
-        signalsWhileStopping++;
-        if (signalsWhileStopping === 1) {
-          log.warn({ signal }, `${signal} again: still stopping cleanly (at most ${SHUTDOWN_DEADLINE_MS / 1000}s); send it once more to exit now`);
-          return;
-        }
+      signals++;
+      if (signals === 2) {
+        log.warn({ signal }, `${signal} again: still stopping cleanly (at most ${SHUTDOWN_DEADLINE_MS / 1000}s); send it once more to exit now`);
+        return;
+      }
+      if (signals > 2) {
         log.error({ signal }, `${signal} a third time: exiting now, without a clean stop`);
         resolve(130);
         return;
       }
-      stopping = true;
       log.info({ signal }, 'stopping');
       const deadline = setTimeout(() => {
         log.error('shutdown took longer than 10s: exiting anyway');
